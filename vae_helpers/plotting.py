@@ -1,0 +1,103 @@
+"""Pictures: image grids, sample and reconstruction grids, loss curves, latent-space plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from torchvision.utils import make_grid, save_image
+
+from .checkpoint import atomic_write
+
+
+def as_images(x: torch.Tensor, side: int | None = None) -> torch.Tensor:
+    """[B, side*side] or [B, 1, H, W] → [B, 1, H, W] on the CPU."""
+    x = x.detach().float().cpu()
+    if x.dim() == 2:
+        side = side or int(math.isqrt(x.shape[1]))
+        x = x.view(-1, 1, side, side)
+    return x
+
+
+@torch.no_grad()
+def sample_images(model, z: torch.Tensor) -> torch.Tensor:
+    """Decode latent codes into pixel probabilities shaped as images."""
+    return as_images(model.decode_probs(z.to(next(model.parameters()).device)))
+
+
+@torch.no_grad()
+def reconstruction_pairs(model, x: torch.Tensor, per_row: int = 8) -> torch.Tensor:
+    """Inputs and their reconstructions interleaved row by row (input row, reconstruction row, ...)."""
+    device = next(model.parameters()).device
+    x = x.to(device)
+    mu, _ = model.encode(x)
+    recon = as_images(model.decode_probs(mu), side=x.shape[-1] if x.dim() == 4 else None)
+    inputs = as_images(x)
+    rows = []
+    for start in range(0, len(inputs), per_row):
+        rows += [inputs[start : start + per_row], recon[start : start + per_row]]
+    return torch.cat(rows)
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:
+    """Write an image grid to a PNG (atomically; errors name the path)."""
+    return atomic_write(path, lambda tmp: save_image(as_images(images), tmp, nrow=nrow, padding=2, format="png"))
+
+
+def show_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None):
+    """Show images as one grid with matplotlib; returns the axes."""
+    grid = make_grid(as_images(images), nrow=nrow, padding=2, pad_value=1.0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(nrow * 0.6, math.ceil(len(images) / nrow) * 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, axes=None):
+    """Reconstruction, KL and ELBO per epoch (nats per image), train and test."""
+    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
+    epochs = [r["epoch"] for r in rows]
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, key, label in zip(
+        axes, ("recon", "kl", "elbo"), ("reconstruction −log p(x|z)", "KL(q(z|x) ‖ p(z))", "ELBO")
+    ):
+        ax.plot(epochs, [r[f"train_{key}"] for r in rows], "o-", label="train")
+        if rows and rows[0].get(f"test_{key}") is not None:
+            ax.plot(epochs, [r[f"test_{key}"] for r in rows], "s--", label="test")
+        ax.set_title(label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per image")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    plt.tight_layout()
+    return axes
+
+
+def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None):
+    """2-D latent means coloured by class."""
+    mu, labels = mu.detach().cpu(), labels.detach().cpu()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7)
+    ax.figure.colorbar(points, ax=ax, ticks=range(10), label="class")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def manifold_images(model, n: int = 20, quantile: float = 0.05) -> torch.Tensor:
+    """Decode an n x n grid of 2-D codes spaced by the inverse normal CDF (equal prior mass)."""
+    probs = torch.linspace(quantile, 1 - quantile, n)
+    values = torch.distributions.Normal(0.0, 1.0).icdf(probs)
+    z1, z2 = torch.meshgrid(values, values.flip(0), indexing="xy")
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+    return sample_images(model, z)

@@ -1,0 +1,146 @@
+"""One training run in a run folder: data → model → fit → grids, checkpoint, metrics.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoint import CheckpointError, atomic_write, load_checkpoint, new_run_dir, save_checkpoint
+from .config import RunConfig, check_image_size, resolve_device, validate
+from .data import load_images, project_root
+from .model import VAE
+from .plotting import reconstruction_pairs, sample_images, save_grid
+from .train import EpochStats, TrainingSnapshot, fit
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the folder, the trained model and the per-epoch history."""
+
+    run_dir: Path
+    model: VAE
+    history: list[EpochStats]
+    config: RunConfig
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def final(self) -> EpochStats:
+        return self.history[-1]
+
+
+def default_runs_dir() -> Path:
+    return project_root() / "runs"
+
+
+def build_model(config: RunConfig) -> VAE:
+    return VAE(**config.model_fields())
+
+
+def image_side(image_size: int) -> int:
+    side = int(round(image_size ** 0.5))
+    return side
+
+
+def prepare_data(config: RunConfig, device: torch.device):
+    """Train images (limited), test images and labels, on ``device``, checked against image_size."""
+    train_x, _ = load_images(config.dataset, True, root=config.data_root, mirror=config.data_mirror,
+                             device=device, limit=config.limit)
+    test_x, test_y = load_images(config.dataset, False, root=config.data_root, mirror=config.data_mirror,
+                                 device=device)
+    check_image_size(config.image_size, tuple(train_x.shape))
+    return train_x, test_x, test_y
+
+
+def train_run(
+    config: RunConfig,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    grids: bool = True,
+    log=print,
+) -> RunResult:
+    """Train one configuration and write its results into a run folder.
+
+    ``run_dir=None`` makes a new folder under ``runs/``. An existing folder is only reused
+    with ``resume=True`` (training continues from its checkpoint); otherwise a fresh
+    ``name-2``, ``name-3`` … folder is made, so earlier results are never overwritten.
+    Each epoch writes ``samples/sample-XX.png`` (fixed z), ``samples/reconstruction-XX.png``
+    (test inputs and reconstructions, row by row) and ``checkpoint.pt``; the end writes
+    ``metrics.json``.
+    """
+    validate(config)
+    device = resolve_device(config.device)
+    payload = None
+    if run_dir is not None and resume and (Path(run_dir) / CHECKPOINT).is_file():
+        run_dir = Path(run_dir)
+        payload = load_checkpoint(run_dir / CHECKPOINT, config.model_fields())
+        log(f"resuming {run_dir} from epoch {payload['epoch']}")
+    elif run_dir is not None:
+        run_dir = Path(run_dir)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            fresh = new_run_dir(run_dir.parent, run_dir.name)
+            log(f"{run_dir} already holds results; writing this run to {fresh} instead")
+            run_dir = fresh
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        run_dir = new_run_dir(default_runs_dir(), f"{config.dataset}")
+    train_x, test_x, _ = prepare_data(config, device)
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(device)
+    side = image_side(config.image_size)
+    fixed_z = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
+    shown = test_x[:32]
+    files: list[Path] = []
+
+    def on_epoch_end(snapshot: TrainingSnapshot) -> None:
+        if grids:
+            e = snapshot.epoch
+            was_training = model.training
+            model.eval()
+            files.append(save_grid(sample_images(model, fixed_z).view(-1, 1, side, side),
+                                   run_dir / "samples" / f"sample-{e:02d}.png"))
+            files.append(save_grid(reconstruction_pairs(model, shown),
+                                   run_dir / "samples" / f"reconstruction-{e:02d}.png"))
+            model.train(was_training)
+        save_checkpoint(snapshot.state_dict(), run_dir / CHECKPOINT)
+
+    history = fit(
+        model, train_x, test_x,
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+        objective=config.objective, k=config.k, binarize=config.binarize,
+        resume=payload, on_epoch_end=on_epoch_end, progress=progress,
+    )
+    metrics = {
+        "config": config.to_dict(),
+        "device": str(device),
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "history": [h.to_dict() for h in history],
+        "final": history[-1].to_dict() if history else None,
+    }
+    files.append(atomic_write(run_dir / METRICS, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2))))
+    files.append(run_dir / CHECKPOINT)
+    return RunResult(run_dir, model, history, config, files)
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[VAE, dict]:
+    """Load a finished run's model and metrics."""
+    run_dir = Path(run_dir)
+    metrics_path = run_dir / METRICS
+    if not metrics_path.is_file():
+        raise CheckpointError(f"{run_dir} has no {METRICS}: the run did not finish. Train it (or resume it) first.")
+    metrics = json.loads(metrics_path.read_text())
+    config = RunConfig.from_dict(metrics["config"])
+    payload = load_checkpoint(run_dir / CHECKPOINT, config.model_fields())
+    model = build_model(config)
+    model.load_state_dict(payload["model"])
+    return model.to(device).eval(), metrics

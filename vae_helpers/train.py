@@ -1,0 +1,203 @@
+"""Training and evaluation: ``fit`` and ``evaluate``, returning per-epoch numbers (no files, no plots)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from .config import RunConfig, check_image_size, validate
+from .data import InMemoryBatches
+from .losses import iwae_bound, vae_loss
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; training stopped."""
+
+    def __init__(self, epoch: int, step: int, value: float) -> None:
+        self.epoch, self.step, self.value = epoch, step, value
+        super().__init__(
+            f"the training loss became {value} at epoch {epoch}, step {step}; training stopped and the "
+            "last good checkpoint (if any) was kept. Try a smaller learning rate (lr) or check the "
+            "input data for NaNs."
+        )
+
+
+@dataclass
+class EpochStats:
+    """One epoch's numbers, all in nats per image (ELBO terms; higher ELBO is better)."""
+
+    epoch: int
+    train_elbo: float
+    train_recon: float
+    train_kl: float
+    test_elbo: float | None
+    test_recon: float | None
+    test_kl: float | None
+    seconds: float
+    images_per_second: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainingSnapshot:
+    """Everything needed to resume after an epoch (what a checkpoint stores)."""
+
+    epoch: int
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    history: list[EpochStats]
+    rng: dict
+
+    def state_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "model_config": self.model.config(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": [h.to_dict() for h in self.history],
+            "rng": self.rng,
+        }
+
+
+def _capture_rng(shuffle: torch.Generator, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _restore_rng(state: dict, shuffle: torch.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    shuffle.set_state(state["shuffle"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def evaluate(model, images: torch.Tensor, *, batch_size: int = 1000, seed: int = 0, binarize: bool = False) -> dict:
+    """Mean reconstruction, KL and ELBO (nats per image) over ``images``; one z sample each.
+
+    Runs under a forked, seeded RNG, so it is repeatable and leaves training's RNG untouched.
+    """
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    devices = [device] if device.type == "cuda" else []
+    recon_sum = torch.zeros((), device=device)
+    kl_sum = torch.zeros((), device=device)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for x in InMemoryBatches(images.to(device), batch_size, shuffle=False, binarize=binarize):
+            logits, mu, log_var = model(x)
+            _, recon, kl = vae_loss(logits, x, mu, log_var)
+            recon_sum += recon * len(x)
+            kl_sum += kl * len(x)
+    model.train(was_training)
+    recon, kl = recon_sum.item() / len(images), kl_sum.item() / len(images)
+    return {"recon": recon, "kl": kl, "elbo": -(recon + kl)}
+
+
+def fit(
+    model,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor | None = None,
+    *,
+    epochs: int = 15,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    objective: str = "elbo",
+    k: int = 1,
+    binarize: bool = False,
+    resume: dict | None = None,
+    on_epoch_end: Callable[[TrainingSnapshot], None] | None = None,
+    progress: bool = True,
+) -> list[EpochStats]:
+    """Train ``model`` with Adam on images already on its device; return the per-epoch history.
+
+    ``objective`` is 'elbo' (the VAE) or 'iwae' with ``k`` samples. ``resume`` is a checkpoint
+    payload (``TrainingSnapshot.state_dict()``); training continues where it stopped and, on
+    CPU with the same seed, ends with the same weights as an uninterrupted run.
+    ``on_epoch_end`` receives a snapshot after each epoch (write checkpoints, grids, ...).
+    """
+    device = _device_of(model)
+    validate(
+        RunConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, objective=objective, k=k,
+            binarize=binarize, device=device.type, **model.config(),
+        )
+    )
+    check_image_size(model.image_size, tuple(train_images.shape))
+    train_images = train_images.to(device)
+    torch.manual_seed(seed)
+    shuffle = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history: list[EpochStats] = []
+    start = 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        _restore_rng(resume["rng"], shuffle, device)
+        history = [EpochStats(**h) for h in resume["history"]]
+        start = resume["epoch"]
+    batches = InMemoryBatches(train_images, batch_size, generator=shuffle, binarize=binarize)
+    steps = len(batches)
+    bar = tqdm(total=(epochs - start) * steps, desc="training", unit="step", disable=not progress,
+               mininterval=0.5)
+    model.train()
+    for epoch in range(start + 1, epochs + 1):
+        began = time.perf_counter()
+        # per-step numbers stay on the device: no .item() sync inside the loop
+        stats = torch.zeros(steps, 3, device=device)
+        sizes = torch.zeros(steps, device=device)
+        for step, x in enumerate(batches):
+            if objective == "elbo":
+                logits, mu, log_var = model(x)
+                loss, recon, kl = vae_loss(logits, x, mu, log_var)
+            else:
+                loss = -iwae_bound(model, x, k).mean()
+                recon = kl = torch.full((), float("nan"), device=device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            stats[step] = torch.stack([loss.detach(), recon.detach(), kl.detach()])
+            sizes[step] = len(x)
+            bar.update(1)
+        stats, sizes = stats.cpu(), sizes.cpu()
+        bad = (~torch.isfinite(stats[:, 0])).nonzero()
+        if len(bad):
+            step = int(bad[0, 0])
+            bar.close()
+            raise NonFiniteLossError(epoch, step + 1, float(stats[step, 0]))
+        means = (stats * sizes[:, None]).sum(0) / sizes.sum()
+        seconds = time.perf_counter() - began
+        test = evaluate(model, test_images, seed=seed, binarize=binarize) if test_images is not None else None
+        record = EpochStats(
+            epoch=epoch,
+            train_elbo=-float(means[0]),
+            train_recon=float(means[1]),
+            train_kl=float(means[2]),
+            test_elbo=test["elbo"] if test else None,
+            test_recon=test["recon"] if test else None,
+            test_kl=test["kl"] if test else None,
+            seconds=seconds,
+            images_per_second=len(train_images) / seconds if seconds > 0 else math.inf,
+        )
+        history.append(record)
+        bar.set_postfix(epoch=epoch, train_elbo=f"{record.train_elbo:.2f}",
+                        test_elbo=f"{record.test_elbo:.2f}" if test else "-")
+        if on_epoch_end is not None:
+            on_epoch_end(TrainingSnapshot(epoch, model, optimizer, history, _capture_rng(shuffle, device)))
+    bar.close()
+    return history
