@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -48,7 +49,7 @@ class DataCorruptError(ValueError):
     """A dataset file exists but is truncated, corrupted or not an IDX file of the right kind."""
 
 
-class DataRootError(PermissionError):
+class DataRootError(OSError):
     """The data root cannot be written to."""
 
 
@@ -163,21 +164,41 @@ def is_installed(dataset: str, root: str | Path | None = None) -> bool:
 # --------------------------------------------------------------------------- install
 
 
+def _root_error(target: Path, err: OSError) -> DataRootError:
+    return DataRootError(
+        f"cannot write to the data root ({target}): {err.strerror or err}. Choose a writable "
+        f"data root with data_root=... (CLI --data-root) or the {ROOT_ENV} environment variable, "
+        "or free some disk space."
+    )
+
+
 def _extract_to(source: Path, target: Path) -> None:
-    """Copy ``source`` (gunzipping a .gz) to ``target``."""
+    """Copy ``source`` (gunzipping a .gz) to ``target``; name which side failed."""
+    opener = gzip.open if source.suffix == ".gz" else open
     try:
-        if source.suffix == ".gz":
-            with gzip.open(source, "rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        else:
-            shutil.copyfile(source, target)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        if isinstance(err, PermissionError):
-            raise
-        raise DataCorruptError(
-            f"could not read {source}: {err}. The mirror's copy is truncated or corrupted; "
-            "replace it with a good copy."
-        ) from err
+        src = opener(source, "rb")
+    except OSError as err:
+        raise DataNotFoundError(f"cannot open {source}: {err.strerror or err}.") from err
+    with src:
+        try:
+            dst = open(target, "wb")
+        except OSError as err:
+            raise _root_error(target.parent, err) from err
+        with dst:
+            while True:
+                try:
+                    chunk = src.read(1 << 20)
+                except (OSError, EOFError, zlib.error) as err:
+                    raise DataCorruptError(
+                        f"could not read {source}: {err}. The mirror's copy is truncated or "
+                        "corrupted; replace it with a good copy."
+                    ) from err
+                if not chunk:
+                    break
+                try:
+                    dst.write(chunk)
+                except OSError as err:
+                    raise _root_error(target.parent, err) from err
 
 
 def install_from_mirror(dataset: str, mirror: str | Path, root: str | Path | None = None) -> Path:
@@ -198,17 +219,17 @@ def install_from_mirror(dataset: str, mirror: str | Path, root: str | Path | Non
     try:
         target.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".install-", dir=target))
-    except PermissionError as err:
-        raise DataRootError(
-            f"cannot write to the data root {target.parent.parent}: {err.strerror}. Choose a writable "
-            f"data root with data_root=... (CLI --data-root) or the {ROOT_ENV} environment variable."
-        ) from err
+    except OSError as err:
+        raise _root_error(target, err) from err
     try:
         for stem, source in files.items():
             _extract_to(source, staging / stem)
         check_idx_files(staging)
-        for stem in ALL_FILES:
-            os.replace(staging / stem, target / stem)
+        try:
+            for stem in ALL_FILES:
+                os.replace(staging / stem, target / stem)
+        except OSError as err:
+            raise _root_error(target, err) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -6,7 +6,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch.distributions import Bernoulli, Normal
+from torch.distributions import Normal
 
 
 def reconstruction_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,8 @@ def log_importance_weights(model, x: torch.Tensor, k: int) -> torch.Tensor:
     q = Normal(mu, torch.exp(0.5 * log_var))
     z = q.rsample((k,))  # [k, B, z_dim]
     logits = model.decode(z)  # [k, B, image_size]
-    log_px_z = Bernoulli(logits=logits).log_prob(x.expand_as(logits)).sum(-1)
+    # -BCE is Bernoulli's log-probability; unlike Bernoulli.log_prob it also accepts grey pixels
+    log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
     log_pz = Normal(torch.zeros_like(z), torch.ones_like(z)).log_prob(z).sum(-1)
     log_qz = q.log_prob(z).sum(-1)
     return log_px_z + log_pz - log_qz

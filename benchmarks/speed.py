@@ -1,0 +1,309 @@
+"""Seed pipeline vs ours: seconds per epoch, images per second and test ELBO, in one process.
+
+    .venv/bin/python benchmarks/speed.py --epochs 3 --data-mirror /path/to/mirror
+    .venv/bin/python benchmarks/speed.py --epochs 15 --device cuda
+
+Two copies of the seed configuration (784-400-20, Adam 1e-3, batch 128), started from the
+same initial weights, are trained epoch by epoch, alternating (which one goes first swaps
+every epoch, so both see the same machine conditions):
+
+* seed: the seed notebook's pipeline and loop -- torchvision MNIST + ToTensor + DataLoader
+  (``vae_helpers.data.seed_style_loader``), ``x.to(device).view(-1, 784)`` per batch, a
+  sigmoid decoder, ``binary_cross_entropy(..., reduction='sum')`` + KL summed over the
+  batch, ``.item()`` every 10 steps (where the seed prints);
+* ours: ``vae_helpers.train.fit`` on the whole training set held as one tensor on the device
+  (``InMemoryBatches``), Bernoulli logits, losses in nats per image.
+
+Both models are then scored by ``vae_helpers.train.evaluate`` on the test set (the seed
+model's weights are copied into a ``VAE``; its decoder's pre-sigmoid output is exactly the
+logits), so the two test ELBOs are comparable. This is a benchmark, not a test: results go
+to stdout (and ``--json``); benchmarks/README.md records measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vae_helpers.config import resolve_device
+from vae_helpers.data import InMemoryBatches, load_images, seed_style_loader
+from vae_helpers.model import VAE
+from vae_helpers.train import evaluate, fit
+
+IMAGE_SIZE, H_DIM, Z_DIM, BATCH_SIZE, LR = 784, 400, 20, 128, 1e-3
+
+
+class SeedVAE(nn.Module):
+    """The seed notebook's model, layer for layer (fc1 … fc5, sigmoid output)."""
+
+    def __init__(self, image_size: int = IMAGE_SIZE, h_dim: int = H_DIM, z_dim: int = Z_DIM) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(image_size, h_dim)
+        self.fc2 = nn.Linear(h_dim, z_dim)
+        self.fc3 = nn.Linear(h_dim, z_dim)
+        self.fc4 = nn.Linear(z_dim, h_dim)
+        self.fc5 = nn.Linear(h_dim, image_size)
+
+    def encode(self, x):
+        h = F.relu(self.fc1(x))
+        return self.fc2(h), self.fc3(h)
+
+    def reparameterize(self, mu, log_var):
+        std = torch.exp(log_var / 2)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h = F.relu(self.fc4(z))
+        return torch.sigmoid(self.fc5(h))  # the seed writes F.sigmoid, an alias of torch.sigmoid
+
+    def forward(self, x):
+        mu, log_var = self.encode(x)
+        z = self.reparameterize(mu, log_var)
+        return self.decode(z), mu, log_var
+
+
+#: SeedVAE parameter → VAE parameter (same shapes, same creation order, so same init per seed)
+SEED_TO_OURS = {
+    "fc1": "encoder.0",
+    "fc2": "fc_mu",
+    "fc3": "fc_log_var",
+    "fc4": "decoder.0.0",
+    "fc5": "decoder.1",
+}
+
+
+def seed_as_vae(seed_model: SeedVAE) -> VAE:
+    """A ``VAE`` holding the seed model's weights (its decode() gives the seed's pre-sigmoid values)."""
+    state = {}
+    for ours_name, tensor in seed_model.state_dict().items():
+        layer, kind = ours_name.split(".")
+        state[f"{SEED_TO_OURS[layer]}.{kind}"] = tensor
+    model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(next(seed_model.parameters()).device)
+    model.load_state_dict(state)
+    return model
+
+
+def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
+    """One epoch of the seed notebook's training loop (printing left out, its .item() calls kept)."""
+    model.train()
+    for i, (x, _) in enumerate(loader):
+        x = x.to(device).view(-1, IMAGE_SIZE)
+        x_reconst, mu, log_var = model(x)
+        reconst_loss = F.binary_cross_entropy(x_reconst, x, reduction="sum")
+        kl_div = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp())
+        loss = reconst_loss + kl_div
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if (i + 1) % 10 == 0:
+            reconst_loss.item(), kl_div.item()  # the seed prints these two every 10 steps
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def pipeline_seconds(loader, images: torch.Tensor, device: torch.device, seed: int) -> tuple[float, float]:
+    """One pass over each input pipeline alone (batches produced on the device, no model)."""
+    sync(device)
+    began = time.perf_counter()
+    for x, _ in loader:
+        x = x.to(device).view(-1, IMAGE_SIZE)
+    sync(device)
+    seed_s = time.perf_counter() - began
+    began = time.perf_counter()
+    for x in InMemoryBatches(images, BATCH_SIZE, generator=torch.Generator().manual_seed(seed)):
+        pass
+    sync(device)
+    ours_s = time.perf_counter() - began
+    return seed_s, ours_s
+
+
+def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, steps: int = 60) -> None:
+    """Print the top operators of ``steps`` training steps of each pipeline (torch.profiler)."""
+    from itertools import islice
+
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    with profile(activities=activities) as prof:
+        seed_epoch(seed_model, seed_opt, islice(loader, steps), device)
+        sync(device)
+    print(f"\n--- profile: seed pipeline, {steps} steps ---")
+    print(prof.key_averages().table(sort_by=sort, row_limit=15))
+    with profile(activities=activities) as prof:
+        fit(ours_model, images[: steps * BATCH_SIZE], epochs=1, progress=False)
+        sync(device)
+    print(f"\n--- profile: ours (fit), {steps} steps ---")
+    print(prof.key_averages().table(sort_by=sort, row_limit=15))
+
+
+def machine_description(device: torch.device) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = (f"{os.cpu_count()}-core {platform.machine()} CPU ({cpu}), torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, Python {platform.python_version()}")
+    if device.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Seed DataLoader pipeline vs vae_helpers.train.fit on in-memory tensors.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--epochs", type=int, default=3, help="epochs for each of the two runs")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--data-mirror", default=None, help="offline dataset folder (default: $VAE_DATA_MIRROR)")
+    parser.add_argument("--data-root", default=None, help="dataset root (default: $VAE_DATA_ROOT or ./data)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the initial weights and the shuffles")
+    parser.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the seed pipeline (seed: 0)")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip timing the input pipelines alone")
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler tables for 60 steps of each")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be a positive number of images")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    print(f"machine: {machine_description(device)}")
+    print(f"device:  {device}; epochs: {args.epochs}; limit: {args.limit or 'all'}; seed: {args.seed}")
+
+    # --- data: the seed's DataLoader, and ours as tensors on the device
+    loader = seed_style_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
+                               num_workers=args.num_workers)
+    if args.limit is not None:
+        subset = torch.utils.data.Subset(loader.dataset, range(min(args.limit, len(loader.dataset))))
+        loader = torch.utils.data.DataLoader(subset, batch_size=BATCH_SIZE, shuffle=True,
+                                             num_workers=args.num_workers)
+    train_x, _ = load_images("mnist", True, root=args.data_root, mirror=args.data_mirror, device=device,
+                             limit=args.limit)
+    test_x, _ = load_images("mnist", False, root=args.data_root, mirror=args.data_mirror, device=device)
+    n = len(train_x)
+    assert len(loader.dataset) == n
+
+    # --- two models with the same initial weights
+    torch.manual_seed(args.seed)
+    seed_model = SeedVAE().to(device)
+    torch.manual_seed(args.seed)
+    ours_model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
+    for name, tensor in seed_as_vae(seed_model).state_dict().items():
+        assert torch.equal(tensor, ours_model.state_dict()[name]), name
+    seed_opt = torch.optim.Adam(seed_model.parameters(), lr=LR)
+
+    if args.profile:
+        import copy
+
+        probe = copy.deepcopy(seed_model)
+        profile_steps(probe, torch.optim.Adam(probe.parameters(), lr=LR), loader, copy.deepcopy(ours_model),
+                      train_x, device)
+
+    pipeline = None
+    if not args.no_pipeline:
+        pipeline = pipeline_seconds(loader, train_x, device, args.seed)
+        print(f"input pipeline alone, one pass over {n} images: seed DataLoader+ToTensor "
+              f"{pipeline[0]:.2f} s, in-memory tensor {pipeline[1]:.3f} s")
+
+    # --- alternate epochs; each run keeps its own RNG stream
+    torch.manual_seed(args.seed + 1)
+    seed_rng = torch.get_rng_state()
+    seed_cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    payload = None
+
+    def capture(snapshot):
+        nonlocal payload
+        payload = snapshot.state_dict()
+
+    rows = []
+    print(f"\n{'epoch':>5} {'seed s':>8} {'ours s':>8} {'ratio':>6} {'seed test ELBO':>15} {'ours test ELBO':>15}")
+    for epoch in range(1, args.epochs + 1):
+        times = {}
+        order = ("seed", "ours") if epoch % 2 else ("ours", "seed")
+        for which in order:
+            if which == "seed":
+                torch.set_rng_state(seed_rng)
+                if seed_cuda_rng is not None:
+                    torch.cuda.set_rng_state(seed_cuda_rng, device)
+                sync(device)
+                began = time.perf_counter()
+                seed_epoch(seed_model, seed_opt, loader, device)
+                sync(device)
+                times["seed"] = time.perf_counter() - began
+                seed_rng = torch.get_rng_state()
+                if seed_cuda_rng is not None:
+                    seed_cuda_rng = torch.cuda.get_rng_state(device)
+            else:
+                sync(device)
+                began = time.perf_counter()
+                fit(ours_model, train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR, seed=args.seed,
+                    resume=payload, on_epoch_end=capture, progress=False)
+                sync(device)
+                times["ours"] = time.perf_counter() - began
+        seed_elbo = evaluate(seed_as_vae(seed_model), test_x, seed=args.seed)["elbo"]
+        ours_elbo = evaluate(ours_model, test_x, seed=args.seed)["elbo"]
+        rows.append({"epoch": epoch, "seed_seconds": times["seed"], "ours_seconds": times["ours"],
+                     "seed_test_elbo": seed_elbo, "ours_test_elbo": ours_elbo})
+        print(f"{epoch:>5} {times['seed']:>8.2f} {times['ours']:>8.2f} {times['seed'] / times['ours']:>5.1f}x "
+              f"{seed_elbo:>15.2f} {ours_elbo:>15.2f}", flush=True)
+
+    seed_med = statistics.median(r["seed_seconds"] for r in rows)
+    ours_med = statistics.median(r["ours_seconds"] for r in rows)
+    final = rows[-1]
+    summary = {
+        "machine": machine_description(device),
+        "device": str(device),
+        "epochs": args.epochs,
+        "images": n,
+        "seed_seconds_per_epoch": seed_med,
+        "ours_seconds_per_epoch": ours_med,
+        "seed_images_per_second": n / seed_med,
+        "ours_images_per_second": n / ours_med,
+        "ratio": seed_med / ours_med,
+        "seed_test_elbo": final["seed_test_elbo"],
+        "ours_test_elbo": final["ours_test_elbo"],
+        "elbo_difference": final["ours_test_elbo"] - final["seed_test_elbo"],
+        "pipeline_seconds": {"seed": pipeline[0], "ours": pipeline[1]} if pipeline else None,
+        "epochs_detail": rows,
+    }
+    print(f"\n{'':<28}{'seed pipeline':>15}{'ours':>12}")
+    print(f"{'seconds per epoch (median)':<28}{seed_med:>15.2f}{ours_med:>12.2f}")
+    print(f"{'images per second':<28}{n / seed_med:>15,.0f}{n / ours_med:>12,.0f}")
+    print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<28}{final['seed_test_elbo']:>15.2f}"
+          f"{final['ours_test_elbo']:>12.2f}")
+    print(f"ours is {summary['ratio']:.2f}x faster per epoch; test ELBO difference (ours - seed) "
+          f"{summary['elbo_difference']:+.2f} nats/image")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0 if all(math.isfinite(r[k]) for r in rows for k in ("seed_test_elbo", "ours_test_elbo")) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""The series as a reader meets it: JupyterLab in a real (headless) browser.
+
+For each theory notebook (00-04) and notebook 06 this opens the notebook in JupyterLab, checks
+that no kernel-selection dialog appears and that the stored outputs render (LaTeX, figures,
+tables, no errors or warnings, no machine-specific paths), clears the outputs, runs
+Run → Run All Cells, waits until every code cell has an execution count, and checks that the
+fresh run shows no error and prints the same text as the stored outputs (cells marked
+``# NBVAL_IGNORE_OUTPUT`` excepted, after the substitutions of ``tests/nbval_sanitize.cfg``).
+A screenshot of each notebook after the run goes to ``build/screenshots/NN_name.png``.
+
+Run with ``make test-browser``; skipped in a plain ``pytest tests`` (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+KERNEL = "vae-notebooks"
+SERIES = ["00", "01", "02", "03", "04", "06"]  # theory notebooks and notebook 06
+RUN_TIMEOUT = float(os.environ.get("VAE_BROWSER_TIMEOUT", "180"))
+OPEN_TIMEOUT = 90.0
+STDOUT = "application/vnd.jupyter.stdout"
+STDERR = "application/vnd.jupyter.stderr"  # JupyterLab renders both stderr streams and errors so
+MACHINE_PATH = re.compile(r"(?<![\w.~])/(?:root|home|work|tmp|Users)(?:/|\b)|[A-Za-z]:\\\\?Users")
+TROUBLE = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b|warnings\.warn|Error displaying widget")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def notebook_dir() -> Path:
+    return Path(os.environ.get("VAE_BROWSER_NOTEBOOK_DIR") or REPO / "notebooks").resolve()
+
+
+def screenshot_dir() -> Path:
+    folder = Path(os.environ.get("VAE_SCREENSHOT_DIR") or REPO / "build" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def selected_notebooks() -> list[str]:
+    wanted = os.environ.get("VAE_BROWSER_NOTEBOOKS", "").strip()
+    if wanted == "all":
+        return sorted({p.name[:2] for p in notebook_dir().glob("[0-9][0-9]_*.ipynb")})
+    if wanted:
+        return [w.strip().zfill(2) for w in wanted.split(",") if w.strip()]
+    return SERIES
+
+
+def find_notebook(number: str) -> Path:
+    matches = sorted(notebook_dir().glob(f"{number}_*.ipynb"))
+    if len(matches) != 1:
+        pytest.fail(f"expected exactly one notebooks/{number}_*.ipynb, found {[m.name for m in matches]}")
+    return matches[0]
+
+
+# --- what the stored notebook says --------------------------------------------------------------
+
+
+def load_sanitizers() -> list[tuple[re.Pattern, str]]:
+    parser = configparser.RawConfigParser()
+    parser.read(REPO / "tests" / "nbval_sanitize.cfg")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+SANITIZERS = load_sanitizers()
+
+
+def normalize(text: str) -> str:
+    """Text as a reader sees it, sanitized like nbval: no ANSI colours, carriage returns applied."""
+    text = ANSI.sub("", text)
+    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip("\n")
+    for pattern, replacement in SANITIZERS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def ignores_output(cell) -> bool:
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    markers = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
+    return bool(tags & {"nbval-ignore-output", "nbval-skip"}) or any(m in cell.source for m in markers)
+
+
+MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^$\s][^$\n]*?(?<![\\\s])\$|\\begin\{(equation|align)", re.S)
+CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+MD_TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)
+
+
+@dataclass
+class Expected:
+    """Per cell index: what the stored notebook should render and what a re-run should print."""
+
+    math_cells: list[int] = field(default_factory=list)
+    images: dict[int, int] = field(default_factory=dict)
+    tables: list[int] = field(default_factory=list)
+    code_cells: list[int] = field(default_factory=list)  # non-empty code cells (they get a count)
+    ignored: set[int] = field(default_factory=set)
+    printed: dict[int, dict] = field(default_factory=dict)  # cell -> {"stdout": str, "text": [str]}
+
+
+def expected_from(nb) -> Expected:
+    exp = Expected()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            prose = CODE.sub("", cell.source)
+            if MATH.search(prose):
+                exp.math_cells.append(i)
+            if MD_TABLE.search(prose):
+                exp.tables.append(i)
+            continue
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        exp.code_cells.append(i)
+        if ignores_output(cell):
+            exp.ignored.add(i)
+        stdout, texts, images = "", [], 0
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream" and out.name == "stdout":
+                stdout += out.text
+            elif out.output_type in ("execute_result", "display_data"):
+                data = out.get("data", {})
+                if any(k.startswith("image/") for k in data):
+                    images += 1
+                if "<table" in str(data.get("text/html", "")):
+                    exp.tables.append(i)
+                if set(data) == {"text/plain"}:
+                    texts.append(normalize(data["text/plain"]))
+        if images:
+            exp.images[i] = images
+        exp.printed[i] = {"stdout": normalize(stdout), "text": texts}
+    return exp
+
+
+# --- what the browser shows ------------------------------------------------------------------------
+
+SNAPSHOT_JS = """
+() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')].map(cell => ({
+  kind: cell.classList.contains('jp-CodeCell') ? 'code'
+      : cell.classList.contains('jp-MarkdownCell') ? 'markdown' : 'raw',
+  prompt: (cell.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim(),
+  math: cell.querySelectorAll('mjx-container, .MathJax').length,
+  mathErrors: [...cell.querySelectorAll('mjx-merror')].map(e => e.textContent),
+  tables: cell.querySelectorAll('table').length,
+  images: [...cell.querySelectorAll('.jp-OutputArea-output img')].map(
+      img => img.complete && img.naturalWidth > 0),
+  outputs: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => ({
+    mime: o.getAttribute('data-mime-type') || '',
+    result: !!o.closest('.jp-OutputArea-executeResult'),
+    text: o.textContent,
+  })),
+}))
+"""
+
+
+def snapshot(page) -> list[dict]:
+    return page.evaluate(SNAPSHOT_JS)
+
+
+def dialog_text(page) -> str | None:
+    dialogs = page.locator(".jp-Dialog")
+    if dialogs.count():
+        return " | ".join(t.strip() for t in dialogs.all_inner_texts())
+    return None
+
+
+def fail_on_dialog(page, when: str) -> None:
+    text = dialog_text(page)
+    if text is None:
+        return
+    if "Select Kernel" in text or "kernel" in text.lower():
+        pytest.fail(f"a kernel dialog appeared {when}: {text!r} (is the '{KERNEL}' kernel registered?)")
+    pytest.fail(f"a dialog appeared {when}: {text!r}")
+
+
+def output_problems(cells: list[dict], exp: Expected, when: str) -> list[str]:
+    """Errors, confusing stderr and machine-specific paths in rendered outputs."""
+    problems = []
+    for i, cell in enumerate(cells):
+        for out in cell["outputs"]:
+            text = out["text"]
+            short = text.strip()[:300]
+            if out["mime"] == STDERR:
+                if TROUBLE.search(text) or i not in exp.ignored:
+                    problems.append(f"{when}: cell {i} shows error/stderr output: {short!r}")
+            elif "Error displaying widget" in text:
+                problems.append(f"{when}: cell {i} shows a broken widget: {short!r}")
+            if MACHINE_PATH.search(text):
+                problems.append(f"{when}: cell {i} prints a machine-specific path: {short!r}")
+    return problems
+
+
+def printed_by(cell: dict) -> dict:
+    stdout = "".join(o["text"] for o in cell["outputs"] if o["mime"] == STDOUT)
+    texts = [normalize(o["text"]) for o in cell["outputs"] if o["mime"] == "text/plain"]
+    return {"stdout": normalize(stdout), "text": texts}
+
+
+def click_menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{re.escape(menu)}$")).click()
+    entry = page.locator(".lm-Menu-item:visible", has_text=re.compile(rf"^{re.escape(item)}"))
+    entry.first.click(timeout=10_000)
+
+
+def kernel_status(page) -> str | None:
+    return page.get_attribute(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator", "data-status", timeout=5_000)
+
+
+def wait_for_kernel_idle(page, timeout: float, when: str) -> None:
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        fail_on_dialog(page, when)
+        status = kernel_status(page)
+        if status == "idle":
+            return
+        time.sleep(0.25)
+    pytest.fail(f"kernel not idle {when} after {timeout:.0f} s (status {status!r})")
+
+
+def wait_for_kernel(page, server, name: str, timeout: float) -> dict:
+    """Until the notebook's own kernel is up and idle; fail at once if any dialog shows instead.
+
+    A missing kernelspec shows JupyterLab's "Select Kernel" dialog (and the toolbar says
+    "No Kernel"), which the reader should never see.
+    """
+    deadline = time.monotonic() + timeout
+    sessions: list = []
+    while time.monotonic() < deadline:
+        fail_on_dialog(page, "after opening the notebook")
+        sessions = server.api("/api/sessions")
+        mine = [s for s in sessions if Path(s.get("path", "")).name == name and s.get("kernel")]
+        if len(mine) == 1 and mine[0]["kernel"].get("execution_state") == "idle" and kernel_status(page) == "idle":
+            page.wait_for_timeout(1000)  # a dialog would open right after the session starts
+            fail_on_dialog(page, "after opening the notebook")
+            return mine[0]
+        time.sleep(0.25)
+    fail_on_dialog(page, "after opening the notebook")
+    label = page.locator(".jp-NotebookPanel .jp-KernelName").inner_text().strip()
+    pytest.fail(f"no idle kernel for {name} after {timeout:.0f} s (toolbar: {label!r}; sessions: {sessions})")
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole notebook: grow the window to the notebook's height (JupyterLab never scrolls the page)."""
+    try:
+        height = page.evaluate(
+            "() => { const o = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');"
+            " return o ? o.scrollHeight - o.clientHeight : 0; }"
+        )
+        page.set_viewport_size({"width": 1280, "height": int(min(900 + max(height, 0), 16000))})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(path), full_page=True)
+    except Exception as exc:  # a screenshot must never hide the real failure
+        print(f"screenshot {path.name} failed: {exc}")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the test ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", selected_notebooks())
+def test_notebook_in_jupyterlab(number, lab_server, page):
+    source = find_notebook(number)
+    name = source.name
+    served = lab_server.root / name
+    assert served.exists(), f"{name} appeared after the server started; rerun"
+    before = digest(source)
+    stored = nbformat.read(source, as_version=4)
+    exp = expected_from(stored)
+    shot = screenshot_dir() / f"{source.stem}.png"
+    shot.unlink(missing_ok=True)
+
+    try:
+        _check_notebook(page, lab_server, name, stored, exp)
+    except BaseException:
+        if page.page_errors:
+            print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
+        print(f"JupyterLab log (tail):\n{lab_server.log_tail(25)}")
+        raise
+    finally:
+        screenshot(page, shot)
+        try:  # free the kernel for the next notebook
+            for session in lab_server.api("/api/sessions"):
+                lab_server.api(f"/api/sessions/{session['id']}", method="DELETE")
+        except Exception as exc:
+            print(f"could not shut the kernel down: {exc}")
+
+    assert digest(source) == before, f"{name} in the repository changed during the test"
+    assert served.read_bytes() == source.read_bytes(), f"JupyterLab saved {name}: nothing may be saved"
+
+
+def _check_notebook(page, server, name, stored, exp: Expected) -> None:
+    # 1. Open it as a reader would, in a fresh workspace (no tabs restored from the last test).
+    page.goto(server.url(f"/lab/workspaces/test-{name[:2]}/tree/{name}?reset"), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_TIMEOUT * 1000)
+    assert page.locator(".jp-NotebookPanel").count() == 1, "more than one notebook tab is open"
+    session = wait_for_kernel(page, server, name, OPEN_TIMEOUT)
+    assert session["kernel"]["name"] == KERNEL, f"{name} started kernel {session['kernel']['name']!r}"
+    kernel_label = page.locator(".jp-NotebookPanel .jp-KernelName").inner_text().strip()
+    assert KERNEL in kernel_label, f"toolbar shows kernel {kernel_label!r}"
+    page.keyboard.press("Control+b")  # hide the file browser: a wider notebook in the screenshot
+
+    # 2. The stored outputs render: math, figures, tables; no errors, warnings or local paths.
+    cells = snapshot(page)
+    assert len(cells) == len(stored.cells), f"JupyterLab shows {len(cells)} cells, file has {len(stored.cells)}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # MathJax typesets and images decode asynchronously
+        cells = snapshot(page)
+        math_ok = all(cells[i]["math"] for i in exp.math_cells)
+        images_ok = all(sum(cells[i]["images"]) >= n for i, n in exp.images.items())
+        if math_ok and images_ok:
+            break
+        time.sleep(0.5)
+    problems = output_problems(cells, exp, "stored")
+    problems += [f"stored: markdown cell {i} has math that MathJax did not render" for i in exp.math_cells if not cells[i]["math"]]
+    problems += [f"stored: cell {i} has a LaTeX error: {cells[i]['mathErrors']}" for i in range(len(cells)) if cells[i]["mathErrors"]]
+    problems += [
+        f"stored: cell {i} should show {n} figure(s), shows {sum(cells[i]['images'])} loaded of {len(cells[i]['images'])}"
+        for i, n in exp.images.items()
+        if sum(cells[i]["images"]) < n
+    ]
+    problems += [f"stored: cell {i} should show a table" for i in exp.tables if not cells[i]["tables"]]
+    assert not problems, "\n".join(problems)
+
+    # 3. Fresh run: clear the stored outputs, then Run → Run All Cells.
+    click_menu(page, "Edit", "Clear Outputs of All Cells")
+    cells = snapshot(page)
+    leftover = [i for i in exp.code_cells if cells[i]["outputs"] or re.search(r"\d", cells[i]["prompt"])]
+    assert not leftover, f"cells {leftover} kept outputs/counts after 'Clear Outputs of All Cells'"
+    click_menu(page, "Run", "Run All Cells")
+    began = time.monotonic()
+    cells = _wait_for_run(page, exp, began)
+    seconds = time.monotonic() - began
+    wait_for_kernel_idle(page, 30, "after Run All Cells")
+    print(f"{name}: Run All Cells took {seconds:.1f} s")
+
+    # 4. Every code cell ran once, in order, on the fresh kernel; nothing went wrong.
+    counts = [int(re.sub(r"\D", "", cells[i]["prompt"])) for i in exp.code_cells]
+    assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}, expected 1..{len(counts)}"
+    problems = output_problems(cells, exp, "after Run All")
+    problems += [f"after Run All: cell {i} has a LaTeX error" for i in range(len(cells)) if cells[i]["mathErrors"]]
+    problems += [
+        f"after Run All: cell {i} should show {n} figure(s), shows {len(cells[i]['images'])}"
+        for i, n in exp.images.items()
+        if len(cells[i]["images"]) < n
+    ]
+    assert not problems, "\n".join(problems)
+
+    # 5. The same printed numbers as the stored outputs.
+    mismatches = []
+    for i in exp.code_cells:
+        if i in exp.ignored:
+            continue
+        got, want = printed_by(cells[i]), exp.printed[i]
+        if got != want:
+            mismatches.append(
+                f"cell {i} ({stored.cells[i].source.splitlines()[0][:60]!r}):\n"
+                f"  stored: {want}\n  re-run: {got}"
+            )
+    assert not mismatches, "a fresh run in JupyterLab prints other text than the stored outputs:\n" + "\n".join(mismatches)
+
+
+def _wait_for_run(page, exp: Expected, began: float) -> list[dict]:
+    """Poll until every code cell shows an execution count; fail early on an error or a dialog."""
+    stalled_since = None
+    while True:
+        fail_on_dialog(page, "while running")
+        cells = snapshot(page)
+        prompts = {i: cells[i]["prompt"] for i in exp.code_cells}
+        pending = [i for i, p in prompts.items() if not re.fullmatch(r"\[\d+\]:", p)]
+        running = [i for i, p in prompts.items() if "*" in p]
+        if not pending:
+            return cells
+        elapsed = time.monotonic() - began
+        if not running:  # nothing queued, yet cells without a count: the run stopped (an error)
+            stalled_since = stalled_since or time.monotonic()
+            if time.monotonic() - stalled_since > 5:
+                problems = output_problems(cells, exp, "run stopped")
+                pytest.fail(
+                    f"Run All Cells stopped after {elapsed:.0f} s; cells {pending} never ran.\n" + "\n".join(problems)
+                )
+        else:
+            stalled_since = None
+        if elapsed > RUN_TIMEOUT:
+            pytest.fail(
+                f"Run All Cells not finished after {RUN_TIMEOUT:.0f} s: cells {pending} still pending "
+                f"(prompts {[prompts[i] for i in pending][:10]})"
+            )
+        time.sleep(0.5)

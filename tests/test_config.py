@@ -1,0 +1,64 @@
+"""The bad-input matrix: every bad setting is refused by the one validate() before any work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vae_helpers.config import ConfigError, RunConfig, check_image_size, resolve_device, validate
+
+BAD_SETTINGS = [
+    ("dataset", "cifar10", "dataset='cifar10' is not allowed: dataset must be one of ['mnist', 'fashion-mnist']"),
+    ("dataset", 3, "dataset=3 is not allowed"),
+    ("epochs", 0, "epochs=0 is not allowed: epochs must be a positive whole number"),
+    ("epochs", -1, "epochs=-1 is not allowed"),
+    ("epochs", 2.5, "epochs=2.5 is not allowed"),
+    ("batch_size", 0, "batch_size=0 is not allowed"),
+    ("batch_size", -128, "batch_size=-128 is not allowed"),
+    ("z_dim", 0, "z_dim=0 is not allowed"),
+    ("h_dim", -4, "h_dim=-4 is not allowed"),
+    ("image_size", 0, "image_size=0 is not allowed"),
+    ("lr", 0.0, "lr=0.0 is not allowed: lr must be a finite number greater than 0"),
+    ("lr", -1e-3, "lr=-0.001 is not allowed"),
+    ("lr", float("nan"), "lr=nan is not allowed"),
+    ("lr", float("inf"), "lr=inf is not allowed"),
+    ("lr", "fast", "lr='fast' is not allowed"),
+    ("limit", 0, "limit=0 is not allowed"),
+    ("seed", -1, "seed=-1 is not allowed"),
+    ("device", "tpu", "device='tpu' is not allowed: device must be one of ['auto', 'cpu', 'cuda', 'mps']"),
+    ("activation", "gelu", "activation='gelu' is not allowed"),
+    ("objective", "gan", "objective='gan' is not allowed"),
+    ("binarize", "yes", "binarize='yes' is not allowed"),
+]
+
+
+@pytest.mark.parametrize("name, value, message", BAD_SETTINGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_SETTINGS])
+def test_bad_setting_is_refused_with_name_value_and_rule(name, value, message):
+    with pytest.raises(ConfigError) as info:
+        validate(RunConfig(**{name: value}))
+    assert message in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_on_a_machine_without_one():
+    with pytest.raises(ConfigError, match=r"device='cuda' was asked for, but PyTorch finds no CUDA GPU.*device='cpu'"):
+        validate(RunConfig(device="cuda"))
+
+
+def test_good_defaults_and_aliases():
+    config = validate(RunConfig(dataset="Fashion_MNIST", device="CPU"))
+    assert config.dataset == "fashion-mnist" and config.device == "cpu"
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+
+
+def test_image_size_must_match_the_data():
+    check_image_size(784, (10, 1, 28, 28))
+    with pytest.raises(ConfigError, match=r"image_size=784 does not match the data: each image has shape \[1, 14, 14\] = 196 pixels. Use image_size=196 \(= 14x14\)"):
+        check_image_size(784, (10, 1, 14, 14))
+
+
+def test_unknown_settings_from_a_dict_are_refused():
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['epoch'\]"):
+        RunConfig.from_dict({"epoch": 3})

@@ -1,0 +1,184 @@
+"""Static checks of every committed notebook (no kernel, no browser): what a reader opens must be clean.
+
+Each check runs once per notebook in notebooks/ so a failure names the notebook and the rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+KERNEL = "vae-notebooks"
+MAX_BYTES = 2 * 1024 * 1024
+MACHINE_PATH = re.compile(r"(?<![\w.~])/(?:root|home|work|tmp|Users)(?:/|\b)|[A-Za-z]:\\\\?Users")
+TROUBLE = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b|warnings\.warn")
+SIMPLE_TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,)}
+
+by_name = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(nb):
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+
+def ignores_output(cell) -> bool:
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    markers = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
+    return bool(tags & {"nbval-ignore-output", "nbval-skip"}) or any(m in cell.source for m in markers)
+
+
+def output_text(out) -> str:
+    if out.output_type == "stream":
+        return out.text
+    if out.output_type == "error":
+        return "\n".join([f"{out.ename}: {out.evalue}", *out.get("traceback", [])])
+    data = out.get("data", {})
+    return "\n".join(str(v) for k, v in data.items() if k.startswith("text/") or k.endswith("json"))
+
+
+@by_name
+def test_file_name_and_size(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), f"{path.name}: expected NN_snake_case.ipynb"
+    size = path.stat().st_size
+    assert size < MAX_BYTES, f"{path.name} is {size / 1e6:.2f} MB (limit 2 MB): lower figure dpi/size"
+
+
+@by_name
+def test_kernelspec(path):
+    spec = read(path).metadata.get("kernelspec", {})
+    assert spec.get("name") == KERNEL, f"{path.name}: kernelspec {spec!r}, expected name '{KERNEL}'"
+
+
+@by_name
+def test_clean_metadata(path):
+    nb = read(path)
+    extra = set(nb.metadata) - {"kernelspec", "language_info"}
+    assert not extra, f"{path.name}: notebook metadata has {sorted(extra)} (run scripts/execute_notebooks.py)"
+    dirty = {i: sorted(set(c.metadata) - {"tags"}) for i, c in enumerate(nb.cells) if set(c.metadata) - {"tags"}}
+    assert not dirty, f"{path.name}: cell metadata beyond tags: {dirty}"
+
+
+@by_name
+def test_title_cell(path):
+    first = read(path).cells[0]
+    number = path.name[:2]
+    assert first.cell_type == "markdown" and first.source.lstrip().startswith(f"# {number}"), (
+        f"{path.name}: the first cell should be the title '# {number} · English title · 中文标题'"
+    )
+
+
+@by_name
+def test_parameters_cell(path):
+    nb = read(path)
+    tagged = [(i, c) for i, c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: expected one code cell tagged 'parameters', found {len(tagged)}"
+    index, cell = tagged[0]
+    problems = parameter_problems(cell.source)
+    assert not problems, f"{path.name}, parameters cell {index}:\n  " + "\n  ".join(problems)
+
+
+def parameter_problems(source: str) -> list[str]:
+    """Each knob alone on its line as ``NAME: type = literal  # what it means``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return [f"does not parse: {exc}"]
+    comments = {
+        tok.start[0]
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    }
+    lines = source.splitlines()
+    problems = []
+    if not tree.body:
+        problems.append("has no parameters")
+    for node in tree.body:
+        text = lines[node.lineno - 1].strip()
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None):
+            problems.append(f"line {node.lineno} is not 'NAME: type = literal': {text!r}")
+            continue
+        name = node.target.id
+        if name != name.upper():
+            problems.append(f"{name}: parameters are UPPER_CASE")
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError:
+            problems.append(f"{name}: value is not a literal (derive it in the next cell): {text!r}")
+            continue
+        kind = ast.unparse(node.annotation)
+        if kind in SIMPLE_TYPES and not (
+            isinstance(value, SIMPLE_TYPES[kind]) and (kind == "bool" or not isinstance(value, bool))
+        ):
+            problems.append(f"{name}: annotated {kind} but the value is {value!r}")
+        if node.end_lineno != node.lineno:
+            problems.append(f"{name}: spans several lines; one parameter per line")
+        if node.end_lineno not in comments:
+            problems.append(f"{name}: needs a comment saying what it means: {text!r}")
+    return problems
+
+
+@by_name
+def test_no_errors_or_warnings_in_outputs(path):
+    problems = []
+    for i, cell in code_cells(read(path)):
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                problems.append(f"cell {i}: stored error {out.ename}: {out.evalue}")
+            elif out.output_type == "stream" and out.name == "stderr":
+                if TROUBLE.search(out.text) or not ignores_output(cell):
+                    problems.append(f"cell {i}: stderr output {out.text.strip()[:200]!r}")
+            elif "Traceback (most recent call last)" in output_text(out):
+                problems.append(f"cell {i}: a traceback in the output")
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+@by_name
+def test_no_machine_specific_paths(path):
+    problems = []
+    for i, cell in enumerate(read(path).cells):
+        if MACHINE_PATH.search(cell.source):
+            problems.append(f"cell {i} source: {MACHINE_PATH.search(cell.source).group(0)!r}")
+        for out in cell.get("outputs", []):
+            found = MACHINE_PATH.search(output_text(out))
+            if found:
+                problems.append(f"cell {i} output: ...{output_text(out)[max(0, found.start() - 40):found.end() + 40]!r}...")
+    assert not problems, f"{path.name} shows machine-specific paths:\n  " + "\n  ".join(problems)
+
+
+FORBIDDEN = [
+    (re.compile(r"^\s*[!%]\s*(pip|conda|mamba)\b", re.M), "installs packages from a cell (use the project's environment)"),
+    (re.compile(r"^\s*from\s+[\w.]+\s+import\s+\*", re.M), "uses a star import"),
+    (re.compile(r"\bsys\.path\b"), "touches sys.path (the kernel has the package installed)"),
+]
+
+
+@by_name
+def test_code_is_clean(path):
+    problems = [
+        f"cell {i} {why}"
+        for i, cell in code_cells(read(path))
+        for pattern, why in FORBIDDEN
+        if pattern.search(cell.source)
+    ]
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+@by_name
+def test_executed_top_to_bottom(path):
+    counts = [c.execution_count for _, c in code_cells(read(path)) if c.source.strip()]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: execution counts {counts}; store outputs of one fresh top-to-bottom run "
+        "(scripts/execute_notebooks.py)"
+    )
