@@ -15,7 +15,7 @@ export VAE_DATA_MIRROR
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: venv test test-unit test-notebooks run lab bench clean
+.PHONY: venv test run lab test-browser bench clean
 
 venv: $(STAMP)
 
@@ -29,11 +29,24 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest tests
 
-run: $(STAMP)
-	$(PY) -m vae_helpers train --out build/runs/seed
+# make run [QUICK=1] [EPOCHS=3] [DATASET=fashion-mnist] [LIMIT=N] [DEVICE=cuda] [ONLY="05 06"]
+RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+	$(if $(DATASET),--dataset $(DATASET)) $(if $(LIMIT),--limit $(LIMIT)) \
+	$(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED)) $(if $(ONLY),--only $(ONLY))
 
+run: $(STAMP)
+	$(PY) -m vae_helpers.series $(RUN_FLAGS)
+
+# JupyterLab from the project's environment, opened at the first lesson.
 lab: $(STAMP)
-	$(PY) -m jupyter lab --notebook-dir=notebooks
+	$(PY) -m jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb
+
+# The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
+test-browser: $(STAMP)
+	bash scripts/test_browser.sh
+
+bench: $(STAMP)
+	$(PY) benchmarks/speed.py --epochs 3
 
 clean:
 	rm -rf build runs .pytest_cache
