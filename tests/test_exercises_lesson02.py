@@ -43,7 +43,11 @@ def _stub(*args):
 
 @pytest.mark.parametrize(
     "checker",
-    [lesson02.check_kl_to_standard_normal, lesson02.check_elbo_from_log_weights, lesson02.check_iw_bound_from_log_weights],
+    [
+        lesson02.check_kl_to_standard_normal,
+        lesson02.check_elbo_from_log_weights,
+        lesson02.check_iw_bound_from_log_weights,
+    ],
 )
 def test_an_unfilled_stub_reads_as_not_done_yet(checker, capsys):
     result = checker(_stub)
@@ -63,7 +67,9 @@ def test_kl_mistakes_fail():
 def test_elbo_mistakes_fail():
     summed = lesson02.check_elbo_from_log_weights(lambda log_w: log_w.sum(dim=0))
     assert not summed.passed and "test case 2" in summed.message and "average" in summed.message
-    iw_instead = lesson02.check_elbo_from_log_weights(lambda log_w: torch.logsumexp(log_w, 0) - math.log(log_w.shape[0]))
+    iw_instead = lesson02.check_elbo_from_log_weights(
+        lambda log_w: torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])
+    )
     assert not iw_instead.passed and "test case 2" in iw_instead.message
 
 

@@ -210,7 +210,11 @@ def log_importance_weights(
 
 
 def elbo_mc(
-    model: LinearGaussianModel, x: torch.Tensor, q: Distribution, n_samples: int, generator: torch.Generator | None = None
+    model: LinearGaussianModel,
+    x: torch.Tensor,
+    q: Distribution,
+    n_samples: int,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Monte-Carlo ELBO: the average of log p(x, z_i) - log q(z_i) over z_i ~ q. Shape [B]."""
     return log_importance_weights(model, x, q, n_samples, generator).mean(dim=0)

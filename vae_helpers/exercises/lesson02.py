@@ -61,7 +61,9 @@ def check_kl_to_standard_normal(reader_fn) -> CheckResult:
 def check_elbo_from_log_weights(reader_fn) -> CheckResult:
     """Exercise 2: the Monte-Carlo ELBO from log importance weights [k, B]."""
     hint = "the ELBO is E_q[log w]: average the log weights over the k samples (dim 0), giving shape [B]."
-    return check_function("elbo_from_log_weights", reader_fn, reference_elbo_from_log_weights, _log_weight_cases(), hint)
+    return check_function(
+        "elbo_from_log_weights", reader_fn, reference_elbo_from_log_weights, _log_weight_cases(), hint
+    )
 
 
 def check_iw_bound_from_log_weights(reader_fn) -> CheckResult:
