@@ -19,11 +19,15 @@ KERNEL = "vae-notebooks"
 
 #: non-default parameters per notebook: small, quick, and different from the defaults
 QUICK_PARAMETERS: dict[str, dict] = {
-    "00_overview_and_setup": {"SEED": 1},
-    "01_latent_variable_models": {"SEED": 1},
-    "02_encoder_and_elbo": {"SEED": 1},
-    "03_reparameterization_trick": {"SEED": 1},
-    "04_kl_closed_form": {"SEED": 1},
+    "00_overview_and_setup": {"SEED": 3, "DEVICE_NAME": "cpu", "K": 8, "DATASET": "fashion-mnist"},
+    "01_latent_variable_models": {"SEED": 1, "N_PRIOR_SAMPLES": 5000, "N_REPEATS": 30, "MAX_LATENT_DIM": 4,
+                                  "N_DATA_POINTS": 50},
+    "02_encoder_and_elbo": {"SEED": 1, "N_ELBO_SAMPLES": 2000, "N_IS_SAMPLES": 50, "N_REPEATS": 200, "MAX_K": 64},
+    "03_reparameterization_trick": {"SEED": 7, "MU": -0.6, "SIGMA": 0.5, "N_SAMPLES": 20, "REPEATS": 300,
+                                    "N_VARIANCE": 20000, "MU_MAX": 2.0, "IMAGE_SIZE": 9, "H_DIM": 4, "Z_DIM": 3,
+                                    "BATCH": 2},
+    "04_kl_closed_form": {"SEED": 5, "MU": -1.2, "LOG_VAR": 0.7, "MC_SAMPLES": 20000, "BATCH": 3, "Z_DIM": 5,
+                          "LAMBDA": 50, "LR": 0.002, "STEPS": 100},
     "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256},
     "06_shape_experiments": {"EPOCHS": 1, "LIMIT": 256},
     "07_latent_space": {"EPOCHS": 1, "LIMIT": 256},
