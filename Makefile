@@ -13,7 +13,6 @@ KERNEL := vae-notebooks
 VAE_DATA_MIRROR ?= $(wildcard $(abspath ../shared/data))
 export VAE_DATA_MIRROR
 export PYTHONDONTWRITEBYTECODE := 1
-export MPLBACKEND := Agg
 
 .PHONY: venv test run lab test-browser bench clean
 
@@ -39,7 +38,8 @@ run: $(STAMP)
 
 # JupyterLab from the project's environment, opened at the first lesson.
 lab: $(STAMP)
-	$(PY) -m jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb
+	env -u MPLBACKEND $(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb
 
 # The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
 test-browser: $(STAMP)

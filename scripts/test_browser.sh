@@ -79,8 +79,8 @@ fi
 
 mkdir -p build/screenshots
 status=0
-VAE_BROWSER_TESTS=1 "$PY" -m pytest tests/browser -m browser -p no:cacheprovider -v "$@" || status=$?
+VAE_BROWSER_TESTS=1 "$PY" -m pytest tests/browser -m browser -p no:cacheprovider -v --tb=short "$@" || status=$?
 echo ">> test-browser took $(( $(date +%s) - began )) s; screenshots in ${VAE_SCREENSHOT_DIR:-build/screenshots}/"
 if [ "$status" != 0 ]; then
-    die "browser test exited with status $status (see the failures above and build/screenshots/)"
+    die "browser test exited with status $status (see the failures above and ${VAE_SCREENSHOT_DIR:-build/screenshots}/)"
 fi

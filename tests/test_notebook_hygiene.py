@@ -153,12 +153,13 @@ def test_no_machine_specific_paths(path):
         for out in cell.get("outputs", []):
             found = MACHINE_PATH.search(output_text(out))
             if found:
-                problems.append(f"cell {i} output: ...{output_text(out)[max(0, found.start() - 40):found.end() + 40]!r}...")
+                text = output_text(out)
+                problems.append(f"cell {i} output: ...{text[max(0, found.start() - 40):found.end() + 40]!r}...")
     assert not problems, f"{path.name} shows machine-specific paths:\n  " + "\n  ".join(problems)
 
 
 FORBIDDEN = [
-    (re.compile(r"^\s*[!%]\s*(pip|conda|mamba)\b", re.M), "installs packages from a cell (use the project's environment)"),
+    (re.compile(r"^\s*[!%]\s*(pip|conda|mamba)\b", re.M), "installs packages (use the project's environment)"),
     (re.compile(r"^\s*from\s+[\w.]+\s+import\s+\*", re.M), "uses a star import"),
     (re.compile(r"\bsys\.path\b"), "touches sys.path (the kernel has the package installed)"),
 ]

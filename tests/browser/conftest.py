@@ -68,6 +68,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_configure(config):
+    config._browser_report = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = getattr(config, "_browser_report", [])
+    if lines:
+        terminalreporter.section("JupyterLab browser test")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def browser_report(request):
+    """Lines for the summary at the end of the run (timings per notebook)."""
+    return request.config._browser_report
+
+
 def notebook_dir() -> Path:
     return Path(os.environ.get("VAE_BROWSER_NOTEBOOK_DIR") or REPO / "notebooks").resolve()
 

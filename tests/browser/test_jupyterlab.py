@@ -32,7 +32,7 @@ SERIES = ["00", "01", "02", "03", "04", "06"]  # theory notebooks and notebook 0
 RUN_TIMEOUT = float(os.environ.get("VAE_BROWSER_TIMEOUT", "180"))
 OPEN_TIMEOUT = 90.0
 STDOUT = "application/vnd.jupyter.stdout"
-STDERR = "application/vnd.jupyter.stderr"  # JupyterLab renders both stderr streams and errors so
+STDERR = "application/vnd.jupyter.stderr"  # JupyterLab renders stderr streams and errors as this
 MACHINE_PATH = re.compile(r"(?<![\w.~])/(?:root|home|work|tmp|Users)(?:/|\b)|[A-Za-z]:\\\\?Users")
 TROUBLE = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b|warnings\.warn|Error displaying widget")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -178,8 +178,9 @@ def fail_on_dialog(page, when: str) -> None:
     text = dialog_text(page)
     if text is None:
         return
-    if "Select Kernel" in text or "kernel" in text.lower():
-        pytest.fail(f"a kernel dialog appeared {when}: {text!r} (is the '{KERNEL}' kernel registered?)")
+    if "Select Kernel" in text:
+        hint = f"is the '{KERNEL}' kernel registered?"
+        pytest.fail(f"the kernel-selection dialog appeared {when}: {text!r} ({hint})")
     pytest.fail(f"a dialog appeared {when}: {text!r}")
 
 
@@ -197,6 +198,33 @@ def output_problems(cells: list[dict], exp: Expected, when: str) -> list[str]:
                 problems.append(f"{when}: cell {i} shows a broken widget: {short!r}")
             if MACHINE_PATH.search(text):
                 problems.append(f"{when}: cell {i} prints a machine-specific path: {short!r}")
+    return problems
+
+
+def settled(page, exp: Expected, timeout: float = 30.0) -> list[dict]:
+    """A snapshot once MathJax has typeset the math and the figures have decoded (both asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cells = snapshot(page)
+        math_ok = all(cells[i]["math"] for i in exp.math_cells)
+        images_ok = all(sum(cells[i]["images"]) >= n for i, n in exp.images.items())
+        if (math_ok and images_ok) or time.monotonic() > deadline:
+            return cells
+        time.sleep(0.5)
+
+
+def render_problems(cells: list[dict], exp: Expected, when: str) -> list[str]:
+    """Math typeset without LaTeX errors, every figure loaded, every table shown."""
+    problems = [f"{when}: markdown cell {i}: MathJax did not render its math" for i in exp.math_cells
+                if not cells[i]["math"]]
+    problems += [f"{when}: cell {i} has a LaTeX error: {c['mathErrors']}" for i, c in enumerate(cells)
+                 if c["mathErrors"]]
+    for i, n in exp.images.items():
+        loaded = sum(cells[i]["images"])
+        if loaded < n:
+            shown = len(cells[i]["images"])
+            problems.append(f"{when}: cell {i} should show {n} figure(s): {loaded} of {shown} loaded")
+    problems += [f"{when}: cell {i} should show a table" for i in exp.tables if not cells[i]["tables"]]
     return problems
 
 
@@ -259,6 +287,11 @@ def screenshot(page, path: Path) -> None:
         )
         page.set_viewport_size({"width": 1280, "height": int(min(900 + max(height, 0), 16000))})
         page.wait_for_timeout(300)
+        page.evaluate(
+            "() => { const o = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');"
+            " if (o) o.scrollTop = 0; }"
+        )
+        page.wait_for_timeout(300)
         page.screenshot(path=str(path), full_page=True)
     except Exception as exc:  # a screenshot must never hide the real failure
         print(f"screenshot {path.name} failed: {exc}")
@@ -272,19 +305,22 @@ def digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize("number", selected_notebooks())
-def test_notebook_in_jupyterlab(number, lab_server, page):
+def test_notebook_in_jupyterlab(number, lab_server, page, browser_report):
     source = find_notebook(number)
     name = source.name
-    served = lab_server.root / name
+    served = lab_server.root / name  # the copy JupyterLab serves, taken when the server started
     assert served.exists(), f"{name} appeared after the server started; rerun"
-    before = digest(source)
-    stored = nbformat.read(source, as_version=4)
+    before = digest(served)
+    stored = nbformat.read(served, as_version=4)
     exp = expected_from(stored)
     shot = screenshot_dir() / f"{source.stem}.png"
     shot.unlink(missing_ok=True)
 
+    began = time.monotonic()
+    outcome = "FAILED"
     try:
-        _check_notebook(page, lab_server, name, stored, exp)
+        run_seconds = _check_notebook(page, lab_server, name, stored, exp)
+        outcome = f"ok, Run All Cells {run_seconds:.1f} s"
     except BaseException:
         if page.page_errors:
             print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
@@ -292,19 +328,22 @@ def test_notebook_in_jupyterlab(number, lab_server, page):
         raise
     finally:
         screenshot(page, shot)
+        total = time.monotonic() - began
+        browser_report.append(f"{name}: {outcome}; {total:.1f} s in all; screenshot {os.path.relpath(shot, REPO)}")
         try:  # free the kernel for the next notebook
             for session in lab_server.api("/api/sessions"):
                 lab_server.api(f"/api/sessions/{session['id']}", method="DELETE")
         except Exception as exc:
             print(f"could not shut the kernel down: {exc}")
 
-    assert digest(source) == before, f"{name} in the repository changed during the test"
-    assert served.read_bytes() == source.read_bytes(), f"JupyterLab saved {name}: nothing may be saved"
+    assert digest(served) == before, f"JupyterLab saved {name}: nothing may be saved"
 
 
-def _check_notebook(page, server, name, stored, exp: Expected) -> None:
+def _check_notebook(page, server, name, stored, exp: Expected) -> float:
+    """All the reader-facing checks for one notebook; returns the seconds "Run All Cells" took."""
     # 1. Open it as a reader would, in a fresh workspace (no tabs restored from the last test).
-    page.goto(server.url(f"/lab/workspaces/test-{name[:2]}/tree/{name}?reset"), wait_until="domcontentloaded")
+    url = server.url(f"/lab/workspaces/test-{name[:2]}/tree/{name}?reset")
+    page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_TIMEOUT * 1000)
     assert page.locator(".jp-NotebookPanel").count() == 1, "more than one notebook tab is open"
     session = wait_for_kernel(page, server, name, OPEN_TIMEOUT)
@@ -315,24 +354,9 @@ def _check_notebook(page, server, name, stored, exp: Expected) -> None:
 
     # 2. The stored outputs render: math, figures, tables; no errors, warnings or local paths.
     cells = snapshot(page)
-    assert len(cells) == len(stored.cells), f"JupyterLab shows {len(cells)} cells, file has {len(stored.cells)}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # MathJax typesets and images decode asynchronously
-        cells = snapshot(page)
-        math_ok = all(cells[i]["math"] for i in exp.math_cells)
-        images_ok = all(sum(cells[i]["images"]) >= n for i, n in exp.images.items())
-        if math_ok and images_ok:
-            break
-        time.sleep(0.5)
-    problems = output_problems(cells, exp, "stored")
-    problems += [f"stored: markdown cell {i} has math that MathJax did not render" for i in exp.math_cells if not cells[i]["math"]]
-    problems += [f"stored: cell {i} has a LaTeX error: {cells[i]['mathErrors']}" for i in range(len(cells)) if cells[i]["mathErrors"]]
-    problems += [
-        f"stored: cell {i} should show {n} figure(s), shows {sum(cells[i]['images'])} loaded of {len(cells[i]['images'])}"
-        for i, n in exp.images.items()
-        if sum(cells[i]["images"]) < n
-    ]
-    problems += [f"stored: cell {i} should show a table" for i in exp.tables if not cells[i]["tables"]]
+    assert len(cells) == len(stored.cells), f"JupyterLab shows {len(cells)} cells, the file {len(stored.cells)}"
+    cells = settled(page, exp)
+    problems = output_problems(cells, exp, "stored") + render_problems(cells, exp, "stored")
     assert not problems, "\n".join(problems)
 
     # 3. Fresh run: clear the stored outputs, then Run → Run All Cells.
@@ -345,18 +369,12 @@ def _check_notebook(page, server, name, stored, exp: Expected) -> None:
     cells = _wait_for_run(page, exp, began)
     seconds = time.monotonic() - began
     wait_for_kernel_idle(page, 30, "after Run All Cells")
-    print(f"{name}: Run All Cells took {seconds:.1f} s")
 
     # 4. Every code cell ran once, in order, on the fresh kernel; nothing went wrong.
     counts = [int(re.sub(r"\D", "", cells[i]["prompt"])) for i in exp.code_cells]
     assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}, expected 1..{len(counts)}"
-    problems = output_problems(cells, exp, "after Run All")
-    problems += [f"after Run All: cell {i} has a LaTeX error" for i in range(len(cells)) if cells[i]["mathErrors"]]
-    problems += [
-        f"after Run All: cell {i} should show {n} figure(s), shows {len(cells[i]['images'])}"
-        for i, n in exp.images.items()
-        if len(cells[i]["images"]) < n
-    ]
+    cells = settled(page, exp)
+    problems = output_problems(cells, exp, "after Run All") + render_problems(cells, exp, "after Run All")
     assert not problems, "\n".join(problems)
 
     # 5. The same printed numbers as the stored outputs.
@@ -370,7 +388,10 @@ def _check_notebook(page, server, name, stored, exp: Expected) -> None:
                 f"cell {i} ({stored.cells[i].source.splitlines()[0][:60]!r}):\n"
                 f"  stored: {want}\n  re-run: {got}"
             )
-    assert not mismatches, "a fresh run in JupyterLab prints other text than the stored outputs:\n" + "\n".join(mismatches)
+    assert not mismatches, "a fresh run in JupyterLab prints other text than the stored outputs:\n" + "\n".join(
+        mismatches
+    )
+    return seconds
 
 
 def _wait_for_run(page, exp: Expected, began: float) -> list[dict]:
@@ -390,7 +411,8 @@ def _wait_for_run(page, exp: Expected, began: float) -> list[dict]:
             if time.monotonic() - stalled_since > 5:
                 problems = output_problems(cells, exp, "run stopped")
                 pytest.fail(
-                    f"Run All Cells stopped after {elapsed:.0f} s; cells {pending} never ran.\n" + "\n".join(problems)
+                    f"Run All Cells stopped after {elapsed:.0f} s; cells {pending} never ran.\n"
+                    + "\n".join(problems)
                 )
         else:
             stalled_since = None
