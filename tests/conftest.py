@@ -15,21 +15,6 @@ from tiny_idx import write_tiny_dataset  # noqa: E402
 
 from vae_helpers import data  # noqa: E402
 
-PROJECT = Path(__file__).resolve().parent.parent
-#: where CI and developers find the real MNIST files (outside the repository)
-SHARED_MIRROR = PROJECT.parent / "shared" / "data"
-
-
-def real_mirror() -> Path | None:
-    """The real-data mirror: $VAE_DATA_MIRROR if it holds MNIST, else ../shared/data, else None."""
-    import os
-
-    for candidate in (os.environ.get(data.MIRROR_ENV), SHARED_MIRROR):
-        if candidate and data.find_mirror_files("mnist", candidate) is not None:
-            return Path(candidate)
-    return None
-
-
 @pytest.fixture(autouse=True)
 def hermetic_data(monkeypatch, request):
     """No test sees the caller's data settings, the system mirrors or the network.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import papermill
 import pytest
-from conftest import real_mirror
+from real_mirror import real_mirror
 
 PROJECT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

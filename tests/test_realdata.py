@@ -10,7 +10,7 @@ import hashlib
 import sys
 
 import pytest
-from conftest import real_mirror
+from real_mirror import real_mirror
 
 from vae_helpers import data
 from vae_helpers.config import RunConfig
