@@ -31,7 +31,8 @@ QUICK_PARAMETERS: dict[str, dict] = {
     "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256},
     "06_shape_experiments": {"EPOCHS": 1, "LIMIT": 256},
     "07_latent_space": {"EPOCHS": 1, "LIMIT": 256},
-    "08_likelihood_evaluation": {"EPOCHS": 1, "LIMIT": 256},
+    "08_likelihood_evaluation": {"EPOCHS": 1, "LIMIT": 256, "N_TEST": 64, "K_MAX": 200, "CHUNK": 100,
+                                 "REUSE_RUNS": False},
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import re
 import sys
@@ -164,13 +165,12 @@ def coerce(value: Any, param: Parameter) -> Any:
     """Turn a value from the command line (a string) into the type the notebook declares."""
     if not isinstance(value, str):
         return value
-    declared = param.type_name.replace(" ", "")
-    options = set(declared.replace("Optional[", "").rstrip("]").split("|"))
+    options = set(re.findall(r"[A-Za-z_]\w*", param.type_name))  # 'int | None', 'list[int]', 'Optional[str]'
     default = _default_value(param)
     text = value.strip()
-    if text.lower() in ("none", "null") and ("None" in options or default is None):
+    if text.lower() in ("none", "null") and ({"None", "Optional"} & options or default is None):
         return None
-    kind = next((t for t in ("bool", "int", "float", "list", "dict", "tuple", "str") if t in options), None)
+    kind = next((t for t in ("list", "dict", "tuple", "bool", "int", "float", "str") if t in options), None)
     if kind is None and default is not None:
         kind = type(default).__name__
     try:
@@ -187,7 +187,9 @@ def coerce(value: Any, param: Parameter) -> Any:
             return float(text)
         if kind in ("list", "dict", "tuple"):
             parsed = ast.literal_eval(text)
-            return list(parsed) if kind == "list" and isinstance(parsed, tuple) else parsed
+            if kind == "list":  # "[14, 32]", "14, 32" and "28" all give a list
+                return list(parsed) if isinstance(parsed, (list, tuple)) else [parsed]
+            return parsed
         if kind == "str":
             return value
         return ast.literal_eval(text)  # undeclared type: a Python literal, else the string itself
@@ -331,9 +333,10 @@ def run_series(
     kernel: str | None = DEFAULT_KERNEL,
     timeout: int | None = None,
     html: bool = True,
-    log=print,
+    log=None,
 ) -> list[NotebookResult]:
     """Run ``notebooks`` in order into ``out``; stop at the first failure. Returns every row."""
+    log = log or functools.partial(print, flush=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     declared = {nb: declared_parameters(nb) for nb in notebooks}
@@ -350,16 +353,16 @@ def run_series(
             continue
         params = parameters_for(requested, declared[nb])
         shown = " ".join(f"{k}={v!r}" for k, v in params.items())
-        log(f"[{i}/{len(notebooks)}] {nb.name}" + (f"  ({shown})" if shown else "") + " ...", flush=True)
+        log(f"[{i}/{len(notebooks)}] {nb.name}" + (f"  ({shown})" if shown else "") + " ...")
         result = run_notebook(nb, out, params, kernel=kernel, timeout=timeout, html=html)
         results.append(result)
         metrics = format_metrics(result.metrics)
         if result.status == "ok":
-            log(f"      ok in {result.seconds:.1f} s" + (f"  {metrics}" if result.metrics else ""), flush=True)
+            log(f"      ok in {result.seconds:.1f} s" + (f"  {metrics}" if result.metrics else ""))
         else:
             failed = True
-            log(f"      FAILED after {result.seconds:.1f} s: {nb.name} {result.error}", flush=True)
-            log(f"      the partly executed notebook is {result.output}", flush=True)
+            log(f"      FAILED after {result.seconds:.1f} s: {nb.name} {result.error}")
+            log(f"      the partly executed notebook is {result.output}")
         _write_json(out / "metrics" / f"{nb.name[:2]}.json", asdict(result))
     _write_json(out / "summary.json", [asdict(r) for r in results])
     return results
