@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (vae-notebooks)" >/dev/null
 	@touch $@
 
+# nbval re-runs the deterministic lessons and compares their printed numbers with the stored outputs
+NBVAL_NOTEBOOKS := $(wildcard notebooks/0[0-4]_*.ipynb notebooks/06_*.ipynb)
+
 test: $(STAMP)
 	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval $(NBVAL_NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 # make run [QUICK=1] [EPOCHS=3] [DATASET=fashion-mnist] [LIMIT=N] [DEVICE=cuda] [ONLY="05 06"]
 RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs $(EPOCHS)) \
