@@ -176,9 +176,16 @@ def test_code_is_clean(path):
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
 
 
+#: notebooks that train on real data: committed executed, or without any outputs
+TRAINING_NOTEBOOKS = {"05_training_the_vae", "07_latent_space", "08_likelihood_evaluation"}
+
+
 @by_name
 def test_executed_top_to_bottom(path):
-    counts = [c.execution_count for _, c in code_cells(read(path)) if c.source.strip()]
+    cells = [c for _, c in code_cells(read(path)) if c.source.strip()]
+    counts = [c.execution_count for c in cells]
+    if path.stem in TRAINING_NOTEBOOKS and all(n is None and not c.outputs for n, c in zip(counts, cells)):
+        return  # a training notebook may be committed without outputs (make run writes executed copies)
     assert counts == list(range(1, len(counts) + 1)), (
         f"{path.name}: execution counts {counts}; store outputs of one fresh top-to-bottom run "
         "(scripts/execute_notebooks.py)"
