@@ -47,7 +47,7 @@ lab: $(STAMP)
 
 # The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
 test-browser: $(STAMP)
-	bash scripts/test_browser.sh
+	VAE_BROWSER_TIMEOUT=$${VAE_BROWSER_TIMEOUT:-600} bash scripts/test_browser.sh
 
 bench: $(STAMP)
 	$(PY) benchmarks/speed.py --epochs 3
