@@ -33,7 +33,8 @@ def tiny_args(tiny_mirror, data_root, *extra):
 def test_help_documents_every_flag():
     out = cli("train", "--help").stdout
     for flag in ("--dataset", "--epochs", "--batch-size", "--lr", "--h-dim", "--z-dim", "--image-size",
-                 "--device", "--seed", "--data-root", "--data-mirror", "--limit", "--out", "--resume"):
+                 "--device", "--precision", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
+                 "--resume"):
         assert flag in out
     assert "default: 15" in out and "default: 0.001" in out
 
@@ -47,6 +48,7 @@ def test_train_writes_a_run_folder(tiny_mirror, data_root, tmp_path):
         "sample-01.png", "sample-02.png", "reconstruction-01.png", "reconstruction-02.png"}
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["epochs"] == 2 and metrics["final"]["test_elbo"] < 0
+    assert metrics["config"]["precision"] == "fp32"
     again = cli("train", *tiny_args(tiny_mirror, data_root, "--epochs", "1", "--out", str(run)))
     assert again.returncode == 0 and "already holds results" in again.stdout
     assert (tmp_path / "run-2" / "metrics.json").is_file()
@@ -63,6 +65,8 @@ def test_train_writes_a_run_folder(tiny_mirror, data_root, tmp_path):
         (["--dataset", "cifar10"], "dataset='cifar10' is not allowed"),
         (["--image-size", "196"], "image_size=196 does not match the data"),
         (["--limit", "100000"], "limit=100000 is larger than the 512 images"),
+        (["--precision", "fp16"], "precision='fp16' is not allowed"),
+        (["--objective", "iwae", "--k", "5", "--precision", "bf16"], "'fp32' when objective='iwae'"),
     ],
 )
 def test_bad_flags_give_one_clear_line(tiny_mirror, data_root, tmp_path, capsys, flags, message):

@@ -28,6 +28,7 @@ BAD_SETTINGS = [
     ("device", "tpu", "device='tpu' is not allowed: device must be one of ['auto', 'cpu', 'cuda', 'mps']"),
     ("activation", "gelu", "activation='gelu' is not allowed"),
     ("objective", "gan", "objective='gan' is not allowed"),
+    ("precision", "fp16", "precision='fp16' is not allowed: precision must be one of ['fp32', 'bf16']"),
     ("binarize", "yes", "binarize='yes' is not allowed"),
 ]
 

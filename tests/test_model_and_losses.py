@@ -9,6 +9,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from vae_helpers.losses import (
+    bernoulli_nll,
     estimate_log_likelihood,
     gaussian_kl,
     iwae_bound,
@@ -77,6 +78,28 @@ def test_reconstruction_matches_a_hand_computation():
 def test_reconstruction_is_stable_for_extreme_logits():
     value = reconstruction_nats(torch.tensor([[100.0, -100.0]]), torch.tensor([[0.0, 1.0]]))
     assert torch.isfinite(value).all() and torch.allclose(value, torch.tensor([200.0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bernoulli_nll_matches_torch_values_and_gradients(dtype):
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.randn(64, 784, generator=g, dtype=dtype) * 10).requires_grad_()
+    x = torch.rand(64, 784, generator=g, dtype=dtype).requires_grad_()
+    weights = torch.rand(64, 784, generator=g, dtype=dtype)  # a non-trivial upstream gradient
+    ours = bernoulli_nll(logits, x)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    tol = 1e-6 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(ours, ref, atol=tol, rtol=tol)
+    grads = torch.autograd.grad((ours * weights).sum(), (logits, x))
+    ref_grads = torch.autograd.grad((ref * weights).sum(), (logits, x))
+    for a, b in zip(grads, ref_grads):
+        assert torch.allclose(a, b, atol=tol, rtol=1e-6)
+
+
+def test_bernoulli_nll_passes_gradcheck():
+    logits = torch.tensor([[-30.0, -2.0, 0.0, 0.5, 3.0, 40.0]], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([[0.0, 1.0, 0.5, 0.2, 1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(bernoulli_nll, (logits, x))
 
 
 def test_kl_closed_form_matches_torch_distributions_and_monte_carlo():

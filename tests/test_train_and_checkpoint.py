@@ -32,6 +32,33 @@ def test_a_short_fit_lowers_the_loss(tiny_images):
     assert history[-1].train_elbo == pytest.approx(-(history[-1].train_recon + history[-1].train_kl))
 
 
+def test_bf16_mixed_precision_trains_like_fp32(tiny_images):
+    train, test = tiny_images
+    fp32, bf16 = small_model(), small_model()
+    a = fit(fp32, train, test, epochs=4, batch_size=64, lr=3e-3, progress=False)
+    b = fit(bf16, train, test, epochs=4, batch_size=64, lr=3e-3, precision="bf16", progress=False)
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())  # weights stay float32
+    assert not torch.equal(fp32.decoder[-1].weight, bf16.decoder[-1].weight)  # bf16 really ran
+    assert b[-1].test_elbo > b[0].test_elbo
+    assert b[-1].test_elbo == pytest.approx(a[-1].test_elbo, abs=2.0)
+
+
+def test_bf16_is_refused_for_the_iwae_objective(tiny_images):
+    train, _ = tiny_images
+    with pytest.raises(ConfigError, match="precision='bf16' is not allowed"):
+        fit(small_model(), train, epochs=1, objective="iwae", k=5, precision="bf16", progress=False)
+
+
+@pytest.mark.skipif(tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4),
+                    reason="torch < 2.4 has no fused Adam for CPU tensors")
+def test_fit_uses_the_fused_adam_where_torch_has_it(tiny_images):
+    train, _ = tiny_images
+    seen = []
+    fit(small_model(), train, epochs=1, batch_size=64, progress=False,
+        on_epoch_end=lambda snap: seen.append(snap.optimizer.param_groups[0]["fused"]))
+    assert seen == [True]
+
+
 def test_seeded_fits_are_repeatable(tiny_images):
     train, test = tiny_images
     a, b = small_model(), small_model()

@@ -17,6 +17,7 @@ DATASETS = ("mnist", "fashion-mnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ACTIVATIONS = ("relu", "tanh")
 OBJECTIVES = ("elbo", "iwae")
+PRECISIONS = ("fp32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,7 @@ class RunConfig:
     binarize: bool = False
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"
     limit: int | None = None
     data_root: str | None = None
     data_mirror: str | None = None
@@ -143,6 +145,11 @@ def validate(config: RunConfig) -> RunConfig:
         _fail("seed", config.seed, "a whole number >= 0")
     if config.limit is not None:
         _positive_int("limit", config.limit)
+    if config.precision not in PRECISIONS:
+        _fail("precision", config.precision,
+              f"one of {list(PRECISIONS)} ('bf16' = mixed precision: bfloat16 matrix products, float32 weights)")
+    if config.precision == "bf16" and config.objective != "elbo":
+        _fail("precision", config.precision, "'fp32' when objective='iwae' (bf16 is for the ELBO only)")
     config.device = validate_device(config.device)
     return config
 
