@@ -35,7 +35,8 @@ test: $(STAMP)
 # make run [QUICK=1] [EPOCHS=3] [DATASET=fashion-mnist] [LIMIT=N] [DEVICE=cuda] [ONLY="05 06"]
 RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 	$(if $(DATASET),--dataset $(DATASET)) $(if $(LIMIT),--limit $(LIMIT)) \
-	$(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED)) $(if $(ONLY),--only $(ONLY))
+	$(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED)) $(if $(ONLY),--only $(ONLY)) \
+	$(if $(PRECISION),--precision $(PRECISION))
 
 run: $(STAMP)
 	$(PY) -m vae_helpers.series $(RUN_FLAGS)

@@ -111,6 +111,20 @@ def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
             reconst_loss.item(), kl_div.item()  # the seed prints these two every 10 steps
 
 
+def ours_name(precision: str) -> str:
+    return "ours" if precision == "fp32" else f"ours-{precision}"
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether this device has bfloat16 matrix units (else bf16 autocast is emulated and slow)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+    return False
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -152,6 +166,50 @@ def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, step
     print(prof.key_averages().table(sort_by=sort, row_limit=15))
 
 
+def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = False) -> None:
+    """A/B of variants of fit's training step (same loop), alternating; medians after a warm-up pass."""
+    from vae_helpers.losses import vae_loss
+    from vae_helpers.train import forward_precision
+
+    device = images.device
+
+    def make(variant):
+        torch.manual_seed(0)
+        model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=LR, fused=variant != "foreach Adam")
+        precision = "bf16" if "bf16" in variant else "fp32"
+
+        def step(xb):
+            with forward_precision(device, precision):
+                logits, mu, log_var = model(xb)
+            loss, _, _ = vae_loss(logits.float(), xb, mu.float(), log_var.float())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        return torch.compile(step) if "compile" in variant else step
+
+    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast"]
+    if compile_step:
+        variants += ["torch.compile", "bf16 + compile"]
+    steps = {v: make(v) for v in variants}
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(passes + 1):
+        for v in variants:
+            sync(device)
+            began = time.perf_counter()
+            for xb in InMemoryBatches(images, BATCH_SIZE, generator=torch.Generator().manual_seed(r)):
+                steps[v](xb)
+            sync(device)
+            if r > 0:  # pass 0 warms up (and compiles)
+                times[v].append(time.perf_counter() - began)
+    base = statistics.median(times[variants[0]])
+    print(f"\nstep variants, seconds per pass over {len(images)} images (median of {passes}):")
+    for v in variants:
+        med = statistics.median(times[v])
+        print(f"  {v:<17} {med:7.3f} s  ({(med / base - 1) * 100:+.0f} %)  {[round(t, 3) for t in times[v]]}")
+
+
 def machine_description(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -183,19 +241,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-pipeline", action="store_true", help="skip timing the input pipelines alone")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables for 60 steps of each")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--precisions", default="auto",
+                        help="our runs: comma-separated fp32,bf16; 'auto' adds bf16 where the device has bf16 units")
+    parser.add_argument("--step-variants", action="store_true",
+                        help="instead: A/B variants of fit's step (fused Adam, bf16 autocast) and exit")
+    parser.add_argument("--compile", action="store_true", help="with --step-variants: also torch.compile the step")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be a positive number of images")
+    if args.precisions != "auto":
+        args.precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+        if not args.precisions or any(p not in ("fp32", "bf16") for p in args.precisions):
+            parser.error("--precisions takes fp32, bf16 or both (comma-separated), or auto")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = resolve_device(args.device)
+    if args.precisions == "auto":
+        args.precisions = ["fp32", "bf16"] if bf16_is_fast(device) else ["fp32"]
     print(f"machine: {machine_description(device)}")
-    print(f"device:  {device}; epochs: {args.epochs}; limit: {args.limit or 'all'}; seed: {args.seed}")
+    print(f"device:  {device}; epochs: {args.epochs}; limit: {args.limit or 'all'}; seed: {args.seed}; "
+          f"ours in {' and '.join(args.precisions)}")
 
     # --- data: the seed's DataLoader, and ours as tensors on the device
     loader = seed_style_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
@@ -210,21 +280,28 @@ def main(argv=None) -> int:
     n = len(train_x)
     assert len(loader.dataset) == n
 
-    # --- two models with the same initial weights
+    if args.step_variants:
+        step_variants(train_x, compile_step=args.compile)
+        return 0
+
+    # --- the runs, all from the same initial weights
     torch.manual_seed(args.seed)
     seed_model = SeedVAE().to(device)
-    torch.manual_seed(args.seed)
-    ours_model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
-    for name, tensor in seed_as_vae(seed_model).state_dict().items():
-        assert torch.equal(tensor, ours_model.state_dict()[name]), name
+    ours_models = {}
+    for precision in args.precisions:
+        torch.manual_seed(args.seed)
+        ours_models[precision] = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
+        for name, tensor in seed_as_vae(seed_model).state_dict().items():
+            assert torch.equal(tensor, ours_models[precision].state_dict()[name]), name
     seed_opt = torch.optim.Adam(seed_model.parameters(), lr=LR)
+    runs = ["seed"] + [ours_name(p) for p in args.precisions]
 
     if args.profile:
         import copy
 
         probe = copy.deepcopy(seed_model)
-        profile_steps(probe, torch.optim.Adam(probe.parameters(), lr=LR), loader, copy.deepcopy(ours_model),
-                      train_x, device)
+        profile_steps(probe, torch.optim.Adam(probe.parameters(), lr=LR), loader,
+                      copy.deepcopy(ours_models[args.precisions[0]]), train_x, device)
 
     pipeline = None
     if not args.no_pipeline:
@@ -232,22 +309,24 @@ def main(argv=None) -> int:
         print(f"input pipeline alone, one pass over {n} images: seed DataLoader+ToTensor "
               f"{pipeline[0]:.2f} s, in-memory tensor {pipeline[1]:.3f} s")
 
-    # --- alternate epochs; each run keeps its own RNG stream
+    # --- alternate epochs (the order rotates every epoch); each run keeps its own RNG stream
     torch.manual_seed(args.seed + 1)
     seed_rng = torch.get_rng_state()
     seed_cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    payload = None
+    payloads: dict[str, dict | None] = {p: None for p in args.precisions}
 
-    def capture(snapshot):
-        nonlocal payload
-        payload = snapshot.state_dict()
+    def capture(precision):
+        def keep(snapshot):
+            payloads[precision] = snapshot.state_dict()
+        return keep
 
     rows = []
-    print(f"\n{'epoch':>5} {'seed s':>8} {'ours s':>8} {'ratio':>6} {'seed test ELBO':>15} {'ours test ELBO':>15}")
+    header = "".join(f"{r + ' s':>14}" for r in runs) + "".join(f"{r + ' ELBO':>16}" for r in runs)
+    print(f"\n{'epoch':>5}{header}")
     for epoch in range(1, args.epochs + 1):
         times = {}
-        order = ("seed", "ours") if epoch % 2 else ("ours", "seed")
-        for which in order:
+        shift = (epoch - 1) % len(runs)
+        for which in runs[shift:] + runs[:shift]:
             if which == "seed":
                 torch.set_rng_state(seed_rng)
                 if seed_cuda_rng is not None:
@@ -261,48 +340,46 @@ def main(argv=None) -> int:
                 if seed_cuda_rng is not None:
                     seed_cuda_rng = torch.cuda.get_rng_state(device)
             else:
+                precision = args.precisions[runs.index(which) - 1]
                 sync(device)
                 began = time.perf_counter()
-                fit(ours_model, train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR, seed=args.seed,
-                    resume=payload, on_epoch_end=capture, progress=False)
+                fit(ours_models[precision], train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR,
+                    seed=args.seed, precision=precision, resume=payloads[precision],
+                    on_epoch_end=capture(precision), progress=False)
                 sync(device)
-                times["ours"] = time.perf_counter() - began
-        seed_elbo = evaluate(seed_as_vae(seed_model), test_x, seed=args.seed)["elbo"]
-        ours_elbo = evaluate(ours_model, test_x, seed=args.seed)["elbo"]
-        rows.append({"epoch": epoch, "seed_seconds": times["seed"], "ours_seconds": times["ours"],
-                     "seed_test_elbo": seed_elbo, "ours_test_elbo": ours_elbo})
-        print(f"{epoch:>5} {times['seed']:>8.2f} {times['ours']:>8.2f} {times['seed'] / times['ours']:>5.1f}x "
-              f"{seed_elbo:>15.2f} {ours_elbo:>15.2f}", flush=True)
+                times[which] = time.perf_counter() - began
+        elbos = {"seed": evaluate(seed_as_vae(seed_model), test_x, seed=args.seed)["elbo"]}
+        for precision, model in ours_models.items():
+            elbos[ours_name(precision)] = evaluate(model, test_x, seed=args.seed)["elbo"]
+        rows.append({"epoch": epoch, "seconds": times, "test_elbo": elbos})
+        print(f"{epoch:>5}" + "".join(f"{times[r]:>14.2f}" for r in runs)
+              + "".join(f"{elbos[r]:>16.2f}" for r in runs), flush=True)
 
-    seed_med = statistics.median(r["seed_seconds"] for r in rows)
-    ours_med = statistics.median(r["ours_seconds"] for r in rows)
-    final = rows[-1]
+    medians = {r: statistics.median(row["seconds"][r] for row in rows) for r in runs}
+    final = rows[-1]["test_elbo"]
     summary = {
         "machine": machine_description(device),
         "device": str(device),
         "epochs": args.epochs,
         "images": n,
-        "seed_seconds_per_epoch": seed_med,
-        "ours_seconds_per_epoch": ours_med,
-        "seed_images_per_second": n / seed_med,
-        "ours_images_per_second": n / ours_med,
-        "ratio": seed_med / ours_med,
-        "seed_test_elbo": final["seed_test_elbo"],
-        "ours_test_elbo": final["ours_test_elbo"],
-        "elbo_difference": final["ours_test_elbo"] - final["seed_test_elbo"],
+        "seconds_per_epoch": medians,
+        "images_per_second": {r: n / medians[r] for r in runs},
+        "ratio_to_seed": {r: medians["seed"] / medians[r] for r in runs[1:]},
+        "test_elbo": final,
+        "elbo_difference_to_seed": {r: final[r] - final["seed"] for r in runs[1:]},
         "pipeline_seconds": {"seed": pipeline[0], "ours": pipeline[1]} if pipeline else None,
         "epochs_detail": rows,
     }
-    print(f"\n{'':<28}{'seed pipeline':>15}{'ours':>12}")
-    print(f"{'seconds per epoch (median)':<28}{seed_med:>15.2f}{ours_med:>12.2f}")
-    print(f"{'images per second':<28}{n / seed_med:>15,.0f}{n / ours_med:>12,.0f}")
-    print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<28}{final['seed_test_elbo']:>15.2f}"
-          f"{final['ours_test_elbo']:>12.2f}")
-    print(f"ours is {summary['ratio']:.2f}x faster per epoch; test ELBO difference (ours - seed) "
-          f"{summary['elbo_difference']:+.2f} nats/image")
+    print(f"\n{'':<30}" + "".join(f"{r:>14}" for r in runs))
+    print(f"{'seconds per epoch (median)':<30}" + "".join(f"{medians[r]:>14.2f}" for r in runs))
+    print(f"{'images per second':<30}" + "".join(f"{n / medians[r]:>14,.0f}" for r in runs))
+    print(f"{'faster than the seed':<30}{'':>14}" + "".join(f"{medians['seed'] / medians[r]:>13.2f}x" for r in runs[1:]))
+    print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<30}" + "".join(f"{final[r]:>14.2f}" for r in runs))
+    label = "ELBO minus the seed's"
+    print(f"{label:<30}{'':>14}" + "".join(f"{final[r] - final['seed']:>+14.2f}" for r in runs[1:]))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
-    return 0 if all(math.isfinite(r[k]) for r in rows for k in ("seed_test_elbo", "ours_test_elbo")) else 1
+    return 0 if all(math.isfinite(v) for row in rows for v in row["test_elbo"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -205,14 +205,16 @@ def fig_05_samples(model: VAE, out: Path) -> Path:
     return save(fig, out / "05_samples.png")
 
 
-def fig_06_resized(model28: VAE, model14: VAE, out: Path) -> Path:
+def fig_06_resized(models: dict[int, VAE], out: Path) -> Path:
+    """Samples of the same VAE trained on MNIST resized to several sides (image_size = side * side)."""
     g = torch.Generator().manual_seed(2)
-    fig, axes = plt.subplots(1, 2, figsize=(5.2, 2.9))
-    for ax, model, side in ((axes[0], model14, 14), (axes[1], model28, 28)):
+    fig, axes = plt.subplots(1, len(models), figsize=(2.3 * len(models), 2.6))
+    for ax, (side, model) in zip(axes, models.items()):
         z = torch.randn(16, model.z_dim, generator=g)
-        ax.imshow(grid_image(sample_images(model, z).view(-1, 1, side, side), 4), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(grid_image(sample_images(model, z).view(-1, 1, side, side), 4), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
         ax.set_axis_off()
-        ax.set_title(f"trained at {side}x{side} (image_size={side * side})", fontsize=8)
+        ax.set_title(f"{side}x{side} (image_size={side * side})", fontsize=8)
     return save(fig, out / "06_resized_samples.png")
 
 
@@ -277,9 +279,9 @@ def main(argv=None) -> int:
     seed_model = train_model(train, epochs=10, h_dim=400, z_dim=20)
     fig_00_overview(seed_model, test, args.out)
     fig_05_samples(seed_model, args.out)
-    small = resize_images(train, 14)
-    model14 = train_model(small, epochs=5, image_size=196, h_dim=400, z_dim=20)
-    fig_06_resized(seed_model, model14, args.out)
+    resized = {side: train_model(resize_images(train, side), epochs=5, image_size=side * side, h_dim=400, z_dim=20)
+               for side in (14, 28, 32)}
+    fig_06_resized(resized, args.out)
     model2 = train_model(train, epochs=5, h_dim=400, z_dim=2)
     fig_07_manifold(model2, args.out)
     paper = train_model(train, epochs=3, batch_size=100, h_dim=200, z_dim=50, hidden_layers=2,
