@@ -28,7 +28,7 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                     "BATCH": 2},
     "04_kl_closed_form": {"SEED": 5, "MU": -1.2, "LOG_VAR": 0.7, "MC_SAMPLES": 20000, "BATCH": 3, "Z_DIM": 5,
                           "LAMBDA": 50, "LR": 0.002, "STEPS": 100},
-    "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256},
+    "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256, "PRECISION": "bf16"},
     "06_shape_experiments": {"EPOCHS": 1, "LIMIT": 256},
     "07_latent_space": {"EPOCHS": 1, "LIMIT": 256},
     "08_likelihood_evaluation": {"EPOCHS": 1, "LIMIT": 256, "N_TEST": 64, "K_MAX": 200, "CHUNK": 100,
@@ -78,5 +78,5 @@ def test_training_notebook_on_real_mnist(tmp_path):
     if not notebook.exists():
         pytest.skip("notebook 05 is not written yet")
     parameters = quick_parameters(notebook, mirror, tmp_path / "data-root")
-    parameters.update(EPOCHS=1, LIMIT=10000)
+    parameters.update(EPOCHS=1, LIMIT=10000, PRECISION="fp32")
     run_notebook(notebook, parameters, tmp_path)
