@@ -96,6 +96,12 @@ def test_bernoulli_nll_matches_torch_values_and_gradients(dtype):
         assert torch.allclose(a, b, atol=tol, rtol=1e-6)
 
 
+def test_bernoulli_nll_uses_torchs_fused_kernel_off_the_cpu():
+    logits = torch.empty(4, 784, device="meta", requires_grad=True)
+    out = bernoulli_nll(logits, torch.empty(4, 784, device="meta"))
+    assert out.shape == (4, 784) and "BinaryCrossEntropyWithLogits" in type(out.grad_fn).__name__
+
+
 def test_bernoulli_nll_passes_gradcheck():
     logits = torch.tensor([[-30.0, -2.0, 0.0, 0.5, 3.0, 40.0]], dtype=torch.float64, requires_grad=True)
     x = torch.tensor([[0.0, 1.0, 0.5, 0.2, 1.0, 0.0]], dtype=torch.float64, requires_grad=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch.distributions import Normal
 
 
@@ -30,8 +31,11 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """-log Bernoulli(x | sigmoid(logits)) per pixel: the binary cross-entropy on logits.
 
     Same numbers and gradient as ``F.binary_cross_entropy_with_logits(logits, x, reduction="none")``
-    (tests check this), about three times faster on a CPU.
+    (tests check this). On a CPU a one-pass formula, about three times faster; on a GPU, where
+    each extra kernel launch costs more than the arithmetic, torch's fused kernel itself.
     """
+    if logits.device.type != "cpu":
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return _BernoulliNLL.apply(logits, x)
 
 
