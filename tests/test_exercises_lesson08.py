@@ -1,44 +1,13 @@
-"""Exercise checkers of notebook 08: the solutions pass, typical mistakes fail with a reason."""
+"""Exercise checkers of notebook 08: typical mistakes fail with a reason
+(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
 
-import importlib.util
 import math
 
-import pytest
 import torch
 
-from vae_helpers.data import project_root
 from vae_helpers.exercises import lesson08
 from vae_helpers.losses import estimate_log_likelihood, iwae_bound, log_importance_weights
 from vae_helpers.model import VAE
-
-
-@pytest.fixture(scope="module")
-def solutions():
-    path = project_root() / "solutions" / "lesson08.py"
-    spec = importlib.util.spec_from_file_location("solutions_lesson08", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECKS = ["log_mean_exp", "iwae_from_log_weights", "effective_sample_size"]
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_solution_passes(solutions, name, capsys):
-    result = getattr(lesson08, f"check_{name}")(getattr(solutions, name))
-    assert result.passed, result.message
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_stub_reads_as_not_done(name, capsys):
-    def stub(*args):
-        raise NotImplementedError
-
-    result = getattr(lesson08, f"check_{name}")(stub)
-    assert not result.passed and "not done yet" in result.message
-    assert "✗" in capsys.readouterr().out
 
 
 def test_naive_log_mean_exp_fails_on_underflow():
