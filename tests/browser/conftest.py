@@ -31,9 +31,10 @@ from pathlib import Path
 
 import pytest
 
+from lab_paths import notebook_dir, screenshot_dir
+
 ENABLE_ENV = "VAE_BROWSER_TESTS"
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 CHROMIUM = os.environ.get("VAE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -84,16 +85,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def browser_report(request):
     """Lines for the summary at the end of the run (timings per notebook)."""
     return request.config._browser_report
-
-
-def notebook_dir() -> Path:
-    return Path(os.environ.get("VAE_BROWSER_NOTEBOOK_DIR") or REPO / "notebooks").resolve()
-
-
-def screenshot_dir() -> Path:
-    folder = Path(os.environ.get("VAE_SCREENSHOT_DIR") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def free_port() -> int:

@@ -24,9 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lab_paths import REPO, notebook_dir, screenshot_dir
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
 KERNEL = "vae-notebooks"
 SERIES = ["00", "01", "02", "03", "04", "06"]  # theory notebooks and notebook 06
 RUN_TIMEOUT = float(os.environ.get("VAE_BROWSER_TIMEOUT", "180"))
@@ -36,16 +37,6 @@ STDERR = "application/vnd.jupyter.stderr"  # JupyterLab renders stderr streams a
 MACHINE_PATH = re.compile(r"(?<![\w.~])/(?:root|home|work|tmp|Users)(?:/|\b)|[A-Za-z]:\\\\?Users")
 TROUBLE = re.compile(r"Traceback|\b\w*(Error|Exception|Warning)\b|warnings\.warn|Error displaying widget")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def notebook_dir() -> Path:
-    return Path(os.environ.get("VAE_BROWSER_NOTEBOOK_DIR") or REPO / "notebooks").resolve()
-
-
-def screenshot_dir() -> Path:
-    folder = Path(os.environ.get("VAE_SCREENSHOT_DIR") or REPO / "build" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def selected_notebooks() -> list[str]:
