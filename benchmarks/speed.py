@@ -3,20 +3,22 @@
     .venv/bin/python benchmarks/speed.py --epochs 3 --data-mirror /path/to/mirror
     .venv/bin/python benchmarks/speed.py --epochs 15 --device cuda
 
-Two copies of the seed configuration (784-400-20, Adam 1e-3, batch 128), started from the
-same initial weights, are trained epoch by epoch, alternating (which one goes first swaps
-every epoch, so both see the same machine conditions):
+Copies of the seed configuration (784-400-20, Adam 1e-3, batch 128), started from the
+same initial weights, are trained epoch by epoch, alternating (the order rotates every
+epoch, so all see the same machine conditions):
 
 * seed: the seed notebook's pipeline and loop -- torchvision MNIST + ToTensor + DataLoader
   (``vae_helpers.data.seed_style_loader``), ``x.to(device).view(-1, 784)`` per batch, a
   sigmoid decoder, ``binary_cross_entropy(..., reduction='sum')`` + KL summed over the
   batch, ``.item()`` every 10 steps (where the seed prints);
 * ours: ``vae_helpers.train.fit`` on the whole training set held as one tensor on the device
-  (``InMemoryBatches``), Bernoulli logits, losses in nats per image.
+  (``InMemoryBatches``), Bernoulli logits, losses in nats per image; once per combination of
+  ``--precisions`` (fp32, bf16) and ``--engines`` (autograd, manual: the hand-written backward
+  pass of ``vae_helpers.manual_step``).
 
-Both models are then scored by ``vae_helpers.train.evaluate`` on the test set (the seed
+All models are then scored by ``vae_helpers.train.evaluate`` on the test set (the seed
 model's weights are copied into a ``VAE``; its decoder's pre-sigmoid output is exactly the
-logits), so the two test ELBOs are comparable. This is a benchmark, not a test: results go
+logits), so the test ELBOs are comparable. This is a benchmark, not a test: results go
 to stdout (and ``--json``); benchmarks/README.md records measured figures.
 """
 
@@ -111,8 +113,10 @@ def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
             reconst_loss.item(), kl_div.item()  # the seed prints these two every 10 steps
 
 
-def ours_name(precision: str) -> str:
-    return "ours" if precision == "fp32" else f"ours-{precision}"
+def ours_name(precision: str, engine: str) -> str:
+    """'ours' for fit's defaults, else e.g. 'ours-bf16', 'ours-manual-bf16'."""
+    parts = ["ours"] + (["manual"] if engine == "manual" else []) + ([precision] if precision != "fp32" else [])
+    return "-".join(parts)
 
 
 def bf16_is_fast(device: torch.device) -> bool:
@@ -169,6 +173,7 @@ def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, step
 def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = False) -> None:
     """A/B of variants of fit's training step (same loop), alternating; medians after a warm-up pass."""
     from vae_helpers.losses import vae_loss
+    from vae_helpers.manual_step import ManualStep
     from vae_helpers.train import forward_precision
 
     device = images.device
@@ -178,6 +183,8 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
         model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=LR, fused=variant != "foreach Adam")
         precision = "bf16" if "bf16" in variant else "fp32"
+        if variant.startswith("manual"):
+            return ManualStep(model, opt, precision).step
 
         def step(xb):
             with forward_precision(device, precision):
@@ -189,7 +196,7 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
 
         return torch.compile(step) if "compile" in variant else step
 
-    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast"]
+    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast", "manual", "manual bf16"]
     if compile_step:
         variants += ["torch.compile", "bf16 + compile"]
     steps = {v: make(v) for v in variants}
@@ -243,8 +250,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--precisions", default="auto",
                         help="our runs: comma-separated fp32,bf16; 'auto' adds bf16 where the device has bf16 units")
+    parser.add_argument("--engines", default="autograd,manual",
+                        help="our runs: comma-separated autograd,manual (fit's engine); each with every precision")
     parser.add_argument("--step-variants", action="store_true",
-                        help="instead: A/B variants of fit's step (fused Adam, bf16 autocast) and exit")
+                        help="instead: A/B variants of fit's step (fused Adam, bf16 autocast, manual engine) and exit")
     parser.add_argument("--compile", action="store_true", help="with --step-variants: also torch.compile the step")
     args = parser.parse_args(argv)
     if args.epochs < 1:
@@ -255,6 +264,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
         if not args.precisions or any(p not in ("fp32", "bf16") for p in args.precisions):
             parser.error("--precisions takes fp32, bf16 or both (comma-separated), or auto")
+    args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not args.engines or any(e not in ("autograd", "manual") for e in args.engines):
+        parser.error("--engines takes autograd, manual or both (comma-separated)")
     return args
 
 
@@ -265,7 +277,7 @@ def main(argv=None) -> int:
         args.precisions = ["fp32", "bf16"] if bf16_is_fast(device) else ["fp32"]
     print(f"machine: {machine_description(device)}")
     print(f"device:  {device}; epochs: {args.epochs}; limit: {args.limit or 'all'}; seed: {args.seed}; "
-          f"ours in {' and '.join(args.precisions)}")
+          f"ours in {' and '.join(args.precisions)}, engines {' and '.join(args.engines)}")
 
     # --- data: the seed's DataLoader, and ours as tensors on the device
     loader = seed_style_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
@@ -287,21 +299,22 @@ def main(argv=None) -> int:
     # --- the runs, all from the same initial weights
     torch.manual_seed(args.seed)
     seed_model = SeedVAE().to(device)
+    variants = {ours_name(p, e): (p, e) for e in args.engines for p in args.precisions}
     ours_models = {}
-    for precision in args.precisions:
+    for name in variants:
         torch.manual_seed(args.seed)
-        ours_models[precision] = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
-        for name, tensor in seed_as_vae(seed_model).state_dict().items():
-            assert torch.equal(tensor, ours_models[precision].state_dict()[name]), name
+        ours_models[name] = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
+        for key, tensor in seed_as_vae(seed_model).state_dict().items():
+            assert torch.equal(tensor, ours_models[name].state_dict()[key]), key
     seed_opt = torch.optim.Adam(seed_model.parameters(), lr=LR)
-    runs = ["seed"] + [ours_name(p) for p in args.precisions]
+    runs = ["seed"] + list(variants)
 
     if args.profile:
         import copy
 
         probe = copy.deepcopy(seed_model)
         profile_steps(probe, torch.optim.Adam(probe.parameters(), lr=LR), loader,
-                      copy.deepcopy(ours_models[args.precisions[0]]), train_x, device)
+                      copy.deepcopy(ours_models[runs[1]]), train_x, device)
 
     pipeline = None
     if not args.no_pipeline:
@@ -313,15 +326,16 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed + 1)
     seed_rng = torch.get_rng_state()
     seed_cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    payloads: dict[str, dict | None] = {p: None for p in args.precisions}
+    payloads: dict[str, dict | None] = {name: None for name in variants}
 
-    def capture(precision):
+    def capture(name):
         def keep(snapshot):
-            payloads[precision] = snapshot.state_dict()
+            payloads[name] = snapshot.state_dict()
         return keep
 
     rows = []
-    header = "".join(f"{r + ' s':>14}" for r in runs) + "".join(f"{r + ' ELBO':>16}" for r in runs)
+    w = max(14, max(len(r) for r in runs) + 3)  # column width
+    header = "".join(f"{r + ' s':>{w}}" for r in runs) + "".join(f"{r + ' ELBO':>{w + 5}}" for r in runs)
     print(f"\n{'epoch':>5}{header}")
     for epoch in range(1, args.epochs + 1):
         times = {}
@@ -340,20 +354,20 @@ def main(argv=None) -> int:
                 if seed_cuda_rng is not None:
                     seed_cuda_rng = torch.cuda.get_rng_state(device)
             else:
-                precision = args.precisions[runs.index(which) - 1]
+                precision, engine = variants[which]
                 sync(device)
                 began = time.perf_counter()
-                fit(ours_models[precision], train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR,
-                    seed=args.seed, precision=precision, resume=payloads[precision],
-                    on_epoch_end=capture(precision), progress=False)
+                fit(ours_models[which], train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR,
+                    seed=args.seed, precision=precision, engine=engine, resume=payloads[which],
+                    on_epoch_end=capture(which), progress=False)
                 sync(device)
                 times[which] = time.perf_counter() - began
         elbos = {"seed": evaluate(seed_as_vae(seed_model), test_x, seed=args.seed)["elbo"]}
-        for precision, model in ours_models.items():
-            elbos[ours_name(precision)] = evaluate(model, test_x, seed=args.seed)["elbo"]
+        for name, model in ours_models.items():
+            elbos[name] = evaluate(model, test_x, seed=args.seed)["elbo"]
         rows.append({"epoch": epoch, "seconds": times, "test_elbo": elbos})
-        print(f"{epoch:>5}" + "".join(f"{times[r]:>14.2f}" for r in runs)
-              + "".join(f"{elbos[r]:>16.2f}" for r in runs), flush=True)
+        print(f"{epoch:>5}" + "".join(f"{times[r]:>{w}.2f}" for r in runs)
+              + "".join(f"{elbos[r]:>{w + 5}.2f}" for r in runs), flush=True)
 
     medians = {r: statistics.median(row["seconds"][r] for row in rows) for r in runs}
     final = rows[-1]["test_elbo"]
@@ -370,13 +384,13 @@ def main(argv=None) -> int:
         "pipeline_seconds": {"seed": pipeline[0], "ours": pipeline[1]} if pipeline else None,
         "epochs_detail": rows,
     }
-    print(f"\n{'':<30}" + "".join(f"{r:>14}" for r in runs))
-    print(f"{'seconds per epoch (median)':<30}" + "".join(f"{medians[r]:>14.2f}" for r in runs))
-    print(f"{'images per second':<30}" + "".join(f"{n / medians[r]:>14,.0f}" for r in runs))
-    print(f"{'faster than the seed':<30}{'':>14}" + "".join(f"{medians['seed'] / medians[r]:>13.2f}x" for r in runs[1:]))
-    print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<30}" + "".join(f"{final[r]:>14.2f}" for r in runs))
+    print(f"\n{'':<30}" + "".join(f"{r:>{w}}" for r in runs))
+    print(f"{'seconds per epoch (median)':<30}" + "".join(f"{medians[r]:>{w}.2f}" for r in runs))
+    print(f"{'images per second':<30}" + "".join(f"{n / medians[r]:>{w},.0f}" for r in runs))
+    print(f"{'faster than the seed':<30}{'':>{w}}" + "".join(f"{medians['seed'] / medians[r]:>{w - 1}.2f}x" for r in runs[1:]))
+    print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<30}" + "".join(f"{final[r]:>{w}.2f}" for r in runs))
     label = "ELBO minus the seed's"
-    print(f"{label:<30}{'':>14}" + "".join(f"{final[r] - final['seed']:>+14.2f}" for r in runs[1:]))
+    print(f"{label:<30}{'':>{w}}" + "".join(f"{final[r] - final['seed']:>+{w}.2f}" for r in runs[1:]))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0 if all(math.isfinite(v) for row in rows for v in row["test_elbo"].values()) else 1

@@ -33,7 +33,7 @@ def tiny_args(tiny_mirror, data_root, *extra):
 def test_help_documents_every_flag():
     out = cli("train", "--help").stdout
     for flag in ("--dataset", "--epochs", "--batch-size", "--lr", "--h-dim", "--z-dim", "--image-size",
-                 "--device", "--precision", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
+                 "--device", "--precision", "--engine", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
                  "--resume"):
         assert flag in out
     assert "default: 15" in out and "default: 0.001" in out
@@ -67,6 +67,8 @@ def test_train_writes_a_run_folder(tiny_mirror, data_root, tmp_path):
         (["--limit", "100000"], "limit=100000 is larger than the 512 images"),
         (["--precision", "fp16"], "precision='fp16' is not allowed"),
         (["--objective", "iwae", "--k", "5", "--precision", "bf16"], "'fp32' when objective='iwae'"),
+        (["--engine", "jit"], "engine='jit' is not allowed"),
+        (["--objective", "iwae", "--k", "5", "--engine", "manual"], "'autograd' when objective='iwae'"),
     ],
 )
 def test_bad_flags_give_one_clear_line(tiny_mirror, data_root, tmp_path, capsys, flags, message):

@@ -29,6 +29,7 @@ BAD_SETTINGS = [
     ("activation", "gelu", "activation='gelu' is not allowed"),
     ("objective", "gan", "objective='gan' is not allowed"),
     ("precision", "fp16", "precision='fp16' is not allowed: precision must be one of ['fp32', 'bf16']"),
+    ("engine", "jit", "engine='jit' is not allowed: engine must be one of ['autograd', 'manual']"),
     ("binarize", "yes", "binarize='yes' is not allowed"),
 ]
 

@@ -18,6 +18,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 ACTIVATIONS = ("relu", "tanh")
 OBJECTIVES = ("elbo", "iwae")
 PRECISIONS = ("fp32", "bf16")
+ENGINES = ("autograd", "manual")
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
+    engine: str = "autograd"
     limit: int | None = None
     data_root: str | None = None
     data_mirror: str | None = None
@@ -150,6 +152,11 @@ def validate(config: RunConfig) -> RunConfig:
               f"one of {list(PRECISIONS)} ('bf16' = mixed precision: bfloat16 matrix products, float32 weights)")
     if config.precision == "bf16" and config.objective != "elbo":
         _fail("precision", config.precision, "'fp32' when objective='iwae' (bf16 is for the ELBO only)")
+    if config.engine not in ENGINES:
+        _fail("engine", config.engine,
+              f"one of {list(ENGINES)} ('manual' = the hand-written backward pass of vae_helpers.manual_step)")
+    if config.engine == "manual" and config.objective != "elbo":
+        _fail("engine", config.engine, "'autograd' when objective='iwae' (the manual step is for the ELBO only)")
     config.device = validate_device(config.device)
     return config
 

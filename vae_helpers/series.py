@@ -47,6 +47,7 @@ FLAG_PARAMETERS = {
     "limit": "LIMIT",
     "device": "DEVICE_NAME",
     "precision": "PRECISION",
+    "engine": "ENGINE",
     "seed": "SEED",
 }
 #: what --quick sets (explicit flags and -p win over these)
@@ -401,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="LIMIT: use only the first N training images")
     parser.add_argument("--device", help="DEVICE_NAME: auto, cpu, cuda or mps")
     parser.add_argument("--precision", help="PRECISION: fp32, or bf16 (mixed precision) for the training notebook")
+    parser.add_argument("--engine", help="ENGINE: autograd, or manual (hand-written backward pass) for the training notebook")
     parser.add_argument("--seed", type=int, help="SEED")
     parser.add_argument("-p", "--param", action="append", default=[], type=_parse_assignment, metavar="NAME=VALUE",
                         help="any other notebook parameter (repeatable), e.g. -p BATCH_SIZE=256")
