@@ -36,7 +36,8 @@ test: $(STAMP)
 RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs $(EPOCHS)) \
 	$(if $(DATASET),--dataset $(DATASET)) $(if $(LIMIT),--limit $(LIMIT)) \
 	$(if $(DEVICE),--device $(DEVICE)) $(if $(SEED),--seed $(SEED)) $(if $(ONLY),--only $(ONLY)) \
-	$(if $(PRECISION),--precision $(PRECISION)) $(if $(ENGINE),--engine $(ENGINE))
+	$(if $(PRECISION),--precision $(PRECISION)) $(if $(ENGINE),--engine $(ENGINE)) \
+	$(if $(filter 1 true yes,$(COMPILE_ADAM)),--compile-adam)
 
 run: $(STAMP)
 	$(PY) -m vae_helpers.series $(RUN_FLAGS)

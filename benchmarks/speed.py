@@ -13,8 +13,9 @@ epoch, so all see the same machine conditions):
   batch, ``.item()`` every 10 steps (where the seed prints);
 * ours: ``vae_helpers.train.fit`` on the whole training set held as one tensor on the device
   (``InMemoryBatches``), Bernoulli logits, losses in nats per image; once per combination of
-  ``--precisions`` (fp32, bf16) and ``--engines`` (autograd, manual: the hand-written backward
-  pass of ``vae_helpers.manual_step``).
+  ``--precisions`` (fp32, bf16) and ``--engines`` (autograd; manual: the hand-written backward
+  pass of ``vae_helpers.manual_step``; manual-compiled: the same with ``compile_adam=True``; its
+  first epoch includes compiling, which the median leaves out).
 
 All models are then scored by ``vae_helpers.train.evaluate`` on the test set (the seed
 model's weights are copied into a ``VAE``; its decoder's pre-sigmoid output is exactly the
@@ -115,7 +116,7 @@ def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
 
 def ours_name(precision: str, engine: str) -> str:
     """'ours' for fit's defaults, else e.g. 'ours-bf16', 'ours-manual-bf16'."""
-    parts = ["ours"] + (["manual"] if engine == "manual" else []) + ([precision] if precision != "fp32" else [])
+    parts = ["ours"] + ([engine] if engine != "autograd" else []) + ([precision] if precision != "fp32" else [])
     return "-".join(parts)
 
 
@@ -184,7 +185,7 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
         opt = torch.optim.Adam(model.parameters(), lr=LR, fused=variant != "foreach Adam")
         precision = "bf16" if "bf16" in variant else "fp32"
         if variant.startswith("manual"):
-            return ManualStep(model, opt, precision).step
+            return ManualStep(model, opt, precision, compile_update="compiled" in variant).step
 
         def step(xb):
             with forward_precision(device, precision):
@@ -196,7 +197,7 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
 
         return torch.compile(step) if "compile" in variant else step
 
-    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast", "manual", "manual bf16"]
+    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast", "manual", "manual bf16", "manual compiled bf16"]
     if compile_step:
         variants += ["torch.compile", "bf16 + compile"]
     steps = {v: make(v) for v in variants}
@@ -250,8 +251,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--precisions", default="auto",
                         help="our runs: comma-separated fp32,bf16; 'auto' adds bf16 where the device has bf16 units")
-    parser.add_argument("--engines", default="autograd,manual",
-                        help="our runs: comma-separated autograd,manual (fit's engine); each with every precision")
+    parser.add_argument("--engines", default="autograd,manual,manual-compiled",
+                        help="our runs: comma-separated autograd, manual (fit's engine) and manual-compiled "
+                             "(engine='manual', compile_adam=True); each with every precision")
     parser.add_argument("--step-variants", action="store_true",
                         help="instead: A/B variants of fit's step (fused Adam, bf16 autocast, manual engine) and exit")
     parser.add_argument("--compile", action="store_true", help="with --step-variants: also torch.compile the step")
@@ -265,8 +267,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         if not args.precisions or any(p not in ("fp32", "bf16") for p in args.precisions):
             parser.error("--precisions takes fp32, bf16 or both (comma-separated), or auto")
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if not args.engines or any(e not in ("autograd", "manual") for e in args.engines):
-        parser.error("--engines takes autograd, manual or both (comma-separated)")
+    if not args.engines or any(e not in ("autograd", "manual", "manual-compiled") for e in args.engines):
+        parser.error("--engines takes autograd, manual and/or manual-compiled (comma-separated)")
     return args
 
 
@@ -358,7 +360,8 @@ def main(argv=None) -> int:
                 sync(device)
                 began = time.perf_counter()
                 fit(ours_models[which], train_x, None, epochs=epoch, batch_size=BATCH_SIZE, lr=LR,
-                    seed=args.seed, precision=precision, engine=engine, resume=payloads[which],
+                    seed=args.seed, precision=precision, engine=engine.split("-")[0],
+                    compile_adam=engine == "manual-compiled", resume=payloads[which],
                     on_epoch_end=capture(which), progress=False)
                 sync(device)
                 times[which] = time.perf_counter() - began

@@ -33,7 +33,7 @@ def tiny_args(tiny_mirror, data_root, *extra):
 def test_help_documents_every_flag():
     out = cli("train", "--help").stdout
     for flag in ("--dataset", "--epochs", "--batch-size", "--lr", "--h-dim", "--z-dim", "--image-size",
-                 "--device", "--precision", "--engine", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
+                 "--device", "--precision", "--engine", "--compile-adam", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
                  "--resume"):
         assert flag in out
     assert "default: 15" in out and "default: 0.001" in out

@@ -30,6 +30,7 @@ BAD_SETTINGS = [
     ("objective", "gan", "objective='gan' is not allowed"),
     ("precision", "fp16", "precision='fp16' is not allowed: precision must be one of ['fp32', 'bf16']"),
     ("engine", "jit", "engine='jit' is not allowed: engine must be one of ['autograd', 'manual']"),
+    ("compile_adam", True, "compile_adam=True is not allowed: compile_adam must be False unless engine='manual'"),
     ("binarize", "yes", "binarize='yes' is not allowed"),
 ]
 

@@ -28,7 +28,7 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                     "BATCH": 2},
     "04_kl_closed_form": {"SEED": 5, "MU": -1.2, "LOG_VAR": 0.7, "MC_SAMPLES": 20000, "BATCH": 3, "Z_DIM": 5,
                           "LAMBDA": 50, "LR": 0.002, "STEPS": 100},
-    "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256, "PRECISION": "bf16", "ENGINE": "manual"},
+    "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256, "PRECISION": "bf16", "ENGINE": "manual", "COMPILE_ADAM": True},
     "06_shape_experiments": {"EPOCHS": 1, "LIMIT": 256},
     "07_latent_space": {"EPOCHS": 1, "LIMIT": 256},
     "08_likelihood_evaluation": {"EPOCHS": 1, "LIMIT": 256, "N_TEST": 64, "K_MAX": 200, "CHUNK": 100,

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="fp32, or bf16: mixed precision, faster on CPUs with AVX512-BF16/AMX and recent GPUs")
     train.add_argument("--engine", default=d.engine,
                        help="autograd, or manual: the hand-written backward pass (vae_helpers.manual_step), faster")
+    train.add_argument("--compile-adam", action="store_true",
+                       help="with --engine manual: Adam's update as one compiled pass (CPU; seconds to compile once)")
     train.add_argument("--seed", type=int, default=d.seed, help="random seed")
     train.add_argument("--data-root", default=None, help=f"dataset root (default: ${ROOT_ENV} or ./data)")
     train.add_argument("--data-mirror", default=None, help=f"offline folder with the dataset files (or ${MIRROR_ENV})")
@@ -69,7 +71,7 @@ def _train(args) -> int:
             image_size=args.image_size, h_dim=args.h_dim, z_dim=args.z_dim,
             hidden_layers=args.hidden_layers, activation=args.activation, objective=args.objective,
             k=args.k, binarize=args.binarize, seed=args.seed, device=args.device, precision=args.precision,
-            engine=args.engine, limit=args.limit,
+            engine=args.engine, compile_adam=args.compile_adam, limit=args.limit,
             data_root=args.data_root, data_mirror=args.data_mirror,
         )
     )

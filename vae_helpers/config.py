@@ -45,6 +45,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "fp32"
     engine: str = "autograd"
+    compile_adam: bool = False
     limit: int | None = None
     data_root: str | None = None
     data_mirror: str | None = None
@@ -157,6 +158,10 @@ def validate(config: RunConfig) -> RunConfig:
               f"one of {list(ENGINES)} ('manual' = the hand-written backward pass of vae_helpers.manual_step)")
     if config.engine == "manual" and config.objective != "elbo":
         _fail("engine", config.engine, "'autograd' when objective='iwae' (the manual step is for the ELBO only)")
+    if not isinstance(config.compile_adam, bool):
+        _fail("compile_adam", config.compile_adam, "True or False")
+    if config.compile_adam and config.engine != "manual":
+        _fail("compile_adam", config.compile_adam, "False unless engine='manual' (it compiles the manual step's Adam)")
     config.device = validate_device(config.device)
     return config
 

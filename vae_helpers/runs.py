@@ -117,7 +117,7 @@ def train_run(
         model, train_x, test_x,
         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
         objective=config.objective, k=config.k, binarize=config.binarize, precision=config.precision,
-        engine=config.engine, resume=payload, on_epoch_end=on_epoch_end, progress=progress,
+        engine=config.engine, compile_adam=config.compile_adam, resume=payload, on_epoch_end=on_epoch_end, progress=progress,
     )
     metrics = {
         "config": config.to_dict(),

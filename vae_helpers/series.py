@@ -48,6 +48,7 @@ FLAG_PARAMETERS = {
     "device": "DEVICE_NAME",
     "precision": "PRECISION",
     "engine": "ENGINE",
+    "compile_adam": "COMPILE_ADAM",
     "seed": "SEED",
 }
 #: what --quick sets (explicit flags and -p win over these)
@@ -403,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="DEVICE_NAME: auto, cpu, cuda or mps")
     parser.add_argument("--precision", help="PRECISION: fp32, or bf16 (mixed precision) for the training notebook")
     parser.add_argument("--engine", help="ENGINE: autograd, or manual (hand-written backward pass) for the training notebook")
+    parser.add_argument("--compile-adam", action="store_true", default=None,
+                        help="COMPILE_ADAM=True: with --engine manual, Adam's update as one compiled pass")
     parser.add_argument("--seed", type=int, help="SEED")
     parser.add_argument("-p", "--param", action="append", default=[], type=_parse_assignment, metavar="NAME=VALUE",
                         help="any other notebook parameter (repeatable), e.g. -p BATCH_SIZE=256")

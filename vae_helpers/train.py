@@ -139,6 +139,7 @@ def fit(
     binarize: bool = False,
     precision: str = "fp32",
     engine: str = "autograd",
+    compile_adam: bool = False,
     resume: dict | None = None,
     on_epoch_end: Callable[[TrainingSnapshot], None] | None = None,
     progress: bool = True,
@@ -152,13 +153,15 @@ def fit(
     ``precision='bf16'`` runs the forward pass under bfloat16 autocast (faster on CPUs with
     AVX512-BF16/AMX and on recent GPUs; weights, loss and test scores stay float32).
     ``engine='manual'`` (ELBO only) replaces autograd by a hand-written backward pass
-    (``vae_helpers.manual_step``): the same gradients with far less overhead per step.
+    (``vae_helpers.manual_step``): the same gradients with far less overhead per step;
+    ``compile_adam=True`` adds its one-pass Adam update, built by ``torch.compile`` (CPU).
     """
     device = _device_of(model)
     validate(
         RunConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, objective=objective, k=k,
-            binarize=binarize, device=device.type, precision=precision, engine=engine, **model.config(),
+            binarize=binarize, device=device.type, precision=precision, engine=engine,
+            compile_adam=compile_adam, **model.config(),
         )
     )
     check_image_size(model.image_size, tuple(train_images.shape))
@@ -176,7 +179,7 @@ def fit(
         start = resume["epoch"]
     batches = InMemoryBatches(train_images, batch_size, generator=shuffle, binarize=binarize)
     steps = len(batches)
-    manual = ManualStep(model, optimizer, precision) if engine == "manual" else None
+    manual = ManualStep(model, optimizer, precision, compile_adam) if engine == "manual" else None
     try:
         bar = tqdm(total=(epochs - start) * steps, desc="training", unit="step", disable=not progress,
                    mininterval=0.5)
