@@ -382,6 +382,7 @@ def main(argv=None) -> int:
         "seconds_per_epoch": medians,
         "images_per_second": {r: n / medians[r] for r in runs},
         "ratio_to_seed": {r: medians["seed"] / medians[r] for r in runs[1:]},
+        "ratio_to_seed_per_epoch": {r: [row["seconds"]["seed"] / row["seconds"][r] for row in rows] for r in runs[1:]},
         "test_elbo": final,
         "elbo_difference_to_seed": {r: final[r] - final["seed"] for r in runs[1:]},
         "pipeline_seconds": {"seed": pipeline[0], "ours": pipeline[1]} if pipeline else None,
@@ -391,6 +392,10 @@ def main(argv=None) -> int:
     print(f"{'seconds per epoch (median)':<30}" + "".join(f"{medians[r]:>{w}.2f}" for r in runs))
     print(f"{'images per second':<30}" + "".join(f"{n / medians[r]:>{w},.0f}" for r in runs))
     print(f"{'faster than the seed':<30}{'':>{w}}" + "".join(f"{medians['seed'] / medians[r]:>{w - 1}.2f}x" for r in runs[1:]))
+    # the machine's speed can drift during a run; each epoch's ratio compares runs minutes apart at most
+    ratios = {r: sorted(row["seconds"]["seed"] / row["seconds"][r] for row in rows) for r in runs[1:]}
+    print(f"{'epoch ratios: min-median-max':<30}{'':>{w}}" + "".join(
+        f"{f'{v[0]:.1f}-{statistics.median(v):.1f}-{v[-1]:.1f}x':>{w}}" for v in ratios.values()))
     print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<30}" + "".join(f"{final[r]:>{w}.2f}" for r in runs))
     label = "ELBO minus the seed's"
     print(f"{label:<30}{'':>{w}}" + "".join(f"{final[r] - final['seed']:>+{w}.2f}" for r in runs[1:]))
