@@ -85,7 +85,8 @@ class ManualStep:
     parameters are views into its flat buffers; ``close()`` gives them their own memory back.
     ``precision='bf16'`` runs the matrix products in bfloat16, like autocast; the weights, Adam
     and every loss term stay float32. ``compile_update=True`` runs Adam as the compiled one-pass
-    ``adam_update`` (CPU, plain Adam; else ``optimizer.step()``).
+    ``adam_update`` (CPU, plain Adam; else ``optimizer.step()``); in bf16 it reads the bfloat16
+    gradients directly, so ``p.grad`` is not filled then.
     """
 
     def __init__(self, model: VAE, optimizer: torch.optim.Optimizer, precision: str = "fp32",
@@ -156,6 +157,8 @@ class ManualStep:
                         state[name] = flat[start:end].view_as(p)
                     self._steps.append(state["step"])
             self._step_count = self._first_step = int(self._steps[0])
+            if any(int(step) != self._step_count for step in self._steps):  # not what fit makes
+                self.one_pass = False
             self._step_size, self._correction = torch.zeros(()), torch.zeros(())
 
     def _views(self, weights: list, biases: list) -> tuple[torch.Tensor, ...]:
