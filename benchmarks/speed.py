@@ -215,7 +215,7 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
     print(f"\nstep variants, seconds per pass over {len(images)} images (median of {passes}):")
     for v in variants:
         med = statistics.median(times[v])
-        print(f"  {v:<17} {med:7.3f} s  ({(med / base - 1) * 100:+.0f} %)  {[round(t, 3) for t in times[v]]}")
+        print(f"  {v:<22} {med:7.3f} s  ({(med / base - 1) * 100:+.0f} %)  {[round(t, 3) for t in times[v]]}")
 
 
 def machine_description(device: torch.device) -> str:
