@@ -1,0 +1,372 @@
+"""One object per exercise: ``ex.check(answer)``, ``ex.hint(n)``, ``ex.solution()``.
+
+An exercise knows its reference answer, a few input cases, staged hints, and the typical wrong
+answers of its topic (``Mistake``), written as code. ``check`` tells "not attempted" apart from
+"wrong", names the first case and element that differ (never the reference's whole output) and,
+when the answer behaves like a known mistake, says which one and why it is wrong.
+
+Two kinds:
+- ``Exercise``: the reader writes a function; it is called on each case next to the reference.
+- ``Prediction``: the reader writes down a value or a choice *before* running an experiment;
+  ``check`` says whether it was right and then reveals the measured answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+TRY_FIRST = "Try it yourself first: a solution read before you have tried teaches little."
+
+
+@dataclass
+class CheckResult:
+    """What ``check`` found: printed for the reader, asserted on in tests."""
+
+    exercise: str
+    status: str  # "correct", "not attempted", "incorrect"
+    message: str
+    mistake: str | None = None  # the name of the known mistake the answer matches, if any
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "correct"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        mark = {"correct": "✓", "not attempted": "·"}.get(self.status, "✗")
+        return f"{mark} {self.exercise}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs for an exercise, with an optional short label ("a batch of one")."""
+
+    args: tuple
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: ``fn`` computes it (same signature as the reference)."""
+
+    name: str  # short, e.g. "summed over the batch instead of averaged"
+    why: str  # one or two sentences: why it is wrong
+    fn: Callable
+
+
+class _NotAttempted(Exception):
+    pass
+
+
+def _copy_args(args: tuple) -> tuple:
+    """A deep copy of a case's inputs (models and optimizers included, sharing kept)."""
+    return copy.deepcopy(args)
+
+
+def _as_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return torch.tensor(float(value), dtype=torch.float64)
+    return None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _index(idx: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in idx) + "]"
+
+
+def describe_value(value: Any) -> str:
+    """A short description of an input or output: a tensor by shape and dtype, a number by value."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1:
+            return f"tensor({value.item():.4g})"
+        dtype = str(value.dtype).removeprefix("torch.")
+        return f"tensor of shape {list(value.shape)} ({dtype})"
+    if isinstance(value, torch.nn.Module):
+        return f"a {type(value).__name__} model"
+    if isinstance(value, torch.optim.Optimizer):
+        return f"a {type(value).__name__} optimizer"
+    if isinstance(value, float):
+        return _fmt(value)
+    if isinstance(value, (list, tuple)) and len(value) > 4:
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def difference(got: Any, expected: Any, rtol: float, atol: float, where: str = "the result",
+               reveal: bool = True) -> str | None:
+    """None when ``got`` matches ``expected``; otherwise the first thing that differs, in words.
+
+    Shows at most one element of ``expected`` (and none when ``reveal`` is False or the expected
+    value is a single number, which would give the answer away).
+    """
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            n = len(got) if isinstance(got, (tuple, list)) else None
+            return (f"{where} should be a {type(expected).__name__} of {len(expected)} values, "
+                    f"got {describe_value(got) if n is None else f'{n} values'}")
+        for i, (g, e) in enumerate(zip(got, expected)):
+            problem = difference(g, e, rtol, atol, f"{where}[{i}]", reveal)
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
+        if got == expected:
+            return None
+        return f"{where} is {got!r}, which is not right" if not reveal else f"{where}: expected {expected!r}, got {got!r}"
+    exp = _as_tensor(expected)
+    if exp is None:
+        return None if got == expected else f"{where} is {describe_value(got)}, which is not right"
+    value = _as_tensor(got)
+    if value is None:
+        kind = "a tensor" if isinstance(expected, torch.Tensor) else "a number"
+        return f"{where} should be {kind}, got {type(got).__name__} ({describe_value(got)})"
+    if isinstance(expected, torch.Tensor) and tuple(value.shape) != tuple(exp.shape):
+        return f"{where} has shape {list(value.shape)}; expected shape {list(exp.shape)}"
+    if not isinstance(expected, torch.Tensor) and value.numel() != 1:
+        return f"{where} should be a single number, got {describe_value(got)}"
+    e, g = exp.double().reshape(-1), value.double().reshape(-1)
+    bad = ~(torch.isclose(g, e, rtol=rtol, atol=atol) | (torch.isnan(g) & torch.isnan(e)))
+    if not bad.any():
+        return None
+    k = int(bad.nonzero()[0])
+    if e.numel() == 1 or not reveal:
+        side = "too large" if g[k] > e[k] else "too small" if g[k] < e[k] else "not a number"
+        at = "" if e.numel() == 1 else f" at index {_index(tuple(torch.unravel_index(torch.tensor(k), exp.shape)))}"
+        return f"{where}{at} is {_fmt(float(g[k]))}, which is {side}"
+    idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(k), exp.shape))
+    return (f"{where} first differs at index {_index(idx)}: expected {_fmt(float(e[k]))}, "
+            f"got {_fmt(float(g[k]))} ({int(bad.sum())} of {e.numel()} values differ)")
+
+
+def _source_of(path, name: str) -> str | None:
+    """The source of function ``name`` in the file ``path`` (None when the file is missing)."""
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location(f"_solutions_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    obj = getattr(module, name, None)
+    if obj is None:
+        return None
+    return inspect.getsource(obj) if callable(obj) else f"{name} = {obj!r}\n"
+
+
+class _Hints:
+    """Staged hints: hint(1) nudges, each later one comes closer; only the last nears the answer."""
+
+    name: str
+    hints: Sequence[str]
+    lesson: str
+    solution_name: str
+
+    def hint(self, n: int = 1) -> None:
+        """Print hint ``n`` (1 = a nudge)."""
+        total = len(self.hints)
+        if not 1 <= n <= total:
+            print(f"{self.name} has hints 1 to {total}; after the last one, {self.name}.solution().")
+            return
+        more = f" (next: .hint({n + 1}))" if n < total else " (the last hint; then .solution())"
+        print(f"Hint {n} of {total} for {self.name}{more}:\n{self.hints[n - 1]}")
+
+    def solution(self) -> None:
+        """Print the reference solution from solutions/<lesson>.py, after a "try first" line."""
+        from ..data import project_root
+
+        path = project_root() / "solutions" / f"{self.lesson}.py"
+        source = _source_of(path, self.solution_name)
+        print(TRY_FIRST)
+        if source is None:
+            print(f"(the solution is {self.solution_name} in solutions/{self.lesson}.py of the "
+                  "vae-notebooks repository; that file is not next to this installation)")
+        else:
+            print(source.rstrip())
+
+
+class Exercise(_Hints):
+    """Write a function; ``check(fn)`` runs it next to ``reference`` on every case.
+
+    ``cases`` is a list of ``Case`` or a function returning one (built fresh for each check).
+    The reference runs first, on its own copy of each case; the reader's function, and each known
+    mistake, get copies too, so an answer that works in place is judged like its twin that doesn't.
+    """
+
+    def __init__(self, name: str, reference: Callable, cases, hints: Sequence[str], *,
+                 lesson: str, mistakes: Sequence[Mistake] = (), solution_name: str | None = None,
+                 rtol: float = 1e-4, atol: float = 1e-5, compare: Callable | None = None) -> None:
+        if len(hints) < 2:
+            raise ValueError(f"{name}: give at least two staged hints")
+        self.name, self.reference, self._cases = name, reference, cases
+        self.hints, self.mistakes, self.lesson = tuple(hints), tuple(mistakes), lesson
+        self.solution_name = solution_name or name
+        self.rtol, self.atol = rtol, atol
+        self._compare = compare  # optional: (got, expected) -> transformed pair before comparing
+        self.arg_names = list(inspect.signature(reference).parameters)
+
+    def __repr__(self) -> str:
+        return (f"<exercise {self.name} ({self.lesson}): {self.name}.check(your_function), "
+                f".hint(1..{len(self.hints)}), .solution()>")
+
+    def cases(self) -> list[Case]:
+        raw = self._cases() if callable(self._cases) else self._cases
+        return [c if isinstance(c, Case) else Case(tuple(c)) for c in raw]
+
+    def _describe_case(self, i: int, n: int, case: Case) -> str:
+        parts = [f"{a}={describe_value(v)}" for a, v in zip(self.arg_names, case.args)]
+        label = f" ({case.label})" if case.label else ""
+        return f"case {i} of {n}{label}: " + ", ".join(parts)
+
+    def _call(self, fn: Callable, case: Case):
+        return fn(*_copy_args(case.args))
+
+    def _matches(self, got: Any, expected: Any) -> bool:
+        if self._compare is not None:
+            got, expected = self._compare(got, expected)
+        try:
+            return difference(got, expected, self.rtol, self.atol) is None
+        except Exception:
+            return False
+
+    def _diagnose(self, answers: list[Any], cases: list[Case]) -> Mistake | None:
+        """The first known mistake whose output equals the reader's on every case."""
+        for mistake in self.mistakes:
+            try:
+                if all(self._matches(a, self._call(mistake.fn, c)) for a, c in zip(answers, cases)):
+                    return mistake
+            except Exception:
+                continue
+        return None
+
+    def check(self, fn: Callable, verbose: bool = True) -> CheckResult:
+        """Run ``fn`` on every case; print and return the verdict."""
+        result = self._check(fn)
+        if verbose:
+            print(result)
+        return result
+
+    def _check(self, fn: Callable) -> CheckResult:
+        if fn is None or fn is Ellipsis or not callable(fn):
+            return CheckResult(self.name, "not attempted" if fn in (None, Ellipsis) else "incorrect",
+                               "not attempted yet: write the function above, then run this cell."
+                               if fn in (None, Ellipsis) else
+                               f"pass your function itself (got {describe_value(fn)}).")
+        cases = self.cases()
+        expected = [self._call(self.reference, c) for c in cases]  # the reference first, on copies
+        answers = []
+        for i, (case, exp) in enumerate(zip(cases, expected), start=1):
+            try:
+                got = self._call(fn, case)
+            except NotImplementedError:
+                return CheckResult(self.name, "not attempted",
+                                   "not attempted yet: replace `raise NotImplementedError` with your code, "
+                                   "then run this cell.")
+            except Exception as err:  # the reader's code may fail in any way: report it, don't crash
+                return CheckResult(self.name, "incorrect",
+                                   f"your function raised {type(err).__name__}: {err}\n  on "
+                                   f"{self._describe_case(i, len(cases), case)}\n  "
+                                   "Stuck? .hint() on this exercise gives a nudge.")
+            if got is None:
+                if i == 1:
+                    return CheckResult(self.name, "not attempted",
+                                       "not attempted yet (your function returned None): write the "
+                                       "function above, with a `return`, then run this cell.")
+                return CheckResult(self.name, "incorrect", f"your function returned None on "
+                                   f"{self._describe_case(i, len(cases), case)}: is a `return` missing?")
+            answers.append(got)
+            g, e = (self._compare(got, exp) if self._compare else (got, exp))
+            problem = difference(g, e, self.rtol, self.atol)
+            if problem:
+                for later in cases[i:]:
+                    try:
+                        answers.append(self._call(fn, later))
+                    except Exception:
+                        answers.append(None)
+                mistake = self._diagnose(answers, cases)
+                lines = [f"not yet right. On {self._describe_case(i, len(cases), case)}",
+                         f"  {problem}."]
+                if mistake is not None:
+                    lines.append(f"  This looks like a known mistake, {mistake.name}: {mistake.why}")
+                lines.append("  Stuck? .hint() on this exercise gives a nudge.")
+                return CheckResult(self.name, "incorrect", "\n".join(lines),
+                                   mistake.name if mistake else None)
+        return CheckResult(self.name, "correct", f"correct ({len(cases)} case{'s' if len(cases) != 1 else ''} checked).")
+
+
+class Prediction(_Hints):
+    """Write down a prediction, then ``check`` it: the verdict reveals the measured answer.
+
+    ``answer`` is the right value (a number, a string among ``choices``, or a function of no
+    arguments that computes it, called at check time). Numbers are right within ``rtol``.
+    ``explain`` is printed with every verdict after an attempt; ``mistakes`` map typical wrong
+    predictions (a choice, or a number) to why they are wrong.
+    """
+
+    def __init__(self, name: str, answer, *, lesson: str, explain: str, choices: Sequence[str] = (),
+                 hints: Sequence[str] = (), mistakes: dict | None = None, rtol: float = 0.1,
+                 solution_name: str | None = None) -> None:
+        self.name, self._answer, self.lesson, self.explain = name, answer, lesson, explain
+        self.choices, self.hints, self.rtol = tuple(choices), tuple(hints), rtol
+        self.mistakes = dict(mistakes or {})
+        self.solution_name = solution_name or name
+
+    def __repr__(self) -> str:
+        what = f"one of {list(self.choices)}" if self.choices else "a number"
+        return f"<prediction {self.name} ({self.lesson}): {self.name}.check({what})>"
+
+    def answer(self):
+        return self._answer() if callable(self._answer) else self._answer
+
+    def check(self, prediction, verbose: bool = True) -> CheckResult:
+        result = self._check(prediction)
+        if verbose:
+            print(result)
+        return result
+
+    def _check(self, prediction) -> CheckResult:
+        if prediction is None or prediction is Ellipsis:
+            return CheckResult(self.name, "not attempted",
+                               "not attempted yet: write your prediction above, then run this cell.")
+        if self.choices:
+            key = str(prediction).strip().lower()
+            valid = {c.lower(): c for c in self.choices}
+            if key not in valid:
+                return CheckResult(self.name, "incorrect",
+                                   f"{prediction!r} is not one of the choices {list(self.choices)}.")
+            prediction = valid[key]
+        answer = self.answer()
+        if isinstance(answer, str):
+            right = prediction == answer
+        else:
+            try:
+                value = float(prediction)
+            except (TypeError, ValueError):
+                return CheckResult(self.name, "incorrect", f"give a number, got {describe_value(prediction)}.")
+            right = math.isclose(value, float(answer), rel_tol=self.rtol, abs_tol=1e-12)
+        shown = answer if isinstance(answer, str) else _fmt(float(answer))
+        if right:
+            return CheckResult(self.name, "correct", f"right: {shown}. {self.explain}")
+        why = self.mistakes.get(prediction, "")
+        lines = [f"you predicted {prediction!r}; the answer is {shown}."]
+        if why:
+            lines.append(f"  This is a known trap: {why}")
+        lines.append(f"  {self.explain}")
+        return CheckResult(self.name, "incorrect", "\n".join(lines), prediction if why else None)
+
+
+__all__ = ["Case", "CheckResult", "Exercise", "Mistake", "Prediction", "TRY_FIRST", "describe_value", "difference"]
