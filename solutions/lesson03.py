@@ -1,6 +1,6 @@
 """Solutions to the exercises of notebook 03 · 重参数化技巧 (the reparameterization trick).
 
-Each function has the name of the notebook's stub; paste its body into the stub to compare.
+Each function has the name of the notebook's stub; compare with your own answer after trying.
 """
 
 import torch
@@ -12,16 +12,16 @@ def reparameterize_with_noise(mu, log_var, eps):
     return mu + sigma * eps
 
 
-def score_function_estimate(f, mu, sigma, eps):
-    """REINFORCE: the mean of f(z) * d/dmu log N(z; mu, sigma^2) = f(z) (z - mu) / sigma^2."""
-    z = mu + sigma * eps
-    score = (z - mu) / sigma**2
-    return (f(z) * score).mean()
+def reparameterize_full_cov(mu, cov, eps):
+    """z = mu + L eps with L the Cholesky factor of cov (L L^T = cov), for every row at once."""
+    scale_tril = torch.linalg.cholesky(cov)
+    return mu + eps @ scale_tril.T  # row b: mu_b + L @ eps_b
 
 
-def pathwise_estimate(f, mu, sigma, eps):
-    """Pathwise: differentiate the Monte Carlo average of f(mu + sigma * eps) with autograd."""
-    mu = torch.tensor(mu, dtype=eps.dtype, requires_grad=True)
-    z = mu + sigma * eps
-    (grad,) = torch.autograd.grad(f(z).mean(), mu)
-    return grad
+def score_variance_linear(mu, sigma):
+    """Var of the one-sample score-function estimate of d/dmu E[z].
+
+    g = z (z - mu) / sigma^2 = (mu + sigma eps) eps / sigma = (mu / sigma) eps + eps^2, and eps,
+    eps^2 are uncorrelated: Var[g] = mu^2 / sigma^2 Var[eps] + Var[eps^2] = mu^2 / sigma^2 + 2.
+    """
+    return mu**2 / sigma**2 + 2

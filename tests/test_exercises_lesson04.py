@@ -1,7 +1,8 @@
-"""Exercise checkers of notebook 04: typical mistakes fail with a reason
-(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
+"""Notebook 04's exercises, answered the way a reader might (tests/test_exercises.py covers the
+generic behaviour: solutions pass, stubs read as not attempted, every listed mistake is named)."""
 
 import torch
+from torch.distributions import Normal, kl_divergence
 
 from lesson_solutions import load_solutions
 from vae_helpers.exercises import lesson04
@@ -10,61 +11,87 @@ from vae_helpers.losses import gaussian_kl
 solutions = load_solutions("lesson04")
 
 
-def test_kl_summed_over_the_batch_dimension_fails_on_shape():
-    result = lesson04.check_kl_standard_normal(
-        lambda mu, log_var: -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp(), dim=0)
-    )
-    assert not result.passed and "expected shape [4], got shape [3]" in result.message
+def test_kl_standard_normal_reference_is_the_package_formula():
+    for case in lesson04.kl_standard_normal.cases():
+        assert torch.allclose(lesson04.kl_standard_normal.reference(*case.args), gaussian_kl(*case.args))
 
 
-def test_kl_without_the_one_fails():
-    result = lesson04.check_kl_standard_normal(
-        lambda mu, log_var: -0.5 * torch.sum(log_var - mu**2 - log_var.exp(), dim=1)
-    )
-    assert not result.passed and "test case 1: expected" in result.message
+def test_kl_summed_over_the_batch_is_named_and_located_by_shape():
+    result = lesson04.kl_standard_normal.check(
+        lambda mu, log_var: (-0.5 * (1 + log_var - mu.pow(2) - torch.exp(log_var))).sum(0), verbose=False)
+    assert result.mistake == "summed over the batch instead of the latent dimensions"
+    assert "shape [3]; expected shape [4]" in result.message
 
 
-def test_kl_with_sigma_instead_of_variance_fails():
-    result = lesson04.check_kl_standard_normal(
-        lambda mu, log_var: -0.5 * torch.sum(1 + log_var - mu**2 - (0.5 * log_var).exp(), dim=1)
-    )
-    assert not result.passed and "summed over the last dimension" in result.message
-
-
-def test_diagonal_kl_ignoring_p_fails():
-    result = lesson04.check_kl_diagonal_gaussians(lambda mu_q, lv_q, mu_p, lv_p: gaussian_kl(mu_q, lv_q))
-    assert not result.passed and "test case 1" in result.message
-
-
-def test_diagonal_kl_reversed_fails():
-    def reversed_kl(mu_q, lv_q, mu_p, lv_p):
-        return 0.5 * (lv_q - lv_p + (lv_p.exp() + (mu_q - mu_p) ** 2) / lv_q.exp() - 1).sum(dim=1)
-
-    result = lesson04.check_kl_diagonal_gaussians(reversed_kl)
-    assert not result.passed and "expected" in result.message
-
-
-def test_diagonal_kl_reduces_to_the_standard_normal_case():
-    mu, log_var = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
-    zeros = torch.zeros_like(mu)
-    assert torch.allclose(lesson04.reference_kl_diagonal_gaussians(mu, log_var, zeros, zeros), gaussian_kl(mu, log_var))
-
-
-def test_monte_carlo_averaging_over_the_wrong_dimension_fails():
-    def wrong(mu, log_var, eps):
+def test_kl_with_the_standard_deviation_is_named():
+    def wrong(mu, log_var):
         sigma = torch.exp(0.5 * log_var)
-        z = mu + sigma * eps
-        log_q = torch.distributions.Normal(mu, sigma).log_prob(z).sum(dim=-1)
-        log_p = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(dim=-1)
-        return (log_q - log_p).mean(dim=1)
+        return -0.5 * (1 + log_var - mu * mu - sigma).sum(dim=-1)
 
-    result = lesson04.check_kl_monte_carlo(wrong)
-    assert not result.passed and "expected shape [4], got shape [64]" in result.message
+    assert lesson04.kl_standard_normal.check(wrong, verbose=False).mistake.startswith("sigma where sigma^2")
 
 
-def test_monte_carlo_reference_approaches_the_closed_form():
+def test_kl_by_torch_distributions_passes():
+    def by_torch(mu, log_var):
+        return kl_divergence(Normal(mu, (0.5 * log_var).exp()), Normal(0.0, 1.0)).sum(-1)
+
+    assert lesson04.kl_standard_normal.check(by_torch, verbose=False).passed
+
+
+def test_diagonal_kl_by_torch_distributions_passes_and_the_reverse_is_named():
+    def by_torch(mu_q, lv_q, mu_p, lv_p):
+        return kl_divergence(Normal(mu_q, (0.5 * lv_q).exp()), Normal(mu_p, (0.5 * lv_p).exp())).sum(1)
+
+    def reversed_by_torch(mu_q, lv_q, mu_p, lv_p):
+        return kl_divergence(Normal(mu_p, (0.5 * lv_p).exp()), Normal(mu_q, (0.5 * lv_q).exp())).sum(1)
+
+    assert lesson04.kl_diagonal_gaussians.check(by_torch, verbose=False).passed
+    result = lesson04.kl_diagonal_gaussians.check(reversed_by_torch, verbose=False)
+    assert result.mistake == "the KL in the wrong direction, KL(p || q)"
+
+
+def test_diagonal_kl_ignoring_p_is_named_though_one_case_has_the_standard_prior():
+    result = lesson04.kl_diagonal_gaussians.check(lambda mq, lq, mp, lp: gaussian_kl(mq, lq), verbose=False)
+    assert result.mistake == "p taken as N(0, I): the standard-normal formula"
+    assert "case 1" in result.message
+
+
+def test_mc_kl_grad_variance_reference_matches_autograd_on_samples():
     g = torch.Generator().manual_seed(0)
-    mu = torch.randn(3, 4, generator=g, dtype=torch.float64)
-    log_var = 0.5 * torch.randn(3, 4, generator=g, dtype=torch.float64)
-    eps = torch.randn(200_000, 3, 4, generator=g, dtype=torch.float64)
-    assert torch.allclose(lesson04.reference_kl_monte_carlo(mu, log_var, eps), gaussian_kl(mu, log_var), rtol=0.02, atol=0.02)
+    mu = torch.tensor([0.8, -1.5, 0.0], dtype=torch.float64)
+    log_var = torch.tensor([-0.5, 1.0, -3.0], dtype=torch.float64)
+    eps = torch.randn(200_000, 3, generator=g, dtype=torch.float64)
+    mu_s = mu.expand_as(eps).clone().requires_grad_()
+    lv_s = log_var.expand_as(eps).clone().requires_grad_()
+    z = mu_s + (0.5 * lv_s).exp() * eps
+    one_sample_kl = Normal(mu_s, (0.5 * lv_s).exp()).log_prob(z) - Normal(0.0, 1.0).log_prob(z)
+    d_mu, d_lv = torch.autograd.grad(one_sample_kl.sum(), (mu_s, lv_s))
+    var_mu, var_lv = lesson04.mc_kl_grad_variance.reference(mu, log_var)
+    assert torch.allclose(d_mu.mean(0), mu, atol=0.02)  # unbiased: the closed-form gradients
+    assert torch.allclose(d_lv.mean(0), 0.5 * (log_var.exp() - 1), atol=0.02)
+    assert torch.allclose(d_mu.var(0), var_mu, rtol=0.03)
+    assert torch.allclose(d_lv.var(0), var_lv, rtol=0.03)
+
+
+def test_mc_kl_grad_variance_returning_one_value_is_told_the_shape():
+    result = lesson04.mc_kl_grad_variance.check(lambda mu, log_var: log_var.exp(), verbose=False)
+    assert result.status == "incorrect" and "tuple of 2 values" in result.message
+
+
+def test_which_grows_faster_answer_is_what_torch_measures():
+    p = Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
+    sigmas = torch.tensor([1e-1, 1e-2, 1e-3], dtype=torch.float64)
+    q = Normal(torch.full_like(sigmas, 0.7), sigmas)
+    forward, reverse = kl_divergence(q, p), kl_divergence(p, q)
+    assert torch.all(reverse > forward) and torch.all(reverse.diff() / forward.diff() > 10)
+    assert lesson04.which_grows_faster.answer() == "b"
+
+
+def test_which_grows_faster():
+    assert lesson04.which_grows_faster.check("B", verbose=False).passed
+    wrong = lesson04.which_grows_faster.check("a", verbose=False)
+    assert not wrong.passed and "1 / sigma^2" in wrong.message
+    same_rate = lesson04.which_grows_faster.check("c", verbose=False)
+    assert not same_rate.passed and same_rate.mistake == "c" and "opposite signs" in same_rate.message
+    assert "not one of the choices" in lesson04.which_grows_faster.check("d", verbose=False).message
+    assert solutions.which_grows_faster == lesson04.which_grows_faster.answer()

@@ -41,6 +41,9 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Shown as a cell's last value: nothing more, ``check`` has printed the verdict."""
+
     def __str__(self) -> str:
         mark = {"correct": "✓", "not attempted": "·"}.get(self.status, "✗")
         return f"{mark} {self.exercise}: {self.message}"

@@ -1,123 +1,260 @@
-"""Checkers for the exercises of notebook 04 (the KL term in closed form).
+"""The exercises of notebook 04 (the KL term in closed form).
 
-Each ``check_*`` takes the reader's function, runs it on a few fixed cases next to a reference
-implementation, prints "✓ ..." or "✗ ... (why, and a hint)" and returns a CheckResult.
+- ``kl_standard_normal`` (restates the lesson): KL(N(mu, diag sigma^2) || N(0, I)) per row;
+- ``kl_diagonal_gaussians`` (derive): KL(q || p) between two diagonal Gaussians;
+- ``mc_kl_grad_variance`` (derive): the variance of a one-sample Monte Carlo KL's gradient;
+- ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow slower, faster or like KL(q || p)?
+
 Solutions: ``solutions/lesson04.py``.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
-from torch.distributions import Normal, kl_divergence
 
-from ..losses import gaussian_kl
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake, Prediction
+
+_F64 = torch.float64
+LESSON = "lesson04"
 
 
-def _noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=_F64)
 
 
 def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(mu, log_var) pairs [B, D] of a few shapes, log-variances between about -4 and 2."""
-    cases = []
-    for seed, shape in ((0, (4, 3)), (1, (2, 20)), (2, (1, 1))):
-        mu = 1.5 * _noise(shape, seed)
-        log_var = (1.5 * _noise(shape, seed + 100) - 1.0).clamp(-4.0, 2.0)
-        cases.append((mu, log_var))
-    return cases
+    """(mu, log_var) pairs [B, d] with B != d, log-variances between -4 and 2."""
+    pairs = []
+    for seed, shape in ((0, (4, 3)), (1, (2, 5)), (2, (3, 1))):
+        mu = 1.5 * _randn(shape, seed)
+        log_var = (1.5 * _randn(shape, seed + 100) - 1.0).clamp(-4.0, 2.0)
+        pairs.append((mu, log_var))
+    return pairs
 
 
 # --------------------------------------------------------------------------- 1. KL to N(0, I)
 
 
-def check_kl_standard_normal(reader_fn: Callable) -> CheckResult:
-    """Exercise 1: KL(N(mu, diag sigma^2) || N(0, I)) per row, from (mu, log_var) [B, D] → [B]."""
-    return check_function(
-        "kl_standard_normal",
-        reader_fn,
-        gaussian_kl,
-        _batches(),
-        hint="-0.5 * (1 + log_var - mu**2 - exp(log_var)), summed over the last dimension "
-        "(dim=1), one number per row: the result has shape [B].",
-    )
+def reference_kl_standard_normal(mu, log_var):
+    """-1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2), one number per row, shape [B]."""
+    return -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp(), dim=1)
 
 
-# --------------------------------------------------------------------------- 2. KL between two Gaussians
+def _kl_cases() -> list[Case]:
+    return [Case(pair, f"a [{pair[0].shape[0]}, {pair[0].shape[1]}] batch") for pair in _batches()]
 
 
-def reference_kl_diagonal_gaussians(
-    mu_q: torch.Tensor, log_var_q: torch.Tensor, mu_p: torch.Tensor, log_var_p: torch.Tensor
-) -> torch.Tensor:
-    """KL(q || p) for diagonal Gaussians, summed over the last dimension (torch.distributions)."""
-    q = Normal(mu_q, torch.exp(0.5 * log_var_q))
-    p = Normal(mu_p, torch.exp(0.5 * log_var_p))
-    return kl_divergence(q, p).sum(dim=-1)
+kl_standard_normal = Exercise(
+    "kl_standard_normal",
+    reference_kl_standard_normal,
+    _kl_cases,
+    hints=[
+        "Section 2 derived the KL of one coordinate; a diagonal Gaussian's coordinates are independent, "
+        "so the KL of the whole vector is a sum over coordinates.",
+        "Per coordinate: -1/2 (1 + log sigma^2 - mu^2 - sigma^2), and sigma^2 = exp(log_var) (not "
+        "exp(log_var / 2), which is sigma).",
+        "Sum that per-coordinate term over the latent axis (dim=1), not over the batch: the result has "
+        "one number per row, shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("summed over the batch instead of the latent dimensions",
+                "the rows are images and the columns latent coordinates: sum over dim=1 for one KL per "
+                "image, shape [B].",
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=0)),
+        Mistake("sigma where sigma^2 is meant (exp(log_var / 2) for the variance)",
+                "the formula has the variance sigma^2 = exp(log_var); exp(log_var / 2) is the standard "
+                "deviation.",
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - (0.5 * lv).exp(), dim=1)),
+        Mistake("the constant 1 left out",
+                "without the 1 the KL of q = p is d/2 instead of 0: the 1 comes from E_q[(z - mu)^2] / "
+                "sigma^2 = 1 in step 4.",
+                lambda mu, lv: -0.5 * torch.sum(lv - mu**2 - lv.exp(), dim=1)),
+        Mistake("a flipped sign",
+                "a KL divergence is never negative; the -1/2 in front is part of the formula.",
+                lambda mu, lv: 0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=1)),
+        Mistake("averaged over the latent dimensions instead of summed",
+                "the log-density of independent coordinates is a sum, so is the KL: a mean divides it "
+                "by d.",
+                lambda mu, lv: -0.5 * torch.mean(1 + lv - mu**2 - lv.exp(), dim=1)),
+        Mistake("one number for the whole batch",
+                "the loss averages over images later; this function returns one KL per image, shape "
+                "[B].",
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp())),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
 
 
-def _pairs() -> list[tuple[torch.Tensor, ...]]:
+# --------------------------------------------------------------------------- 2. two diagonal Gaussians
+
+
+def reference_kl_diagonal_gaussians(mu_q, log_var_q, mu_p, log_var_p):
+    """KL(q || p) = 1/2 sum_j (log s_p - log s_q + (s_q + (mu_q - mu_p)^2) / s_p - 1), s = sigma^2."""
+    ratio = (log_var_q.exp() + (mu_q - mu_p) ** 2) / log_var_p.exp()
+    return 0.5 * torch.sum(log_var_p - log_var_q + ratio - 1, dim=1)
+
+
+def _pair_cases() -> list[Case]:
     cases = []
-    for i, (mu_q, log_var_q) in enumerate(_batches()):
-        mu_p = _noise(tuple(mu_q.shape), 200 + i)
-        log_var_p = 0.5 * _noise(tuple(mu_q.shape), 300 + i)
-        cases.append((mu_q, log_var_q, mu_p, log_var_p))
-    # p = N(0, I) must give back the standard-normal formula
+    for i, (mu_q, log_var_q) in enumerate(_batches()[:2]):
+        mu_p = _randn(tuple(mu_q.shape), 200 + i)
+        log_var_p = 0.8 * _randn(tuple(mu_q.shape), 300 + i)
+        cases.append(Case((mu_q, log_var_q, mu_p, log_var_p), "a general diagonal p"))
     mu_q, log_var_q = _batches()[0]
-    cases.append((mu_q, log_var_q, torch.zeros_like(mu_q), torch.zeros_like(log_var_q)))
+    zeros = torch.zeros_like(mu_q)
+    cases.append(Case((mu_q, log_var_q, zeros, zeros), "p = N(0, I)"))
     return cases
 
 
-def check_kl_diagonal_gaussians(reader_fn: Callable) -> CheckResult:
-    """Exercise 2: KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2)), diagonal, per row → [B]."""
-    return check_function(
-        "kl_diagonal_gaussians",
-        reader_fn,
-        reference_kl_diagonal_gaussians,
-        _pairs(),
-        hint="redo section 2 with log p(z) = -log(2 pi)/2 - log_var_p/2 - (z - mu_p)**2 / (2 "
-        "exp(log_var_p)) and E_q[(z - mu_p)**2] = exp(log_var_q) + (mu_q - mu_p)**2; sum the "
-        "per-dimension terms over dim=1. With mu_p = 0, log_var_p = 0 it must equal exercise 1.",
-    )
+def _kl_parts(mu_q, log_var_q, mu_p, log_var_p, var_q, var_p, dim=1):
+    return 0.5 * torch.sum(log_var_p - log_var_q + (var_q + (mu_q - mu_p) ** 2) / var_p - 1, dim=dim)
 
 
-# --------------------------------------------------------------------------- 3. Monte Carlo KL
+kl_diagonal_gaussians = Exercise(
+    "kl_diagonal_gaussians",
+    reference_kl_diagonal_gaussians,
+    _pair_cases,
+    hints=[
+        "Redo the steps of section 2 with log p(z) = -log(2 pi)/2 - log sigma_p^2 / 2 - (z - mu_p)^2 / "
+        "(2 sigma_p^2): the log(2 pi) terms still cancel.",
+        "Step 3 now needs E_q[(z - mu_p)^2] = sigma_q^2 + (mu_q - mu_p)^2 (variance plus squared "
+        "offset of the mean).",
+        "Per coordinate: 1/2 (log sigma_p^2 - log sigma_q^2 + (sigma_q^2 + (mu_q - mu_p)^2) / sigma_p^2 - "
+        "1); sum over dim=1. With mu_p = 0, log_var_p = 0 it must give kl_standard_normal back.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the KL in the wrong direction, KL(p || q)",
+                "the expectation is under q, the encoder's distribution: KL(q || p) divides by p's "
+                "variance; KL(p || q) divides by q's and is a different number.",
+                lambda mq, lq, mp, lp: _kl_parts(mp, lp, mq, lq, lp.exp(), lq.exp())),
+        Mistake("sigma where sigma^2 is meant (exp(log_var / 2) for the variances)",
+                "the ratio term has variances, sigma^2 = exp(log_var); exp(log_var / 2) is a standard "
+                "deviation.",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lq, mp, lp, (0.5 * lq).exp(), (0.5 * lp).exp())),
+        Mistake("p's mean left out (mu_q^2 instead of (mu_q - mu_p)^2)",
+                "E_q[(z - mu_p)^2] measures the distance of q's mean from p's mean, not from 0.",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lq, torch.zeros_like(mp), lp, lq.exp(), lp.exp())),
+        Mistake("p taken as N(0, I): the standard-normal formula",
+                "that is the special case mu_p = 0, sigma_p = 1; here p has its own mean and variance.",
+                lambda mq, lq, mp, lp: reference_kl_standard_normal(mq, lq)),
+        Mistake("the log-variances subtracted the wrong way round",
+                "-E_q[log q] contributes -log sigma_q^2 / 2 and E_q[log p] contributes -log sigma_p^2 / 2, "
+                "so the KL has +log sigma_p^2 - log sigma_q^2.",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lp, mp, lq, lq.exp(), lp.exp())),
+        Mistake("summed over the batch instead of the latent dimensions",
+                "sum over the coordinates (dim=1): one KL per row, shape [B].",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lq, mp, lp, lq.exp(), lp.exp(), dim=0)),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
 
 
-def reference_kl_monte_carlo(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """Mean over S samples z = mu + sigma * eps[s] of log q(z) - log p(z), summed over dims → [B]."""
-    sigma = torch.exp(0.5 * log_var)
-    z = mu + sigma * eps  # [S, B, D]
-    log_q = Normal(mu, sigma).log_prob(z).sum(dim=-1)
-    log_p = Normal(torch.zeros_like(mu), torch.ones_like(mu)).log_prob(z).sum(dim=-1)
-    return (log_q - log_p).mean(dim=0)
+# --------------------------------------------------------------------------- 3. variance of the MC gradient
 
 
-def _mc_cases() -> list[tuple[torch.Tensor, ...]]:
-    cases = []
-    for i, (mu, log_var) in enumerate(_batches()):
-        cases.append((mu, log_var, _noise((64, *mu.shape), 400 + i)))
+def reference_mc_kl_grad_variance(mu, log_var):
+    """Var over eps of d/dmu and d/dlog_var of log q(z) - log p(z), z = mu + sigma eps (per coordinate).
+
+    Along z = mu + sigma eps, log q(z) = const - log_var / 2 - eps^2 / 2 and log p(z) = const - z^2 / 2,
+    so d/dmu = z (variance sigma^2) and d/dlog_var = -1/2 + sigma eps z / 2 (variance
+    mu^2 sigma^2 / 4 + sigma^4 / 2).
+    """
+    var = log_var.exp()
+    return var, mu**2 * var / 4 + var**2 / 2
+
+
+def _variance_cases() -> list[Case]:
+    cases = [Case(pair, f"a [{pair[0].shape[0]}, {pair[0].shape[1]}] batch") for pair in _batches()[:2]]
+    mu = torch.tensor([[0.0, 0.5, -2.0]], dtype=_F64)
+    cases.append(Case((mu, torch.tensor([[0.3, -1.2, 0.7]], dtype=_F64)), "one row, mu = 0 in its first column"))
     return cases
 
 
-def check_kl_monte_carlo(reader_fn: Callable) -> CheckResult:
-    """Exercise 3: a Monte Carlo estimate of the KL with given noise eps [S, B, D] → [B]."""
-    return check_function(
-        "kl_monte_carlo",
-        reader_fn,
-        reference_kl_monte_carlo,
-        _mc_cases(),
-        hint="z = mu + exp(0.5 * log_var) * eps has shape [S, B, D]; use "
-        "Normal(mu, sigma).log_prob(z) and Normal(0, 1).log_prob(z), sum over the last "
-        "dimension, then average over the S samples (dim=0).",
-    )
+def _var_std(mu, lv):
+    v_mu, v_lv = reference_mc_kl_grad_variance(mu, lv)
+    return v_mu.sqrt(), v_lv.sqrt()
 
 
-__all__ = [
-    "check_kl_standard_normal",
-    "check_kl_diagonal_gaussians",
-    "check_kl_monte_carlo",
-    "reference_kl_diagonal_gaussians",
-    "reference_kl_monte_carlo",
-]
+def _var_sigma_as_variance(mu, lv):
+    return reference_mc_kl_grad_variance(mu, 2 * lv)  # sigma = exp(log_var): sigma^2 = exp(2 log_var)
+
+
+def _var_score_kept(mu, lv):
+    # d/dmu of log q taken at fixed z (the score eps / sigma) plus the path of log p: eps / sigma + z
+    sigma = (0.5 * lv).exp()
+    return (sigma + 1 / sigma) ** 2, mu**2 * sigma**2 / 4 + sigma**4 / 2
+
+
+def _var_eps4_is_1(mu, lv):
+    var = lv.exp()
+    return var, mu**2 * var / 4 + var**2 / 4
+
+
+def _var_second_moment(mu, lv):
+    var = lv.exp()
+    return var + mu**2, mu**2 * var / 4 + var**2 / 2 + (var - 1) ** 2 / 4
+
+
+mc_kl_grad_variance = Exercise(
+    "mc_kl_grad_variance",
+    reference_mc_kl_grad_variance,
+    _variance_cases,
+    hints=[
+        "Substitute z = mu + sigma eps into both log-densities first and only then differentiate, with "
+        "eps held fixed. What does (z - mu) / sigma become?",
+        "(z - mu) / sigma = eps, so along the path log q(z) = const - log_var / 2 - eps^2 / 2 does not "
+        "depend on mu; only log p(z) = const - z^2 / 2 does, through z (dz/dmu = 1, dz/dlog_var = "
+        "sigma eps / 2).",
+        "d/dmu = z and d/dlog_var = -1/2 + z sigma eps / 2, where z sigma eps = mu sigma eps + sigma^2 "
+        "eps^2; eps and eps^2 are uncorrelated, with Var[eps] = 1 and Var[eps^2] = E[eps^4] - 1 = 2.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("standard deviations where variances are asked",
+                "the variance is the square of the spread: Var[z] = sigma^2, not sigma.", _var_std),
+        Mistake("exp(log_var) used as sigma (it is sigma^2)",
+                "sigma = exp(log_var / 2); exp(log_var) is already the variance.", _var_sigma_as_variance),
+        Mistake("log q differentiated at fixed z (the score kept, its path dropped)",
+                "along z = mu + sigma eps, log q depends on mu through its mean AND through z, and the two "
+                "cancel: log q(z) = const - log_var / 2 - eps^2 / 2, so d/dmu is z alone.", _var_score_kept),
+        Mistake("Var[eps^2] taken as 1 (it is E[eps^4] - 1 = 2)",
+                "for a standard normal E[eps^4] = 3, so Var[eps^2] = 3 - 1 = 2.", _var_eps4_is_1),
+        Mistake("E[g^2] where the variance Var[g] = E[g^2] - E[g]^2 is meant",
+                "the mean of the estimate (the closed-form gradient, mu and (sigma^2 - 1) / 2) must be "
+                "subtracted: a variance measures the spread around the mean.", _var_second_moment),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
+
+
+# --------------------------------------------------------------------------- 4. which KL grows faster
+
+
+which_grows_faster = Prediction(
+    "which_grows_faster",
+    answer="b",
+    lesson=LESSON,
+    choices=["a", "b", "c"],
+    explain=("KL(q || p) = 1/2 (mu^2 + sigma^2 - 1 - log sigma^2) grows only like -log sigma, while "
+             "KL(p || q) = 1/2 ((1 + mu^2) / sigma^2 - 1 + log sigma^2) grows like 1 / sigma^2: under p, "
+             "points far from q's narrow peak are common, and log q punishes each of them quadratically."),
+    hints=[
+        "The samples of p = N(0, 1) do not shrink with sigma. What happens to log q(z) at a typical z of p "
+        "when q's peak becomes very narrow?",
+        "Derive KL(p || q) = E_p[log p(z) - log q(z)] with the steps of section 2; you need "
+        "E_p[(z - mu)^2] = 1 + mu^2, and in log q it is divided by q's variance sigma^2.",
+        "KL(p || q) = 1/2 ((1 + mu^2) / sigma^2 - 1 + log sigma^2): compare its leading term with the "
+        "-log sigma of KL(q || p).",
+    ],
+    mistakes={
+        "a": "-log sigma grows without bound, but slowly; KL(p || q) has sigma^2 in a denominator, and "
+             "1 / sigma^2 outgrows any logarithm.",
+        "c": "both contain a log sigma^2 term, but with opposite signs, and KL(p || q) has more: p's spread "
+             "(1 + mu^2) divided by q's variance sigma^2, which outgrows the logarithm.",
+    },
+)
+
+
+__all__ = ["kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "which_grows_faster"]
