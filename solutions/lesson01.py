@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
+from torch.distributions import Normal
 
 
-def log_mean_exp(log_values: torch.Tensor) -> torch.Tensor:
-    """log((1/n) sum_i exp(a_i)) along dim 0, without overflow or underflow."""
-    m = log_values.max(dim=0).values  # shift by the largest value: exp(a - m) <= 1
-    return m + torch.log(torch.exp(log_values - m).mean(dim=0))
-    # the same in one line: torch.logsumexp(log_values, dim=0) - math.log(log_values.shape[0])
+def mixture_log_density(x: torch.Tensor, log_weights: torch.Tensor, means: torch.Tensor,
+                        sigma: float) -> torch.Tensor:
+    """log p(x) = log sum_k pi_k N(x; mu_k, sigma^2): the likelihood integral for a discrete z. Shape [B]."""
+    log_lik = Normal(means, sigma).log_prob(x.unsqueeze(-1))  # log p(x_b | z = k), a [B, K] table
+    return torch.logsumexp(log_weights + log_lik, dim=-1)  # log sum_k p(z = k) p(x_b | z = k)
 
 
-def marginal_covariance(weight: torch.Tensor, noise_std: float) -> torch.Tensor:
-    """Cov[x] for x = W z + b + sigma * eps, z ~ N(0, I_d), eps ~ N(0, I_D): W W^T + sigma^2 I_D."""
-    data_dim = weight.shape[0]
-    return weight @ weight.T + noise_std**2 * torch.eye(data_dim, dtype=weight.dtype)
+def effective_sample_size(log_weights: torch.Tensor) -> torch.Tensor:
+    """ESS = (sum_i w_i)^2 / sum_i w_i^2 over dim 0, from log w_i, without overflow. Shape [B]."""
+    log_sum = torch.logsumexp(log_weights, dim=0)  # log sum_i w_i
+    log_sum_of_squares = torch.logsumexp(2 * log_weights, dim=0)  # log sum_i w_i^2
+    return torch.exp(2 * log_sum - log_sum_of_squares)
+    # also right: w = torch.softmax(log_weights, dim=0); 1 / w.pow(2).sum(dim=0)
 
 
-def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, noise_std: float) -> torch.Tensor:
-    """log N(x; mean, sigma^2 I) per row: sum_j [-0.5 log(2 pi sigma^2) - (x_j - mean_j)^2 / (2 sigma^2)]."""
-    per_dim = -0.5 * math.log(2 * math.pi * noise_std**2) - (x - mean) ** 2 / (2 * noise_std**2)
-    return per_dim.sum(dim=-1)
+def ring_share_inside() -> str:
+    """Prediction: choice "b", about 39 %.
+
+    g(z) = z/10 + z/||z|| points along z with length ||g(z)|| = ||z||/10 + 1, so ||g(z)|| < 1.1
+    exactly when ||z|| < 1. For z ~ N(0, I_2), ||z||^2 = z_1^2 + z_2^2 is chi-squared with two
+    degrees of freedom, an exponential distribution with mean 2: P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393.
+    """
+    return "b"

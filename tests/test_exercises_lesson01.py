@@ -1,33 +1,111 @@
-"""Notebook 01's exercise checkers: typical mistakes fail with a reason
-(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
+"""Notebook 01's exercises, answered the way a reader might (right, and with typical mistakes).
+
+The generic checks (solution passes, stub not attempted, every listed mistake named) are in
+tests/test_exercises.py; here the mistakes are written independently of the listed ones.
+"""
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch.distributions import Normal
 
 from vae_helpers.exercises import lesson01
 
 
-def test_naive_log_mean_exp_fails_on_extreme_values():
-    result = lesson01.check_log_mean_exp(lambda a: torch.log(torch.exp(a).mean(dim=0)))
-    assert not result.passed
-    assert "test case 3" in result.message and "-inf" in result.message and "underflows" in result.message
+def test_mixture_written_with_explicit_loops_passes():
+    def by_loops(x, log_weights, means, sigma):
+        rows = []
+        for xb in x:
+            terms = [lw + Normal(m, sigma).log_prob(xb) for lw, m in zip(log_weights, means)]
+            rows.append(torch.logsumexp(torch.stack(terms), dim=0))
+        return torch.stack(rows)
+
+    assert lesson01.mixture_log_density.check(by_loops, verbose=False).passed
 
 
-def test_log_mean_exp_with_the_wrong_dimension_fails():
-    result = lesson01.check_log_mean_exp(lambda a: torch.logsumexp(a, dim=-1) - torch.log(torch.tensor(a.shape[-1])))
-    assert not result.passed and "test case 2" in result.message and "shape" in result.message
+def test_mixture_with_the_log_inside_the_sum_is_named():
+    def jensen(x, log_weights, means, sigma):
+        log_n = -0.5 * torch.log(torch.tensor(2 * math.pi * sigma**2)) - (x[:, None] - means) ** 2 / (2 * sigma**2)
+        return (torch.exp(log_weights) * log_n).sum(dim=1)
+
+    result = lesson01.mixture_log_density.check(jensen, verbose=False)
+    assert result.status == "incorrect" and result.mistake.startswith("the mean of the logs")
+    assert "Jensen" in result.message and "case 1" in result.message
 
 
-def test_marginal_covariance_mistakes_fail():
-    no_noise = lesson01.check_marginal_covariance(lambda w, s: w @ w.T)
-    assert not no_noise.passed and "expected tensor" in no_noise.message and "sigma^2 I" in no_noise.message
-    transposed = lesson01.check_marginal_covariance(lambda w, s: w.T @ w + s**2 * torch.eye(w.shape[1], dtype=w.dtype))
-    assert not transposed.passed and "shape" in transposed.message
+def test_mixture_computed_with_densities_fails_only_far_from_the_components():
+    def with_densities(x, log_weights, means, sigma):
+        density = torch.exp(-(x[:, None] - means) ** 2 / (2 * sigma**2)) / math.sqrt(2 * math.pi * sigma**2)
+        return torch.log(density @ torch.exp(log_weights))
+
+    result = lesson01.mixture_log_density.check(with_densities, verbose=False)
+    assert result.status == "incorrect" and "case 4" in result.message and "underflow" in result.message
 
 
-def test_gaussian_log_likelihood_without_the_normaliser_fails():
-    result = lesson01.check_gaussian_log_likelihood(lambda x, m, s: (-((x - m) ** 2) / (2 * s**2)).sum(-1))
-    assert not result.passed and "test case 1" in result.message and "normalising constant" in result.message
-    unsummed = lesson01.check_gaussian_log_likelihood(lambda x, m, s: torch.distributions.Normal(m, s).log_prob(x))
-    assert not unsummed.passed and "shape" in unsummed.message
+def test_mixture_that_ignores_the_weights_is_named():
+    def unweighted(x, log_weights, means, sigma):
+        return torch.log(torch.exp(Normal(means, sigma).log_prob(x[:, None])).mean(-1))
+
+    result = lesson01.mixture_log_density.check(unweighted, verbose=False)
+    # wrong on the first case already; on the far points it also underflows, so no single mistake fits
+    assert result.status == "incorrect" and "case 1" in result.message
+
+
+def test_ess_through_softmax_passes_and_naive_ess_is_named():
+    softmax_ess = lambda a: 1 / torch.softmax(a, dim=0).pow(2).sum(dim=0)  # noqa: E731
+    assert lesson01.effective_sample_size.check(softmax_ess, verbose=False).passed
+
+    def naive(a):
+        w = torch.exp(a)
+        return torch.sum(w, 0) ** 2 / torch.sum(w * w, 0)
+
+    result = lesson01.effective_sample_size.check(naive, verbose=False)
+    assert result.status == "incorrect" and "case 3" in result.message and "exponentiated directly" in result.message
+
+
+def test_ess_over_the_wrong_axis_is_caught_by_its_shape():
+    result = lesson01.effective_sample_size.check(lambda a: 1 / torch.softmax(a, dim=1).pow(2).sum(dim=1),
+                                                  verbose=False)
+    assert result.status == "incorrect" and "shape" in result.message and result.mistake == "the sums taken over the wrong axis"
+
+
+def test_ess_as_a_fraction_is_named():
+    result = lesson01.effective_sample_size.check(
+        lambda a: 1 / (torch.softmax(a, dim=0).pow(2).sum(dim=0) * a.shape[0]), verbose=False)
+    assert result.mistake == "means where sums are meant"
+
+
+def test_ring_prediction_matches_a_measurement():
+    z = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ring = z / 10 + z / z.norm(dim=1, keepdim=True)
+    measured = (ring.norm(dim=1) < 1.1).double().mean().item()
+    assert abs(measured - lesson01.ring_share_answer()) < 0.005
+    closest = min(lesson01.RING_CHOICES, key=lambda c: abs(lesson01.RING_CHOICES[c] - measured))
+    assert lesson01.ring_share_inside.answer() == closest
+    assert lesson01.ring_share_inside.check(closest, verbose=False).passed
+    wrong = lesson01.ring_share_inside.check("C", verbose=False)
+    assert wrong.status == "incorrect" and "1-D normal" in wrong.message and "0.393" in wrong.message
+    assert lesson01.ring_share_inside.check("e", verbose=False).status == "incorrect"
+
+
+def test_the_full_formula_comes_only_in_the_last_hint():
+    for ex, formula in ((lesson01.mixture_log_density, "logsumexp(log_weights +"),
+                        (lesson01.effective_sample_size, "logsumexp(2 * log_weights"),
+                        (lesson01.ring_share_inside, "1 - exp(-t/2)")):
+        assert formula in ex.hints[-1], ex.name
+        assert not any(formula in hint for hint in ex.hints[:-1]), ex.name
+
+
+def test_the_lesson_does_not_print_the_stable_ess():
+    # Exercise 2 asks for the ESS from log-weights without overflow; section 7 must not show that code
+    import nbformat
+
+    from vae_helpers.data import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "01_latent_variable_models.ipynb", as_version=4)
+    lesson_code = [c.source for c in nb.cells if c.cell_type == "code" and "def effective_sample_size" not in c.source]
+    ess_code = [src for src in lesson_code if "ess =" in src]
+    assert ess_code, "section 7 computes an ESS"
+    assert not any("softmax" in src or "logsumexp(2" in src for src in ess_code)

@@ -1,80 +1,246 @@
-"""Checkers for the exercises of notebook 01 (latent-variable models and the likelihood integral).
+"""The exercises of notebook 01 (latent-variable models and the likelihood integral).
 
-Each ``check_*`` calls the reader's function on a few fixed cases, compares it with a reference
-implementation and prints ✓ or ✗ with a reason. Solutions: ``solutions/lesson01.py``.
+- ``mixture_log_density`` (transfer): p(x) = sum_z p(x|z) p(z) for a discrete z, in log space;
+- ``effective_sample_size`` (transfer): the ESS of importance weights given only their logs;
+- ``ring_share_inside`` (predict): how much of Doersch's ring lies close to its inner edge.
+
+Solutions: ``solutions/lesson01.py``.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.distributions import Normal
 
-from .. import toy
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake, Prediction
 
 _F64 = torch.float64
+LESSON = "lesson01"
 
 
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(101)
+def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=_F64)
 
 
-def reference_log_mean_exp(log_values: torch.Tensor) -> torch.Tensor:
-    """log((1/n) sum_i exp(a_i)) along dim 0."""
-    return toy.log_mean_exp(log_values, dim=0)
+# --------------------------------------------------------------------------- 1. a finite mixture
 
 
-def reference_marginal_covariance(weight: torch.Tensor, noise_std: float) -> torch.Tensor:
-    """Cov[x] = W W^T + sigma^2 I for x = W z + b + sigma eps."""
-    return weight @ weight.T + noise_std**2 * torch.eye(weight.shape[0], dtype=weight.dtype)
+def _log_components(x, means, sigma):
+    """log N(x_b; mean_k, sigma^2) as a [B, K] table."""
+    return Normal(means, sigma).log_prob(x.unsqueeze(-1))
 
 
-def reference_gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, noise_std: float) -> torch.Tensor:
-    """log N(x; mean, sigma^2 I), summed over the last dimension."""
-    return Normal(mean, noise_std).log_prob(x).sum(-1)
+def reference_mixture_log_density(x, log_weights, means, sigma):
+    """log p(x) = log sum_k pi_k N(x; mu_k, sigma^2) for each x, shape [B]."""
+    return torch.logsumexp(log_weights + _log_components(x, means, sigma), dim=-1)
 
 
-def check_log_mean_exp(reader_fn) -> CheckResult:
-    """Exercise 1: a numerically stable log-mean-exp over dim 0."""
-    g = _generator()
-    cases = [
-        (torch.randn(6, generator=g, dtype=_F64),),
-        (torch.randn(5, 3, generator=g, dtype=_F64),),
-        (torch.tensor([-1000.0, -1001.0, -1003.0], dtype=_F64),),  # exp underflows to 0
-        (torch.tensor([[800.0, -2.0], [805.0, -1.0]], dtype=_F64),),  # exp overflows to inf
-    ]
-    hint = (
-        "exp(-1000) underflows to 0 and exp(800) overflows to inf, so never exponentiate a directly: "
-        "with m = max(a), log mean exp(a) = m + log mean exp(a - m). Reduce over dim 0."
-    )
-    return check_function("log_mean_exp", reader_fn, reference_log_mean_exp, cases, hint)
-
-
-def check_marginal_covariance(reader_fn) -> CheckResult:
-    """Exercise 2: the covariance of p(x) for the linear-Gaussian model."""
-    g = _generator()
-    cases = [
-        (torch.randn(3, 1, generator=g, dtype=_F64), 0.5),
-        (torch.randn(4, 2, generator=g, dtype=_F64), 0.1),
-        (torch.randn(5, 3, generator=g, dtype=_F64), 1.3),
-    ]
-    hint = (
-        "x - b = W z + sigma * eps is a sum of two independent terms, so their covariances add: "
-        "Cov[W z] = W Cov[z] W^T and Cov[sigma * eps] = sigma^2 I. The result has shape [D, D]."
-    )
-    return check_function("marginal_covariance", reader_fn, reference_marginal_covariance, cases, hint)
-
-
-def check_gaussian_log_likelihood(reader_fn) -> CheckResult:
-    """Exercise 3: log p(x|z) for a Gaussian decoder, one number per row."""
-    g = _generator()
+def _mixture_cases() -> list[Case]:
     cases = []
-    for rows, dim, noise_std in ((1, 2, 1.0), (4, 3, 0.5), (3, 6, 0.05)):
-        x = torch.randn(rows, dim, generator=g, dtype=_F64)
-        mean = torch.randn(rows, dim, generator=g, dtype=_F64)
-        cases.append((x, mean, noise_std))
-    hint = (
-        "log N(x; m, s^2 I) = sum_j [ -0.5 log(2 pi s^2) - (x_j - m_j)^2 / (2 s^2) ]: keep the "
-        "normalising constant and sum over the last dimension (result shape [B])."
-    )
-    return check_function("gaussian_log_likelihood", reader_fn, reference_gaussian_log_likelihood, cases, hint)
+    for seed, (b, k, sigma) in enumerate(((5, 3, 0.7), (4, 2, 1.5), (2, 6, 0.3))):
+        x = 2.0 * _randn((b,), seed)
+        log_weights = torch.log_softmax(_randn((k,), 10 + seed), dim=0)  # uneven mixing weights
+        means = 2.0 * _randn((k,), 20 + seed)
+        cases.append(Case((x, log_weights, means, sigma), f"{b} points, {k} components"))
+    far = torch.tensor([0.5, 40.0, -60.0], dtype=_F64)  # far from every component: densities underflow
+    log_weights = torch.log(torch.tensor([0.2, 0.5, 0.3], dtype=_F64))
+    cases.append(Case((far, log_weights, torch.tensor([-1.0, 0.0, 2.0], dtype=_F64), 0.5),
+                      "points far from every component"))
+    return cases
+
+
+def _mix_mean_of_logs(x, log_weights, means, sigma):
+    return (log_weights.exp() * _log_components(x, means, sigma)).sum(-1)
+
+
+def _mix_no_weights(x, log_weights, means, sigma):
+    return torch.logsumexp(_log_components(x, means, sigma), dim=-1) - math.log(means.shape[0])
+
+
+def _mix_direct_exp(x, log_weights, means, sigma):
+    dens = torch.exp(_log_components(x, means, sigma))
+    return torch.log((log_weights.exp() * dens).sum(-1))
+
+
+def _mix_sigma_as_variance(x, log_weights, means, sigma):
+    return torch.logsumexp(log_weights + Normal(means, math.sqrt(sigma)).log_prob(x.unsqueeze(-1)), dim=-1)
+
+
+def _mix_variance_as_scale(x, log_weights, means, sigma):
+    return torch.logsumexp(log_weights + Normal(means, sigma**2).log_prob(x.unsqueeze(-1)), dim=-1)
+
+
+def _mix_no_constant(x, log_weights, means, sigma):
+    log_kernel = -((x.unsqueeze(-1) - means) ** 2) / (2 * sigma**2)
+    return torch.logsumexp(log_weights + log_kernel, dim=-1)
+
+
+def _mix_max(x, log_weights, means, sigma):
+    return (log_weights + _log_components(x, means, sigma)).max(dim=-1).values
+
+
+def _mix_wrong_axis(x, log_weights, means, sigma):
+    return torch.logsumexp(log_weights + _log_components(x, means, sigma), dim=0)
+
+
+mixture_log_density = Exercise(
+    "mixture_log_density",
+    reference_mixture_log_density,
+    _mixture_cases,
+    hints=[
+        "This is the likelihood integral with a discrete z: the integral over z becomes a sum over "
+        "the K components, each weighted by its prior probability pi_k = exp(log_weights[k]).",
+        "Far from every component each density N(x; mu_k, sigma^2) underflows to 0, but its log is an "
+        "ordinary number. Keep the logs, log pi_k + log N(x_b; mu_k, sigma^2), in a [B, K] table "
+        "(x.unsqueeze(-1) broadcasts against means), and look for a torch function that sums "
+        "exponentials without forming them.",
+        "log p(x_b) = torch.logsumexp(log_weights + table, dim=-1): it reduces over the K components "
+        "(the last axis), one number per point, shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the mean of the logs where the log of the mean is meant",
+                "sum_k pi_k log N(x; mu_k, sigma^2) is E_z[log p(x|z)], which by Jensen's inequality is "
+                "below log E_z[p(x|z)] = log p(x): the log goes outside the sum.", _mix_mean_of_logs),
+        Mistake("the mixing weights left out",
+                "averaging the K densities with equal weights 1/K ignores p(z): each component counts "
+                "with its prior probability pi_k.", _mix_no_weights),
+        Mistake("densities exponentiated before the sum (underflow)",
+                "far from every component each density exp(log N) underflows to 0, so the log of the "
+                "sum is -inf; torch.logsumexp shifts by the largest term first.", _mix_direct_exp),
+        Mistake("sigma written where sigma^2 is meant",
+                "the density has (x - mu)^2 / (2 sigma^2) and log(2 pi sigma^2): with sigma in place of "
+                "sigma^2 it is a Gaussian of variance sigma, not sigma^2.", _mix_sigma_as_variance),
+        Mistake("sigma^2 given as the scale of Normal",
+                "Normal(loc, scale) takes the standard deviation sigma, not the variance sigma^2.",
+                _mix_variance_as_scale),
+        Mistake("the normalising constant of the Gaussian dropped",
+                "log N(x; mu, sigma^2) includes -0.5 log(2 pi sigma^2); without it p(x) does not "
+                "integrate to one.", _mix_no_constant),
+        Mistake("only the most probable component kept (max instead of logsumexp)",
+                "the max is a lower bound on the log of the sum: every component contributes to p(x), "
+                "not only the best one.", _mix_max),
+        Mistake("the sum taken over the batch instead of over the components",
+                "reduce over the K components (the last axis of the [B, K] table): the result has one "
+                "value per point, shape [B].", _mix_wrong_axis),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
+
+
+# --------------------------------------------------------------------------- 2. ESS from log-weights
+
+
+def reference_effective_sample_size(log_weights):
+    """ESS = (sum_i w_i)^2 / sum_i w_i^2 over dim 0 (the samples), from log w; shape [B]."""
+    return torch.exp(2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(2 * log_weights, dim=0))
+
+
+def _ess_cases() -> list[Case]:
+    cases = [
+        Case((_randn((6, 4), 30),), "6 samples, 4 observations"),
+        Case((3.0 * _randn((50, 3), 31),), "50 samples, 3 observations, uneven weights"),
+        Case((torch.tensor([[-1000.0, 800.0], [-1001.0, 799.0], [-1003.0, 795.0]], dtype=_F64),),
+             "log-weights near -1000 and 800"),
+    ]
+    return cases
+
+
+def _ess_direct_exp(log_weights):
+    w = log_weights.exp()
+    return w.sum(0) ** 2 / (w**2).sum(0)
+
+
+def _ess_inverse(log_weights):
+    return 1 / reference_effective_sample_size(log_weights)
+
+
+def _ess_means(log_weights):
+    return reference_effective_sample_size(log_weights) / log_weights.shape[0]
+
+
+def _ess_log(log_weights):
+    return 2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(2 * log_weights, dim=0)
+
+
+def _ess_wrong_axis(log_weights):
+    return reference_effective_sample_size(log_weights.T)
+
+
+def _ess_squared_logs(log_weights):
+    return torch.exp(2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(log_weights**2, dim=0))
+
+
+effective_sample_size = Exercise(
+    "effective_sample_size",
+    reference_effective_sample_size,
+    _ess_cases,
+    hints=[
+        "The weights themselves may be exp(800) or exp(-1000): stay in log space until the very end. "
+        "The samples run along dim 0; one ESS per column.",
+        "Take the log of the ESS: it is made of the logs of two sums of weights. Each sum is a sum of "
+        "exponentials of numbers you have; what is log(w_i^2) in terms of log w_i?",
+        "log ESS = 2 log(sum_i w_i) - log(sum_i w_i^2) = 2 torch.logsumexp(log_weights, 0) - "
+        "torch.logsumexp(2 * log_weights, 0); exponentiate only this difference.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the weights exponentiated directly (overflow or underflow)",
+                "exp(800) is inf and exp(-1000) is 0 in floating point, so the ratio becomes nan; "
+                "the ESS does not change when every log-weight is shifted by the same amount.",
+                _ess_direct_exp),
+        Mistake("the ratio upside down",
+                "ESS = (sum w)^2 / sum w^2 lies between 1 and N; its inverse sum w^2 / (sum w)^2 lies "
+                "between 1/N and 1.", _ess_inverse),
+        Mistake("means where sums are meant",
+                "(mean w)^2 / mean(w^2) is ESS / N, the share of the samples that count, not their number.",
+                _ess_means),
+        Mistake("the log of the ESS returned",
+                "2 logsumexp(a) - logsumexp(2a) is log ESS: exponentiate it at the end.", _ess_log),
+        Mistake("the log-weights squared instead of doubled",
+                "log(w^2) = 2 log w, not (log w)^2.", _ess_squared_logs),
+        Mistake("the sums taken over the wrong axis",
+                "the samples run along dim 0: sum over dim 0, one ESS per observation (per column).",
+                _ess_wrong_axis),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
+
+
+# --------------------------------------------------------------------------- 3. Doersch's ring
+
+
+def ring_share_answer() -> float:
+    """P(||g(z)|| < 1.1) for g(z) = z/10 + z/||z||, z ~ N(0, I_2): P(||z|| < 1) = 1 - exp(-1/2)."""
+    return 1 - math.exp(-0.5)
+
+
+RING_CHOICES = {"a": 0.10, "b": 0.39, "c": 0.68, "d": 0.95}
+
+ring_share_inside = Prediction(
+    "ring_share_inside",
+    answer="b",
+    lesson=LESSON,
+    choices=list(RING_CHOICES),
+    explain="||g(z)|| = 1 + ||z||/10 is below 1.1 exactly when ||z|| < 1. For a 2-D standard normal "
+    "||z||^2 is chi-squared with 2 degrees of freedom, an exponential with mean 2, so "
+    "P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393. Measure it on the ring: "
+    "(ring.norm(dim=1) < 1.1).double().mean().",
+    hints=[
+        "Section 2 showed ||g(z)|| = 1 + ||z||/10: turn 'less than 1.1 from the centre' into a "
+        "condition on ||z||, then ask how much of a 2-D standard normal satisfies it.",
+        "The question is P(||z|| < 1) for z ~ N(0, I_2). ||z||^2 = z_1^2 + z_2^2 is a sum of two "
+        "squared independent standard normals: chi-squared with 2 degrees of freedom.",
+        "The chi-squared distribution with 2 degrees of freedom is the exponential distribution with "
+        "mean 2: P(||z||^2 < t) = 1 - exp(-t/2).",
+    ],
+    mistakes={
+        "a": "the radius grows by ||z||/10, but the question is about ||z|| itself: ||g(z)|| < 1.1 "
+        "means ||z|| < 1, and far more than a tenth of a standard normal lies that close to 0.",
+        "c": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
+        "must be small together, so the disc of radius 1 holds less.",
+        "d": "95 % is the share of a 1-D normal within two standard deviations, not within one.",
+    },
+)
