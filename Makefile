@@ -16,7 +16,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: venv test run lab test-browser bench clean
 
-venv: $(STAMP)
+# JupyterLab settings installed with the environment: never ask about (or fetch) Jupyter news
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB_SETTINGS  := {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
+
+venv: $(STAMP) $(LAB_OVERRIDES)
+
+# a file target of its own, so an existing .venv gets it too
+$(LAB_OVERRIDES): Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(LAB_SETTINGS)' > $@
 
 $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) (first time: about 2 minutes)"
@@ -42,13 +51,16 @@ RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs 
 run: $(STAMP)
 	$(PY) -m vae_helpers.series $(RUN_FLAGS)
 
-# JupyterLab from the project's environment, opened at the first lesson.
-lab: $(STAMP)
+# JupyterLab from the project's environment, opened at the first lesson. Kernels talk to it over
+# IPC (Unix sockets in Jupyter's runtime folder), not TCP: a local kernel needs no network port, and
+# ipykernel then has no "Kernel is running over TCP without encryption" warning to print.
+lab: $(STAMP) $(LAB_OVERRIDES)
 	env -u MPLBACKEND $(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
-		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb \
+		--KernelManager.transport=ipc
 
 # The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
-test-browser: $(STAMP)
+test-browser: $(STAMP) $(LAB_OVERRIDES)
 	VAE_BROWSER_TIMEOUT=$${VAE_BROWSER_TIMEOUT:-600} bash scripts/test_browser.sh
 
 bench: $(STAMP)

@@ -173,7 +173,7 @@ def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, step
 
 def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = False) -> None:
     """A/B of variants of fit's training step (same loop), alternating; medians after a warm-up pass."""
-    from vae_helpers.losses import vae_loss
+    from vae_helpers import fast, losses
     from vae_helpers.manual_step import ManualStep
     from vae_helpers.train import forward_precision
 
@@ -187,17 +187,20 @@ def step_variants(images: torch.Tensor, passes: int = 4, compile_step: bool = Fa
         if variant.startswith("manual"):
             return ManualStep(model, opt, precision, compile_update="compiled" in variant).step
 
+        # fit's loss (fast.vae_loss), or the textbook formula of losses.vae_loss: the same numbers
+        loss_fn = losses.vae_loss if variant == "textbook loss" else fast.vae_loss
+
         def step(xb):
             with forward_precision(device, precision):
                 logits, mu, log_var = model(xb)
-            loss, _, _ = vae_loss(logits.float(), xb, mu.float(), log_var.float())
+            loss, _, _ = loss_fn(logits.float(), xb, mu.float(), log_var.float())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
         return torch.compile(step) if "compile" in variant else step
 
-    variants = ["fit (fused Adam)", "foreach Adam", "bf16 autocast", "manual", "manual bf16", "manual compiled bf16"]
+    variants = ["fit (fused Adam)", "textbook loss", "foreach Adam", "bf16 autocast", "manual", "manual bf16", "manual compiled bf16"]
     if compile_step:
         variants += ["torch.compile", "bf16 + compile"]
     steps = {v: make(v) for v in variants}
@@ -255,7 +258,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="our runs: comma-separated autograd, manual (fit's engine) and manual-compiled "
                              "(engine='manual', compile_adam=True); each with every precision")
     parser.add_argument("--step-variants", action="store_true",
-                        help="instead: A/B variants of fit's step (fused Adam, bf16 autocast, manual engine) and exit")
+                        help="instead: A/B variants of fit's step (textbook loss, fused Adam, bf16 autocast, manual engine) and exit")
     parser.add_argument("--compile", action="store_true", help="with --step-variants: also torch.compile the step")
     args = parser.parse_args(argv)
     if args.epochs < 1:

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/execute_notebooks.py notebooks/01_*.ipynb [--timeout 600]
 
 Outputs are what the reader sees in JupyterLab and what nbval compares, so run this after
-editing a notebook. Cell ids, execution timestamps and papermill metadata are removed.
+editing a notebook. Cell ids, execution timestamps and papermill metadata are removed, and
+streams are stored in their final state (a progress bar as its last line, not every update).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from vae_helpers import series
 
 KERNEL = "vae-notebooks"
 KERNELSPEC = {"name": KERNEL, "display_name": "Python 3 (vae-notebooks)", "language": "python"}
@@ -40,8 +43,11 @@ def execute(path: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
     clean(nb)
     began = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}).execute()
+    with series.local_kernel_config() as config:  # IPC, not TCP: no "running over TCP" warning
+        NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, config=config,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
     clean(nb)
+    series.collapse_streams(nb)  # progress bars: their final state, not dozens of \r chunks
     nbformat.write(nb, path)
     return time.perf_counter() - began
 
@@ -50,11 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
-    parser.add_argument("--clean-only", action="store_true", help="strip metadata without executing")
+    parser.add_argument("--clean-only", action="store_true", help="strip metadata and collapse streams without executing")
     args = parser.parse_args()
     for path in args.notebooks:
         if args.clean_only:
-            nbformat.write(clean(nbformat.read(path, as_version=4)), path)
+            nbformat.write(series.collapse_streams(clean(nbformat.read(path, as_version=4))), path)
             print(f"cleaned {path}")
             continue
         seconds = execute(path, args.timeout)

@@ -33,7 +33,7 @@ def tiny_args(tiny_mirror, data_root, *extra):
 def test_help_documents_every_flag():
     out = cli("train", "--help").stdout
     for flag in ("--dataset", "--epochs", "--batch-size", "--lr", "--h-dim", "--z-dim", "--image-size",
-                 "--device", "--precision", "--engine", "--compile-adam", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
+                 "--device", "--precision", "--engine", "--compile-adam", "--kl-weight", "--k", "--seed", "--data-root", "--data-mirror", "--limit", "--out",
                  "--resume"):
         assert flag in out
     assert "default: 15" in out and "default: 0.001" in out
@@ -69,6 +69,9 @@ def test_train_writes_a_run_folder(tiny_mirror, data_root, tmp_path):
         (["--objective", "iwae", "--k", "5", "--precision", "bf16"], "'fp32' when objective='iwae'"),
         (["--engine", "jit"], "engine='jit' is not allowed"),
         (["--objective", "iwae", "--k", "5", "--engine", "manual"], "'autograd' when objective='iwae'"),
+        (["--k", "5", "--engine", "manual"], "engine must be 'autograd' when k=5"),
+        (["--kl-weight", "-1"], "kl_weight=-1.0 is not allowed"),
+        (["--kl-weight", "2", "--engine", "manual"], "kl_weight must be 1 when engine='manual'"),
     ],
 )
 def test_bad_flags_give_one_clear_line(tiny_mirror, data_root, tmp_path, capsys, flags, message):
@@ -140,3 +143,21 @@ def test_resume_with_another_configuration_is_refused(tiny_mirror, data_root, tm
                                     "--z-dim", "8"))
     assert other.returncode == 2
     assert "z_dim: checkpoint has 4, this run has 8" in other.stderr
+
+
+def test_an_out_folder_that_cannot_be_created_is_one_clear_line(tiny_mirror, data_root):
+    result = cli("train", *tiny_args(tiny_mirror, data_root, "--epochs", "1", "--out", "/proc/nope"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: could not create the run folder /proc/nope: ")
+    assert "--out" in result.stderr
+
+
+def test_kl_weight_and_k_reach_the_run(tiny_mirror, data_root, tmp_path, capsys):
+    code = main(["train", *tiny_args(tiny_mirror, data_root, "--epochs", "1", "--kl-weight", "0.5", "--k", "2",
+                                     "--out", str(tmp_path / "run"))])
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["config"]["kl_weight"] == 0.5 and metrics["config"]["k"] == 2
+    final = metrics["final"]
+    assert final["train_elbo"] == pytest.approx(-(final["train_recon"] + final["train_kl"]), rel=1e-5)

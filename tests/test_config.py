@@ -32,6 +32,11 @@ BAD_SETTINGS = [
     ("engine", "jit", "engine='jit' is not allowed: engine must be one of ['autograd', 'manual']"),
     ("compile_adam", True, "compile_adam=True is not allowed: compile_adam must be False unless engine='manual'"),
     ("binarize", "yes", "binarize='yes' is not allowed"),
+    ("kl_weight", -0.5, "kl_weight=-0.5 is not allowed: kl_weight must be a finite number >= 0"),
+    ("kl_weight", float("nan"), "kl_weight=nan is not allowed"),
+    ("kl_weight", float("inf"), "kl_weight=inf is not allowed"),
+    ("kl_weight", "big", "kl_weight='big' is not allowed"),
+    ("kl_weight", True, "kl_weight=True is not allowed"),
 ]
 
 
@@ -65,3 +70,22 @@ def test_image_size_must_match_the_data():
 def test_unknown_settings_from_a_dict_are_refused():
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['epoch'\]"):
         RunConfig.from_dict({"epoch": 3})
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"kl_weight": 4.0, "objective": "iwae", "k": 5}, "kl_weight=4.0 is not allowed: kl_weight must be 1 when objective='iwae'"),
+        ({"kl_weight": 0.5, "engine": "manual"}, "kl_weight=0.5 is not allowed: kl_weight must be 1 when engine='manual'"),
+        ({"k": 5, "engine": "manual"}, "engine='manual' is not allowed: engine must be 'autograd' when k=5"),
+        ({"k": 5, "precision": "bf16"}, "precision='bf16' is not allowed: precision must be 'fp32' when k=5"),
+    ],
+)
+def test_combinations_that_no_engine_trains_are_refused(settings, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate(RunConfig(**settings))
+
+
+def test_kl_weight_and_the_k_sample_elbo_are_accepted():
+    assert validate(RunConfig(kl_weight=0)).kl_weight == 0
+    assert validate(RunConfig(kl_weight=4.0, k=3)).k == 3

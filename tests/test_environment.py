@@ -37,3 +37,37 @@ def test_required_packages_are_declared():
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (PROJECT / ".ci" / "run").read_text()
     assert "make test" in (PROJECT / "README.md").read_text()
+
+
+def test_make_writes_a_jupyterlab_override_that_the_installed_schema_knows(tmp_path):
+    """`make lab` must not ask about Jupyter news: the override names a real setting with a valid value."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("make") is None:
+        import pytest
+
+        pytest.skip("no make on this machine")
+    target = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    subprocess.run(["make", "-s", f"VENV={tmp_path / 'venv'}", str(target)], cwd=PROJECT, check=True,
+                   capture_output=True, timeout=60)
+    overrides = json.loads(target.read_text())
+    schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
+    assert overrides, "the override file is empty"
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        for key, value in values.items():
+            assert key in schema["properties"], f"{plugin} has no setting {key!r}"
+            prop = schema["properties"][key]
+            allowed = [c["const"] for c in prop.get("oneOf", [])]
+            assert (value in allowed) if allowed else isinstance(value, {"boolean": bool, "string": str}[prop["type"]])
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"  # "Never", no question
+
+
+def test_the_venv_step_installs_the_jupyterlab_override():
+    makefile = (PROJECT / "Makefile").read_text()
+    assert re.search(r"^venv: .*\$\(LAB_OVERRIDES\)", makefile, re.MULTILINE)
+    assert re.search(r"^lab: .*\$\(LAB_OVERRIDES\)", makefile, re.MULTILINE)

@@ -17,6 +17,7 @@ from vae_helpers.losses import (
     reconstruction_nats,
     vae_loss,
 )
+from vae_helpers import fast
 from vae_helpers.model import VAE
 
 
@@ -80,13 +81,23 @@ def test_reconstruction_is_stable_for_extreme_logits():
     assert torch.isfinite(value).all() and torch.allclose(value, torch.tensor([200.0]))
 
 
+def test_the_textbook_loss_is_torchs_cross_entropy_on_logits():
+    g = torch.Generator().manual_seed(0)
+    logits, x = torch.randn(8, 784, generator=g) * 5, torch.rand(8, 784, generator=g)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    assert torch.equal(bernoulli_nll(logits, x), ref)
+    assert torch.equal(reconstruction_nats(logits, x), ref.sum(1))
+    assert torch.equal(reconstruction_nats(logits, x.view(8, 1, 28, 28)), ref.sum(1))  # image-shaped x is fine
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_bernoulli_nll_matches_torch_values_and_gradients(dtype):
+def test_the_fast_cross_entropy_matches_torch_values_and_gradients(dtype):
     g = torch.Generator().manual_seed(0)
     logits = (torch.randn(64, 784, generator=g, dtype=dtype) * 10).requires_grad_()
     x = torch.rand(64, 784, generator=g, dtype=dtype).requires_grad_()
     weights = torch.rand(64, 784, generator=g, dtype=dtype)  # a non-trivial upstream gradient
-    ours = bernoulli_nll(logits, x)
+    ours = fast.bernoulli_nll(logits, x)
+    assert "BinaryCrossEntropyWithLogits" not in type(ours.grad_fn).__name__  # really the one-pass formula
     ref = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
     tol = 1e-6 if dtype == torch.float32 else 1e-12
     assert torch.allclose(ours, ref, atol=tol, rtol=tol)
@@ -96,16 +107,56 @@ def test_bernoulli_nll_matches_torch_values_and_gradients(dtype):
         assert torch.allclose(a, b, atol=tol, rtol=1e-6)
 
 
-def test_bernoulli_nll_uses_torchs_fused_kernel_off_the_cpu():
+def test_the_fast_vae_loss_equals_the_textbook_loss_values_and_gradients():
+    torch.manual_seed(0)
+    model = VAE(h_dim=64, z_dim=5)
+    x = torch.rand(32, 784)
+    results = []
+    for loss_fn in (vae_loss, fast.vae_loss):
+        torch.manual_seed(1)
+        model.zero_grad()
+        terms = loss_fn(*model(x)[:1], x, *model.encode(x))
+        terms[0].backward()
+        results.append((torch.stack(terms).detach(), [p.grad.clone() for p in model.parameters()]))
+    (a, grads_a), (b, grads_b) = results
+    assert torch.allclose(a, b, rtol=1e-6)
+    for ga, gb in zip(grads_a, grads_b):
+        assert torch.allclose(ga, gb, rtol=1e-4, atol=1e-6)
+
+
+def test_the_fast_cross_entropy_uses_torchs_fused_kernel_off_the_cpu():
     logits = torch.empty(4, 784, device="meta", requires_grad=True)
-    out = bernoulli_nll(logits, torch.empty(4, 784, device="meta"))
+    out = fast.bernoulli_nll(logits, torch.empty(4, 784, device="meta"))
     assert out.shape == (4, 784) and "BinaryCrossEntropyWithLogits" in type(out.grad_fn).__name__
 
 
-def test_bernoulli_nll_passes_gradcheck():
+def test_the_fast_cross_entropy_passes_gradcheck():
     logits = torch.tensor([[-30.0, -2.0, 0.0, 0.5, 3.0, 40.0]], dtype=torch.float64, requires_grad=True)
     x = torch.tensor([[0.0, 1.0, 0.5, 0.2, 1.0, 0.0]], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(bernoulli_nll, (logits, x))
+    assert torch.autograd.gradcheck(fast.bernoulli_nll, (logits, x))
+
+
+@pytest.mark.parametrize("loss", ["reconstruction_nats", "vae_loss", "fast.vae_loss"])
+def test_image_shaped_logits_are_refused_with_the_fix(loss):
+    logits, x = torch.zeros(16, 1, 28, 28), torch.rand(16, 1, 28, 28)
+    mu = log_var = torch.zeros(16, 20)
+    fn = {"reconstruction_nats": lambda: reconstruction_nats(logits, x),
+          "vae_loss": lambda: vae_loss(logits, x, mu, log_var),
+          "fast.vae_loss": lambda: fast.vae_loss(logits, x, mu, log_var)}[loss]
+    with pytest.raises(ValueError, match=r"logits must have shape .*\[16, 1, 28, 28\].*\.flatten\(1\)"):
+        fn()
+
+
+def test_k_samples_of_logits_give_one_reconstruction_per_sample_and_image():
+    g = torch.Generator().manual_seed(0)
+    logits, x = torch.randn(3, 5, 784, generator=g), torch.rand(5, 784, generator=g)
+    out = reconstruction_nats(logits, x)
+    assert out.shape == (3, 5)
+    assert torch.allclose(out[2], reconstruction_nats(logits[2], x))
+    with pytest.raises(ValueError, match=r"logits must have shape \[B, D\] \(one row .*, but got \[3, 5, 784\]"):
+        vae_loss(logits, x, torch.zeros(5, 2), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match=r"x of shape \[4, 784\] does not match logits of shape \[5, 784\]"):
+        reconstruction_nats(logits[0], x[:4])
 
 
 def test_kl_closed_form_matches_torch_distributions_and_monte_carlo():

@@ -202,3 +202,53 @@ def test_module_help_runs():
     assert result.returncode == 0
     for flag in ("--quick", "--epochs", "--dataset", "--data-mirror", "--data-root", "--out", "--only"):
         assert flag in result.stdout
+
+
+def test_the_runner_starts_kernels_over_ipc_without_the_tcp_warning(tmp_path, capfd):
+    folder = tmp_path / "notebooks"
+    path = make_notebook(folder, "01_where.ipynb", """
+        import json, pathlib, sys
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        print(app.transport, json.loads(pathlib.Path(app.connection_file).read_text())["transport"])
+        """)
+    out = tmp_path / "build"
+    out.mkdir()
+    result = series.run_notebook(path, out, {}, html=False)
+    assert result.status == "ok", result.error
+    text = "".join(o["text"] for o in nbformat.read(out / path.name, as_version=4).cells[-1].outputs)
+    assert text.split() == ["ipc", "ipc"]
+    assert "without encryption" not in "".join(capfd.readouterr())
+
+
+def test_streams_are_stored_in_their_final_state():
+    nb = nbformat.v4.new_notebook()
+    chunks = [f"\rtraining: {p:3d}%|" + "#" * (p // 10) for p in range(0, 101, 10)]
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=c) for c in chunks]
+    cell.outputs += [nbformat.v4.new_output("stream", name="stderr", text="\n"),
+                     nbformat.v4.new_output("stream", name="stdout", text="line one\nstep 1\rstep 2\r\n"),
+                     nbformat.v4.new_output("stream", name="stdout", text=["done\n"]),
+                     nbformat.v4.new_output("display_data", data={"text/plain": "<Figure>"}),
+                     nbformat.v4.new_output("stream", name="stdout", text="after\rthe figure\n")]
+    nb.cells = [cell, nbformat.v4.new_markdown_cell("text\rkept")]
+    series.collapse_streams(nb)
+    outs = nb.cells[0].outputs
+    assert [(o.output_type, o.get("name")) for o in outs] == [
+        ("stream", "stderr"), ("stream", "stdout"), ("display_data", None), ("stream", "stdout")]
+    assert outs[0].text == "training: 100%|##########\n"
+    assert outs[1].text == "line one\nstep 2\r\ndone\n"  # "\r\n" is a line end, as nbval reads it
+    assert outs[3].text == "the figure\n"
+    assert nb.cells[1].source == "text\rkept"  # markdown untouched
+    assert series.final_stream_text(outs[1].text) == outs[1].text  # collapsing twice changes nothing
+
+
+def test_execute_notebooks_stores_a_progress_bar_as_its_last_state(tmp_path):
+    path = make_notebook(tmp_path, "01_bar.ipynb", "print('x')")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"\r{i}/3") for i in range(4)]
+    nbformat.write(nb, path)
+    script = project_root() / "scripts" / "execute_notebooks.py"
+    subprocess.run([sys.executable, str(script), "--clean-only", str(path)], check=True, capture_output=True)
+    outputs = nbformat.read(path, as_version=4).cells[-1].outputs
+    assert [o["text"] for o in outputs] == ["3/3"]

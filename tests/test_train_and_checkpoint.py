@@ -85,6 +85,59 @@ def test_iwae_objective_trains(tiny_images):
     assert history[-1].test_elbo > history[0].test_elbo - 5
 
 
+def test_kl_weight_one_is_the_plain_elbo_and_other_weights_change_training(tiny_images):
+    train, test = tiny_images
+    plain, one, beta, zero = small_model(), small_model(), small_model(), small_model()
+    fit(plain, train, epochs=2, batch_size=64, progress=False)
+    fit(one, train, epochs=2, batch_size=64, kl_weight=1.0, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), one.parameters()))
+    b = fit(beta, train, test, epochs=3, batch_size=64, lr=3e-3, kl_weight=4.0, progress=False)
+    z = fit(zero, train, test, epochs=3, batch_size=64, lr=3e-3, kl_weight=0.0, progress=False)
+    # the history reports the true ELBO (recon + KL), whatever the weight trained on
+    for h in b + z:
+        assert h.train_elbo == pytest.approx(-(h.train_recon + h.train_kl), rel=1e-5)
+        assert h.test_elbo == pytest.approx(-(h.test_recon + h.test_kl), rel=1e-5)
+    # a heavier KL weight buys a smaller KL with a worse reconstruction
+    assert b[-1].test_kl < z[-1].test_kl and b[-1].test_recon > z[-1].test_recon
+
+
+def test_the_k_sample_elbo_is_the_mean_of_one_sample_elbos(tiny_images):
+    from vae_helpers.losses import elbo_k, elbo_k_terms, gaussian_kl, reconstruction_nats
+
+    train, _ = tiny_images
+    model = small_model()
+    x = train[:10].reshape(10, -1)
+    torch.manual_seed(3)
+    recon, kl = elbo_k_terms(model, x, 6)
+    torch.manual_seed(3)
+    mu, log_var = model.encode(x)
+    eps = torch.randn(6, 10, model.z_dim)
+    by_hand = torch.stack([reconstruction_nats(model.decode(mu + e * torch.exp(0.5 * log_var)), x) for e in eps])
+    assert recon.shape == kl.shape == (10,)
+    assert torch.allclose(recon, by_hand.mean(0), rtol=1e-5)
+    assert torch.allclose(kl, gaussian_kl(mu, log_var))
+    torch.manual_seed(3)
+    assert torch.allclose(elbo_k(model, x, 6), -(recon + kl))
+    # same expectation as k = 1, smaller spread
+    with torch.no_grad():
+        one = torch.stack([elbo_k(model, x, 1) for _ in range(300)])
+        many = torch.stack([elbo_k(model, x, 16) for _ in range(300)])
+    se = (one.std(0) / 300 ** 0.5)
+    assert torch.all((one.mean(0) - many.mean(0)).abs() < 5 * se)
+    assert torch.all(many.std(0) < one.std(0))
+
+
+def test_the_k_sample_elbo_trains(tiny_images):
+    train, test = tiny_images
+    one, four = small_model(), small_model()
+    a = fit(one, train, test, epochs=2, batch_size=64, lr=3e-3, progress=False)
+    b = fit(four, train, test, epochs=2, batch_size=64, lr=3e-3, k=4, progress=False)
+    assert not torch.equal(one.decoder[-1].weight, four.decoder[-1].weight)  # k really changed the run
+    assert b[-1].test_elbo > b[0].test_elbo - 5
+    assert b[-1].test_elbo == pytest.approx(a[-1].test_elbo, abs=10.0)
+    assert b[-1].train_elbo == pytest.approx(-(b[-1].train_recon + b[-1].train_kl))
+
+
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
@@ -94,7 +147,9 @@ def test_iwae_objective_trains(tiny_images):
         ({"lr": 0.0}, "lr=0.0"),
         ({"lr": float("nan")}, "lr=nan"),
         ({"objective": "gan"}, "objective='gan'"),
-        ({"k": 5}, "k=5"),
+        ({"k": 0}, "k=0"),
+        ({"kl_weight": -1.0}, "kl_weight=-1.0"),
+        ({"kl_weight": 2.0, "engine": "manual"}, "kl_weight=2.0"),
     ],
 )
 def test_fit_refuses_bad_arguments_before_training(tiny_images, kwargs, fragment):
@@ -222,3 +277,68 @@ def test_disk_errors_while_saving_samples_are_reported(tiny_mirror, data_root, t
     monkeypatch.setattr(plotting, "save_image", full_disk)
     with pytest.raises(ckpt.OutputError, match="sample-01.png: No space left on device"):
         train_run(config, tmp_path / "run", progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_native_bfloat16_warns_once(tiny_images, monkeypatch, native):
+    import warnings
+
+    from vae_helpers import fast
+
+    train, _ = tiny_images
+    monkeypatch.setattr(fast, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(fast, "_warned_bf16", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            fit(small_model(), train[:128], epochs=1, batch_size=64, precision="bf16", progress=False)
+        fit(small_model(), train[:128], epochs=1, batch_size=64, progress=False)  # fp32 never warns
+    slow = [w for w in caught if issubclass(w.category, fast.SlowPrecisionWarning)]
+    if native:
+        assert slow == []
+    else:
+        assert len(slow) == 1, "the warning comes once per process"
+        text = str(slow[0].message)
+        assert "several times slower" in text and "precision='fp32'" in text
+        assert issubclass(fast.SlowPrecisionWarning, RuntimeWarning)
+
+
+@pytest.mark.parametrize("flags, native", [("fpu sse2 avx2 avx512f", False), ("fpu avx512f avx512_bf16", True),
+                                            ("fpu amx_bf16 amx_tile", True)])
+def test_the_native_bfloat16_check_reads_the_cpu_flags(tmp_path, monkeypatch, flags, native):
+    from vae_helpers import fast
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(fast, "_CPUINFO", str(cpuinfo))
+    assert fast.cpu_has_native_bf16() is native
+    monkeypatch.setattr(fast, "_CPUINFO", str(tmp_path / "missing"))
+    assert fast.cpu_has_native_bf16() is True  # cannot tell: no warning without cause
+
+
+@pytest.mark.parametrize("content", [b"epoch,loss\n1,104.2\n", bytes(range(256)) * 4, b""],
+                         ids=["text", "random-bytes", "empty"])
+def test_a_file_that_is_no_checkpoint_gets_its_own_message(tmp_path, content):
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(content)
+    with pytest.raises(ckpt.CheckpointError) as info:
+        ckpt.load_checkpoint(path)
+    message = str(info.value)
+    assert "is not a vae-notebooks checkpoint (not a torch file" in message
+    assert "weights_only" not in message
+
+
+def test_a_torch_file_of_something_else_is_refused(tmp_path):
+    torch.save({"weights": torch.ones(3)}, tmp_path / "other.pt")
+    with pytest.raises(ckpt.CheckpointError, match="not a vae-notebooks checkpoint \\(a torch file without"):
+        ckpt.load_checkpoint(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("where", ["/proc/nope", "a-file/run"])
+def test_a_run_folder_that_cannot_be_created_is_a_clear_error(tiny_mirror, data_root, tmp_path, where):
+    (tmp_path / "a-file").write_text("not a folder")
+    out = where if where.startswith("/") else tmp_path / where
+    config = RunConfig(h_dim=16, z_dim=2, epochs=1, device="cpu", data_mirror=str(tiny_mirror),
+                       data_root=str(data_root))
+    with pytest.raises(ckpt.OutputError, match="could not create the run folder .*(--out)"):
+        train_run(config, out, progress=False)

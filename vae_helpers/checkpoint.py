@@ -61,11 +61,25 @@ def config_differences(saved: dict, expected: dict) -> list[str]:
     ]
 
 
+#: how a file from torch.save begins: a zip archive (torch >= 1.6), or a pickle (older torch)
+_TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
+
+
 def load_checkpoint(path: str | Path, expected_model_config: dict | None = None, map_location="cpu") -> dict:
     """Load a checkpoint; refuse one whose model configuration differs from the expected one."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train first, or point to an existing checkpoint.pt.")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as err:
+        raise CheckpointError(f"could not read {path}: {err.strerror or err}.") from err
+    if not head.startswith(_TORCH_FILE_STARTS):
+        raise CheckpointError(
+            f"{path} is not a vae-notebooks checkpoint (not a torch file: it starts with {head!r}). "
+            "Point to the checkpoint.pt of a run folder, or train again."
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
@@ -74,7 +88,8 @@ def load_checkpoint(path: str | Path, expected_model_config: dict | None = None,
             "delete it and train again."
         ) from err
     if not isinstance(payload, dict) or "model_config" not in payload or "model" not in payload:
-        raise CheckpointError(f"{path} is not a vae_helpers checkpoint (no model_config/model entries).")
+        raise CheckpointError(f"{path} is not a vae-notebooks checkpoint (a torch file without "
+                              "model_config/model entries).")
     if expected_model_config is not None:
         diffs = config_differences(payload["model_config"], expected_model_config)
         if diffs:
@@ -84,6 +99,32 @@ def load_checkpoint(path: str | Path, expected_model_config: dict | None = None,
                 + "\nUse matching settings, or start a new run folder."
             )
     return payload
+
+
+def _folder_error(path: Path, err: OSError) -> OutputError:
+    return OutputError(
+        f"could not create the run folder {path}: {err.strerror or err}. Choose a folder you can "
+        "write to (out=... / --out), or leave it out for a new folder under runs/."
+    )
+
+
+def make_run_dir(path: str | Path) -> Path:
+    """Create the run folder ``path`` (and its parents) if needed; an OutputError if that fails."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _folder_error(path, err) from err
+    return path
+
+
+def is_empty_dir(path: str | Path) -> bool:
+    """Whether ``path`` is missing or an empty folder; an OutputError if it cannot be read."""
+    path = Path(path)
+    try:
+        return not path.exists() or not any(path.iterdir())
+    except OSError as err:
+        raise _folder_error(path, err) from err
 
 
 def new_run_dir(base: str | Path, name: str | None = None) -> Path:
@@ -99,8 +140,6 @@ def new_run_dir(base: str | Path, name: str | None = None) -> Path:
                 return candidate
             except FileExistsError:
                 continue
-    except OSError as err:
-        if isinstance(err, FileExistsError):
-            raise
-        raise OutputError(f"could not create a run folder under {base}: {err.strerror or err}.") from err
+    except OSError as err:  # FileExistsError here: base is a file
+        raise _folder_error(base / name, err) from err
     raise OutputError(f"too many run folders named {name!r} under {base}; choose another name.")

@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", default=d.activation, help="relu or tanh")
     train.add_argument("--image-size", type=int, default=d.image_size, help="pixels per image (28*28=784)")
     train.add_argument("--objective", default=d.objective, help="elbo (VAE) or iwae")
-    train.add_argument("--k", type=int, default=d.k, help="importance samples for --objective iwae")
+    train.add_argument("--k", type=int, default=d.k,
+                       help="samples z ~ q(z|x) per image: the IWAE bound's, or the ELBO averaged over k")
+    train.add_argument("--kl-weight", type=float, default=d.kl_weight,
+                       help="train on recon + KL_WEIGHT * KL (a beta-VAE; 1 = the ELBO)")
     train.add_argument("--binarize", action="store_true", help="dynamically binarize pixels each batch")
     train.add_argument("--device", default=d.device, help=f"one of {list(DEVICES)}")
     train.add_argument("--precision", default=d.precision,
@@ -70,7 +73,7 @@ def _train(args) -> int:
             dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             image_size=args.image_size, h_dim=args.h_dim, z_dim=args.z_dim,
             hidden_layers=args.hidden_layers, activation=args.activation, objective=args.objective,
-            k=args.k, binarize=args.binarize, seed=args.seed, device=args.device, precision=args.precision,
+            k=args.k, kl_weight=args.kl_weight, binarize=args.binarize, seed=args.seed, device=args.device, precision=args.precision,
             engine=args.engine, compile_adam=args.compile_adam, limit=args.limit,
             data_root=args.data_root, data_mirror=args.data_mirror,
         )

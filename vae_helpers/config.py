@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class RunConfig:
-    """Every knob of one training run (the seed's configuration by default)."""
+    """Every knob of one training run (the original tutorial's configuration by default)."""
 
     dataset: str = "mnist"
     epochs: int = 15
@@ -40,6 +40,7 @@ class RunConfig:
     activation: str = "relu"
     objective: str = "elbo"
     k: int = 1
+    kl_weight: float = 1.0
     binarize: bool = False
     seed: int = 0
     device: str = "auto"
@@ -135,13 +136,16 @@ def validate(config: RunConfig) -> RunConfig:
         _positive_int(name, getattr(config, name))
     lr = config.lr
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        _fail("lr", lr, "a finite number greater than 0 (the seed uses 1e-3)")
+        _fail("lr", lr, "a finite number greater than 0 (the original tutorial uses 1e-3)")
     if config.activation not in ACTIVATIONS:
         _fail("activation", config.activation, f"one of {list(ACTIVATIONS)}")
     if config.objective not in OBJECTIVES:
         _fail("objective", config.objective, f"one of {list(OBJECTIVES)}")
-    if config.objective == "elbo" and config.k != 1:
-        _fail("k", config.k, "1 when objective='elbo' (use objective='iwae' for k > 1)")
+    w = config.kl_weight
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+        _fail("kl_weight", w, "a finite number >= 0 (1 = the ELBO; other values train a beta-VAE)")
+    if w != 1 and config.objective != "elbo":
+        _fail("kl_weight", w, "1 when objective='iwae' (the KL weight belongs to the ELBO)")
     if not isinstance(config.binarize, bool):
         _fail("binarize", config.binarize, "True or False")
     if not _is_int(config.seed) or config.seed < 0:
@@ -151,13 +155,17 @@ def validate(config: RunConfig) -> RunConfig:
     if config.precision not in PRECISIONS:
         _fail("precision", config.precision,
               f"one of {list(PRECISIONS)} ('bf16' = mixed precision: bfloat16 matrix products, float32 weights)")
-    if config.precision == "bf16" and config.objective != "elbo":
-        _fail("precision", config.precision, "'fp32' when objective='iwae' (bf16 is for the ELBO only)")
+    if config.precision == "bf16" and (config.objective != "elbo" or config.k != 1):
+        when = "objective='iwae'" if config.objective != "elbo" else f"k={config.k}"
+        _fail("precision", config.precision, f"'fp32' when {when} (bf16 is for the one-sample ELBO only)")
     if config.engine not in ENGINES:
         _fail("engine", config.engine,
               f"one of {list(ENGINES)} ('manual' = the hand-written backward pass of vae_helpers.manual_step)")
-    if config.engine == "manual" and config.objective != "elbo":
-        _fail("engine", config.engine, "'autograd' when objective='iwae' (the manual step is for the ELBO only)")
+    if config.engine == "manual" and (config.objective != "elbo" or config.k != 1):
+        when = "objective='iwae'" if config.objective != "elbo" else f"k={config.k}"
+        _fail("engine", config.engine, f"'autograd' when {when} (the manual step is for the one-sample ELBO only)")
+    if config.engine == "manual" and config.kl_weight != 1:
+        _fail("kl_weight", config.kl_weight, "1 when engine='manual' (use engine='autograd' for a beta-VAE)")
     if not isinstance(config.compile_adam, bool):
         _fail("compile_adam", config.compile_adam, "True or False")
     if config.compile_adam and config.engine != "manual":

@@ -397,6 +397,6 @@ def seed_style_loader(
     mirror: str | Path | None = None,
     num_workers: int = 0,
 ) -> torch.utils.data.DataLoader:
-    """The seed notebook's input pipeline: torchvision dataset + ToTensor + DataLoader."""
+    """The original tutorial's input pipeline: torchvision dataset + ToTensor + DataLoader."""
     ds = load_dataset(dataset, train, root, mirror, transform=transforms.ToTensor())
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=num_workers)

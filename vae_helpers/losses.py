@@ -1,4 +1,5 @@
-"""Loss terms in nats per image: Bernoulli reconstruction, closed-form KL, ELBO, IWAE bound."""
+"""Loss terms in nats per image, as the textbook writes them: Bernoulli reconstruction,
+closed-form KL, the ELBO (with one or k samples), the importance-weighted bound (IWAE)."""
 
 from __future__ import annotations
 
@@ -9,40 +10,40 @@ import torch.nn.functional as F
 from torch.distributions import Normal
 
 
-class _BernoulliNLL(torch.autograd.Function):
-    """softplus(l) - x*l with the gradient sigmoid(l) - x written out (one pass each way)."""
-
-    @staticmethod
-    def forward(ctx, logits, x):
-        ctx.save_for_backward(logits, x)
-        # softplus(l) = max(l, 0) + log(1 + e^-|l|), stable for any l; torch.log, not log1p,
-        # which some CPU builds of torch run ~10x slower (the error is below 1e-7 per pixel)
-        return logits.clamp_min(0) - x * logits + torch.log(1 + torch.exp(-logits.abs()))
-
-    @staticmethod
-    def backward(ctx, grad):
-        logits, x = ctx.saved_tensors
-        grad_logits = grad * (torch.sigmoid(logits) - x) if ctx.needs_input_grad[0] else None
-        grad_x = -grad * logits if ctx.needs_input_grad[1] else None
-        return grad_logits, grad_x
-
-
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-log Bernoulli(x | sigmoid(logits)) per pixel: the binary cross-entropy on logits.
+    """-log Bernoulli(x | sigmoid(logits)) per pixel: the binary cross-entropy on logits."""
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
 
-    Same numbers and gradient as ``F.binary_cross_entropy_with_logits(logits, x, reduction="none")``
-    (tests check this). On a CPU a one-pass formula, about three times faster; on a GPU, where
-    each extra kernel launch costs more than the arithmetic, torch's fused kernel itself.
-    """
-    if logits.device.type != "cpu":
-        return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    return _BernoulliNLL.apply(logits, x)
+
+def check_logits(logits: torch.Tensor, x: torch.Tensor, allow_samples: bool = False) -> torch.Tensor:
+    """Refuse logits that are not [B, D] (or [k, B, D]); return ``x`` in the logits' shape."""
+    dims = (2, 3) if allow_samples else (2,)
+    if logits.dim() not in dims:
+        wanted = "[B, D] or [k, B, D]" if allow_samples else "[B, D]"
+        raise ValueError(
+            f"logits must have shape {wanted} (one row of D pixel logits per image), but got "
+            f"{list(logits.shape)}. decode must return [B, 784] logits for 28x28 images; flatten "
+            "image-shaped logits with logits.flatten(1)."
+        )
+    images = logits.shape[-2:]
+    if x.shape == logits.shape:
+        return x
+    if x.numel() != images.numel():
+        raise ValueError(
+            f"x of shape {list(x.shape)} does not match logits of shape {list(logits.shape)}: "
+            f"expected {images[0]} images of {images[1]} pixels each."
+        )
+    return x.reshape(images).expand_as(logits)
 
 
 def reconstruction_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-log p(x|z) per image: Bernoulli cross-entropy summed over pixels. Shape [B]."""
-    x = x.reshape(logits.shape)
-    return bernoulli_nll(logits, x).sum(dim=1)
+    """-log p(x|z) per image: Bernoulli cross-entropy summed over pixels.
+
+    ``logits`` [B, D] gives shape [B]; [k, B, D] (k samples of z per image) gives [k, B].
+    ``x`` may be image-shaped ([B, 1, 28, 28]); the logits may not.
+    """
+    x = check_logits(logits, x, allow_samples=True)
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -54,9 +55,30 @@ def vae_loss(
     logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(negative ELBO, reconstruction, KL), each averaged over the batch: nats per image."""
+    check_logits(logits, x)
     recon = reconstruction_nats(logits, x).mean()
     kl = gaussian_kl(mu, log_var).mean()
     return recon + kl, recon, kl
+
+
+def elbo_k_terms(model, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction, KL) per image, shape [B] each, with k samples z ~ q(z|x) per image.
+
+    The reconstruction term is a Monte Carlo average over the k samples; the KL is in closed
+    form (it does not depend on z). Their sum is the negative ELBO: the same expectation as
+    with one sample, lower variance ("VAE with k samples", Burda et al., 2016).
+    """
+    mu, log_var = model.encode(x)
+    eps = torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device)
+    z = mu + eps * torch.exp(0.5 * log_var)  # [k, B, z_dim]
+    recon = reconstruction_nats(model.decode(z), model.flatten(x)).mean(0)
+    return recon, gaussian_kl(mu, log_var)
+
+
+def elbo_k(model, x: torch.Tensor, k: int) -> torch.Tensor:
+    """The ELBO per image estimated with k samples of z (see ``elbo_k_terms``). Shape [B]."""
+    recon, kl = elbo_k_terms(model, x, k)
+    return -(recon + kl)
 
 
 def log_importance_weights(model, x: torch.Tensor, k: int) -> torch.Tensor:
@@ -65,18 +87,18 @@ def log_importance_weights(model, x: torch.Tensor, k: int) -> torch.Tensor:
     mu, log_var = model.encode(x)
     q = Normal(mu, torch.exp(0.5 * log_var))
     z = q.rsample((k,))  # [k, B, z_dim]
-    logits = model.decode(z)  # [k, B, image_size]
     # -BCE is Bernoulli's log-probability; unlike Bernoulli.log_prob it also accepts grey pixels
-    log_px_z = -bernoulli_nll(logits, x.expand_as(logits)).sum(-1)
+    log_px_z = -reconstruction_nats(model.decode(z), x)  # [k, B]
     log_pz = Normal(torch.zeros_like(z), torch.ones_like(z)).log_prob(z).sum(-1)
     log_qz = q.log_prob(z).sum(-1)
     return log_px_z + log_pz - log_qz
 
 
 def iwae_bound(model, x: torch.Tensor, k: int) -> torch.Tensor:
-    """The importance-weighted bound L_k = log (1/k) sum_i w_i per image. Shape [B].
+    """log (1/k) sum_i w_i per image for k fresh samples z_i ~ q(z|x). Shape [B].
 
-    k = 1 is a one-sample ELBO; L_k rises towards log p(x) as k grows (Burda et al., 2016).
+    One Monte Carlo draw whose expectation is the importance-weighted bound L_k. k = 1 is a
+    one-sample ELBO; L_k rises towards log p(x) as k grows (Burda et al., 2016).
     """
     log_w = log_importance_weights(model, x, k)
     return torch.logsumexp(log_w, dim=0) - math.log(k)

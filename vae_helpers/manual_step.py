@@ -12,8 +12,8 @@ the forward pass, the loss, its gradient and the update are one straight sequenc
 * on a CPU, Adam's update runs over the flat buffers as one loop compiled by ``torch.compile``
   (the formula of ``torch.optim.Adam``; its state stays in the optimizer, so checkpoints are
   unchanged), which also casts the new weights to bfloat16: one pass over memory instead of
-  three (``compile_adam=True`` in ``fit``). Compiling takes seconds once per process (about 7 s
-  cold, 1.5 s from torch's on-disk cache on the 2-core CPU); where it fails (no C++ compiler), a
+  three (``compile_adam=True`` in ``fit``). Compiling takes seconds once per process (several seconds
+  cold, less from torch's on-disk cache); where it fails (no C++ compiler), a
   warning says so and ``optimizer.step()`` is used.
 
 The numbers are those of ``model(x)`` + ``vae_loss`` + ``backward()`` + ``optimizer.step()``

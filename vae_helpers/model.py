@@ -19,7 +19,7 @@ def _mlp(sizes: list[int], activation: str) -> nn.Sequential:
 class VAE(nn.Module):
     """Variational autoencoder for flattened images.
 
-    The defaults are the seed's 784-400-20 network with one ReLU hidden layer each side.
+    The defaults are the original tutorial's 784-400-20 network with one ReLU hidden layer each side.
     ``decode`` returns Bernoulli *logits*; ``decode_probs`` returns pixel probabilities.
     """
 

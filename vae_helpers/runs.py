@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, atomic_write, load_checkpoint, new_run_dir, save_checkpoint
+from .checkpoint import (CheckpointError, atomic_write, is_empty_dir, load_checkpoint, make_run_dir, new_run_dir,
+                         save_checkpoint)
 from .config import RunConfig, check_image_size, resolve_device, validate
 from .data import load_images, project_root
 from .model import VAE
@@ -85,12 +86,12 @@ def train_run(
         log(f"resuming {run_dir} from epoch {payload['epoch']}")
     elif run_dir is not None:
         run_dir = Path(run_dir)
-        if run_dir.exists() and any(run_dir.iterdir()):
+        if not is_empty_dir(run_dir):
             fresh = new_run_dir(run_dir.parent, run_dir.name)
             log(f"{run_dir} already holds results; writing this run to {fresh} instead")
             run_dir = fresh
         else:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            make_run_dir(run_dir)
     else:
         run_dir = new_run_dir(default_runs_dir(), f"{config.dataset}")
     train_x, test_x, _ = prepare_data(config, device)
@@ -116,7 +117,7 @@ def train_run(
     history = fit(
         model, train_x, test_x,
         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
-        objective=config.objective, k=config.k, binarize=config.binarize, precision=config.precision,
+        objective=config.objective, k=config.k, kl_weight=config.kl_weight, binarize=config.binarize, precision=config.precision,
         engine=config.engine, compile_adam=config.compile_adam, resume=payload, on_epoch_end=on_epoch_end, progress=progress,
     )
     metrics = {

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
 import json
+import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -262,6 +265,55 @@ def write_html(notebook: Path, target: Path) -> Path:
     return target
 
 
+_OVERWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)  # a line's text up to its last \r
+
+
+def final_stream_text(text: str) -> str:
+    """What a progress bar's stream shows in the end: each line's text after its last carriage return."""
+    return _OVERWRITTEN.sub("", text)
+
+
+def collapse_streams(nb) -> Any:
+    """Store each cell's streams in their final state: consecutive stdout (or stderr) outputs
+    merged into one, carriage-return updates (progress bars) reduced to what they end showing."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        merged: list = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                text = out["text"] if isinstance(out["text"], str) else "".join(out["text"])
+                last = merged[-1] if merged else None
+                if last is not None and last.get("output_type") == "stream" and last["name"] == out["name"]:
+                    last["text"] += text
+                    continue
+                out["text"] = text
+            merged.append(out)
+        for out in merged:
+            if out.get("output_type") == "stream":
+                out["text"] = final_stream_text(out["text"])
+        cell["outputs"] = merged
+    return nb
+
+
+@contextlib.contextmanager
+def local_kernel_config():
+    """Traitlets config for the kernels the runner starts: talk over IPC (Unix sockets), not TCP.
+
+    Over TCP, ipykernel logs "Kernel is running over TCP without encryption ..." for every
+    notebook: a warning meant for kernels reachable over a network, which ours never are. IPC
+    sockets live in a private temporary folder, removed afterwards. Windows has no IPC
+    transport in ZeroMQ, so there the kernel keeps TCP (and its warning).
+    """
+    from traitlets.config import Config
+
+    if os.name == "nt":
+        yield Config()
+        return
+    with tempfile.TemporaryDirectory(prefix="vae-kernel-") as folder:
+        yield Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "kernel")}})
+
+
 def run_notebook(
     path: Path,
     out: Path,
@@ -279,16 +331,19 @@ def run_notebook(
     result = NotebookResult(path.name, "ok", parameters=parameters, output=str(target))
     began = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(path), str(target), parameters=parameters, kernel_name=kernel, cwd=str(path.parent),
-            progress_bar=False, log_output=False, execution_timeout=timeout,
-        )
+        with local_kernel_config() as config:
+            papermill.execute_notebook(
+                str(path), str(target), parameters=parameters, kernel_name=kernel, cwd=str(path.parent),
+                progress_bar=False, log_output=False, execution_timeout=timeout, config=config,
+            )
     except Exception as err:  # papermill's execution error, a dead kernel, a timeout, ...
         result.status, result.error = "failed", describe_failure(err)
     result.seconds = time.perf_counter() - began
     if target.is_file():
         try:
-            result.metrics = read_metrics(nbformat.read(target, as_version=4))
+            executed = nbformat.read(target, as_version=4)
+            result.metrics = read_metrics(executed)
+            nbformat.write(collapse_streams(executed), target)
         except Exception:  # an unreadable partial notebook: the failure above says why
             pass
         if html and result.status == "ok":

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import torch
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
+from . import fast
 from .config import RunConfig, check_image_size, validate
 from .data import InMemoryBatches
-from .losses import iwae_bound, vae_loss
+from .losses import elbo_k_terms, iwae_bound
 from .manual_step import ManualStep
 
 
@@ -117,7 +119,7 @@ def evaluate(model, images: torch.Tensor, *, batch_size: int = 1000, seed: int =
         torch.manual_seed(seed)
         for x in InMemoryBatches(images.to(device), batch_size, shuffle=False, binarize=binarize):
             logits, mu, log_var = model(x)
-            _, recon, kl = vae_loss(logits, x, mu, log_var)
+            _, recon, kl = fast.vae_loss(logits, x, mu, log_var)
             recon_sum += recon * len(x)
             kl_sum += kl * len(x)
     model.train(was_training)
@@ -136,6 +138,7 @@ def fit(
     seed: int = 0,
     objective: str = "elbo",
     k: int = 1,
+    kl_weight: float = 1.0,
     binarize: bool = False,
     precision: str = "fp32",
     engine: str = "autograd",
@@ -146,12 +149,18 @@ def fit(
 ) -> list[EpochStats]:
     """Train ``model`` with Adam on images already on its device; return the per-epoch history.
 
-    ``objective`` is 'elbo' (the VAE) or 'iwae' with ``k`` samples. ``resume`` is a checkpoint
+    ``objective`` is 'elbo' (the VAE) or 'iwae'. ``k`` is the number of samples z ~ q(z|x) per
+    image: for 'iwae' those of the bound, for 'elbo' k > 1 averages the ELBO over k samples
+    (``losses.elbo_k_terms``: same expectation, lower variance). ``kl_weight`` trains on
+    recon + kl_weight * KL (a beta-VAE, Higgins et al. 2017; 'elbo' only); the history always
+    reports the true ELBO, recon + KL. ``resume`` is a checkpoint
     payload (``TrainingSnapshot.state_dict()``); training continues where it stopped and, on
     CPU with the same seed, ends with the same weights as an uninterrupted run.
     ``on_epoch_end`` receives a snapshot after each epoch (write checkpoints, grids, ...).
     ``precision='bf16'`` runs the forward pass under bfloat16 autocast (faster on CPUs with
-    AVX512-BF16/AMX and on recent GPUs; weights, loss and test scores stay float32).
+    AVX512-BF16/AMX and on recent GPUs; weights, loss and test scores stay float32); on a CPU
+    without native bfloat16 it warns once (``fast.SlowPrecisionWarning``): it can be several
+    times slower there. On a CPU the one-sample ELBO uses ``fast.vae_loss`` (same numbers).
     ``engine='manual'`` (ELBO only) replaces autograd by a hand-written backward pass
     (``vae_helpers.manual_step``): the same gradients with far less overhead per step;
     ``compile_adam=True`` adds its one-pass Adam update, built by ``torch.compile`` (CPU).
@@ -160,11 +169,12 @@ def fit(
     validate(
         RunConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, objective=objective, k=k,
-            binarize=binarize, device=device.type, precision=precision, engine=engine,
+            kl_weight=kl_weight, binarize=binarize, device=device.type, precision=precision, engine=engine,
             compile_adam=compile_adam, **model.config(),
         )
     )
     check_image_size(model.image_size, tuple(train_images.shape))
+    fast.warn_if_slow_bf16(device, precision)
     train_images = train_images.to(device)
     torch.manual_seed(seed)
     shuffle = torch.Generator().manual_seed(seed)
@@ -182,7 +192,7 @@ def fit(
     manual = ManualStep(model, optimizer, precision, compile_adam) if engine == "manual" else None
     try:
         bar = tqdm(total=(epochs - start) * steps, desc="training", unit="step", disable=not progress,
-                   mininterval=0.5)
+                   mininterval=0.5, file=sys.stdout)  # text, not a widget: a stored notebook keeps its final state
         model.train()
         for epoch in range(start + 1, epochs + 1):
             began = time.perf_counter()
@@ -190,20 +200,25 @@ def fit(
             terms, sizes = [], []
             for step, x in enumerate(batches):
                 if manual is not None:  # engine='manual': forward, hand-written backward and Adam in one call
-                    loss, recon, kl = manual.step(x)
+                    neg_elbo, recon, kl = manual.step(x)
                 else:
-                    if objective == "elbo":
+                    if objective == "elbo" and k == 1:
                         with forward_precision(device, precision):
                             logits, mu, log_var = model(x)
                         # the loss is always summed in float32 (bfloat16 keeps only ~3 significant digits)
-                        loss, recon, kl = vae_loss(logits.float(), x, mu.float(), log_var.float())
+                        neg_elbo, recon, kl = fast.vae_loss(logits.float(), x, mu.float(), log_var.float())
+                    elif objective == "elbo":
+                        recon, kl = (term.mean() for term in elbo_k_terms(model, x, k))
+                        neg_elbo = recon + kl
                     else:
-                        loss = -iwae_bound(model, x, k).mean()
+                        neg_elbo = loss = -iwae_bound(model, x, k).mean()
                         recon = kl = torch.full((), float("nan"), device=device)
+                    if objective == "elbo":
+                        loss = neg_elbo if kl_weight == 1 else recon + kl_weight * kl
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                terms.append(torch.stack([loss.detach(), recon.detach(), kl.detach()]))
+                terms.append(torch.stack([neg_elbo.detach(), recon.detach(), kl.detach()]))
                 sizes.append(len(x))
                 bar.update(1)
             stats, sizes = torch.stack(terms).cpu(), torch.tensor(sizes, dtype=torch.float32)
