@@ -1,23 +1,26 @@
 """Solutions to the exercises of notebook 05 · 训练变分自编码器 (training the VAE).
 
-Each function has the name of the notebook's stub; paste its body into the stub to compare.
+Each function (or value) has the name of the notebook's stub; paste its body into the stub to compare.
 """
 
-import torch
+import math
+
+from vae_helpers import losses
+
+adam_summed_loss = "a"  # Adam divides each gradient by its own running size: a factor 128 cancels
 
 
-def nats_per_image(batch_sums, batch_sizes):
-    """All the per-batch sums over all the images (the last, smaller batch weighs less)."""
-    return float(sum(batch_sums)) / float(sum(batch_sizes))
+def training_step(model, optimizer, x):
+    """One step of the VAE: forward, negative ELBO per image, fresh gradients, Adam's update."""
+    logits, mu, log_var = model(x)
+    loss, recon, kl = losses.vae_loss(logits, x, mu, log_var)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
 
 
-def bce_with_logits(logits, x):
-    """-log p(x|z) per image: max(l, 0) - l*x + log(1 + exp(-|l|)), summed over pixels."""
-    per_pixel = torch.clamp(logits, min=0) - logits * x + torch.log1p(torch.exp(-logits.abs()))
-    return per_pixel.sum(dim=1)
-
-
-def in_memory_batches(images, batch_size, seed):
-    """A seeded shuffle of the indices, split into batches, each sliced from the tensor."""
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    return [images[idx] for idx in order.split(batch_size)]
+def elbo_in_nats(bpd, image_shape):
+    """A reported bits per dimension -> the ELBO in nats per image (negative, like the table's column)."""
+    n_dims = math.prod(image_shape)  # every channel of every pixel is one dimension
+    return -bpd * n_dims * math.log(2)  # one bit is ln 2 nats; the ELBO is minus the cost

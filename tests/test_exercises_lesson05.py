@@ -1,76 +1,159 @@
-"""Exercise checkers of notebook 05: typical mistakes fail with a reason
-(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
+"""Exercises of notebook 05, answered the way a reader might write them
+(tests/test_exercises.py: every solution passes, every stub reads as not attempted, every listed mistake is named)."""
+
+import math
 
 import torch
+import torch.nn.functional as F
 
-from vae_helpers.data import InMemoryBatches
 from vae_helpers.exercises import lesson05
+from vae_helpers.losses import vae_loss
+
+ZERO_GRAD = "optimizer.zero_grad() missing, or not before loss.backward()"
 
 
-def test_nats_per_image_dividing_every_batch_by_128_fails():
-    result = lesson05.check_nats_per_image(lambda sums, sizes: sum(sums) / (128 * len(sums)), verbose=False)
-    assert not result.passed
-    assert "test case 1" in result.message and "expected 78.52" in result.message
-    assert "last batch" in result.message
+def test_a_step_written_with_torch_functions_passes():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        kl = -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp()) / len(x)
+        loss = recon + kl
+        optimizer.zero_grad(set_to_none=False)  # zeroed instead of None: the same step
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    assert lesson05.training_step.check(step, verbose=False).passed
 
 
-def test_nats_per_image_averaging_batch_means_fails():
-    def mean_of_means(sums, sizes):
-        return sum(s / n for s, n in zip(sums, sizes)) / len(sums)
+def test_a_step_without_zero_grad_is_named():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        loss = vae_loss(logits, x, mu, log_var)[0]
+        loss.backward()
+        optimizer.step()
+        return loss
 
-    result = lesson05.check_nats_per_image(mean_of_means, verbose=False)
-    assert not result.passed and "test case 1" in result.message
-
-
-def test_bce_through_sigmoid_and_log_fails_on_large_logits():
-    def naive(logits, x):
-        p = torch.sigmoid(logits)
-        return -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(dim=1)
-
-    result = lesson05.check_bce_with_logits(naive, verbose=False)
-    assert not result.passed
-    assert "test case 3" in result.message  # cases 1 and 2 have moderate logits: the naive way is fine there
-    assert "log1p" in result.message
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.status == "incorrect" and result.mistake == ZERO_GRAD
+    assert "result[1]" in result.message  # the weights differ, the loss does not
 
 
-def test_bce_returning_the_batch_mean_fails_on_shape():
-    result = lesson05.check_bce_with_logits(
-        lambda logits, x: torch.nn.functional.binary_cross_entropy_with_logits(logits, x), verbose=False)
-    assert not result.passed and "expected shape [4], got shape []" in result.message
+def test_zero_grad_after_step_is_told_it_comes_too_late():
+    def step(model, optimizer, x):  # a common order in other code: clear after the update
+        logits, mu, log_var = model(x)
+        loss = vae_loss(logits, x, mu, log_var)[0]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.status == "incorrect" and result.mistake == ZERO_GRAD
+    assert "before" in result.message and "after step()" in result.message
 
 
-def test_bce_reference_is_the_package_loss():
-    logits, x = torch.tensor([[40.0, -40.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.3]])
-    expected = 40.0 + 40.0 + torch.log(torch.tensor(2.0))
-    assert torch.allclose(lesson05.reference_bce_with_logits(logits, x), expected.view(1), atol=1e-5)
+def test_zero_grad_between_backward_and_step_is_named():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        loss = vae_loss(logits, x, mu, log_var)[0]
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        return loss
+
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.mistake == "optimizer.step() with no fresh gradients"
 
 
-def test_batches_without_shuffling_fail_on_content():
-    result = lesson05.check_in_memory_batches(lambda images, b, seed: list(images.split(b)), verbose=False)
-    assert not result.passed
-    assert "shapes are right but the images or their order differ" in result.message
+def test_a_summed_loss_is_named_even_though_adam_barely_notices():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp())
+        optimizer.zero_grad()
+        (recon + kl).backward()
+        optimizer.step()
+        return recon + kl
+
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.mistake == "the loss summed over the batch instead of averaged"
+    assert "result[0]" in result.message and "too large" in result.message
 
 
-def test_batches_dropping_the_last_fail_on_shapes():
-    def drop_last(images, b, seed):
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-        return [images[i] for i in order.split(b)][:-1]
+def test_a_step_that_returns_all_three_terms_is_told_to_return_a_number():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        loss, recon, kl = vae_loss(logits, x, mu, log_var)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, recon, kl
 
-    result = lesson05.check_in_memory_batches(drop_last, verbose=False)
-    assert not result.passed
-    assert "expected [(4, 1, 1, 1), (4, 1, 1, 1), (2, 1, 1, 1)]" in result.message
-
-
-def test_batches_with_an_unseeded_shuffle_fail():
-    result = lesson05.check_in_memory_batches(
-        lambda images, b, seed: [images[i] for i in torch.randperm(len(images)).split(b)], verbose=False)
-    assert not result.passed
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.status == "incorrect" and "should be a number" in result.message
 
 
-def test_reference_batches_match_in_memory_batches():
-    images = torch.arange(10.0).view(10, 1, 1, 1)
-    got = lesson05.reference_in_memory_batches(images, 4, 0)
-    again = list(InMemoryBatches(images, 4, generator=torch.Generator().manual_seed(0)))
-    assert [len(b) for b in got] == [4, 4, 2]
-    assert all(torch.equal(a, b) for a, b in zip(got, again))
-    assert sorted(torch.cat(got).flatten().tolist()) == list(range(10))
+def test_a_step_that_updates_twice_fails():
+    def step(model, optimizer, x):
+        logits, mu, log_var = model(x)
+        loss = vae_loss(logits, x, mu, log_var)[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        optimizer.step()
+        return loss
+
+    result = lesson05.training_step.check(step, verbose=False)
+    assert result.status == "incorrect" and result.mistake is None
+
+
+def test_the_check_leaves_the_readers_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    lesson05.training_step.check(lambda model, optimizer, x: None, verbose=False)
+    lesson05.training_step.check(lesson05.reference_training_step, verbose=False)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_elbo_in_nats_with_log2_and_a_loop_passes():
+    def elbo(bpd, image_shape):
+        n = 1
+        for d in image_shape:
+            n *= d
+        return -bpd * n / math.log2(math.e)
+
+    assert lesson05.elbo_in_nats.check(elbo, verbose=False).passed
+
+
+def test_elbo_in_nats_with_784_hard_coded_fails_on_colour_images():
+    result = lesson05.elbo_in_nats.check(lambda bpd, image_shape: -bpd * 784 * math.log(2), verbose=False)
+    assert result.status == "incorrect" and "case 1 of 3" in result.message
+
+
+def test_elbo_in_nats_with_height_times_width_is_named():
+    result = lesson05.elbo_in_nats.check(
+        lambda bpd, shape: -bpd * shape[1] * shape[2] * math.log(2), verbose=False)
+    assert result.mistake == "the channels left out"
+
+
+def test_elbo_in_nats_with_log10_fails_without_a_false_diagnosis():
+    result = lesson05.elbo_in_nats.check(lambda bpd, shape: -bpd * math.prod(shape) * math.log(10),
+                                         verbose=False)
+    assert result.status == "incorrect" and result.mistake is None
+
+
+def test_elbo_in_nats_that_averages_the_batch_is_told_the_shape():
+    result = lesson05.elbo_in_nats.check(
+        lambda bpd, shape: (-bpd * math.prod(shape) * math.log(2)).mean(), verbose=False)
+    assert result.status == "incorrect" and "shape" in result.message
+
+
+def test_adam_prediction_is_measured_not_stored():
+    assert abs(lesson05._adam_step_ratio() - 1) < 0.01
+    assert lesson05.adam_summed_loss.answer() == "a"
+    assert lesson05.adam_summed_loss.check("A", verbose=False).passed
+    wrong = lesson05.adam_summed_loss.check("b", verbose=False)
+    assert wrong.status == "incorrect" and "plain SGD" in wrong.message
+    assert lesson05.adam_summed_loss.check("d", verbose=False).status == "incorrect"
