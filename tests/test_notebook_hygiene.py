@@ -190,3 +190,42 @@ def test_executed_top_to_bottom(path):
         f"{path.name}: execution counts {counts}; store outputs of one fresh top-to-bottom run "
         "(scripts/execute_notebooks.py)"
     )
+
+
+SOLUTIONS = REPO / "solutions"
+
+
+def solution_lines(lesson: str) -> list[str]:
+    """The code lines of solutions/<lesson>.py that would give an answer away if a notebook printed them."""
+    path = SOLUTIONS / f"{lesson}.py"
+    if not path.exists():
+        return []
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for stmt in node.body:
+                if isinstance(stmt, ast.Expr) and isinstance(getattr(stmt, "value", None), ast.Constant):
+                    continue  # the docstring
+                text = ast.unparse(stmt).splitlines()[0].strip()
+                if len(text) >= 20 and not text.startswith(("def ", "import ", "from ")):
+                    lines.append(text)
+    return lines
+
+
+@by_name
+def test_exercises_are_committed_unattempted_and_answer_free(path):
+    """Every exercise check shows 'not attempted' and no solution line; no solution() or hint() was run."""
+    nb = read(path)
+    answers = solution_lines(f"lesson{path.name[:2]}")
+    problems = []
+    for i, cell in code_cells(nb):
+        text = "\n".join(output_text(out) for out in cell.get("outputs", []))
+        if "Try it yourself first" in text or re.search(r"^Hint \d+ of \d+", text, re.M):
+            problems.append(f"cell {i}: a stored solution() or hint() output")
+        if not re.search(r"\.check\(", cell.source) or not cell.outputs:
+            continue
+        if "not attempted" not in text:
+            problems.append(f"cell {i}: an exercise check whose stored output is not 'not attempted'")
+        problems += [f"cell {i}: the output shows a solution line: {line!r}" for line in answers if line in text]
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)

@@ -89,6 +89,15 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _fmt_apart(a: float, b: float) -> tuple[str, str]:
+    """Both numbers with as many digits as it takes to see that they differ."""
+    for digits in (6, 9, 12, 17):
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if x != y:
+            return x, y
+    return x, y
+
+
 def _index(idx: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in idx) + "]"
 
@@ -152,10 +161,11 @@ def difference(got: Any, expected: Any, rtol: float, atol: float, where: str = "
     if e.numel() == 1 or not reveal:
         side = "too large" if g[k] > e[k] else "too small" if g[k] < e[k] else "not a number"
         at = "" if e.numel() == 1 else f" at index {_index(tuple(torch.unravel_index(torch.tensor(k), exp.shape)))}"
-        return f"{where}{at} is {_fmt(float(g[k]))}, which is {side}"
+        return f"{where}{at} is {_fmt_apart(float(g[k]), float(e[k]))[0]}, which is {side}"
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(k), exp.shape))
-    return (f"{where} first differs at index {_index(idx)}: expected {_fmt(float(e[k]))}, "
-            f"got {_fmt(float(g[k]))} ({int(bad.sum())} of {e.numel()} values differ)")
+    shown_e, shown_g = _fmt_apart(float(e[k]), float(g[k]))
+    return (f"{where} first differs at index {_index(idx)}: expected {shown_e}, "
+            f"got {shown_g} ({int(bad.sum())} of {e.numel()} values differ)")
 
 
 def _source_of(path, name: str) -> str | None:
