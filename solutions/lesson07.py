@@ -1,24 +1,27 @@
 """Solutions to the exercises of notebook 07 · 探索潜空间 (exploring the latent space).
 
-Each function has the name of the notebook's stub; paste its body into the stub to compare.
+Each function (or value) has the name of the notebook's stub; compare it with your own after trying.
 """
 
+import math
+
 import torch
+from torch.distributions import Normal
 
 
-def inverse_cdf_grid(n, quantile):
-    """n values of z with equal prior probability between neighbours: Phi^{-1} of evenly spaced p."""
-    probs = torch.linspace(quantile, 1 - quantile, n)
-    return torch.distributions.Normal(0.0, 1.0).icdf(probs)
+def aggregate_log_density(z, mu, log_var):
+    """log q(z) of the mixture q(z) = (1/N) sum_n N(z; mu_n, sigma_n^2): shape [M] for z of shape [M, d]."""
+    std = torch.exp(0.5 * log_var)  # [N, d]
+    log_components = Normal(mu, std).log_prob(z[:, None, :]).sum(-1)  # [M, N]: log q(z_m | x_n)
+    return torch.logsumexp(log_components, dim=1) - math.log(mu.shape[0])  # log of the mean density, stably
 
 
-def interpolate(z_a, z_b, steps):
-    """The straight line from z_a to z_b in `steps` points, both ends included: shape [steps, d]."""
-    t = torch.linspace(0, 1, steps, dtype=z_a.dtype)[:, None]
-    return (1 - t) * z_a + t * z_b
+def moment_matched_kl(mu, log_var):
+    """KL(g || N(0, I)) for g = N(m, diag s^2) with the mean and coordinate variances of q(z): a lower bound."""
+    m = mu.mean(dim=0)  # E[z] = E_n[mu_n]
+    s2 = log_var.exp().mean(dim=0) + mu.var(dim=0, unbiased=False)  # E_n[sigma_n^2] + Var_n(mu_n)
+    return 0.5 * (s2 + m.pow(2) - 1 - s2.log()).sum()  # notebook 04's closed form, summed over coordinates
 
 
-def kl_per_dimension(mu, log_var):
-    """Average over the batch of KL(q(z_j|x) || N(0, 1)) for each dimension j: shape [d]."""
-    kl = -0.5 * (1 + log_var - mu**2 - torch.exp(log_var))  # [B, d], one term per dimension
-    return kl.mean(dim=0)
+# (z_a + z_b) / 2 ~ N(0, I/2): length about sqrt(20 / 2) = 3.16
+midpoint_length = "b"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid, save_image
@@ -79,12 +80,15 @@ def plot_history(history, axes=None):
     return axes
 
 
-def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None):
-    """2-D latent means coloured by class."""
+def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None,
+                        s: float = 3, alpha: float = 0.7):
+    """2-D latent means coloured by class, with a colour bar of one band per class 0-9."""
     mu, labels = mu.detach().cpu(), labels.detach().cpu()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
-    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7)
+    cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
+    norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)  # band c spans c ± 0.5
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap=cmap, norm=norm, s=s, alpha=alpha)
     ax.figure.colorbar(points, ax=ax, ticks=range(10), label="class")
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
@@ -101,3 +105,29 @@ def manifold_images(model, n: int = 20, quantile: float = 0.05) -> torch.Tensor:
     z1, z2 = torch.meshgrid(values, values.flip(0), indexing="xy")
     z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
     return sample_images(model, z)
+
+
+def show_labelled_grid(images: torch.Tensor, nrow: int, xlabels, ylabels, xtitle: str, ytitle: str,
+                       title: str | None = None, figsize=(6, 6), ax=None, fontsize: float = 7):
+    """A grid of images with one tick label per column and per row; returns the axes."""
+    images = as_images(images)
+    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
+    side = images.shape[-1] + 2
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    centres = [2 + side * i + (side - 2) / 2 - 0.5 for i in range(max(len(xlabels), len(ylabels)))]
+    ax.set_xticks(centres[: len(xlabels)], xlabels, fontsize=fontsize)
+    ax.set_yticks(centres[: len(ylabels)], ylabels, fontsize=fontsize)
+    ax.set_xlabel(xtitle)
+    ax.set_ylabel(ytitle)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def grid_images(model, z1_values: torch.Tensor, z2_values: torch.Tensor) -> torch.Tensor:
+    """Decode the grid of 2-D codes (z1, z2), z1 growing left to right, z2 bottom to top."""
+    z1, z2 = torch.meshgrid(z1_values, z2_values.flip(0), indexing="xy")
+    return sample_images(model, torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1))

@@ -8,6 +8,9 @@ fresh run shows no error and prints the same text as the stored outputs (cells m
 ``# NBVAL_IGNORE_OUTPUT`` excepted, after the substitutions of ``tests/nbval_sanitize.cfg``).
 A screenshot of each notebook after the run goes to ``build/screenshots/NN_name.png``.
 
+``test_latent_explorer_in_jupyterlab`` opens notebook 07, runs it, moves the explorer's z1
+slider and checks that the decoded digit and the mark on the scatter are redrawn.
+
 Run with ``make test-browser``; skipped in a plain ``pytest tests`` (see conftest.py).
 """
 
@@ -413,3 +416,84 @@ def _wait_for_run(page, exp: Expected, began: float) -> list[dict]:
                 f"(prompts {[prompts[i] for i in pending][:10]})"
             )
         time.sleep(0.5)
+
+
+# --- notebook 07's latent explorer -------------------------------------------------------------------
+
+EXPLORER = "07"
+
+
+def _image_sources(page, css_class: str) -> list[str]:
+    return page.eval_on_selector_all(f".{css_class} img, img.{css_class}", "els => els.map(e => e.src)")
+
+
+def _wait_for_change(page, css_class: str, before: list[str], timeout: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    now = before
+    while time.monotonic() < deadline:
+        now = _image_sources(page, css_class)
+        if now and now != before:
+            return now
+        time.sleep(0.25)
+    return now
+
+
+def test_latent_explorer_in_jupyterlab(lab_server, page, browser_report):
+    """Notebook 07 in JupyterLab: Run All Cells, move the z1 slider, and the decoded digit and the mark change."""
+    from vae_helpers.explorer import CSS
+
+    if EXPLORER not in selected_notebooks() and os.environ.get("VAE_BROWSER_NOTEBOOKS", "").strip():
+        pytest.skip(f"VAE_BROWSER_NOTEBOOKS does not include {EXPLORER}")
+    name = find_notebook(EXPLORER).name
+    exp = expected_from(nbformat.read(lab_server.root / name, as_version=4))
+    shot = screenshot_dir() / "07_explorer.png"
+    began = time.monotonic()
+    outcome = "FAILED"
+    try:
+        page.goto(lab_server.url(f"/lab/workspaces/test-explorer/tree/{name}?reset"), wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_TIMEOUT * 1000)
+        wait_for_kernel(page, lab_server, name, OPEN_TIMEOUT)
+        click_menu(page, "Edit", "Clear Outputs of All Cells")
+        click_menu(page, "Run", "Run All Cells")
+        cells = _wait_for_run(page, exp, time.monotonic())
+        wait_for_kernel_idle(page, 30, "after Run All Cells")
+        problems = output_problems(cells, exp, "after Run All")
+        assert not problems, "\n".join(problems)
+
+        digit = page.locator(f".{CSS['digit']}").first
+        digit.scroll_into_view_if_needed(timeout=10_000)
+        page.wait_for_function(f"() => [...document.querySelectorAll('img.{CSS['digit']}')]"
+                               ".some(i => i.complete && i.naturalWidth > 0)", timeout=20_000)
+        digit_before, map_before = _image_sources(page, CSS["digit"]), _image_sources(page, CSS["map"])
+        assert len(digit_before) == 1 and len(map_before) == 1, (digit_before[:1], map_before[:1])
+
+        handle = page.locator(f".{CSS['z1']} .noUi-handle").first
+        handle.focus()
+        for _ in range(15):  # one slider step per key press
+            page.keyboard.press("ArrowRight")
+        digit_after = _wait_for_change(page, CSS["digit"], digit_before, timeout=10)
+        if digit_after == digit_before:  # no keyboard support: drag the handle instead
+            box = handle.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 80, box["y"] + box["height"] / 2, steps=8)
+            page.mouse.up()
+            digit_after = _wait_for_change(page, CSS["digit"], digit_before)
+        assert digit_after != digit_before, "moving the z1 slider did not change the decoded digit"
+        assert _wait_for_change(page, CSS["map"], map_before) != map_before, "the mark on the scatter did not move"
+        readout = page.locator(f".{CSS['z1']} .widget-readout").first.inner_text().strip()
+        outcome = f"ok, the z1 slider moved to {readout} and redrew the digit"
+    except BaseException:
+        if page.page_errors:
+            print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
+        print(f"JupyterLab log (tail):\n{lab_server.log_tail(25)}")
+        raise
+    finally:
+        screenshot(page, shot)
+        browser_report.append(f"{name} explorer: {outcome}; {time.monotonic() - began:.1f} s; "
+                              f"screenshot {os.path.relpath(shot, REPO)}")
+        try:
+            for session in lab_server.api("/api/sessions"):
+                lab_server.api(f"/api/sessions/{session['id']}", method="DELETE")
+        except Exception as exc:
+            print(f"could not shut the kernel down: {exc}")

@@ -1,105 +1,213 @@
-"""Checkers for the exercises of notebook 07 (exploring the latent space · 探索潜空间).
-
-Each ``check_*`` takes the reader's function, runs it on a few fixed cases next to a reference
-implementation, prints "✓ ..." or "✗ ... (why, and a hint)" and returns a CheckResult.
-Solutions: ``solutions/lesson07.py``.
-"""
+"""Exercises of notebook 07 (exploring the latent space · 探索潜空间). Solutions: solutions/lesson07.py."""
 
 from __future__ import annotations
 
-from typing import Callable
+import math
 
 import torch
 from torch.distributions import Normal
 
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake, Prediction
+
+LESSON = "lesson07"
 
 
 def _noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-# --------------------------------------------------------------------------- 1. the manifold's grid
+# --------------------------------------------------------------------------- 1. transfer: log q(z) of the mixture
 
 
-def reference_inverse_cdf_grid(n: int, quantile: float) -> torch.Tensor:
-    """n latent values z_i = Phi^{-1}(p_i), p_i evenly spaced from quantile to 1 - quantile.
-
-    The same spacing as ``plotting.manifold_images`` (which uses float32).
-    """
-    probs = torch.linspace(quantile, 1 - quantile, n, dtype=torch.float64)
-    return Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)).icdf(probs)
+def _aggregate_log_density(z, mu, log_var):
+    """[M]: log q(z_m), q(z) = (1/N) sum_n N(z; mu_n, diag exp(log_var_n)); z [M, d], mu and log_var [N, d]."""
+    log_q = Normal(mu, torch.exp(0.5 * log_var)).log_prob(z[:, None, :]).sum(-1)  # [M, N]
+    return torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0])
 
 
-def check_inverse_cdf_grid(reader_fn: Callable) -> CheckResult:
-    """Exercise 1: the 1-D grid behind the decoded manifold (equal prior mass between neighbours)."""
-    return check_function(
-        "inverse_cdf_grid",
-        reader_fn,
-        reference_inverse_cdf_grid,
-        [(5, 0.05), (20, 0.05), (7, 0.01), (2, 0.25)],
-        hint="probs = torch.linspace(quantile, 1 - quantile, n); then the standard normal's inverse "
-        "CDF: torch.distributions.Normal(0.0, 1.0).icdf(probs). Evenly spaced z values "
-        "(torch.linspace(-2, 2, n)) are not the answer: they give the tails as much room as the centre.",
-        rtol=1e-5,
-        atol=1e-5,
-    )
+def _log_components(z, mu, log_var, std=None):
+    std = torch.exp(0.5 * log_var) if std is None else std
+    return Normal(mu, std).log_prob(z[:, None, :]).sum(-1)  # [M, N]
 
 
-# --------------------------------------------------------------------------- 2. interpolation
+def _mean_of_logs(z, mu, log_var):
+    return _log_components(z, mu, log_var).mean(dim=1)
 
 
-def reference_interpolate(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
-    """[steps, d]: z(t) = (1 - t) z_a + t z_b for t evenly spaced from 0 to 1 (both ends included)."""
-    t = torch.linspace(0, 1, steps, dtype=z_a.dtype).unsqueeze(1)
-    return (1 - t) * z_a.unsqueeze(0) + t * z_b.unsqueeze(0)
+def _no_log_n(z, mu, log_var):
+    return torch.logsumexp(_log_components(z, mu, log_var), dim=1)
 
 
-def check_interpolate(reader_fn: Callable) -> CheckResult:
-    """Exercise 2: a straight line between two latent codes."""
-    cases = [(_noise((20,), 1), _noise((20,), 2), 8), (_noise((2,), 3), _noise((2,), 4), 3),
-             (_noise((5,), 5), _noise((5,), 6), 2)]
-    return check_function(
-        "interpolate",
-        reader_fn,
-        reference_interpolate,
-        cases,
-        hint="t = torch.linspace(0, 1, steps) as a column (t[:, None]); return (1 - t) * z_a + t * z_b, "
-        "shape [steps, d]: row 0 is exactly z_a and the last row exactly z_b.",
-    )
+def _variance_as_std(z, mu, log_var):
+    return torch.logsumexp(_log_components(z, mu, log_var, std=log_var.exp()), dim=1) - math.log(mu.shape[0])
 
 
-# --------------------------------------------------------------------------- 3. KL per dimension
+def _one_component(z, mu, log_var):
+    return Normal(mu[0], torch.exp(0.5 * log_var[0])).log_prob(z).sum(-1)
 
 
-def reference_kl_per_dimension(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """[d]: KL(q(z_j|x) || N(0, 1)) for each latent dimension j, averaged over the batch."""
-    return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(dim=0)
+def _naive_log_mean(z, mu, log_var):
+    return torch.log(torch.exp(_log_components(z, mu, log_var)).mean(dim=1))
 
 
-def check_kl_per_dimension(reader_fn: Callable) -> CheckResult:
-    """Exercise 3: how many nats each latent dimension carries (0 = the dimension is unused)."""
+def _density_cases():
     cases = []
-    for seed, (b, d) in enumerate(((6, 4), (3, 20), (1, 2))):
-        mu = 1.5 * _noise((b, d), 10 + seed)
-        log_var = (_noise((b, d), 20 + seed) - 1.0).clamp(-4, 2)
-        cases.append((mu, log_var))
-    return check_function(
-        "kl_per_dimension",
-        reader_fn,
-        reference_kl_per_dimension,
-        cases,
-        hint="the closed-form KL term by term, -0.5 * (1 + log_var - mu**2 - exp(log_var)), "
-        "has shape [B, d]; average over the images (dim=0), do not sum over the dimensions: the "
-        "result has one number per latent dimension, shape [d].",
-    )
+    for seed, (m, n, d) in enumerate(((3, 5, 2), (4, 7, 3), (1, 6, 2))):
+        mu = 1.5 * _noise((n, d), 10 + seed)
+        log_var = (0.7 * _noise((n, d), 20 + seed) - 1.0).clamp(-3, 1)
+        cases.append(Case((_noise((m, d), 30 + seed), mu, log_var), f"{m} codes, a mixture of {n} in {d}-D"))
+    # narrow 20-D components far from the codes: log densities near -10^4, whose exp is 0 in float64
+    mu, log_var = 3.0 * _noise((6, 20), 13), torch.full((6, 20), -6.0, dtype=torch.float64)
+    cases.append(Case((_noise((2, 20), 33), mu, log_var), "2 codes far from 6 narrow 20-D components"))
+    return cases
 
 
-__all__ = [
-    "check_inverse_cdf_grid",
-    "check_interpolate",
-    "check_kl_per_dimension",
-    "reference_inverse_cdf_grid",
-    "reference_interpolate",
-    "reference_kl_per_dimension",
-]
+aggregate_log_density = Exercise(
+    "aggregate_log_density", _aggregate_log_density, _density_cases,
+    hints=["q(z) is an average of N Gaussian densities: average the densities, then take the log.",
+           "Each component's log density: Normal(mu, std).log_prob(...) summed over the d coordinates; broadcast "
+           "z[:, None, :] against mu [N, d] to get all M x N of them.",
+           "log of a mean of exp(a_n) = torch.logsumexp(a, dim=1) - log N, with std = exp(0.5 * log_var)."],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the mean of the logs instead of the log of the mean",
+                "averaging log q(z|x_n) over n gives a lower bound on log q(z) (Jensen's inequality), "
+                "not the log of the mixture's density.", _mean_of_logs),
+        Mistake("log N left out", "logsumexp gives the log of the *sum* of the N densities; the mixture "
+                "weights each by 1/N, so subtract log N.", _no_log_n),
+        Mistake("exp(log_var) used as the standard deviation",
+                "exp(log_var) is the variance sigma^2; the standard deviation is exp(0.5 * log_var).",
+                _variance_as_std),
+        Mistake("the density of one component only", "q(z) mixes all N encoder Gaussians, not the first one.",
+                _one_component),
+        Mistake("the log of the mean of exp, computed directly (it underflows)",
+                "a 20-D log density of -10^4 has exp(-10^4) = 0 even in float64, so log(mean(exp(.))) gives "
+                "-inf; torch.logsumexp subtracts the largest term before exponentiating.", _naive_log_mean),
+    ],
+    rtol=1e-6, atol=1e-8)
+
+# --------------------------------------------------------------------------- 2. derive: KL(q(z) || p(z)) from below
+
+
+def _kl_to_prior(m, var):
+    """KL(N(m, diag var) || N(0, I)), summed over the coordinates."""
+    return 0.5 * (var + m.pow(2) - 1 - var.log()).sum()
+
+
+def _moment_matched_kl(mu, log_var):
+    """KL(g || N(0, I)) for g = N(m, diag s^2), the Gaussian with the mixture q(z)'s mean and coordinate variances."""
+    m = mu.mean(dim=0)
+    s2 = log_var.exp().mean(dim=0) + mu.var(dim=0, unbiased=False)  # law of total variance
+    return _kl_to_prior(m, s2)
+
+
+def _moments_cases():
+    cases = []
+    for seed, (n, d) in enumerate(((5, 3), (8, 2), (4, 6))):
+        mu = 0.3 + 0.8 * _noise((n, d), 50 + seed)
+        log_var = (0.6 * _noise((n, d), 60 + seed) - 1.5).clamp(-4, 0.5)
+        cases.append(Case((mu, log_var), f"{n} encoder Gaussians in {d}-D"))
+    return cases
+
+
+def _means_only(mu, log_var):
+    return _kl_to_prior(mu.mean(0), mu.var(0, unbiased=False))
+
+
+def _variances_only(mu, log_var):
+    return _kl_to_prior(mu.mean(0), log_var.exp().mean(0))
+
+
+def _unbiased(mu, log_var):
+    return _kl_to_prior(mu.mean(0), log_var.exp().mean(0) + mu.var(0))
+
+
+def _std_as_variance(mu, log_var):
+    return _kl_to_prior(mu.mean(0), torch.exp(0.5 * log_var).mean(0) + mu.var(0, unbiased=False))
+
+
+def _second_moment_as_variance(mu, log_var):
+    return _kl_to_prior(mu.mean(0), (log_var.exp() + mu.pow(2)).mean(0))
+
+
+def _average_kl(mu, log_var):
+    return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).sum(1).mean()
+
+
+def _reverse_kl(mu, log_var):
+    m, s2 = mu.mean(0), log_var.exp().mean(0) + mu.var(0, unbiased=False)
+    return 0.5 * ((1 + m.pow(2)) / s2 - 1 + s2.log()).sum()
+
+
+def _mean_over_dims(mu, log_var):
+    m, s2 = mu.mean(0), log_var.exp().mean(0) + mu.var(0, unbiased=False)
+    return 0.5 * (s2 + m.pow(2) - 1 - s2.log()).mean()
+
+
+moment_matched_kl = Exercise(
+    "moment_matched_kl", _moment_matched_kl, _moments_cases,
+    hints=["Draw z from q(z) in two steps: pick an image n, then z from q(z|x_n). The mean of z is the average "
+           "of the means; its variance is not the average of the variances alone.",
+           "The law of total variance: Var(z_j) = E_n[Var(z_j | n)] + Var_n(E[z_j | n]), both over the N images "
+           "with weight 1/N each.",
+           "s^2 = exp(log_var).mean(0) + mu.var(0, unbiased=False), m = mu.mean(0); then notebook 04's "
+           "0.5 * (s^2 + m^2 - 1 - log s^2), summed over the coordinates."],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("only the spread of the means (A_u) as the variance",
+                "each q(z|x_n) has its own width too: Var(z_j) = E_n[sigma_j^2] + Var_n(mu_j).", _means_only),
+        Mistake("only the encoders' variances",
+                "the means differ from image to image, and that spread adds to the variance: "
+                "Var(z_j) = E_n[sigma_j^2] + Var_n(mu_j).", _variances_only),
+        Mistake("the spread of the means divided by N - 1",
+                "q(z) is the mixture of exactly these N Gaussians, each with weight 1/N: its variance is an "
+                "average over them (unbiased=False), not an estimate from a sample.", _unbiased),
+        Mistake("sigma where sigma^2 is meant", "exp(0.5 * log_var) is the standard deviation; the law of total "
+                "variance adds variances, exp(log_var).", _std_as_variance),
+        Mistake("the second moment used as the variance",
+                "E[z_j^2] = s_j^2 + m_j^2: with the mean also in the KL, m_j^2 is counted twice.",
+                _second_moment_as_variance),
+        Mistake("the average of the per-image KLs",
+                "that is the KL term of the ELBO, I(x; z) + KL(q(z) || p(z)) (section 4): an upper bound, "
+                "not the KL of the aggregate's Gaussian.", _average_kl),
+        Mistake("KL in the wrong direction", "KL(p || g) is another number; the lower bound is KL(g || p), "
+                "the expectation under g of log g - log p.", _reverse_kl),
+        Mistake("averaged over the dimensions instead of summed",
+                "the KL of a Gaussian with independent coordinates is the sum of the coordinates' KLs.",
+                _mean_over_dims),
+    ],
+    rtol=1e-6, atol=1e-9)
+
+# --------------------------------------------------------------------------- 3. predict: the midpoint's length
+
+#: the options of the prediction, and the length each stands for
+MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": 0.0}
+
+
+def _midpoint_length(d: int = 20, n: int = 20000) -> float:
+    """The average length of the midpoint (z_a + z_b) / 2 of two independent draws of N(0, I_d), measured."""
+    g = torch.Generator().manual_seed(0)
+    z_a, z_b = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+    return float(((z_a + z_b) / 2).norm(dim=1).mean())
+
+
+def _midpoint_choice() -> str:
+    """The option nearest to the measured average length."""
+    measured = _midpoint_length()
+    return min(MIDPOINT_CHOICES, key=lambda c: abs(MIDPOINT_CHOICES[c] - measured))
+
+
+midpoint_length = Prediction(
+    "midpoint_length", _midpoint_choice, lesson=LESSON, choices=list(MIDPOINT_CHOICES),
+    explain="a draw of N(0, I_20) has length close to sqrt(20) = 4.47, but the midpoint (z_a + z_b)/2 of two "
+    "independent draws is N(0, I_20 / 2): its length is close to sqrt(10) = 3.16 (3.12 on average, measured "
+    "over 20000 pairs). The middle of a straight line lies where the prior rarely puts a code of typical "
+    "length; spherical interpolation keeps the length.",
+    hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
+           "The length of a d-dimensional vector with independent coordinates of variance v is close to sqrt(d v)."],
+    mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
+              "c": "halving the length would mean halving the standard deviation; averaging halves the variance.",
+              "d": "the two draws are independent: they cancel only on average over many pairs, not in one "
+                   "midpoint, whose coordinates still have variance 1/2."})
+
+__all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
