@@ -229,3 +229,20 @@ def test_exercises_are_committed_unattempted_and_answer_free(path):
             problems.append(f"cell {i}: an exercise check whose stored output is not 'not attempted'")
         problems += [f"cell {i}: the output shows a solution line: {line!r}" for line in answers if line in text]
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+@by_name
+def test_defaults_restated_in_a_notebook_match_its_parameters(path):
+    """A notebook that restates its defaults (DEFAULTS = {...}, to tell the default run apart) restates them right."""
+    nb = read(path)
+    params = [c for _, c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
+    declared = {}
+    for node in ast.parse(params[0].source).body if params else []:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared[node.target.id] = ast.literal_eval(node.value)
+    for i, cell in code_cells(nb):
+        for node in ast.parse(cell.source.replace("%", "#")).body if "DEFAULTS" in cell.source else []:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DEFAULTS" for t in node.targets):
+                restated = ast.literal_eval(node.value)
+                wrong = {k: (v, declared.get(k)) for k, v in restated.items() if declared.get(k) != v}
+                assert not wrong, f"{path.name}, cell {i}: DEFAULTS differ from the parameters cell: {wrong}"
