@@ -9,19 +9,26 @@ import torch
 
 
 def log_mean_exp(log_w):
-    """log of the mean of exp(log_w) over dim 0, without ever computing exp(log_w) itself."""
+    """log of the mean of exp(log_w) over the k samples (dim 0), never forming exp(log_w) itself."""
     k = log_w.shape[0]
-    return torch.logsumexp(log_w, dim=0) - math.log(k)
+    return torch.logsumexp(log_w, dim=0) - math.log(k)  # a mean is a sum / k: minus log k
 
 
-def iwae_from_log_weights(log_w, k):
-    """Mean of L_k over the K/k disjoint groups of k consecutive samples: shape [B]."""
-    K, B = log_w.shape
-    groups = log_w.reshape(K // k, k, B)
-    per_group = torch.logsumexp(groups, dim=1) - math.log(k)  # [K/k, B]
-    return per_group.mean(dim=0)
+def test_images_needed(a, b, target_se):
+    """The fewest test images N for which the paired standard error std(a - b) / sqrt(N) <= target_se."""
+    # the variance of the per-image differences in the pilot run; torch's var, like section 7's std,
+    # is the sample variance (divided by N - 1)
+    spread = (a - b).var().item()
+    return math.ceil(spread / target_se**2)  # sqrt(spread / N) <= target  <=>  N >= spread / target^2
+
+
+def bits_per_dim(log_px, num_pixels):
+    """log p(x) in nats per image -> bits per dimension (a positive cost), one per image."""
+    return -log_px / (num_pixels * math.log(2))  # nats / ln 2 = bits; per pixel: / D
 
 
 def effective_sample_size(log_w):
-    """(sum w)^2 / sum w^2 per column, in log space so tiny weights do not become 0/0."""
-    return torch.exp(2 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2 * log_w, dim=0))
+    """(sum w)^2 / sum w^2 per image, in log space so tiny weights do not become 0/0."""
+    log_sum_w = torch.logsumexp(log_w, dim=0)
+    log_sum_w2 = torch.logsumexp(2 * log_w, dim=0)  # log of sum w^2: the logs of w^2 are 2 log w
+    return torch.exp(2 * log_sum_w - log_sum_w2)

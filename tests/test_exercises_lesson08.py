@@ -1,8 +1,10 @@
-"""Exercise checkers of notebook 08: typical mistakes fail with a reason
-(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
+"""Notebook 08's exercises, answered the way a reader might: each typical mistake, written as a
+reader would write it (not as the exercise lists it), gets the verdict and the mistake's name.
+(tests/test_exercises.py runs the generic checks: solutions pass, stubs read as not attempted.)"""
 
 import math
 
+import numpy as np
 import torch
 
 from vae_helpers.exercises import lesson08
@@ -10,38 +12,112 @@ from vae_helpers.losses import estimate_log_likelihood, iwae_bound, log_importan
 from vae_helpers.model import VAE
 
 
-def test_naive_log_mean_exp_fails_on_underflow():
-    result = lesson08.check_log_mean_exp(lambda log_w: torch.log(torch.exp(log_w).mean(0)))
-    assert not result.passed
-    assert "test case 3" in result.message and "got tensor of shape [2] [-inf" in result.message
-    assert "never exponentiate" in result.message
+def verdict(ex, fn):
+    result = ex.check(fn, verbose=False)
+    return result.status, result.mistake
 
 
-def test_log_sum_exp_without_the_mean_fails():
-    result = lesson08.check_log_mean_exp(lambda log_w: torch.logsumexp(log_w, dim=0))
-    assert not result.passed and "math.log(k)" in result.message
+def test_log_mean_exp_mistakes_as_a_reader_writes_them():
+    ex = lesson08.log_mean_exp
+
+    def naive(log_w):  # "the formula, as written"
+        w = log_w.exp()
+        return (w.sum(dim=0) / w.shape[0]).log()
+
+    def mean_of_logs(log_w):
+        return torch.mean(log_w, 0)
+
+    def forgot_k(log_w):
+        m = log_w.max(0).values
+        return m + torch.log(torch.exp(log_w - m).sum(0))
+
+    def by_hand(log_w):  # right: the max trick written out
+        m = log_w.max(0, keepdim=True).values
+        return (m + torch.log(torch.exp(log_w - m).mean(0, keepdim=True))).squeeze(0)
+
+    def log_k_in_float32(log_w):  # right: torch.log of an integer tensor gives float32
+        return torch.logsumexp(log_w, 0) - torch.log(torch.tensor(log_w.shape[0]))
+
+    assert verdict(ex, naive) == ("incorrect", "the weights exponentiated directly")
+    assert verdict(ex, mean_of_logs)[1] == "the mean of the logs where the log of the mean is meant"
+    assert verdict(ex, forgot_k)[1] == "the log of the sum, not of the mean"
+    assert ex.check(by_hand, verbose=False).passed
+    assert ex.check(log_k_in_float32, verbose=False).passed
 
 
-def test_mean_of_log_weights_is_not_iwae():
-    result = lesson08.check_iwae_from_log_weights(lambda log_w, k: log_w.mean(0))
-    assert not result.passed and "test case 2" in result.message  # k = 1 happens to agree
+def test_mean_of_logs_message_names_jensen():
+    result = lesson08.log_mean_exp.check(lambda log_w: log_w.mean(0), verbose=False)
+    assert "Jensen" in result.message and "case 1" in result.message
 
 
-def test_strided_groups_fail():
-    # a different grouping (samples i, i + K/k, ...) is a valid estimator but not the one asked for
-    def strided(log_w, k):
-        K, B = log_w.shape
-        groups = log_w.reshape(k, K // k, B)
-        return (torch.logsumexp(groups, dim=0) - math.log(k)).mean(0)
+def test_test_images_needed_mistakes_as_a_reader_writes_them():
+    ex = lesson08.test_images_needed
 
-    result = lesson08.check_iwae_from_log_weights(strided)
-    assert not result.passed and "consecutive" in result.message
+    def unpaired(a, b, target):
+        return int(np.ceil((np.var(a.numpy(), ddof=1) + np.var(b.numpy(), ddof=1)) / target**2))
+
+    def truncated(a, b, target):
+        return int((a - b).var() / target**2)  # int() rounds towards zero
+
+    def right_with_numpy(a, b, target):
+        d = (a - b).numpy()
+        return int(np.ceil(np.var(d, ddof=1) / target**2))
+
+    def numpy_default_ddof(a, b, target):  # np.var divides by N, section 7's std by N - 1
+        return int(np.ceil(np.var((a - b).numpy()) / target**2))
+
+    assert verdict(ex, unpaired) == ("incorrect", "the variances of the two models added, as if the images were independent")
+    assert verdict(ex, truncated)[1] == "rounded down"
+    assert verdict(ex, numpy_default_ddof)[1].startswith("the population variance")
+    assert ex.check(right_with_numpy, verbose=False).passed
 
 
-def test_ess_of_unnormalised_weights_fails():
-    result = lesson08.check_effective_sample_size(
-        lambda log_w: torch.exp(log_w).sum(0) ** 2 / torch.exp(2 * log_w).sum(0))
-    assert not result.passed and "0/0" in result.message
+def test_pairing_needs_far_fewer_images():
+    # the point of pairing: the per-image spread (tens of nats) is shared and cancels
+    for case in lesson08.test_images_needed.cases():
+        a, b, target = case.args
+        paired = lesson08.reference_test_images_needed(a, b, target)
+        unpaired = math.ceil((a.var() + b.var()).item() / target**2)
+        assert paired * 20 < unpaired
+        assert (a - b).std() / math.sqrt(paired) <= target < (a - b).std() / math.sqrt(paired - 1)
+
+
+def test_bits_per_dim_mistakes_as_a_reader_writes_them():
+    ex = lesson08.bits_per_dim
+    assert verdict(ex, lambda lp, d: -lp / d / math.log(2)) == ("correct", None)
+    assert verdict(ex, lambda lp, d: torch.log2(torch.exp(-lp)) / d)[0] == "incorrect"  # exp(7000) overflows
+    assert verdict(ex, lambda lp, d: -lp / d)[1] == "nats left as nats"
+    assert verdict(ex, lambda lp, d: -lp / d / math.log(10))[1] == "log base 10 instead of base 2"
+    assert verdict(ex, lambda lp, d: lp / d / math.log(2))[1] == "the sign kept"
+
+
+def test_paper_number_in_bits_per_dim():
+    # 84.78 nats per 784-pixel image (the IWAE, k = 50) is about 0.156 bits per pixel
+    bpd = lesson08.reference_bits_per_dim(torch.tensor([-84.78], dtype=torch.float64), 784)
+    assert abs(bpd.item() - 84.78 / 784 / math.log(2)) < 1e-12 and 0.15 < bpd.item() < 0.16
+
+
+def test_effective_sample_size_mistakes_as_a_reader_writes_them():
+    ex = lesson08.effective_sample_size
+
+    def naive(log_w):
+        w = torch.exp(log_w)
+        return w.sum(0).pow(2) / w.pow(2).sum(0)
+
+    def via_softmax(log_w):  # right: 1 / sum of squared normalised weights
+        return 1 / torch.softmax(log_w, dim=0).pow(2).sum(0)
+
+    assert verdict(ex, naive) == ("incorrect", "the weights exponentiated directly")
+    assert verdict(ex, lambda lw: torch.softmax(lw, 0).pow(2).sum(0))[1] == "the ratio upside down"
+    assert ex.check(via_softmax, verbose=False).passed
+
+
+def test_effective_sample_size_limits():
+    equal = torch.zeros(8, 3, dtype=torch.float64)
+    one = torch.full((8, 3), -1e4, dtype=torch.float64)
+    one[2] = 0.0
+    assert torch.allclose(lesson08.reference_effective_sample_size(equal), torch.full((3,), 8.0, dtype=torch.float64))
+    assert torch.allclose(lesson08.reference_effective_sample_size(one), torch.ones(3, dtype=torch.float64))
 
 
 def test_references_agree_with_the_package():
@@ -57,8 +133,7 @@ def test_references_agree_with_the_package():
         bound = iwae_bound(model, x, 10)
         torch.manual_seed(7)
         log_w10 = log_importance_weights(model, x, 10)
-    assert torch.allclose(lesson08.reference_iwae_from_log_weights(log_w, 200), estimate, atol=1e-5)
     assert torch.allclose(lesson08.reference_log_mean_exp(log_w), estimate, atol=1e-5)
-    assert torch.allclose(lesson08.reference_iwae_from_log_weights(log_w10, 10), bound, atol=1e-5)
+    assert torch.allclose(lesson08.reference_log_mean_exp(log_w10), bound, atol=1e-5)
     ess = lesson08.reference_effective_sample_size(log_w)
     assert bool(((ess >= 1 - 1e-6) & (ess <= 200 + 1e-6)).all())

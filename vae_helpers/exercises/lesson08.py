@@ -1,106 +1,254 @@
-"""Checkers for the exercises of notebook 08 (evaluating log p(x) · 评估对数似然).
+"""The exercises of notebook 08 (evaluating log p(x) · 评估对数似然).
 
-Each ``check_*`` takes the reader's function, runs it on a few fixed cases next to a reference
-implementation, prints "✓ ..." or "✗ ... (why, and a hint)" and returns a CheckResult.
+- ``log_mean_exp`` (the warm-up, restates section 4): log((1/k) sum_i w_i) from log weights, without
+  underflow;
+- ``test_images_needed`` (transfer): how many test images a paired comparison of two models
+  needs for a given standard error;
+- ``bits_per_dim`` (transfer): nats per image to bits per dimension;
+- ``effective_sample_size`` (derive): how many of the k importance samples really count.
+
 Solutions: ``solutions/lesson08.py``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import torch
 
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake
+
+_F64 = torch.float64
+LESSON = "lesson08"
+
+
+def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=_F64)
 
 
 def _log_weights(k: int, b: int, seed: int, scale: float = 3.0, shift: float = -100.0) -> torch.Tensor:
     """Log weights [k, B] like a VAE's: large negative numbers (about -100 nats) with a spread."""
-    g = torch.Generator().manual_seed(seed)
-    return shift + scale * torch.randn(k, b, generator=g, dtype=torch.float64)
+    return shift + scale * _randn((k, b), seed)
 
 
 # --------------------------------------------------------------------------- 1. log-mean-exp
 
 
-def reference_log_mean_exp(log_w: torch.Tensor) -> torch.Tensor:
+def reference_log_mean_exp(log_w):
     """[B]: log((1/k) sum_i exp(log_w[i])) over the k samples (dim 0), computed stably."""
     return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
 
 
-def check_log_mean_exp(reader_fn: Callable) -> CheckResult:
-    """Exercise 1: the average of the weights, in log space, without overflow or underflow."""
-    cases = [(_log_weights(10, 3, 0),), (_log_weights(1, 4, 1),), (_log_weights(500, 2, 2, shift=-800.0),),
-             (_log_weights(50, 5, 3, scale=20.0, shift=0.0),)]
-    return check_function(
-        "log_mean_exp",
-        reader_fn,
-        reference_log_mean_exp,
-        cases,
-        hint="exp(-800) is 0 in floating point, so never exponentiate the log weights directly: "
-        "torch.logsumexp(log_w, dim=0) - math.log(k) with k = log_w.shape[0] (the mean divides by k).",
-        rtol=1e-9,
-        atol=1e-9,
-    )
+def _log_mean_exp_cases() -> list[Case]:
+    return [Case((_log_weights(10, 3, 0),), "k = 10 samples of 3 images, log w near -100"),
+            Case((_log_weights(500, 2, 2, shift=-800.0),), "log w near -800: exp underflows to 0"),
+            Case((_log_weights(7, 4, 3, scale=20.0, shift=0.0),), "k = 7, a wide spread")]
 
 
-# --------------------------------------------------------------------------- 2. L_k from K samples
+log_mean_exp = Exercise(
+    "log_mean_exp",
+    reference_log_mean_exp,
+    _log_mean_exp_cases,
+    hints=[
+        "exp(-800) is 0 in floating point: the weights themselves can never be formed, only their logs. "
+        "Which torch function adds up exponentials without forming them?",
+        "torch.logsumexp gives log sum_i exp(a_i). Over which axis of the [k, B] log weights: the "
+        "samples or the images?",
+        "A mean is a sum divided by k, and log(s / k) = log s - log k. One number per image, shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the mean of the logs where the log of the mean is meant",
+                "log_w.mean(0) is the k = 1 bound averaged over the samples (the ELBO estimate); by "
+                "Jensen's inequality it is below log((1/k) sum w), and it does not tighten as k grows.",
+                lambda log_w: log_w.mean(0)),
+        Mistake("the log of the sum, not of the mean",
+                "logsumexp adds the k weights; the estimate of p(x) is their mean, so log k must be "
+                "subtracted (else the value grows by log k with every added sample).",
+                lambda log_w: torch.logsumexp(log_w, dim=0)),
+        Mistake("the weights exponentiated directly",
+                "log(mean(exp(log_w))) is right on paper, but exp(-800) is 0 in floating point, so the "
+                "mean is 0 and its log -inf; logsumexp factors out the largest weight first.",
+                lambda log_w: torch.log(torch.exp(log_w).mean(0))),
+        Mistake("the mean taken over the images instead of the samples",
+                "log_w has shape [k, B]: the k samples of one image are a column, so reduce over dim 0; "
+                "the result has one number per image, shape [B].",
+                lambda log_w: torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])),
+        Mistake("k subtracted where log k is meant",
+                "dividing by k inside the log is subtracting log k outside it, not k.",
+                lambda log_w: torch.logsumexp(log_w, dim=0) - log_w.shape[0]),
+    ],
+    rtol=1e-6, atol=1e-6,  # loose enough for log k computed in float32 (torch.log(torch.tensor(k)))
+)
 
 
-def reference_iwae_from_log_weights(log_w: torch.Tensor, k: int) -> torch.Tensor:
-    """[B]: the mean of L_k over the K/k disjoint groups of k consecutive samples of log_w [K, B]."""
-    K, B = log_w.shape
-    groups = log_w.reshape(K // k, k, B)
-    return (torch.logsumexp(groups, dim=1) - math.log(k)).mean(dim=0)
+# --------------------------------------------------------------------------- 2. how many test images
 
 
-def check_iwae_from_log_weights(reader_fn: Callable) -> CheckResult:
-    """Exercise 2: estimate E[L_k] for a small k from K = (K/k) * k samples, all of them used."""
-    log_w = _log_weights(1000, 3, 4)
-    cases = [(log_w, 1), (log_w, 10), (log_w, 1000), (_log_weights(12, 2, 5), 4)]
-    return check_function(
-        "iwae_from_log_weights",
-        reader_fn,
-        reference_iwae_from_log_weights,
-        cases,
-        hint="log_w.reshape(K // k, k, B) puts each group of k consecutive samples in one row; "
-        "log-mean-exp inside each group (dim=1), then the plain mean over the groups (dim=0). "
-        "k = 1 must give log_w.mean(0) (the ELBO estimate), k = K the single K-sample bound.",
-        rtol=1e-9,
-        atol=1e-9,
-    )
+def reference_test_images_needed(a, b, target_se):
+    """The fewest test images N whose paired standard error std(a - b) / sqrt(N) is <= target_se.
+
+    std and var are the sample versions (divided by N - 1, torch's default), as in section 7.
+    """
+    return math.ceil((a - b).var().item() / target_se**2)
 
 
-# --------------------------------------------------------------------------- 3. effective sample size
+def _pilot_cases() -> list[Case]:
+    cases = []
+    for seed, n, spread, noise, target in ((10, 50, 20.0, 1.3, 0.1), (11, 40, 15.0, 2.0, 0.25),
+                                           (12, 30, 30.0, 0.7, 0.05)):
+        image = -100.0 + spread * _randn((n,), seed)  # how hard each image is: shared by both models
+        a = image + noise * _randn((n,), seed + 100)
+        b = image - 3.0 + noise * _randn((n,), seed + 200)
+        cases.append(Case((a, b, target), f"a pilot run on {n} test images, target ± {target} nats"))
+    return cases
 
 
-def reference_effective_sample_size(log_w: torch.Tensor) -> torch.Tensor:
-    """[B]: (sum_i w_i)^2 / sum_i w_i^2, from log weights [k, B], computed in log space."""
+test_images_needed = Exercise(
+    "test_images_needed",
+    reference_test_images_needed,
+    _pilot_cases,
+    hints=[
+        "Section 7's paired standard error of N images is std(d) / sqrt(N), d = a - b per image. The "
+        "pilot run tells you std(d); the target says how large std(d) / sqrt(N) may be.",
+        "Whose spread: of a, of b, or of the per-image differences a - b? Both models see the same "
+        "images. Then solve the inequality for N: square both sides.",
+        "N must be at least var(a - b) / target_se^2 (the sample variance, divided by N - 1, as in section "
+        "7's std), and a number of images is whole: round up.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the variances of the two models added, as if the images were independent",
+                "var(a) + var(b) is the variance of a difference of two independent scores; both models "
+                "see the same images, so the image-to-image spread cancels in a - b: use var(a - b).",
+                lambda a, b, t: math.ceil((a.var() + b.var()).item() / t**2)),
+        Mistake("the variance of one model's scores",
+                "var(a) measures how different the test images are, which the comparison does not care "
+                "about; the comparison's noise is the spread of the per-image differences a - b.",
+                lambda a, b, t: math.ceil(a.var().item() / t**2)),
+        Mistake("the standard deviation where the variance is meant",
+                "the standard error falls like 1 / sqrt(N), so N grows with the square: halving the "
+                "error takes four times the images.",
+                lambda a, b, t: math.ceil((a - b).std().item() / t)),
+        Mistake("the population variance (divided by N) where section 7 uses the sample variance",
+                "section 7's std, like torch's std and var by default, divides by N - 1 (the unbiased "
+                "sample variance); np.var and var(unbiased=False) divide by N and give a few images too few.",
+                lambda a, b, t: math.ceil((a - b).var(unbiased=False).item() / t**2)),
+        Mistake("rounded down",
+                "the floor of var(d) / target^2 is a number of images whose standard error is still a "
+                "little above the target; round up.",
+                lambda a, b, t: math.floor((a - b).var().item() / t**2)),
+    ],
+    rtol=0.0, atol=0.5,
+)
+
+
+# --------------------------------------------------------------------------- 3. bits per dimension
+
+
+def reference_bits_per_dim(log_px, num_pixels):
+    """-log p(x) in nats per image -> bits per dimension: divide by D and by ln 2. Shape [B]."""
+    return -log_px / (num_pixels * math.log(2))
+
+
+def _bits_cases() -> list[Case]:
+    return [Case((torch.tensor([-86.76, -111.7, -50.0], dtype=_F64), 784), "28 x 28 binary images"),
+            Case((-60.0 + 5.0 * _randn((5,), 20), 196), "14 x 14 images"),
+            Case((-7000.0 + 100.0 * _randn((2,), 21), 3072), "32 x 32 colour images, D = 3 * 1024")]
+
+
+bits_per_dim = Exercise(
+    "bits_per_dim",
+    reference_bits_per_dim,
+    _bits_cases,
+    hints=[
+        "Two conversions: from a whole image to one dimension (pixel), and from nats (natural log) to "
+        "bits (log base 2). Also: which sign does a cost in bits have?",
+        "log2(y) = ln(y) / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
+        "image has num_pixels.",
+        "Three steps for each image: flip the sign (log p(x) < 0, a cost in bits is > 0), turn nats into "
+        "bits, divide by the number of pixels. No sum or mean over the batch: shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the sign kept",
+                "log p(x) is negative; the code length -log2 p(x) is positive: bits per dimension "
+                "measure a cost.",
+                lambda lp, d: lp / (d * math.log(2))),
+        Mistake("nats left as nats",
+                "the log p(x) estimates are natural logs; a bit is log base 2, so divide by ln 2 too.",
+                lambda lp, d: -lp / d),
+        Mistake("multiplied by ln 2 instead of divided",
+                "log2(y) = ln(y) / ln(2): there are more bits than nats in the same probability "
+                "(1 nat = 1.44 bits).",
+                lambda lp, d: -lp * math.log(2) / d),
+        Mistake("log base 10 instead of base 2",
+                "dividing by ln 10 gives decimal digits (bans), not bits; use ln 2.",
+                lambda lp, d: -lp / (d * math.log(10))),
+        Mistake("not divided by the number of dimensions",
+                "that is bits per image; per dimension divides by D = num_pixels, which lets images of "
+                "different sizes be compared.",
+                lambda lp, d: -lp / math.log(2)),
+        Mistake("averaged over the batch",
+                "the function converts each image's estimate; the average over the test set comes later "
+                "(shape [B], not one number).",
+                lambda lp, d: (-lp / (d * math.log(2))).mean()),
+    ],
+    rtol=1e-9, atol=1e-12,
+)
+
+
+# --------------------------------------------------------------------------- 4. effective sample size
+
+
+def reference_effective_sample_size(log_w):
+    """[B]: (sum_i w_i)^2 / sum_i w_i^2 = 1 / sum_i w~_i^2, from log weights [k, B], in log space."""
     return torch.exp(2 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2 * log_w, dim=0))
 
 
-def check_effective_sample_size(reader_fn: Callable) -> CheckResult:
-    """Exercise 3: how many of the k samples really count (1 = one weight dominates, k = all equal)."""
-    cases = [(_log_weights(100, 3, 6),), (_log_weights(100, 3, 7, scale=0.01),),
-             (_log_weights(1000, 2, 8, shift=-700.0, scale=1.0),), (torch.zeros(5, 2, dtype=torch.float64),)]
-    return check_function(
-        "effective_sample_size",
-        reader_fn,
-        reference_effective_sample_size,
-        cases,
-        hint="ESS = (sum w)^2 / sum w^2; in logs: exp(2 * logsumexp(log_w, 0) - logsumexp(2 * log_w, 0)). "
-        "Equal weights must give k, and weights of exp(-700) must not turn into 0/0.",
-        rtol=1e-7,
-        atol=1e-7,
-    )
+def _ess_cases() -> list[Case]:
+    return [Case((_log_weights(100, 3, 6),), "100 samples, log w spread by 3 nats"),
+            Case((_log_weights(50, 2, 7, scale=0.1),), "nearly equal weights"),
+            Case((_log_weights(20, 5, 8, shift=-700.0, scale=1.0),), "log w near -700")]
 
 
-__all__ = [
-    "check_log_mean_exp",
-    "check_iwae_from_log_weights",
-    "check_effective_sample_size",
-    "reference_log_mean_exp",
-    "reference_iwae_from_log_weights",
-    "reference_effective_sample_size",
-]
+effective_sample_size = Exercise(
+    "effective_sample_size",
+    reference_effective_sample_size,
+    _ess_cases,
+    hints=[
+        "With the normalised weights w~_i = w_i / sum_j w_j of the IWAE gradient, ESS = 1 / sum_i w~_i^2. "
+        "Check it on two cases in your head: all weights equal, and one weight holding everything.",
+        "Work with logs: log sum_i w_i is a logsumexp over the samples. What is the log of w_i^2, and so "
+        "the log of sum_i w_i^2?",
+        "log ESS = 2 log(sum w) - log(sum w^2); exponentiate only this final difference (it lies between "
+        "log 1 and log k, so it can neither underflow nor overflow). Shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the weights exponentiated directly",
+                "(sum w)^2 / sum w^2 is right on paper, but for log w near -700 both w^2 = exp(-1400) and "
+                "(sum w)^2 are 0 in floating point, and 0/0 is nan; work with logsumexp and exponentiate "
+                "only the final log ESS.",
+                lambda lw: torch.exp(lw).sum(0) ** 2 / torch.exp(2 * lw).sum(0)),
+        Mistake("the ratio upside down",
+                "sum w^2 / (sum w)^2 = sum w~^2 is 1/k for equal weights and 1 when one weight "
+                "dominates: the inverse of the effective number of samples.",
+                lambda lw: torch.exp(torch.logsumexp(2 * lw, 0) - 2 * torch.logsumexp(lw, 0))),
+        Mistake("the sum not squared",
+                "(sum w) / sum w^2 is not free of the weights' scale: multiply every weight by c and it "
+                "changes by 1/c. The square makes ESS a pure count.",
+                lambda lw: torch.exp(torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0))),
+        Mistake("a fraction of k, not a count",
+                "dividing by k gives the share of useful samples (1 for equal weights); the exercise asks "
+                "for the number of samples, k for equal weights.",
+                lambda lw: torch.exp(2 * torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0)) / lw.shape[0]),
+        Mistake("reduced over the images instead of the samples",
+                "log_w has shape [k, B]: the k samples of one image are a column, so reduce over dim 0.",
+                lambda lw: torch.exp(2 * torch.logsumexp(lw, 1) - torch.logsumexp(2 * lw, 1))),
+    ],
+    rtol=1e-7, atol=1e-9,
+)
+
+
+__all__ = ["log_mean_exp", "test_images_needed", "bits_per_dim", "effective_sample_size"]
