@@ -1,5 +1,7 @@
-"""Exercise checkers of notebook 06: typical mistakes fail with a reason
-(tests/test_exercises.py: every solution passes, every stub reads as not done)."""
+"""Exercises of notebook 06, answered the way a reader might (tests/test_exercises.py covers the
+solutions, the stubs and every listed mistake of every lesson)."""
+
+import torch
 
 from lesson_solutions import load_solutions
 from vae_helpers.exercises import lesson06
@@ -7,66 +9,84 @@ from vae_helpers.exercises import lesson06
 solutions = load_solutions("lesson06")
 
 
-def test_reference_batch_sizes_of_mnist():
-    sizes = lesson06.reference_batch_sizes(60000, 128)
-    assert len(sizes) == 469 and sizes[-1] == 96 and sum(sizes) == 60000
-    assert lesson06.reference_batch_sizes(256, 128) == [128, 128]
+def test_the_predictions_are_measured_not_stored():
+    assert lesson06.view_shape_of_twenty.answer() == str(list(torch.zeros(3920).view(-1, 784).shape))
+    assert lesson06.viewable_slices.answer() == solutions.viewable_slices
+    assert lesson06.view_shape_of_twenty.answer() == solutions.view_shape_of_twenty
 
 
-def test_batch_sizes_dropping_the_remainder_fails_with_a_short_message():
-    result = lesson06.check_batch_sizes(lambda n, b: [b] * (n // b), verbose=False)
-    assert not result.passed
-    assert "expected '468 x 128, then 1 x 96', got '468 x 128'" in result.message
-    assert "drop_last" in result.message
-    assert len(result.message) < 400  # 469 numbers are summarised, not listed
+def test_predicting_a_flatten_per_image_is_told_why_view_differs():
+    result = lesson06.view_shape_of_twenty.check("[20, 196]", verbose=False)
+    assert result.status == "incorrect" and "flatten per image" in result.message
+    assert "the answer is [5, 784]" in result.message
 
 
-def test_batch_sizes_rounding_up_fails():
-    result = lesson06.check_batch_sizes(lambda n, b: [b] * -(-n // b), verbose=False)
-    assert not result.passed and "got '469 x 128'" in result.message
+def test_a_prediction_outside_the_choices_is_refused():
+    result = lesson06.viewable_slices.check("abd c", verbose=False)
+    assert result.status == "incorrect" and "not one of the choices" in result.message
+    assert lesson06.viewable_slices.check(" AB ", verbose=False).passed
 
 
-def test_batch_sizes_returning_a_count_fails():
-    result = lesson06.check_batch_sizes(lambda n, b: -(-n // b), verbose=False)
-    assert not result.passed and "got 469" in result.message
+def test_flatten_with_view_names_the_error_and_the_case():
+    result = lesson06.flatten_batch.check(lambda x: x.view(x.shape[0], -1), verbose=False)
+    assert result.status == "incorrect"
+    assert "raised RuntimeError" in result.message and "(transposed)" in result.message
 
 
-def test_batch_sizes_as_a_tuple_is_accepted():
-    assert lesson06.check_batch_sizes(lambda n, b: tuple(solutions.batch_sizes(n, b)), verbose=False).passed
+def test_flatten_with_a_fixed_784_is_recognised_on_the_14x14_case():
+    result = lesson06.flatten_batch.check(lambda x: x.reshape(-1, 784), verbose=False)
+    assert result.mistake == "a fixed 784 per row"
+    assert "case 2 of 4 (4 images of 14x14)" in result.message and "shape [1, 784]" in result.message
 
 
-def test_flatten_with_a_fixed_784_fails_on_the_silent_14x14_case():
-    result = lesson06.check_flatten_batch(lambda x: x.view(-1, 784), verbose=False)
-    assert not result.passed
-    assert "test case 2: expected shape [4, 196], got shape [1, 784]" in result.message
+def test_flatten_with_the_view_of_a_contiguous_copy_passes():
+    assert lesson06.flatten_batch.check(lambda x: x.contiguous().view(len(x), -1), verbose=False).passed
+    assert lesson06.flatten_batch.check(lambda x: x.flatten(1), verbose=False).passed
 
 
-def test_flatten_with_view_fails_on_the_non_contiguous_case():
-    result = lesson06.check_flatten_batch(lambda x: x.view(x.shape[0], -1), verbose=False)
-    assert not result.passed
-    assert "raised RuntimeError" in result.message and "reshape" in result.message
+def test_flatten_of_the_transposed_images_read_back_is_wrong_without_a_named_mistake():
+    # "fixing" the layout by transposing again gives the right shape but the wrong pixel order
+    result = lesson06.flatten_batch.check(lambda x: x.transpose(-1, -2).reshape(len(x), -1), verbose=False)
+    assert result.status == "incorrect" and result.mistake is None
+    assert "first differs at index" in result.message
 
 
-def test_flatten_with_flatten_1_passes():
-    assert lesson06.check_flatten_batch(lambda x: x.flatten(1), verbose=False).passed
+def test_dilated_side_with_true_division_fails_where_the_stride_does_not_divide():
+    def true_division(side, k, s, p, d):
+        return (side + 2 * p - d * (k - 1) - 1) / s + 1
+
+    result = lesson06.dilated_conv_side.check(true_division, verbose=False)
+    assert result.status == "incorrect" and "case 2 of 6" in result.message
 
 
-def test_conv_side_without_padding_fails():
-    result = lesson06.check_conv_output_side(lambda side, k, s, p: (side - k) // s + 1, verbose=False)
-    assert not result.passed and "expected 14, got 13" in result.message
+def test_dilated_side_with_math_floor_passes_and_ceil_is_recognised():
+    import math
+
+    def floor(side, k, s, p, d):
+        return math.floor((side + 2 * p - d * (k - 1) - 1) / s) + 1
+
+    def ceil(side, k, s, p, d):
+        return math.ceil((side + 2 * p - d * (k - 1) - 1) / s) + 1
+
+    assert lesson06.dilated_conv_side.check(floor, verbose=False).passed
+    assert lesson06.dilated_conv_side.check(ceil, verbose=False).mistake == "rounded up"
 
 
-def test_conv_side_with_true_division_fails():
-    result = lesson06.check_conv_output_side(lambda side, k, s, p: (side + 2 * p - k) / s + 1, verbose=False)
-    assert not result.passed and "whole number" in result.message
+def test_the_undilated_formula_of_section_7_is_named_on_the_first_dilated_case():
+    # the reader reuses section 7's conv_side unchanged: right on the undilated case 1, wrong on case 2
+    result = lesson06.dilated_conv_side.check(lambda side, k, s, p, d: (side + 2 * p - k) // s + 1, verbose=False)
+    assert result.mistake == "dilation ignored" and "case 2 of 6" in result.message
 
 
-def test_conv_side_that_does_not_round_down_fails():
-    result = lesson06.check_conv_output_side(lambda side, k, s, p: round((side + 2 * p - k) / s + 0.5) + 1,
-                                             verbose=False)
-    assert not result.passed
+def test_an_effective_kernel_written_another_way_passes():
+    def effective(side, k, s, p, d):
+        k_eff = k + (k - 1) * (d - 1)  # the same span, d * (k - 1) + 1
+        return (side + 2 * p - k_eff) // s + 1
+
+    assert lesson06.dilated_conv_side.check(effective, verbose=False).passed
 
 
-def test_reference_conv_side_matches_the_formula():
-    for side, k, s, p in lesson06.CONV_CASES:
-        assert lesson06.reference_conv_output_side(side, k, s, p) == (side + 2 * p - k) // s + 1
+def test_reference_dilated_side_matches_the_formula():
+    for case in lesson06.DILATED_CASES:
+        side, k, s, p, d = case.args
+        assert lesson06.reference_dilated_conv_side(side, k, s, p, d) == (side + 2 * p - d * (k - 1) - 1) // s + 1

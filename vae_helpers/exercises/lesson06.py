@@ -1,128 +1,144 @@
-"""Checkers for the exercises of notebook 06 (shape experiments). Solutions: solutions/lesson06.py."""
+"""Exercises of notebook 06 (shape experiments). Solutions: solutions/lesson06.py."""
 
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 import torch.nn as nn
 
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake, Prediction
 
-# --------------------------------------------------------------------------- 1. batch sizes of an epoch
+LESSON = "lesson06"
 
-
-def reference_batch_sizes(n_images: int, batch_size: int) -> list[int]:
-    """Sizes of one epoch's batches: full batches, then the remainder if there is one."""
-    sizes = [batch_size] * (n_images // batch_size)
-    if n_images % batch_size:
-        sizes.append(n_images % batch_size)
-    return sizes
+# --------------------------------------------------------------------------- 1. predict: view on 14x14
 
 
-BATCH_SIZE_CASES = [(60000, 128), (10000, 128), (256, 128), (10, 4), (3, 5)]
+def _view_shape_of_twenty() -> str:
+    """The shape view(-1, 784) gives a batch of 20 images of 14x14, measured."""
+    return str(list(torch.zeros(20, 1, 14, 14).view(-1, 784).shape))
 
 
-def check_batch_sizes(reader_fn: Callable, verbose: bool = True) -> CheckResult:
-    """Exercise 1: the list of batch sizes of one epoch (60000 = 468 x 128 + 96)."""
-    return check_function(
-        "batch_sizes",
-        lambda n, b: _runs(reader_fn(n, b)),
-        lambda n, b: _runs(reference_batch_sizes(n, b)),
-        BATCH_SIZE_CASES,
-        hint="n_images // batch_size full batches, then one more of n_images % batch_size images "
-        "when that is not 0 (a DataLoader keeps it unless drop_last=True).",
-        verbose=verbose,
-    )
+view_shape_of_twenty = Prediction(
+    "view_shape_of_twenty", _view_shape_of_twenty, lesson=LESSON,
+    choices=["[20, 784]", "[20, 196]", "[5, 784]", "[80, 49]", "error"],
+    explain="view keeps only the total number of values: 20 x 196 = 3920 = 5 x 784, so it returns 5 "
+    "rows of 784, each made of four 14x14 images one after another, and raises nothing.",
+    hints=["Count the values: how many numbers does the batch hold in total?",
+           "view(-1, 784) raises only when the total is not a multiple of 784; otherwise -1 becomes total / 784."],
+    mistakes={"[20, 196]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
+              "length at 784 and does not know where one image ends.",
+              "error": "view raises only when the total is not a multiple of 784, and 20 x 196 = 5 x 784 is one.",
+              "[20, 784]": "a view never changes the number of values: 20 x 784 would need four times as many."})
+
+# --------------------------------------------------------------------------- 2. predict: which slices view
 
 
-def _runs(value):
-    """A list of sizes written short: [128, 128, 96] → '2 x 128, then 1 x 96' (other values unchanged)."""
-    if isinstance(value, (tuple, range)):
-        value = list(value)
-    if not isinstance(value, list):
-        return value
-    items = [int(v) if isinstance(v, torch.Tensor) else v for v in value]
-    if not items:
-        return "no batches"
-    groups: list[list] = []
-    for item in items:
-        if groups and groups[-1][1] == item:
-            groups[-1][0] += 1
-        else:
-            groups.append([1, item])
-    return ", then ".join(f"{count} x {item!r}" for count, item in groups)
+def _slices(x: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {"a": x[:64], "b": x[:, :, :14], "c": x[:, :, :, :14], "d": x.transpose(2, 3)}
 
 
-# --------------------------------------------------------------------------- 2. flatten any batch
+def _viewable_slices() -> str:
+    """The letters of the tensors that accept .view(len(y), -1), found by trying."""
+    x = torch.zeros(128, 1, 28, 28)
+    works = []
+    for letter, y in _slices(x).items():
+        try:
+            y.view(len(y), -1)
+            works.append(letter)
+        except RuntimeError:
+            pass
+    return "".join(works) or "none"
+
+
+viewable_slices = Prediction(
+    "viewable_slices", _viewable_slices, lesson=LESSON,
+    choices=["none", "a", "ab", "ac", "ad", "abc", "abcd"],
+    explain="x[:64] and x[:, :, :14] (the top 14 rows) are each one unbroken block of memory per image, "
+    "so a stride pattern for [len, -1] exists; x[:, :, :, :14] keeps 14 of every 28 values of a row "
+    "(gaps in memory) and the transpose reads memory column by column, so view refuses both.",
+    hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the strides.",
+           "view(len(y), -1) works when, inside each image, every step from one value to the next (in the "
+           "order the tensor presents them) is the same distance in memory; any constant distance will do."],
+    mistakes={"abcd": "a slice or a transpose keeps the original memory and only changes shape and strides; "
+              "view cannot merge dimensions whose values are not evenly spaced in memory.",
+              "a": "the top 14 rows of each image, x[:, :, :14], are 14 x 28 consecutive values in memory: "
+              "one block per image, which view can describe.",
+              "abc": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
+              "and one stride cannot jump over them."})
+
+# --------------------------------------------------------------------------- 3. flatten any batch
 
 
 def reference_flatten_batch(x: torch.Tensor) -> torch.Tensor:
     """[B, C, H, W] → [B, C*H*W], for any image size and any memory layout."""
-    return x.reshape(x.shape[0], -1)
+    return torch.flatten(x, start_dim=1)
 
 
-def _flatten_cases() -> list[tuple[torch.Tensor]]:
+def _flatten_cases() -> list[Case]:
     g = torch.Generator().manual_seed(6)
     return [
-        (torch.rand(3, 1, 28, 28, generator=g),),
-        (torch.rand(4, 1, 14, 14, generator=g),),  # 4 x 196 = 784: view(-1, 784) gives [1, 784]
-        (torch.rand(2, 1, 32, 32, generator=g).transpose(2, 3),),  # not contiguous: view() refuses
-        (torch.rand(1, 3, 5, 7, generator=g),),
+        Case((torch.rand(3, 1, 28, 28, generator=g, dtype=torch.float64),), "3 MNIST images"),
+        Case((torch.rand(4, 1, 14, 14, generator=g, dtype=torch.float64),), "4 images of 14x14"),
+        Case((torch.rand(2, 1, 28, 28, generator=g, dtype=torch.float64).transpose(2, 3),), "transposed"),
+        Case((torch.rand(16, 3, 7, 7, generator=g, dtype=torch.float64),), "16 colour images of 7x7"),
     ]
 
 
-def check_flatten_batch(reader_fn: Callable, verbose: bool = True) -> CheckResult:
-    """Exercise 2: flatten a batch of images of any size, contiguous or not, to [B, pixels]."""
-    return check_function(
-        "flatten_batch",
-        reader_fn,
-        reference_flatten_batch,
-        _flatten_cases(),
-        hint="keep the batch dimension and let -1 collect the rest: x.reshape(x.shape[0], -1) "
-        "(or x.flatten(1)). A fixed 784 fails for other image sizes, and view() fails on a "
-        "non-contiguous tensor.",
-        verbose=verbose,
-    )
+flatten_batch = Exercise(
+    "flatten_batch", reference_flatten_batch, _flatten_cases, lesson=LESSON,
+    hints=["Keep the batch dimension as it is and collect everything else into one dimension.",
+           "The number of values per image is x[0].numel(), or let -1 work it out; view refuses some layouts.",
+           "Section 4's table names the method made for exactly this; VAE.flatten in section 3 does it too."],
+    mistakes=[
+        Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14x14 it returns "
+                "one row holding all four. Take the row length from the images, not from MNIST.",
+                lambda x: x.reshape(-1, 784)),
+        Mistake("the whole batch in one row", "reshape(1, -1) (or flatten()) loses the batch dimension: every "
+                "image must stay its own row.", lambda x: x.reshape(1, -1)),
+        Mistake("height times width, channels forgotten", "an image has C x H x W values; with H x W per row, "
+                "a colour image is split into C rows.", lambda x: x.reshape(-1, x.shape[-2] * x.shape[-1])),
+        Mistake("the channel dimension kept", "flatten(2) gives [B, C, H*W]: the encoder's Linear layer wants "
+                "one row per image, [B, C*H*W].", lambda x: x.flatten(2)),
+    ])
+
+# --------------------------------------------------------------------------- 4. transfer: a dilated convolution
 
 
-# --------------------------------------------------------------------------- 3. convolution output size
-
-
-def reference_conv_output_side(side: int, kernel_size: int, stride: int, padding: int) -> int:
-    """The output side of nn.Conv2d, measured by running one."""
-    conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding)
+def reference_dilated_conv_side(side: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int:
+    """The output side of a dilated nn.Conv2d on a square input, measured by running one."""
+    conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
     with torch.no_grad():
         return int(conv(torch.zeros(1, 1, side, side)).shape[-1])
 
 
-CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (28, 3, 1, 1), (28, 5, 1, 0), (32, 3, 2, 0), (7, 3, 2, 1)]
+def _span(k: int, d: int) -> int:
+    return d * (k - 1) + 1
 
 
-def check_conv_output_side(reader_fn: Callable, verbose: bool = True) -> CheckResult:
-    """Exercise 3: floor((side + 2 padding - kernel) / stride) + 1, a whole number."""
-    return check_function(
-        "conv_output_side",
-        _int_or_value(reader_fn),
-        reference_conv_output_side,
-        CONV_CASES,
-        hint="(side + 2 * padding - kernel_size) // stride + 1: padding adds to both edges, and the "
-        "division rounds down (use //, not /).",
-        rtol=0.0,
-        atol=0.0,
-        verbose=verbose,
-    )
+# no output equals an input number, so a message that shows a case's inputs gives no answer away
+DILATED_CASES = [Case((26, 5, 1, 1, 1), "no dilation"), Case((30, 3, 2, 2, 2)), Case((33, 3, 1, 0, 3)),
+                 Case((40, 5, 2, 2, 2)), Case((29, 3, 2, 1, 2)), Case((45, 3, 3, 1, 4))]
 
+dilated_conv_side = Exercise(
+    "dilated_conv_side", reference_dilated_conv_side, DILATED_CASES, lesson=LESSON, rtol=0.0, atol=0.0,
+    hints=["A dilated kernel still has kernel_size taps, but they cover more of the image: how many pixels lie "
+           "between its first tap and its last, both included?",
+           "With kernel_size 3 and dilation 2 the taps sit at offsets 0, 2 and 4: the kernel spans 5 pixels. "
+           "With dilation 1 your answer must be section 7's formula.",
+           "Section 7's formula with the kernel size replaced by the span of the dilated kernel."],
+    mistakes=[
+        Mistake("dilation ignored", "the taps are dilation pixels apart, so the kernel covers more than "
+                "kernel_size pixels and fits at fewer positions.", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1),
+        Mistake("span dilation x kernel_size", "k taps d pixels apart span d * (k - 1) + 1 pixels, not d * k: "
+                "there are k - 1 gaps between k taps.", lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1),
+        Mistake("span without its last tap", "from the first tap to the last is d * (k - 1) pixels further, "
+                "so the kernel covers d * (k - 1) + 1 pixels, the last tap included.",
+                lambda n, k, s, p, d: (n + 2 * p - d * (k - 1)) // s + 1),
+        Mistake("padding on one side only", "padding adds that many pixels on both edges: side + 2 * padding.",
+                lambda n, k, s, p, d: (n + p - _span(k, d)) // s + 1),
+        Mistake("rounded up", "a kernel position that would stick out of the padded image is dropped: round down (//).",
+                lambda n, k, s, p, d: -(-(n + 2 * p - _span(k, d)) // s) + 1),
+        Mistake("the +1 missing", "(padded side - span) // stride counts the steps after the first position; "
+                "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s),
+    ])
 
-def _int_or_value(fn: Callable) -> Callable:
-    """Refuse a float result with a clear message (sides are whole numbers)."""
-
-    def run(*args):
-        value = fn(*args)
-        if isinstance(value, float) and not value.is_integer():
-            return value  # compare() reports the difference
-        if isinstance(value, float):
-            raise TypeError(f"returned the float {value!r}; a side is a whole number (use //)")
-        return value
-
-    return run
+__all__ = ["view_shape_of_twenty", "viewable_slices", "flatten_batch", "dilated_conv_side"]
