@@ -7,17 +7,26 @@ import math
 import torch
 
 
-def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) per row: 0.5 * sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)."""
-    return 0.5 * torch.sum(mu**2 + log_var.exp() - 1 - log_var, dim=-1)
+def best_isotropic_q(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The q = N(mu, s^2 I) closest to N(mu, cov) in KL(q || p). With Lambda = cov^-1,
+    KL = 1/2 [s^2 tr(Lambda) - d - d log s^2 - log|Lambda|]; its derivative in s^2,
+    1/2 [tr(Lambda) - d / s^2], vanishes at s^2 = d / tr(Lambda). Put back, the price is
+    1/2 [d log(tr(Lambda) / d) - log|Lambda|] = 1/2 [d log(tr(Lambda) / d) + log|cov|]."""
+    d = cov.shape[-1]
+    trace_precision = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1).sum(dim=-1)
+    price = 0.5 * (d * torch.log(trace_precision / d) + torch.logdet(cov))
+    return d / trace_precision, price
 
 
-def elbo_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
-    """The Monte-Carlo ELBO: the average over the k samples (dim 0) of log w_i."""
-    return log_w.mean(dim=0)
-
-
-def iw_bound_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
-    """L_k = log((1/k) sum_i w_i), stably: logsumexp over the k samples minus log k."""
+def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
+    """KL(p(z|x) || q) = E_p[log w] - log p(x), with E_p[f] = E_q[(w / p(x)) f]: an importance-
+    weighted average of log w over the k samples of q (dim 0), p(x) estimated by the mean weight."""
     k = log_w.shape[0]
-    return torch.logsumexp(log_w, dim=0) - math.log(k)
+    log_p_hat = torch.logsumexp(log_w, dim=0) - math.log(k)  # log((1/k) sum_i w_i)
+    ratio = torch.exp(log_w - log_p_hat)  # w_i / p_hat, averages to one
+    return torch.mean(ratio * (log_w - log_p_hat), dim=0)
+
+
+# Exercise 3 (a prediction): 2 Lambda - C^-1 = [[1, -2r], [-2r, 1]] / (1 - r^2) in standardised
+# coordinates; its determinant (1 - 4 r^2) / (1 - r^2)^2 is positive at r = 0.4.
+rho_of_best_diagonal_q = "finite"

@@ -196,3 +196,70 @@ def test_importance_sampling_with_the_posterior_has_no_variance():
     model, x, gen = _model_and_data()
     bound = toy.importance_weighted_bound(model, x, model.posterior(x), k=3, n_repeats=5, generator=gen)
     assert torch.allclose(bound, model.marginal().log_prob(x).expand(5, 4), atol=1e-9)
+
+
+def _correlated(r=0.8, sds=(0.3, 0.4), data_dim=5, noise_std=0.5, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    cov = torch.tensor([[sds[0] ** 2, r * sds[0] * sds[1]], [r * sds[0] * sds[1], sds[1] ** 2]], dtype=torch.float64)
+    model = toy.make_linear_gaussian_with_posterior(cov, data_dim, noise_std, generator=gen)
+    x, _ = model.sample(3, generator=gen)
+    return model, x, cov, gen
+
+
+def test_model_with_a_given_posterior_covariance():
+    model, x, cov, _ = _correlated()
+    assert torch.allclose(model.posterior(x).covariance_matrix, cov.expand(3, 2, 2), atol=1e-12)
+    assert model.data_dim == 5 and model.noise_std == 0.5
+    with pytest.raises(ValueError, match="eigenvalues"):
+        toy.make_linear_gaussian_with_posterior(torch.eye(2, dtype=torch.float64) * 2, 4, 0.5)
+    with pytest.raises(ValueError, match="data_dim"):
+        toy.make_linear_gaussian_with_posterior(cov, 1, 0.5)
+
+
+def test_diagonal_q_price_and_shrinkage():
+    model, x, cov, _ = _correlated(r=0.8)
+    good, matched = toy.best_diagonal_gaussian(model, x), toy.marginal_matched_diagonal_gaussian(model, x)
+    assert torch.allclose(toy.posterior_kl(model, x, good), torch.full((3,), -0.5 * math.log(1 - 0.64), dtype=torch.float64))
+    assert torch.allclose(matched.variance, cov.diagonal().expand(3, 2))
+    assert torch.all(good.variance < matched.variance)  # 1 / Lambda_ii < Sigma_ii: the reverse KL shrinks q
+    assert torch.allclose(good.variance, matched.variance * (1 - 0.64))
+    assert torch.all(toy.posterior_kl(model, x, matched) > toy.posterior_kl(model, x, good))
+
+
+def test_importance_moments_closed_form():
+    model, x, _, gen = _correlated(r=0.8)
+    zeros = torch.zeros(3, 2, dtype=torch.float64)
+    prior = toy.diagonal_gaussian(zeros, zeros)
+    good, matched = toy.best_diagonal_gaussian(model, x), toy.marginal_matched_diagonal_gaussian(model, x)
+    posterior = model.posterior(x)
+    for q in (posterior, good, matched, prior):  # E_q[w / p(x)] = 1 for every q
+        assert torch.allclose(toy.log_importance_moment(model, x, q, order=1), torch.zeros(3, dtype=torch.float64), atol=1e-9)
+    assert torch.allclose(toy.log_importance_moment(model, x, posterior), torch.zeros(3, dtype=torch.float64), atol=1e-9)
+    assert torch.all(torch.isinf(toy.log_importance_moment(model, x, good)))  # |r| > 1/2: infinite variance
+    assert torch.allclose(toy.log_importance_moment(model, x, matched).exp(), torch.full((3,), 1 / 0.36, dtype=torch.float64))
+    assert torch.all(torch.isinf(toy.log_importance_moment(model, x, matched, order=3)))
+    # q = prior: notebook 01's second-moment ratio, computed in x-space
+    assert torch.allclose(toy.log_importance_moment(model, x, prior), toy.log_second_moment_ratio(model, x))
+    # a shifted, wider full-covariance q: closed form against Monte Carlo (bounded weights, all moments finite)
+    wide = MultivariateNormal(posterior.mean + 0.1, covariance_matrix=1.5 * posterior.covariance_matrix)
+    log_ratio = toy.log_importance_weights(model, x, wide, 200_000, gen) - model.marginal().log_prob(x)
+    for order in (2, 3):
+        mc = torch.exp(order * log_ratio).mean(0)
+        assert torch.allclose(mc, toy.log_importance_moment(model, x, wide, order=order).exp(), rtol=0.03)
+    weak, x_weak, _, _ = _correlated(r=0.4)  # the best diagonal q of a weakly correlated posterior: finite
+    assert torch.all(torch.isfinite(toy.log_importance_moment(weak, x_weak, toy.best_diagonal_gaussian(weak, x_weak))))
+
+
+def test_relative_error_and_large_k_gap_follow_rho():
+    model, x, _, gen = _correlated(r=0.3, sds=(0.5, 0.6))
+    x = x[:1]
+    zeros = torch.zeros(1, 2, dtype=torch.float64)
+    prior = toy.diagonal_gaussian(zeros, zeros)
+    rho = toy.log_importance_moment(model, x, prior).exp().item()
+    log_px = model.marginal().log_prob(x).item()
+    k, n = 256, 4000
+    draws = toy.importance_weighted_bound(model, x, prior, k, n, generator=gen)[:, 0]
+    measured = ((draws - log_px).exp() - 1).pow(2).mean().sqrt().item()
+    assert abs(measured / math.sqrt((rho - 1) / k) - 1) < 0.15
+    gap, se = log_px - draws.mean().item(), draws.std().item() / math.sqrt(n)
+    assert abs(gap - (rho - 1) / (2 * k)) < 0.2 * (rho - 1) / (2 * k) + 4 * se

@@ -248,3 +248,72 @@ def best_diagonal_gaussian(model: LinearGaussianModel, x: torch.Tensor) -> Indep
     mean = model.posterior(x).mean
     log_var = -torch.log(torch.diagonal(model.posterior_precision()))
     return diagonal_gaussian(mean, log_var.expand_as(mean))
+
+
+def marginal_matched_diagonal_gaussian(model: LinearGaussianModel, x: torch.Tensor) -> Independent:
+    """The diagonal Gaussian with the posterior's mean and marginal variances Sigma_ii: the diagonal
+    q closest to p(z|x) in the *forward* KL(p || q). Wider than ``best_diagonal_gaussian``."""
+    posterior = model.posterior(x)
+    log_var = torch.log(torch.diagonal(posterior.covariance_matrix, dim1=-2, dim2=-1))
+    return diagonal_gaussian(posterior.mean, log_var.expand_as(posterior.mean))
+
+
+def make_linear_gaussian_with_posterior(
+    posterior_cov: torch.Tensor, data_dim: int, noise_std: float, generator: torch.Generator | None = None
+) -> LinearGaussianModel:
+    """A LinearGaussianModel whose posterior p(z|x) has covariance ``posterior_cov`` (for every x).
+
+    W = Q R with Q [D, d] random orthonormal columns and R^T R = sigma^2 (Sigma^-1 - I), so that
+    Lambda = I + W^T W / sigma^2 = Sigma^-1. Needs Sigma <= I (the posterior is never wider than the
+    prior) and D >= d; b has standard-normal entries.
+    """
+    cov = torch.as_tensor(posterior_cov, dtype=DTYPE)
+    d = cov.shape[0]
+    if cov.shape != (d, d) or not torch.allclose(cov, cov.T):
+        raise ValueError(f"posterior_cov must be a symmetric square matrix, got shape {list(cov.shape)}")
+    if data_dim < d:
+        raise ValueError(f"data_dim must be >= the latent dimension {d}, got {data_dim}")
+    if not noise_std > 0:
+        raise ValueError(f"noise_std must be > 0, got {noise_std}")
+    values = torch.linalg.eigvalsh(cov)
+    if values.min() <= 0 or values.max() > 1 + 1e-12:
+        raise ValueError(f"posterior_cov must have eigenvalues in (0, 1], got {values.tolist()}")
+    gram = noise_std**2 * (torch.linalg.inv(cov) - torch.eye(d, dtype=DTYPE))  # W^T W
+    g_values, g_vectors = torch.linalg.eigh(0.5 * (gram + gram.T))
+    root = g_vectors @ torch.diag(g_values.clamp(min=0).sqrt()) @ g_vectors.T  # symmetric R, R^T R = gram
+    q, _ = torch.linalg.qr(torch.randn((data_dim, d), generator=generator, dtype=DTYPE))
+    bias = torch.randn((data_dim,), generator=generator, dtype=DTYPE)
+    return LinearGaussianModel(q @ root, bias, float(noise_std))
+
+
+def log_importance_moment(
+    model: LinearGaussianModel, x: torch.Tensor, q: Distribution, order: float = 2.0
+) -> torch.Tensor:
+    """log E_q[(w / p(x))^n], n = ``order``, w = p(x, z) / q(z), exactly, for a Gaussian q. Shape [B].
+
+    n = 2 gives rho_q = E_q[w^2] / p(x)^2: the importance-sampling estimate of p(x) with K draws
+    from q has relative standard deviation sqrt((rho_q - 1) / K). With p(z|x) = N(mu, Sigma),
+    Lambda = Sigma^-1 and q = N(m, C), the moment is int p(z|x)^n q(z)^(1-n) dz, finite only when
+    A = n Lambda - (n - 1) C^-1 is positive definite (q not too narrow); then, with
+    h = n Lambda mu - (n - 1) C^-1 m, its log is
+    (n-1)/2 log|C| - n/2 log|Sigma| - 1/2 log|A| + 1/2 h^T A^-1 h - n/2 mu^T Lambda mu + (n-1)/2 m^T C^-1 m.
+    Returns +inf where A is not positive definite.
+    """
+    n = float(order)
+    posterior = model.posterior(x)
+    mu, sigma = posterior.mean, posterior.covariance_matrix
+    m, c = gaussian_mean_and_covariance(q)
+    m, c = m.expand_as(mu), c.expand(*mu.shape[:-1], *c.shape[-2:])
+    lam, c_inv = torch.linalg.inv(sigma), torch.linalg.inv(c)
+    a = n * lam - (n - 1) * c_inv
+    a = 0.5 * (a + a.transpose(-1, -2))
+    finite = torch.linalg.eigvalsh(a).min(dim=-1).values > 0
+    safe_a = torch.where(finite[..., None, None], a, torch.eye(a.shape[-1], dtype=a.dtype).expand_as(a))
+    h = (n * lam @ mu.unsqueeze(-1) - (n - 1) * c_inv @ m.unsqueeze(-1)).squeeze(-1)
+
+    def quad(v, mat):
+        return (v.unsqueeze(-2) @ mat @ v.unsqueeze(-1))[..., 0, 0]
+
+    log_moment = ((n - 1) / 2 * torch.logdet(c) - n / 2 * torch.logdet(sigma) - 0.5 * torch.logdet(safe_a)
+                  + 0.5 * quad(h, torch.linalg.inv(safe_a)) - n / 2 * quad(mu, lam) + (n - 1) / 2 * quad(m, c_inv))
+    return torch.where(finite, log_moment, torch.full_like(log_moment, math.inf))

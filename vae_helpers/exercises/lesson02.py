@@ -1,7 +1,9 @@
-"""Checkers for the exercises of notebook 02 (the encoder and the ELBO).
+"""The exercises of notebook 02 (the encoder and the ELBO). Solutions: ``solutions/lesson02.py``.
 
-Each ``check_*`` calls the reader's function on a few fixed cases, compares it with a reference
-implementation and prints ✓ or ✗ with a reason. Solutions: ``solutions/lesson02.py``.
+- ``best_isotropic_q``: derive the q = N(m, s^2 I) with the largest ELBO for a correlated Gaussian
+  posterior in d dimensions, and the price it pays (KL(q || p(z|x)) = log p(x) - ELBO).
+- ``forward_kl_estimate``: estimate the forward KL(p(z|x) || q) from importance weights of samples of q.
+- ``rho_of_best_diagonal_q``: predict whether the importance weights of the best diagonal q have finite variance.
 """
 
 from __future__ import annotations
@@ -9,8 +11,7 @@ from __future__ import annotations
 import torch
 
 from .. import toy
-from ..losses import gaussian_kl
-from .feedback import CheckResult, check_function
+from .core import Case, Exercise, Mistake, Prediction
 
 _F64 = torch.float64
 
@@ -19,59 +20,233 @@ def _generator() -> torch.Generator:
     return torch.Generator().manual_seed(202)
 
 
-def reference_kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag exp(log_var)) || N(0, I)) per row (the package's ``losses.gaussian_kl``)."""
-    return gaussian_kl(mu, log_var)
+# --- 1 · the best isotropic q of a correlated Gaussian posterior --------------------------------
 
 
-def reference_elbo_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
-    """Monte-Carlo ELBO: the mean of log w_i = log p(x, z_i) - log q(z_i|x) over dim 0."""
-    return log_w.mean(dim=0)
+def _precision_diagonal(cov: torch.Tensor) -> torch.Tensor:
+    return torch.diagonal(torch.linalg.inv(cov), dim1=-2, dim2=-1)
 
 
-def reference_iw_bound_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
-    """L_k = log (1/k) sum_i w_i over dim 0, computed stably."""
-    return toy.log_mean_exp(log_w, dim=0)
+def _kl_isotropic_to_posterior(variance: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
+    """KL(N(m, s^2 I) || N(m, cov)) (same mean), s^2 = ``variance`` [B], shape [B]."""
+    d = cov.shape[-1]
+    trace_lam = _precision_diagonal(cov).sum(-1)
+    return 0.5 * (variance * trace_lam - d - d * variance.log() + torch.logdet(cov))
 
 
-def _log_weight_cases() -> list[tuple]:
+def _best_isotropic_q(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    variance = cov.shape[-1] / _precision_diagonal(cov).sum(-1)
+    return variance, _kl_isotropic_to_posterior(variance, cov)
+
+
+def _mean_of_diagonal_variances(cov):
+    variance = (1 / _precision_diagonal(cov)).mean(-1)
+    return variance, _kl_isotropic_to_posterior(variance, cov)
+
+
+def _mean_marginal_variance(cov):
+    variance = torch.diagonal(cov, dim1=-2, dim2=-1).mean(-1)
+    return variance, _kl_isotropic_to_posterior(variance, cov)
+
+
+def _missing_d(cov):
+    variance = 1 / _precision_diagonal(cov).sum(-1)
+    return variance, _kl_isotropic_to_posterior(variance, cov)
+
+
+def _diagonal_price(cov):
+    variance, _ = _best_isotropic_q(cov)
+    lam_ii = _precision_diagonal(cov)
+    return variance, 0.5 * (lam_ii.log().sum(-1) + torch.logdet(cov))
+
+
+def _iso_kl_wrong_direction(cov):
+    variance, d = _best_isotropic_q(cov)[0], cov.shape[-1]
+    trace_sigma = torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)  # KL(p || q)
+    return variance, 0.5 * (trace_sigma / variance - d + d * variance.log() - torch.logdet(cov))
+
+
+def _iso_flipped_sign(cov):
+    variance, gap = _best_isotropic_q(cov)
+    return variance, -gap
+
+
+def _iso_missing_half(cov):
+    variance, gap = _best_isotropic_q(cov)
+    return variance, 2 * gap
+
+
+def _iso_sd_for_variance(cov):
+    variance, gap = _best_isotropic_q(cov)
+    return variance.sqrt(), gap
+
+
+def _random_covariances(g: torch.Generator, batch: int, d: int) -> torch.Tensor:
+    a = torch.randn((batch, d, d), generator=g, dtype=_F64)
+    return a @ a.transpose(-1, -2) / d + 0.2 * torch.eye(d, dtype=_F64)
+
+
+def _cov_cases() -> list[Case]:
     g = _generator()
     return [
-        (torch.randn(1, 3, generator=g, dtype=_F64),),  # k = 1: both bounds are the same number
-        (torch.randn(8, 2, generator=g, dtype=_F64) * 2.0 - 5.0,),
-        (torch.randn(64, 4, generator=g, dtype=_F64) * 10.0 - 900.0,),  # realistic sizes: exp underflows
+        Case((_random_covariances(g, 4, 3),), "4 posteriors in d = 3"),
+        Case((_random_covariances(g, 3, 2),), "3 posteriors in d = 2"),
+        Case((_random_covariances(g, 2, 5),), "2 posteriors in d = 5"),
     ]
 
 
-def check_kl_to_standard_normal(reader_fn) -> CheckResult:
-    """Exercise 1: the closed-form KL of a diagonal Gaussian q to the prior N(0, I)."""
+best_isotropic_q = Exercise(
+    "best_isotropic_q",
+    _best_isotropic_q,
+    _cov_cases,
+    hints=[
+        "Start from KL(q || p) of section 5 and put c_i = s^2 in every coordinate: one unknown is left. "
+        "The mean plays no part in the price.",
+        "Only two terms of that KL depend on s^2: s^2 sum_i Lambda_ii and -d log s^2. Set the "
+        "derivative with respect to s^2 to zero, then put s^2 back into the KL for the gap.",
+        "s^2 = d / tr(Lambda), one over the *average* precision; the gap is "
+        "1/2 (d log(tr(Lambda) / d) - log|Lambda|), with log|Lambda| = -log|Sigma| (torch.logdet).",
+    ],
+    lesson="lesson02",
+    mistakes=[
+        Mistake("the average of the best diagonal variances 1 / Lambda_ii",
+                "the isotropic q is not the average of the diagonal one: setting the derivative to zero gives "
+                "one over the average precision, d / sum_i Lambda_ii, which is smaller.",
+                _mean_of_diagonal_variances),
+        Mistake("the average marginal variance (the forward KL's q)",
+                "tr(Sigma) / d minimises KL(p || q), not KL(q || p); the ELBO's q comes from the precision, "
+                "d / tr(Lambda).", _mean_marginal_variance),
+        Mistake("1 / tr(Lambda) without the factor d",
+                "the term -d log s^2 has one log s^2 per coordinate: its derivative is -d / s^2, so "
+                "s^2 = d / tr(Lambda).", _missing_d),
+        Mistake("the diagonal q's price",
+                "1/2 (sum_i log Lambda_ii - log|Lambda|) is what the diagonal family pays; one shared variance "
+                "pays more, 1/2 (d log(tr(Lambda) / d) - log|Lambda|).", _diagonal_price),
+        Mistake("the KL in the wrong direction",
+                "the gap log p(x) - ELBO is KL(q || p(z|x)), with q first; KL(p || q) is another number.",
+                _iso_kl_wrong_direction),
+        Mistake("a flipped sign", "a KL divergence is never negative: the gap is "
+                "+1/2 (d log(tr(Lambda) / d) - log|Lambda|).", _iso_flipped_sign),
+        Mistake("a missing factor 1/2", "the Gaussian KL carries a factor 1/2 in front of the bracket.",
+                _iso_missing_half),
+        Mistake("a standard deviation where the variance is meant",
+                "d / tr(Lambda) is a variance; its square root is the standard deviation.", _iso_sd_for_variance),
+    ],
+    rtol=1e-6,
+    atol=1e-8,
+)
+
+
+# --- 2 · the forward KL(p(z|x) || q) from samples of q ------------------------------------------
+
+
+def _forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
+    normalised = torch.softmax(log_w, dim=0)  # w_i / sum_j w_j, over the k samples
+    return (normalised * log_w).sum(dim=0) - toy.log_mean_exp(log_w, dim=0)
+
+
+def _unweighted(log_w):
+    return log_w.mean(dim=0) - toy.log_mean_exp(log_w, dim=0)
+
+
+def _reverse_kl(log_w):
+    return toy.log_mean_exp(log_w, dim=0) - log_w.mean(dim=0)
+
+
+def _raw_weights(log_w):
+    return (log_w.exp() * log_w).mean(dim=0) - toy.log_mean_exp(log_w, dim=0)
+
+
+def _normalised_over_batch(log_w):
+    return (torch.softmax(log_w, dim=1) * log_w).sum(dim=0) - toy.log_mean_exp(log_w, dim=0)
+
+
+def _elbo_for_log_px(log_w):
+    return (torch.softmax(log_w, dim=0) * log_w).sum(dim=0) - log_w.mean(dim=0)
+
+
+def _forward_flipped(log_w):
+    return -_forward_kl_estimate(log_w)
+
+
+def _log_w_cases() -> list[Case]:
     g = _generator()
-    cases = [
-        (torch.zeros(2, 3, dtype=_F64), torch.zeros(2, 3, dtype=_F64)),  # q = prior: KL = 0
-        (torch.randn(4, 2, generator=g, dtype=_F64), torch.randn(4, 2, generator=g, dtype=_F64)),
-        (torch.randn(3, 5, generator=g, dtype=_F64) * 3, torch.randn(3, 5, generator=g, dtype=_F64) - 2),
-    ]
-    hint = (
-        "per dimension KL = 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2) with sigma^2 = exp(log_var); "
-        "sum over the last dimension (one number per row)."
-    )
-    return check_function("kl_to_standard_normal", reader_fn, reference_kl_to_standard_normal, cases, hint)
+    model = toy.make_linear_gaussian(2, 3, 0.7, generator=g)
+    cases = []
+    for k, b in ((8, 3), (50, 2), (3, 5)):
+        x, _ = model.sample(b, generator=g)
+        q = toy.diagonal_gaussian(model.posterior(x).mean + 0.3, torch.full((b, 2), -1.0, dtype=_F64))
+        log_w = toy.log_importance_weights(model, x, q, k, generator=g)
+        cases.append(Case((log_w,), f"{k} samples of q for each of {b} observations of a toy model"))
+    return cases
 
 
-def check_elbo_from_log_weights(reader_fn) -> CheckResult:
-    """Exercise 2: the Monte-Carlo ELBO from log importance weights [k, B]."""
-    hint = "the ELBO is E_q[log w]: average the log weights over the k samples (dim 0), giving shape [B]."
-    return check_function(
-        "elbo_from_log_weights", reader_fn, reference_elbo_from_log_weights, _log_weight_cases(), hint
-    )
+forward_kl_estimate = Exercise(
+    "forward_kl_estimate",
+    _forward_kl_estimate,
+    _log_w_cases,
+    hints=[
+        "KL(p(z|x) || q) is an expectation under the posterior, but the samples come from q. Section 7's "
+        "identity p(x) = E_q[w] has a sibling: E_p(z|x)[f(z)] = E_q[(p(z|x) / q(z|x)) f(z)].",
+        "p(z|x) / q(z|x) = w / p(x) and log p(z|x) - log q(z|x) = log w - log p(x) (Bayes' rule). "
+        "p(x) is not given: estimate it from the same k weights.",
+        "With normalised weights w_i / sum_j w_j (torch.softmax of log_w over the k samples, dim 0), the "
+        "estimate is sum_i (w_i / sum_j w_j) log w_i - log((1/k) sum_i w_i).",
+    ],
+    lesson="lesson02",
+    mistakes=[
+        Mistake("an unweighted average over the samples of q",
+                "the samples come from q, not from p(z|x): without the weights w_i / sum_j w_j this averages "
+                "under q and gives minus the reverse KL, never positive.", _unweighted),
+        Mistake("the reverse KL(q || p(z|x))",
+                "log((1/k) sum w) - mean(log w) estimates the ELBO's gap, KL(q || p(z|x)); the forward KL puts "
+                "p(z|x) first and needs the weights.", _reverse_kl),
+        Mistake("the weights w_i used without dividing by p(x)",
+                "p(z|x) / q = w / p(x): the weights must be divided by (an estimate of) p(x) so that they "
+                "average to one.", _raw_weights),
+        Mistake("the weights normalised over the batch instead of the samples",
+                "each observation has its own k weights: normalise along the sample axis (dim 0), not across "
+                "observations.", _normalised_over_batch),
+        Mistake("the mean of log w used for log p(x)",
+                "the mean of the log weights estimates the ELBO, below log p(x); log p(x) is estimated by the "
+                "log of the mean weight.", _elbo_for_log_px),
+        Mistake("a flipped sign", "a KL divergence is never negative: E_p[log p(z|x) - log q(z|x)], p's log first.",
+                _forward_flipped),
+    ],
+)
 
 
-def check_iw_bound_from_log_weights(reader_fn) -> CheckResult:
-    """Exercise 3: the importance-weighted bound L_k from log weights [k, B]."""
-    hint = (
-        "L_k is the log of the average weight, log((1/k) * sum_i w_i), not the average of the log "
-        "weights (that is the ELBO). Work in logs: exp(log_w) underflows to 0 for log weights near -900."
-    )
-    return check_function(
-        "iw_bound_from_log_weights", reader_fn, reference_iw_bound_from_log_weights, _log_weight_cases(), hint
-    )
+# --- 3 · is rho_q of the best diagonal q finite? -----------------------------------------------
+
+
+def _rho_of_best_diagonal_q_at(r: float) -> str:
+    cov = torch.tensor([[0.25, 0.25 * r], [0.25 * r, 0.25]], dtype=_F64)
+    model = toy.make_linear_gaussian_with_posterior(cov, 3, 0.5, generator=_generator())
+    x, _ = model.sample(1, generator=_generator())
+    log_rho = toy.log_importance_moment(model, x, toy.best_diagonal_gaussian(model, x), order=2)
+    return "finite" if torch.isfinite(log_rho).all() else "infinite"
+
+
+rho_of_best_diagonal_q = Prediction(
+    "rho_of_best_diagonal_q",
+    lambda: _rho_of_best_diagonal_q_at(0.4),
+    lesson="lesson02",
+    choices=["finite", "infinite"],
+    explain=(
+        "rho_q is finite when 2 Lambda - C^-1 is positive definite. For the best diagonal q of a 2-D "
+        "posterior, in coordinates where each z_i has variance 1, this matrix is "
+        "[[1, -2r], [-2r, 1]] / (1 - r^2), positive definite when |r| < 1/2: finite at r = 0.4, "
+        "infinite at r = 0.8."
+    ),
+    hints=[
+        "Change coordinates so that each z_i has variance 1 (rho_q does not change). Write Lambda there, "
+        "and C^-1 = diag(Lambda_ii) for the best diagonal q.",
+        "With unit variances, Lambda = [[1, -r], [-r, 1]] / (1 - r^2) and C^-1 = I / (1 - r^2). Form "
+        "2 Lambda - C^-1.",
+        "2 Lambda - C^-1 = [[1, -2r], [-2r, 1]] / (1 - r^2): is its determinant positive at r = 0.4?",
+    ],
+    mistakes={
+        "infinite": "a q narrower than the posterior is not always fatal: rho_q is infinite only when q is "
+                    "too narrow, here when the correlation exceeds 1/2.",
+    },
+)
