@@ -246,3 +246,19 @@ def test_defaults_restated_in_a_notebook_match_its_parameters(path):
                 restated = ast.literal_eval(node.value)
                 wrong = {k: (v, declared.get(k)) for k, v in restated.items() if declared.get(k) != v}
                 assert not wrong, f"{path.name}, cell {i}: DEFAULTS differ from the parameters cell: {wrong}"
+
+
+@by_name
+def test_papermill_reads_every_parameter(path, capsys):
+    """papermill (--help-notebook, -p NAME VALUE) parses each knob of the parameters cell, with its help."""
+    import papermill
+
+    nb = read(path)
+    cell = [c for _, c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])][0]
+    names = [node.target.id for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)]
+    found = papermill.inspect_notebook(str(path))
+    printed = capsys.readouterr()
+    missing = [name for name in names if name not in found or not found[name]["help"]]
+    assert not missing and "Unable to parse" not in printed.out + printed.err, (
+        f"{path.name}: papermill cannot read {missing} (write the comment without '<=', '>=' or '='):\n"
+        f"{printed.out}{printed.err}")
