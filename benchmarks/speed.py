@@ -8,7 +8,7 @@ same initial weights, are trained epoch by epoch, alternating (the order rotates
 epoch, so all see the same machine conditions):
 
 * seed: the seed notebook's pipeline and loop -- torchvision MNIST + ToTensor + DataLoader
-  (``vae_helpers.data.seed_style_loader``), ``x.to(device).view(-1, 784)`` per batch, a
+  (``vae_helpers.data.original_tutorial_loader``), ``x.to(device).view(-1, 784)`` per batch, a
   sigmoid decoder, ``binary_cross_entropy(..., reduction='sum')`` + KL summed over the
   batch, ``.item()`` every 10 steps (where the seed prints);
 * ours: ``vae_helpers.train.fit`` on the whole training set held as one tensor on the device
@@ -40,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vae_helpers.config import resolve_device
-from vae_helpers.data import InMemoryBatches, load_images, seed_style_loader
+from vae_helpers.data import InMemoryBatches, load_images, original_tutorial_loader
 from vae_helpers.model import VAE
 from vae_helpers.train import evaluate, fit
 
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
           f"ours in {' and '.join(args.precisions)}, engines {' and '.join(args.engines)}")
 
     # --- data: the seed's DataLoader, and ours as tensors on the device
-    loader = seed_style_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
+    loader = original_tutorial_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
                                num_workers=args.num_workers)
     if args.limit is not None:
         subset = torch.utils.data.Subset(loader.dataset, range(min(args.limit, len(loader.dataset))))

@@ -189,8 +189,8 @@ def test_resize_images(tiny_images):
     assert data.resize_images(train[:8], 28) is not None
 
 
-def test_seed_style_loader_matches_in_memory_pixels(tiny_mirror, data_root):
-    loader = data.seed_style_loader("mnist", batch_size=32, root=data_root, mirror=tiny_mirror)
+def test_original_tutorial_loader_matches_in_memory_pixels(tiny_mirror, data_root):
+    loader = data.original_tutorial_loader("mnist", batch_size=32, root=data_root, mirror=tiny_mirror)
     x, y = next(iter(loader))
     assert x.shape == (32, 1, 28, 28) and y.shape == (32,)
     images, _ = data.load_images("mnist", root=data_root, download=False)

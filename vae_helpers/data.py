@@ -388,7 +388,7 @@ class InMemoryBatches:
             yield torch.bernoulli(batch) if self.binarize else batch
 
 
-def seed_style_loader(
+def original_tutorial_loader(
     dataset: str = "mnist",
     *,
     batch_size: int = 128,

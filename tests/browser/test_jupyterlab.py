@@ -291,6 +291,22 @@ def screenshot(page, path: Path) -> None:
         print(f"screenshot {path.name} failed: {exc}")
 
 
+def print_failure_context(page, server) -> None:
+    """What a failed browser check prints: the page's JavaScript errors and JupyterLab's log tail."""
+    if page.page_errors:
+        print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
+    print(f"JupyterLab log (tail):\n{server.log_tail(25)}")
+
+
+def shut_down_kernels(server) -> None:
+    """Delete every JupyterLab session, so the next notebook gets a fresh kernel."""
+    try:
+        for session in server.api("/api/sessions"):
+            server.api(f"/api/sessions/{session['id']}", method="DELETE")
+    except Exception as exc:
+        print(f"could not shut the kernel down: {exc}")
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -316,19 +332,13 @@ def test_notebook_in_jupyterlab(number, lab_server, page, browser_report):
         run_seconds = _check_notebook(page, lab_server, name, stored, exp)
         outcome = f"ok, Run All Cells {run_seconds:.1f} s"
     except BaseException:
-        if page.page_errors:
-            print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
-        print(f"JupyterLab log (tail):\n{lab_server.log_tail(25)}")
+        print_failure_context(page, lab_server)
         raise
     finally:
         screenshot(page, shot)
         total = time.monotonic() - began
         browser_report.append(f"{name}: {outcome}; {total:.1f} s in all; screenshot {os.path.relpath(shot, REPO)}")
-        try:  # free the kernel for the next notebook
-            for session in lab_server.api("/api/sessions"):
-                lab_server.api(f"/api/sessions/{session['id']}", method="DELETE")
-        except Exception as exc:
-            print(f"could not shut the kernel down: {exc}")
+        shut_down_kernels(lab_server)  # free the kernel for the next notebook
 
     assert digest(served) == before, f"JupyterLab saved {name}: nothing may be saved"
 
@@ -484,16 +494,10 @@ def test_latent_explorer_in_jupyterlab(lab_server, page, browser_report):
         readout = page.locator(f".{CSS['z1']} .widget-readout").first.inner_text().strip()
         outcome = f"ok, the z1 slider moved to {readout} and redrew the digit"
     except BaseException:
-        if page.page_errors:
-            print("JavaScript errors in the page:\n  " + "\n  ".join(page.page_errors[:10]))
-        print(f"JupyterLab log (tail):\n{lab_server.log_tail(25)}")
+        print_failure_context(page, lab_server)
         raise
     finally:
         screenshot(page, shot)
         browser_report.append(f"{name} explorer: {outcome}; {time.monotonic() - began:.1f} s; "
                               f"screenshot {os.path.relpath(shot, REPO)}")
-        try:
-            for session in lab_server.api("/api/sessions"):
-                lab_server.api(f"/api/sessions/{session['id']}", method="DELETE")
-        except Exception as exc:
-            print(f"could not shut the kernel down: {exc}")
+        shut_down_kernels(lab_server)
