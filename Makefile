@@ -2,6 +2,9 @@
 #   make run    execute the whole series into build/ (the main job)
 #   make test   unit tests, notebook checks (nbval + papermill), real-data check
 #   make lab    open the series in JupyterLab
+#   make zh     rebuild the Chinese edition (notebooks/zh/) from the lessons + notebooks/zh/po/*.po
+#   make zh-extract   new or changed English paragraphs into the catalogs (old translations → fuzzy)
+#   EDITION=zh  make run / make lab with the Chinese edition (JupyterLab's interface in Chinese too)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,18 +17,34 @@ VAE_DATA_MIRROR ?= $(wildcard $(abspath ../shared/data))
 export VAE_DATA_MIRROR
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test run lab test-browser bench clean
+.PHONY: venv test run lab test-browser bench clean zh zh-extract
+
+# Which edition `make run` and `make lab` use: en (notebooks/), or zh (notebooks/zh/, 中文版).
+EDITION ?= en
+ifeq ($(filter en zh,$(EDITION)),)
+$(error EDITION=$(EDITION) is not an edition: use EDITION=en (English) or EDITION=zh (中文))
+endif
 
 # JupyterLab settings installed with the environment: never ask about (or fetch) Jupyter news
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_SETTINGS  := {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
 
-venv: $(STAMP) $(LAB_OVERRIDES)
+# The Chinese edition's JupyterLab: the same, with the interface in Simplified Chinese (the language
+# pack jupyterlab-language-pack-zh-CN). A settings folder of its own, so `make lab` stays English.
+LAB_ZH_DIR       := $(VENV)/share/jupyter/lab/settings-zh
+LAB_ZH_OVERRIDES := $(LAB_ZH_DIR)/overrides.json
+LAB_ZH_SETTINGS  := {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}, "@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
 
-# a file target of its own, so an existing .venv gets it too
+venv: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES)
+
+# file targets of their own, so an existing .venv gets them too
 $(LAB_OVERRIDES): Makefile
 	@mkdir -p $(dir $@)
 	@printf '%s\n' '$(LAB_SETTINGS)' > $@
+
+$(LAB_ZH_OVERRIDES): Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(LAB_ZH_SETTINGS)' > $@
 
 $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) (first time: about 2 minutes)"
@@ -49,18 +68,26 @@ RUN_FLAGS = $(if $(filter 1 true yes,$(QUICK)),--quick) $(if $(EPOCHS),--epochs 
 	$(if $(filter 1 true yes,$(COMPILE_ADAM)),--compile-adam)
 
 run: $(STAMP)
-	$(PY) -m vae_helpers.series $(RUN_FLAGS)
+	$(PY) -m vae_helpers.series --edition $(EDITION) $(RUN_FLAGS)
 
 # JupyterLab from the project's environment, opened at the first lesson. Kernels talk to it over
 # IPC (Unix sockets in Jupyter's runtime folder), not TCP: a local kernel needs no network port, and
 # ipykernel then has no "Kernel is running over TCP without encryption" warning to print.
-lab: $(STAMP) $(LAB_OVERRIDES)
+lab: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES)
 	env -u MPLBACKEND $(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
-		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb \
-		--KernelManager.transport=ipc
+		--ServerApp.root_dir=notebooks --KernelManager.transport=ipc \
+		$(if $(filter zh,$(EDITION)),--LabApp.app_settings_dir=$(abspath $(LAB_ZH_DIR)) \
+		--LabApp.default_url=/lab/tree/zh/00_overview_and_setup.ipynb,--LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb)
+
+# The Chinese edition: the commands for translators (docs/translating.md)
+zh: $(STAMP)
+	$(PY) -m vae_helpers.translation build
+
+zh-extract: $(STAMP)
+	$(PY) -m vae_helpers.translation extract
 
 # The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
-test-browser: $(STAMP) $(LAB_OVERRIDES)
+test-browser: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES)
 	VAE_BROWSER_TIMEOUT=$${VAE_BROWSER_TIMEOUT:-600} bash scripts/test_browser.sh
 
 bench: $(STAMP)

@@ -252,3 +252,21 @@ def test_execute_notebooks_stores_a_progress_bar_as_its_last_state(tmp_path):
     subprocess.run([sys.executable, str(script), "--clean-only", str(path)], check=True, capture_output=True)
     outputs = nbformat.read(path, as_version=4).cells[-1].outputs
     assert [o["text"] for o in outputs] == ["3/3"]
+
+
+def test_the_chinese_edition_runs_notebooks_zh_into_build_zh(monkeypatch, capsys):
+    seen = {}
+
+    def fake_run_series(notebooks, out, requested, **_kwargs):
+        seen.update(notebooks=notebooks, out=Path(out))
+        return []
+
+    monkeypatch.setattr(series, "run_series", fake_run_series)
+    assert series.main(["--edition", "zh", "--only", "00", "03"]) == 0
+    root = series.project_root()
+    assert [p.relative_to(root).as_posix() for p in seen["notebooks"]] == [
+        "notebooks/zh/00_overview_and_setup.ipynb", "notebooks/zh/03_reparameterization_trick.ipynb"]
+    assert seen["out"] == root / "build" / "zh"
+    assert series.main(["--only", "00"]) == 0
+    assert seen["notebooks"] == [root / "notebooks" / "00_overview_and_setup.ipynb"]
+    assert seen["out"] == root / "build"

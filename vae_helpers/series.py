@@ -3,6 +3,7 @@
     python -m vae_helpers.series                      # notebooks/[0-9][0-9]_*.ipynb → build/
     python -m vae_helpers.series --quick              # few epochs, few images: minutes, not hours
     python -m vae_helpers.series --epochs 3 --dataset fashion-mnist --only 05 06
+    python -m vae_helpers.series --edition zh         # the Chinese edition, notebooks/zh/ → build/zh/
 
 Each notebook is executed into ``<out>/NN_name.ipynb`` (and ``.html`` beside it); a progress
 line is printed per notebook and a summary table at the end. Parameters pass through only to
@@ -40,6 +41,7 @@ METRIC_TAG = "[metric]"
 METRIC_LINE = re.compile(r"^\[metric\]\s+([A-Za-z_][\w.-]*)\s*=\s*(\S+)")
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_KERNEL = "vae-notebooks"
+EDITIONS = {"en": ("notebooks", "build"), "zh": ("notebooks/zh", "build/zh")}  # notebooks, outputs
 
 #: CLI flag → notebook parameter name (a notebook receives it only if it declares it)
 FLAG_PARAMETERS = {
@@ -446,8 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
         "that declare it in their parameters cell.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--notebooks", default=str(project_root() / "notebooks"), help="folder of NN_*.ipynb files")
-    parser.add_argument("--out", default=str(project_root() / "build"), help="output folder")
+    parser.add_argument("--edition", choices=sorted(EDITIONS), default="en",
+                        help="en: notebooks/ into build/; zh: the Chinese edition notebooks/zh/ into build/zh/")
+    parser.add_argument("--notebooks", help="folder of NN_*.ipynb files (default: the edition's)")
+    parser.add_argument("--out", help="output folder (default: the edition's)")
     parser.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (numbers or names)")
     parser.add_argument("--quick", action="store_true",
                         help="quick mode: " + ", ".join(f"{k}={v}" for k, v in QUICK_PARAMETERS.items()))
@@ -485,6 +489,9 @@ def requested_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    notebooks_dir, out_dir = EDITIONS[args.edition]
+    args.notebooks = args.notebooks or str(project_root() / notebooks_dir)
+    args.out = args.out or str(project_root() / out_dir)
     try:
         notebooks = select(find_notebooks(args.notebooks), args.only)
         if not notebooks:

@@ -191,15 +191,35 @@ def _wait_until_up(server: LabServer, timeout: float = 90.0) -> None:
     raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s ({last}):\n{server.log_tail()}")
 
 
+# The Chinese edition's JupyterLab settings, as `make lab EDITION=zh` uses them (the Makefile writes them)
+ZH_SETTINGS_DIR = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings-zh"
+
+
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory):
     """JupyterLab on a free loopback port with a random token, serving a temporary copy of notebooks/."""
-    tmp = tmp_path_factory.mktemp("jupyterlab")
-    source = notebook_dir()
+    server = _start_lab(tmp_path_factory.mktemp("jupyterlab"), notebook_dir(), "jupyterlab-server.log", [])
+    yield server
+    _stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def lab_server_zh(tmp_path_factory):
+    """The same for the Chinese edition: notebooks/zh/, the interface in Chinese as `make lab EDITION=zh` has it."""
+    if not (ZH_SETTINGS_DIR / "overrides.json").is_file():
+        pytest.fail(f"{ZH_SETTINGS_DIR}/overrides.json is missing: run `make venv` (it writes the Chinese "
+                    "JupyterLab settings)", pytrace=False)
+    server = _start_lab(tmp_path_factory.mktemp("jupyterlab-zh"), notebook_dir() / "zh",
+                        "jupyterlab-server-zh.log", [f"--LabApp.app_settings_dir={ZH_SETTINGS_DIR}"])
+    yield server
+    _stop(server.process)
+
+
+def _start_lab(tmp: Path, source: Path, log_name: str, extra: list[str]) -> LabServer:
     root = tmp / "notebooks"
     shutil.copytree(source, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     _write_settings(tmp / "user-settings")
-    log = screenshot_dir() / "jupyterlab-server.log"
+    log = screenshot_dir() / log_name
     token = secrets.token_hex(24)
     env = _server_env(tmp)
     server = None
@@ -207,7 +227,7 @@ def lab_server(tmp_path_factory):
         port = free_port()
         with open(log, "w") as log_file:
             process = subprocess.Popen(
-                _lab_command(port, token, root, tmp),
+                _lab_command(port, token, root, tmp) + extra,
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -225,8 +245,7 @@ def lab_server(tmp_path_factory):
                 pytest.fail(f"JupyterLab did not start: {exc}", pytrace=False)
     else:
         pytest.fail(f"JupyterLab did not start (ports taken):\n{server.log_tail()}", pytrace=False)
-    yield server
-    _stop(server.process)
+    return server
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -8,6 +8,10 @@ fresh run shows no error and prints the same text as the stored outputs (cells m
 ``# NBVAL_IGNORE_OUTPUT`` excepted, after the substitutions of ``tests/nbval_sanitize.cfg``).
 A screenshot of each notebook after the run goes to ``build/screenshots/NN_name.png``.
 
+``test_chinese_notebook_in_chinese_jupyterlab`` does the same for ``notebooks/zh/00`` in JupyterLab with
+its interface in Simplified Chinese (the settings of ``make lab EDITION=zh``), clicking the menus by their
+Chinese labels from the installed language pack.
+
 ``test_latent_explorer_in_jupyterlab`` opens notebook 07, runs it, moves the explorer's z1
 slider and checks that the decoded digit and the mark on the scatter are redrawn.
 
@@ -343,8 +347,15 @@ def test_notebook_in_jupyterlab(number, lab_server, page, browser_report):
     assert digest(served) == before, f"JupyterLab saved {name}: nothing may be saved"
 
 
-def _check_notebook(page, server, name, stored, exp: Expected) -> float:
-    """All the reader-facing checks for one notebook; returns the seconds "Run All Cells" took."""
+MENUS = ("Edit", "Clear Outputs of All Cells", "Run", "Run All Cells")  # the menu labels the test clicks
+
+
+def _check_notebook(page, server, name, stored, exp: Expected, menus: dict[str, str] | None = None) -> float:
+    """All the reader-facing checks for one notebook; returns the seconds "Run All Cells" took.
+
+    ``menus`` maps the English menu labels to the interface's (default: English).
+    """
+    menu = {label: label for label in MENUS} | (menus or {})
     # 1. Open it as a reader would, in a fresh workspace (no tabs restored from the last test).
     url = server.url(f"/lab/workspaces/test-{name[:2]}/tree/{name}?reset")
     page.goto(url, wait_until="domcontentloaded")
@@ -364,11 +375,11 @@ def _check_notebook(page, server, name, stored, exp: Expected) -> float:
     assert not problems, "\n".join(problems)
 
     # 3. Fresh run: clear the stored outputs, then Run → Run All Cells.
-    click_menu(page, "Edit", "Clear Outputs of All Cells")
+    click_menu(page, menu["Edit"], menu["Clear Outputs of All Cells"])
     cells = snapshot(page)
     leftover = [i for i in exp.code_cells if cells[i]["outputs"] or re.search(r"\d", cells[i]["prompt"])]
     assert not leftover, f"cells {leftover} kept outputs/counts after 'Clear Outputs of All Cells'"
-    click_menu(page, "Run", "Run All Cells")
+    click_menu(page, menu["Run"], menu["Run All Cells"])
     began = time.monotonic()
     cells = _wait_for_run(page, exp, began)
     seconds = time.monotonic() - began
@@ -426,6 +437,56 @@ def _wait_for_run(page, exp: Expected, began: float) -> list[dict]:
                 f"(prompts {[prompts[i] for i in pending][:10]})"
             )
         time.sleep(0.5)
+
+
+# --- the Chinese edition in the Chinese interface ----------------------------------------------------
+
+ZH_NOTEBOOK = os.environ.get("VAE_BROWSER_ZH_NOTEBOOK", "00")
+
+
+def chinese_menus() -> dict[str, str]:
+    """The interface's Chinese for MENUS, read from the installed language pack (jupyterlab-language-pack-zh-CN)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("jupyterlab_language_pack_zh_CN")
+    if spec is None:
+        pytest.fail("the language pack jupyterlab-language-pack-zh-CN is not installed: run `make venv`", pytrace=False)
+    catalog = Path(spec.origin).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "jupyterlab.json"
+    strings = json.loads(catalog.read_text(encoding="utf-8"))
+    return {label: strings[label][0] for label in MENUS}
+
+
+def test_chinese_notebook_in_chinese_jupyterlab(lab_server_zh, page, browser_report):
+    """notebooks/zh/00 in JupyterLab with its interface in Chinese: renders, runs, prints what it stored."""
+    server = lab_server_zh
+    matches = sorted(server.root.glob(f"{ZH_NOTEBOOK}_*.ipynb"))
+    assert len(matches) == 1, f"expected one notebooks/zh/{ZH_NOTEBOOK}_*.ipynb, found {[m.name for m in matches]}"
+    served = matches[0]
+    name, before = served.name, digest(served)
+    stored = nbformat.read(served, as_version=4)
+    exp = expected_from(stored)
+    menus = chinese_menus()
+    shot = screenshot_dir() / f"zh_{served.stem}.png"
+    shot.unlink(missing_ok=True)
+    began = time.monotonic()
+    outcome = "FAILED"
+    try:
+        run_seconds = _check_notebook(page, server, name, stored, exp, menus)
+        bar = [t.strip() for t in page.locator(".lm-MenuBar-item").all_inner_texts()]
+        assert menus["Edit"] in bar and "Edit" not in bar, f"the menu bar is not in Chinese: {bar}"
+        first = page.locator(".jp-NotebookPanel .jp-MarkdownCell").first.inner_text()
+        assert "中文版" in first, f"the first markdown cell is not the Chinese edition's: {first[:200]!r}"
+        outcome = f"ok, {menus['Run']} → {menus['Run All Cells']} {run_seconds:.1f} s"
+    except BaseException:
+        print_failure_context(page, server)
+        raise
+    finally:
+        screenshot(page, shot)
+        browser_report.append(f"zh/{name} (Chinese interface): {outcome}; {time.monotonic() - began:.1f} s in all; "
+                              f"screenshot {os.path.relpath(shot, REPO)}")
+        shut_down_kernels(server)
+    assert digest(served) == before, f"JupyterLab saved zh/{name}: nothing may be saved"
 
 
 # --- notebook 07's latent explorer -------------------------------------------------------------------
