@@ -334,8 +334,8 @@ def build(notebook: Path) -> list[int]:
 HOW_TO_FIX = "run `make zh-extract`, translate the entry in {catalog} (remove its fuzzy flag), then `make zh`"
 
 _KEPT = {
-    "formula": re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S),
-    "code": re.compile(r"`[^`\n]+`"),
+    "formula": re.compile(r"\$\$.*?\$\$|\$[^$]+?\$", re.S),  # inline math may run over a line break
+    "code": re.compile(r"`[^`]+`"),
     "link": re.compile(r"\]\(([^)\s]+)\)"),
     "number": re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*"),
 }
@@ -360,7 +360,8 @@ def kept_spans(text: str) -> dict[str, list[str]]:
     found = {}
     rest = text
     for kind, pattern in _KEPT.items():
-        found[kind] = sorted(m.group(1) if pattern.groups else m.group(0) for m in pattern.finditer(rest))
+        spans = (m.group(1) if pattern.groups else m.group(0) for m in pattern.finditer(rest))
+        found[kind] = sorted(" ".join(span.split()) for span in spans)  # a line break counts as a space
         rest = pattern.sub(" ", rest)
     return found
 
