@@ -7,7 +7,7 @@
 # root) and the pip package `playwright` in .venv (never `playwright install`: no browser
 # download). If Chromium cannot be installed it says so loudly and fails.
 # Screenshots: build/screenshots/NN_name.png; JupyterLab's log: build/screenshots/jupyterlab-server.log.
-# Knobs: VAE_BROWSER_NOTEBOOKS=00,03|all, VAE_BROWSER_TIMEOUT=180 (s per notebook), VAE_CHROMIUM.
+# Knobs: VAE_BROWSER_NOTEBOOKS=00,03|all, VAE_BROWSER_ZH_NOTEBOOK=00, VAE_BROWSER_TIMEOUT=180 (s per notebook), VAE_CHROMIUM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 began=$(date +%s)

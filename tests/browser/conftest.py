@@ -11,6 +11,7 @@ Environment knobs (all optional):
 - ``VAE_BROWSER_NOTEBOOK_DIR`` folder of notebooks to test (default: the repo's ``notebooks/``)
 - ``VAE_BROWSER_NOTEBOOKS``    which notebooks: comma-separated numbers (``00,03``) or ``all``
 - ``VAE_BROWSER_TIMEOUT``      seconds allowed for "Run All Cells" per notebook (default 180)
+- ``VAE_BROWSER_ZH_NOTEBOOK``  which notebook of the Chinese edition to run in the Chinese interface (default ``00``)
 - ``VAE_SCREENSHOT_DIR``       where screenshots go (default ``build/screenshots``)
 """
 
