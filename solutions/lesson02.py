@@ -27,6 +27,6 @@ def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
     return torch.mean(ratio * (log_w - log_p_hat), dim=0)
 
 
-# Exercise 3 (a prediction): 2 Lambda - C^-1 = [[1, -2r], [-2r, 1]] / (1 - r^2) in standardised
-# coordinates; its determinant (1 - 4 r^2) / (1 - r^2)^2 is positive at r = 0.4.
-rho_of_best_diagonal_q = "finite"
+# Exercise 3 (a prediction): in standardised coordinates C^-1 = I / (1 - r^2) for the best diagonal q,
+# so n Lambda - (n-1) C^-1 = [[1, -n r], [-n r, 1]] / (1 - r^2), positive definite for n < 1/|r|.
+moment_order_of_best_diagonal_q = 1 / 0.4  # 2.5: rho_q (n = 2) is finite at r = 0.4

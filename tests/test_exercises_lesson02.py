@@ -96,10 +96,10 @@ def test_forward_kl_estimate_approaches_the_closed_form():
     assert torch.allclose(estimate, exact, atol=5e-3)
 
 
-def test_rho_prediction_matches_the_condition():
-    assert lesson02.rho_of_best_diagonal_q.answer() == "finite"
-    assert lesson02._rho_of_best_diagonal_q_at(0.8) == "infinite"
-    assert lesson02._rho_of_best_diagonal_q_at(0.45) == "finite" and lesson02._rho_of_best_diagonal_q_at(0.55) == "infinite"
-    result = lesson02.rho_of_best_diagonal_q.check("infinite", verbose=False)
-    assert result.status == "incorrect" and "1/2" in result.message
-    assert lesson02.rho_of_best_diagonal_q.check("Finite", verbose=False).passed
+def test_moment_order_prediction_matches_the_condition():
+    assert abs(lesson02.moment_order_of_best_diagonal_q.answer() - 2.5) < 2e-3  # measured: 1/|r| at r = 0.4
+    assert abs(lesson02._moment_order_of_best_diagonal_q_at(0.8) - 1.25) < 2e-3  # below 2: rho_q infinite
+    result = lesson02.moment_order_of_best_diagonal_q.check(3.5, verbose=False)
+    assert result.status == "incorrect" and "matched q" in result.message
+    assert lesson02.moment_order_of_best_diagonal_q.check(2.5, verbose=False).passed
+    assert not lesson02.moment_order_of_best_diagonal_q.check(2.0, verbose=False).passed

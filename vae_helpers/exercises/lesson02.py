@@ -3,7 +3,8 @@
 - ``best_isotropic_q``: derive the q = N(m, s^2 I) with the largest ELBO for a correlated Gaussian
   posterior in d dimensions, and the price it pays (KL(q || p(z|x)) = log p(x) - ELBO).
 - ``forward_kl_estimate``: estimate the forward KL(p(z|x) || q) from importance weights of samples of q.
-- ``rho_of_best_diagonal_q``: predict whether the importance weights of the best diagonal q have finite variance.
+- ``moment_order_of_best_diagonal_q``: predict up to which order the importance weights of the best diagonal q
+  have finite moments (and so whether its rho_q is finite).
 """
 
 from __future__ import annotations
@@ -216,37 +217,44 @@ forward_kl_estimate = Exercise(
 )
 
 
-# --- 3 · is rho_q of the best diagonal q finite? -----------------------------------------------
+# --- 3 · up to which moment are the weights of the best diagonal q finite? ---------------------
 
 
-def _rho_of_best_diagonal_q_at(r: float) -> str:
+def _moment_order_of_best_diagonal_q_at(r: float, tol: float = 1e-3) -> float:
+    """The order n at which E_q[(w/p)^n] of the best diagonal q stops being finite, found by bisection."""
     cov = torch.tensor([[0.25, 0.25 * r], [0.25 * r, 0.25]], dtype=_F64)
     model = toy.make_linear_gaussian_with_posterior(cov, 3, 0.5, generator=_generator())
     x, _ = model.sample(1, generator=_generator())
-    log_rho = toy.log_importance_moment(model, x, toy.best_diagonal_gaussian(model, x), order=2)
-    return "finite" if torch.isfinite(log_rho).all() else "infinite"
+    q = toy.best_diagonal_gaussian(model, x)
+    low, high = 1.0, 50.0  # finite at order 1 (E_q[w/p] = 1); infinite at 50 for any r used here
+    while high - low > tol:
+        middle = (low + high) / 2
+        finite = torch.isfinite(toy.log_importance_moment(model, x, q, order=middle)).all()
+        low, high = (middle, high) if finite else (low, middle)
+    return (low + high) / 2
 
 
-rho_of_best_diagonal_q = Prediction(
-    "rho_of_best_diagonal_q",
-    lambda: _rho_of_best_diagonal_q_at(0.4),
+moment_order_of_best_diagonal_q = Prediction(
+    "moment_order_of_best_diagonal_q",
+    lambda: _moment_order_of_best_diagonal_q_at(0.4),
     lesson="lesson02",
-    choices=["finite", "infinite"],
+    rtol=0.02,
     explain=(
-        "rho_q is finite when 2 Lambda - C^-1 is positive definite. For the best diagonal q of a 2-D "
-        "posterior, in coordinates where each z_i has variance 1, this matrix is "
-        "[[1, -2r], [-2r, 1]] / (1 - r^2), positive definite when |r| < 1/2: finite at r = 0.4, "
-        "infinite at r = 0.8."
+        "E_q[(w/p)^n] is finite while n Lambda - (n-1) C^-1 is positive definite. For the best diagonal q, "
+        "in coordinates where each z_i has variance 1, C^-1 = I / (1 - r^2) and this matrix is "
+        "[[1, -n r], [-n r, 1]] / (1 - r^2): positive definite for n < 1/|r|, so 2.5 at r = 0.4. "
+        "Since 2 < 2.5, rho_q (n = 2) is finite at r = 0.4; at r = 0.8 the limit is 1.25 < 2, rho_q = infinity."
     ),
     hints=[
-        "Change coordinates so that each z_i has variance 1 (rho_q does not change). Write Lambda there, "
-        "and C^-1 = diag(Lambda_ii) for the best diagonal q.",
-        "With unit variances, Lambda = [[1, -r], [-r, 1]] / (1 - r^2) and C^-1 = I / (1 - r^2). Form "
-        "2 Lambda - C^-1.",
-        "2 Lambda - C^-1 = [[1, -2r], [-2r, 1]] / (1 - r^2): is its determinant positive at r = 0.4?",
+        "Section 8's condition for a finite n-th moment is that n Lambda - (n-1) C^-1 be positive definite. "
+        "Change coordinates so that each z_i has variance 1 (the moments do not change).",
+        "With unit variances, Lambda = [[1, -r], [-r, 1]] / (1 - r^2); the best diagonal q has variances "
+        "1/Lambda_ii, so C^-1 = diag(Lambda_ii) = I / (1 - r^2).",
+        "n Lambda - (n-1) C^-1 = [[1, -n r], [-n r, 1]] / (1 - r^2): for which n is its determinant positive?",
     ],
     mistakes={
-        "infinite": "a q narrower than the posterior is not always fatal: rho_q is infinite only when q is "
-                    "too narrow, here when the correlation exceeds 1/2.",
+        3.5: "(1 + |r|)/|r| is the limit for the matched q (section 7), whose variances are the marginal "
+             "Sigma_ii; the best diagonal q is narrower, with variances 1/Lambda_ii.",
+        2.0: "2 is the order of rho_q itself; the question is where the moments stop being finite.",
     },
 )
