@@ -337,7 +337,8 @@ def run_notebook(
             papermill.execute_notebook(
                 str(path), str(target), parameters=parameters, kernel_name=kernel, cwd=str(path.parent),
                 progress_bar=False, log_output=False, execution_timeout=timeout, config=config,
-                request_save_on_cell_execute=False,  # one write at the end (and every 30 s), not one per cell
+                request_save_on_cell_execute=False,  # one write at the end, not one per cell
+                shutdown_kernel="immediate",  # the run is over: stop the kernel now, not after a polite 0.5 s wait
             )
     except Exception as err:  # papermill's execution error, a dead kernel, a timeout, ...
         result.status, result.error = "failed", describe_failure(err)

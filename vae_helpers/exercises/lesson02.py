@@ -253,7 +253,7 @@ moment_order_of_best_diagonal_q = Prediction(
         "n Lambda - (n-1) C^-1 = [[1, -n r], [-n r, 1]] / (1 - r^2): for which n is its determinant positive?",
     ],
     mistakes={
-        3.5: "(1 + |r|)/|r| is the limit for the matched q (section 7), whose variances are the marginal "
+        3.5: "(1 + |r|)/|r| is the limit for the matched q (section 8), whose variances are the marginal "
              "Sigma_ii; the best diagonal q is narrower, with variances 1/Lambda_ii.",
         2.0: "2 is the order of rho_q itself; the question is where the moments stop being finite.",
     },
