@@ -71,3 +71,31 @@ def test_the_venv_step_installs_the_jupyterlab_override():
     makefile = (PROJECT / "Makefile").read_text()
     assert re.search(r"^venv: .*\$\(LAB_OVERRIDES\)", makefile, re.MULTILINE)
     assert re.search(r"^lab: .*\$\(LAB_OVERRIDES\)", makefile, re.MULTILINE)
+
+
+def test_make_writes_the_chinese_jupyterlab_settings_for_an_installed_language_pack(tmp_path):
+    """`make lab EDITION=zh`: its settings folder sets a locale that an installed language pack provides."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    target = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings-zh" / "overrides.json"
+    subprocess.run(["make", "-s", f"VENV={tmp_path / 'venv'}", str(target)], cwd=PROJECT, check=True,
+                   capture_output=True, timeout=60)
+    overrides = json.loads(target.read_text())
+    locale = overrides["@jupyterlab/translation-extension:plugin"]["locale"]
+    schema = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab" / "translation-extension"
+    assert "locale" in json.loads((schema / "plugin.json").read_text())["properties"]
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    from jupyterlab_server.translation_utils import get_language_packs
+
+    packs, _ = get_language_packs()
+    assert locale in packs, f"no installed language pack for {locale}: {sorted(packs)} (pip install jupyterlab-language-pack-zh-CN)"
+    makefile = (PROJECT / "Makefile").read_text()
+    assert re.search(r"^lab: .*\$\(LAB_ZH_OVERRIDES\)", makefile, re.MULTILINE)
+    assert "--LabApp.app_settings_dir=$(abspath $(LAB_ZH_DIR))" in makefile
