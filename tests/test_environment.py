@@ -39,21 +39,28 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (PROJECT / "README.md").read_text()
 
 
-def test_make_writes_a_jupyterlab_override_that_the_installed_schema_knows(tmp_path):
-    """`make lab` must not ask about Jupyter news: the override names a real setting with a valid value."""
+def _overrides_made_by_make(tmp_path, folder: str) -> dict:
+    """The JupyterLab overrides.json that `make` writes into VENV/share/jupyter/lab/<folder>/."""
     import json
     import shutil
     import subprocess
-    import sys
+
+    import pytest
 
     if shutil.which("make") is None:
-        import pytest
-
         pytest.skip("no make on this machine")
-    target = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    target = tmp_path / "venv" / "share" / "jupyter" / "lab" / folder / "overrides.json"
     subprocess.run(["make", "-s", f"VENV={tmp_path / 'venv'}", str(target)], cwd=PROJECT, check=True,
                    capture_output=True, timeout=60)
-    overrides = json.loads(target.read_text())
+    return json.loads(target.read_text())
+
+
+def test_make_writes_a_jupyterlab_override_that_the_installed_schema_knows(tmp_path):
+    """`make lab` must not ask about Jupyter news: the override names a real setting with a valid value."""
+    import json
+    import sys
+
+    overrides = _overrides_made_by_make(tmp_path, "settings")
     schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
     assert overrides, "the override file is empty"
     for plugin, values in overrides.items():
@@ -76,18 +83,9 @@ def test_the_venv_step_installs_the_jupyterlab_override():
 def test_make_writes_the_chinese_jupyterlab_settings_for_an_installed_language_pack(tmp_path):
     """`make lab EDITION=zh`: its settings folder sets a locale that an installed language pack provides."""
     import json
-    import shutil
-    import subprocess
     import sys
 
-    import pytest
-
-    if shutil.which("make") is None:
-        pytest.skip("no make on this machine")
-    target = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings-zh" / "overrides.json"
-    subprocess.run(["make", "-s", f"VENV={tmp_path / 'venv'}", str(target)], cwd=PROJECT, check=True,
-                   capture_output=True, timeout=60)
-    overrides = json.loads(target.read_text())
+    overrides = _overrides_made_by_make(tmp_path, "settings-zh")
     locale = overrides["@jupyterlab/translation-extension:plugin"]["locale"]
     schema = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab" / "translation-extension"
     assert "locale" in json.loads((schema / "plugin.json").read_text())["properties"]

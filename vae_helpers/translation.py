@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 LANGUAGE = "zh_CN"
 FUZZY_CUTOFF = 0.6  # difflib ratio above which an old paragraph's translation is offered as fuzzy
@@ -232,28 +231,23 @@ def merge_catalog(notebook: Path, old) -> tuple[object, dict[str, int]]:
     return new, counts
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text_atomic(path: Path, text: Callable[[], str]) -> None:
+    """Write ``text()`` to ``path`` with the package's atomic write (never half a file)."""
+    from .checkpoint import atomic_write  # imported here: it brings torch, which only writing needs
+
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text(), encoding="utf-8", newline="\n"))
 
 
 def catalog_text(catalog) -> str:
-    return catalog.__unicode__() + ("" if catalog.__unicode__().endswith("\n") else "\n")
+    text = str(catalog)
+    return text if text.endswith("\n") else text + "\n"
 
 
 def extract(notebook: Path) -> dict[str, int]:
     """Bring ``notebook``'s catalog up to date with its English paragraphs; returns the counts."""
     path = catalog_path(notebook)
     new, counts = merge_catalog(notebook, read_catalog(path))
-    write_atomic(path, catalog_text(new))
+    write_text_atomic(path, lambda: catalog_text(new))
     return counts
 
 
@@ -325,7 +319,7 @@ def notebook_text(nb) -> str:
 def build(notebook: Path) -> list[int]:
     """Write ``notebooks/zh/<name>``; returns the cells left (partly) in English."""
     nb, incomplete = build_notebook(notebook)
-    write_atomic(chinese_dir() / notebook.name, notebook_text(nb))
+    write_text_atomic(chinese_dir() / notebook.name, lambda: notebook_text(nb))
     return incomplete
 
 

@@ -21,6 +21,7 @@ Run with ``make test-browser``; skipped in a plain ``pytest tests`` (see conftes
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import os
 import re
@@ -315,6 +316,25 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@contextlib.contextmanager
+def reported(label: str, page, server, shot: Path, browser_report: list):
+    """Run a browser check: on failure print the page's errors and the server log; always take the
+    screenshot, add a summary line (``outcome["text"]``, set by the check) and free the kernel."""
+    shot.unlink(missing_ok=True)
+    outcome = {"text": "FAILED"}
+    began = time.monotonic()
+    try:
+        yield outcome
+    except BaseException:
+        print_failure_context(page, server)
+        raise
+    finally:
+        screenshot(page, shot)
+        browser_report.append(f"{label}: {outcome['text']}; {time.monotonic() - began:.1f} s in all; "
+                              f"screenshot {os.path.relpath(shot, REPO)}")
+        shut_down_kernels(server)  # free the kernel for the next test
+
+
 # --- the test ------------------------------------------------------------------------------------
 
 
@@ -327,22 +347,9 @@ def test_notebook_in_jupyterlab(number, lab_server, page, browser_report):
     before = digest(served)
     stored = nbformat.read(served, as_version=4)
     exp = expected_from(stored)
-    shot = screenshot_dir() / f"{source.stem}.png"
-    shot.unlink(missing_ok=True)
-
-    began = time.monotonic()
-    outcome = "FAILED"
-    try:
+    with reported(name, page, lab_server, screenshot_dir() / f"{source.stem}.png", browser_report) as outcome:
         run_seconds = _check_notebook(page, lab_server, name, stored, exp)
-        outcome = f"ok, Run All Cells {run_seconds:.1f} s"
-    except BaseException:
-        print_failure_context(page, lab_server)
-        raise
-    finally:
-        screenshot(page, shot)
-        total = time.monotonic() - began
-        browser_report.append(f"{name}: {outcome}; {total:.1f} s in all; screenshot {os.path.relpath(shot, REPO)}")
-        shut_down_kernels(lab_server)  # free the kernel for the next notebook
+        outcome["text"] = f"ok, Run All Cells {run_seconds:.1f} s"
 
     assert digest(served) == before, f"JupyterLab saved {name}: nothing may be saved"
 
@@ -468,24 +475,13 @@ def test_chinese_notebook_in_chinese_jupyterlab(lab_server_zh, page, browser_rep
     exp = expected_from(stored)
     menus = chinese_menus()
     shot = screenshot_dir() / f"zh_{served.stem}.png"
-    shot.unlink(missing_ok=True)
-    began = time.monotonic()
-    outcome = "FAILED"
-    try:
+    with reported(f"zh/{name} (Chinese interface)", page, server, shot, browser_report) as outcome:
         run_seconds = _check_notebook(page, server, name, stored, exp, menus)
         bar = [t.strip() for t in page.locator(".lm-MenuBar-item").all_inner_texts()]
         assert menus["Edit"] in bar and "Edit" not in bar, f"the menu bar is not in Chinese: {bar}"
         first = page.locator(".jp-NotebookPanel .jp-MarkdownCell").first.inner_text()
         assert "中文版" in first, f"the first markdown cell is not the Chinese edition's: {first[:200]!r}"
-        outcome = f"ok, {menus['Run']} → {menus['Run All Cells']} {run_seconds:.1f} s"
-    except BaseException:
-        print_failure_context(page, server)
-        raise
-    finally:
-        screenshot(page, shot)
-        browser_report.append(f"zh/{name} (Chinese interface): {outcome}; {time.monotonic() - began:.1f} s in all; "
-                              f"screenshot {os.path.relpath(shot, REPO)}")
-        shut_down_kernels(server)
+        outcome["text"] = f"ok, {menus['Run']} → {menus['Run All Cells']} {run_seconds:.1f} s"
     assert digest(served) == before, f"JupyterLab saved zh/{name}: nothing may be saved"
 
 
@@ -518,9 +514,7 @@ def test_latent_explorer_in_jupyterlab(lab_server, page, browser_report):
     name = find_notebook(EXPLORER).name
     exp = expected_from(nbformat.read(lab_server.root / name, as_version=4))
     shot = screenshot_dir() / "07_explorer.png"
-    began = time.monotonic()
-    outcome = "FAILED"
-    try:
+    with reported(f"{name} explorer", page, lab_server, shot, browser_report) as outcome:
         page.goto(lab_server.url(f"/lab/workspaces/test-explorer/tree/{name}?reset"), wait_until="domcontentloaded")
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_TIMEOUT * 1000)
         wait_for_kernel(page, lab_server, name, OPEN_TIMEOUT)
@@ -553,12 +547,4 @@ def test_latent_explorer_in_jupyterlab(lab_server, page, browser_report):
         assert digit_after != digit_before, "moving the z1 slider did not change the decoded digit"
         assert _wait_for_change(page, CSS["map"], map_before) != map_before, "the mark on the scatter did not move"
         readout = page.locator(f".{CSS['z1']} .widget-readout").first.inner_text().strip()
-        outcome = f"ok, the z1 slider moved to {readout} and redrew the digit"
-    except BaseException:
-        print_failure_context(page, lab_server)
-        raise
-    finally:
-        screenshot(page, shot)
-        browser_report.append(f"{name} explorer: {outcome}; {time.monotonic() - began:.1f} s; "
-                              f"screenshot {os.path.relpath(shot, REPO)}")
-        shut_down_kernels(lab_server)
+        outcome["text"] = f"ok, the z1 slider moved to {readout} and redrew the digit"
