@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import tokenize
 from pathlib import Path
@@ -231,21 +232,64 @@ def test_exercises_are_committed_unattempted_and_answer_free(path):
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
 
 
+def test_lesson_defaults_are_current():
+    """The package's record of every lesson's defaults (the default-run guard reads it) matches the notebooks."""
+    from vae_helpers import default_run
+
+    recorded = json.loads(default_run.DEFAULTS_FILE.read_text(encoding="utf-8"))
+    assert recorded == default_run.read_defaults(REPO / "notebooks"), (
+        "vae_helpers/lesson_defaults.json is out of date with the notebooks' parameters cells: "
+        "run `.venv/bin/python -m vae_helpers.default_run`")
+
+
 @by_name
-def test_defaults_restated_in_a_notebook_match_its_parameters(path):
-    """A notebook that restates its defaults (DEFAULTS = {...}, to tell the default run apart) restates them right."""
-    nb = read(path)
-    params = [c for _, c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
-    declared = {}
-    for node in ast.parse(params[0].source).body if params else []:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            declared[node.target.id] = ast.literal_eval(node.value)
-    for i, cell in code_cells(nb):
-        for node in ast.parse(cell.source.replace("%", "#")).body if "DEFAULTS" in cell.source else []:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DEFAULTS" for t in node.targets):
-                restated = ast.literal_eval(node.value)
-                wrong = {k: (v, declared.get(k)) for k, v in restated.items() if declared.get(k) != v}
-                assert not wrong, f"{path.name}, cell {i}: DEFAULTS differ from the parameters cell: {wrong}"
+def test_no_notebook_restates_its_defaults(path):
+    """The default run is told apart by vae_helpers.default_run, never by a DEFAULTS dict in the notebook."""
+    found = [i for i, c in code_cells(read(path)) if re.search(r"^\s*(DEFAULTS|FULL_RUN|DEFAULT_RUN)\s*=", c.source, re.M)]
+    assert not found, f"{path.name}, cells {found}: use `default_run.of(<lesson>, globals())` instead"
+
+
+def is_check_cell(cell) -> bool:
+    return "check" in cell.get("metadata", {}).get("tags", [])
+
+
+@by_name
+def test_check_cells_are_collapsed(path):
+    """A guarding check lives in a cell tagged `check` whose source JupyterLab shows folded."""
+    open_checks = [i for i, c in code_cells(read(path))
+                   if is_check_cell(c) and not c.metadata.get("jupyter", {}).get("source_hidden")]
+    assert not open_checks, (f"{path.name}, cells {open_checks}: tagged `check` but not collapsed; set "
+                             '"metadata": {"jupyter": {"source_hidden": true}}')
+
+
+@by_name
+def test_a_reader_meets_at_most_two_asserts(path):
+    """Outside collapsed check cells a lesson has at most two teaching asserts (lesson-style.md § 3)."""
+    visible = [(i, n) for i, c in code_cells(read(path)) if not is_check_cell(c)
+               for n in [len(re.findall(r"^\s*assert\b", c.source, re.M))] if n]
+    assert sum(n for _, n in visible) <= 2, (
+        f"{path.name}: {sum(n for _, n in visible)} visible assert lines (cells {[i for i, _ in visible]}); "
+        "move guards into collapsed `check` cells")
+
+
+POINTERS = re.compile(r"(?i)read the printed|says whether|tells (you )?whether|the line (above|below|under)|"
+                      r"the printed (list|lines?|verdicts?|numbers|ratios?|values?|table)|read (off )?your own numbers")
+
+
+@by_name
+def test_no_sentence_sends_the_reader_to_the_printed_numbers(path):
+    """The prose states the default run's results; it never sends the reader to dig them out of outputs."""
+    found = [(i, m.group(0)) for i, c in enumerate(read(path).cells) if c.cell_type == "markdown"
+             for m in POINTERS.finditer(c.source)]
+    assert not found, f"{path.name}: say the result instead of pointing at it: {found}"
+
+
+@by_name
+def test_lesson_ends_with_where_to_go_next(path):
+    """Every lesson ends with 'Where to go next · 延伸阅读' (two to four works, one line each on why)."""
+    headings = [c.source.splitlines()[0] for c in read(path).cells if c.cell_type == "markdown" and c.source]
+    assert any(h.startswith("#") and "Where to go next · 延伸阅读" in h for h in headings), (
+        f"{path.name}: no '## Where to go next · 延伸阅读' section")
 
 
 @by_name
