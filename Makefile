@@ -5,6 +5,7 @@
 #   make zh     rebuild the Chinese edition (notebooks/zh/) from the lessons + notebooks/zh/po/*.po
 #   make zh-extract   new or changed English paragraphs into the catalogs (old translations → fuzzy)
 #   EDITION=zh  make run / make lab with the Chinese edition (JupyterLab's interface in Chinese too)
+#   make book   the book: both editions of the committed notebooks as a static website in build/book/
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +18,7 @@ VAE_DATA_MIRROR ?= $(wildcard $(abspath ../shared/data))
 export VAE_DATA_MIRROR
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test run lab test-browser bench clean zh zh-extract
+.PHONY: venv test run lab test-browser bench clean zh zh-extract book
 
 # Which edition `make run` and `make lab` use: en (notebooks/), or zh (notebooks/zh/, 中文版).
 EDITION ?= en
@@ -86,8 +87,14 @@ zh: $(STAMP)
 zh-extract: $(STAMP)
 	$(PY) -m vae_helpers.translation extract
 
-# The reader's view: JupyterLab in headless Chromium runs the lessons (installs chromium + playwright).
-test-browser: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES)
+# The book: the committed notebooks of both editions as a static website (never re-executed), offline
+# (Sphinx + MyST-NB + the book theme, MathJax bundled). Read it: python -m http.server -d build/book
+book: $(STAMP)
+	$(PY) scripts/build_book.py --out build/book
+
+# The reader's view: JupyterLab in headless Chromium runs the lessons, and the book is opened in it
+# (installs chromium + playwright).
+test-browser: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES) book
 	VAE_BROWSER_TIMEOUT=$${VAE_BROWSER_TIMEOUT:-600} bash scripts/test_browser.sh
 
 bench: $(STAMP)
