@@ -91,3 +91,16 @@ def test_check_cells_are_folded_and_lessons_say_how_to_run(book, edition):
         '"check"' in cell for stem in LESSONS
         for cell in re.findall(r'"tags":\s*\[[^\]]*\]', (SOURCES[edition] / f"{stem}.ipynb").read_text()))
     assert folded == checks_in_notebooks, f"{edition}: {folded} folded check cells, {checks_in_notebooks} in the notebooks"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_every_figure_is_on_its_page(book, edition):
+    """Each stored PNG output appears as an image (07's latent explorer as its still picture), unscaled."""
+    import json
+
+    for stem in LESSONS:
+        nb = json.loads((SOURCES[edition] / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        pngs = sum("image/png" in out.get("data", {}) for cell in nb["cells"] for out in cell.get("outputs", []))
+        html = (book / edition / f"{stem}.html").read_text(encoding="utf-8")
+        shown = len(re.findall(r'<img [^>]*src="_images/', html))
+        assert shown == pngs, f"{edition}/{stem}.html shows {shown} figures, the notebook has {pngs}"
