@@ -24,14 +24,18 @@ KERNELSPEC = {"name": KERNEL, "display_name": "Python 3 (vae-notebooks)", "langu
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep only the metadata a reader needs: kernelspec, language_info, cell tags."""
+    """Keep only the metadata a reader needs: kernelspec, language_info, cell tags, and the folded
+    source of check cells (``jupyter.source_hidden``, lesson-style.md § 3)."""
     nb.metadata = nbformat.NotebookNode(
         kernelspec=KERNELSPEC,
         language_info={"name": "python", "pygments_lexer": "ipython3"},
     )
     for cell in nb.cells:
         tags = cell.metadata.get("tags")
+        folded = bool(cell.metadata.get("jupyter", {}).get("source_hidden")) or "check" in (tags or [])
         cell.metadata = nbformat.NotebookNode(tags=tags) if tags else nbformat.NotebookNode()
+        if folded:
+            cell.metadata["jupyter"] = nbformat.NotebookNode(source_hidden=True)
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 if "metadata" in out and not out["metadata"]:
