@@ -17,6 +17,8 @@ import copy
 import importlib.util
 import inspect
 import math
+import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -33,6 +35,7 @@ class CheckResult:
     status: str  # "correct", "not attempted", "incorrect"
     message: str
     mistake: str | None = None  # the name of the known mistake the answer matches, if any
+    diagnosis: str | None = None  # a general diagnosis (diagnose.py: "sign", "factor", ...), if any
 
     @property
     def passed(self) -> bool:
@@ -64,10 +67,35 @@ class Mistake:
     name: str  # short, e.g. "summed over the batch instead of averaged"
     why: str  # one or two sentences: why it is wrong
     fn: Callable
+    hint: int = 0  # the staged hint that addresses this mistake (0: none in particular)
 
 
 class _NotAttempted(Exception):
     pass
+
+
+class TimeLimitExceeded(Exception):
+    """A call to the reader's function ran past the exercise's time limit."""
+
+
+TIME_LIMIT = 30.0  # seconds per call of the reader's function (a check must never hang the kernel)
+
+
+def call_with_time_limit(fn: Callable, args: tuple, seconds: float):
+    """``fn(*args)``, interrupted after ``seconds`` where the platform allows (Unix, main thread)."""
+    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+
+    def stop(signum, frame):
+        raise TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _copy_args(args: tuple) -> tuple:
@@ -222,13 +250,14 @@ class Exercise(_Hints):
 
     def __init__(self, name: str, reference: Callable, cases, hints: Sequence[str], *,
                  lesson: str, mistakes: Sequence[Mistake] = (), solution_name: str | None = None,
-                 rtol: float = 1e-4, atol: float = 1e-5, compare: Callable | None = None) -> None:
+                 rtol: float = 1e-4, atol: float = 1e-5, compare: Callable | None = None,
+                 time_limit: float = TIME_LIMIT) -> None:
         if len(hints) < 2:
             raise ValueError(f"{name}: give at least two staged hints")
         self.name, self.reference, self._cases = name, reference, cases
         self.hints, self.mistakes, self.lesson = tuple(hints), tuple(mistakes), lesson
         self.solution_name = solution_name or name
-        self.rtol, self.atol = rtol, atol
+        self.rtol, self.atol, self.time_limit = rtol, atol, time_limit
         self._compare = compare  # optional: (got, expected) -> transformed pair before comparing
         self.arg_names = list(inspect.signature(reference).parameters)
 
@@ -246,7 +275,17 @@ class Exercise(_Hints):
         return f"case {i} of {n}{label}: " + ", ".join(parts)
 
     def _call(self, fn: Callable, case: Case):
-        return fn(*_copy_args(case.args))
+        return call_with_time_limit(fn, _copy_args(case.args), self.time_limit)
+
+    def _run(self, fn: Callable, case: Case) -> tuple[Any, list[str]]:
+        """The reader's output on a copy of the case, and the names of the inputs it changed in place."""
+        args = _copy_args(case.args)
+        before = _copy_args(args)
+        got = call_with_time_limit(fn, args, self.time_limit)
+        changed = [name for name, new, old in zip(self.arg_names, args, before)
+                   if isinstance(new, torch.Tensor) and isinstance(old, torch.Tensor)
+                   and (new.shape != old.shape or not torch.equal(new.detach(), old.detach()))]
+        return got, changed
 
     def _matches(self, got: Any, expected: Any) -> bool:
         if self._compare is not None:
@@ -256,15 +295,55 @@ class Exercise(_Hints):
         except Exception:
             return False
 
-    def _diagnose(self, answers: list[Any], cases: list[Case]) -> Mistake | None:
-        """The first known mistake whose output equals the reader's on every case."""
-        for mistake in self.mistakes:
+    def _agreement(self, mistake: Mistake, answers: list, cases: list[Case]) -> list[bool]:
+        """Per case: does the mistake do what the reader's answer did (the same output, or also raise)?"""
+        agree = []
+        for got, case in zip(answers, cases):
             try:
-                if all(self._matches(a, self._call(mistake.fn, c)) for a, c in zip(answers, cases)):
-                    return mistake
-            except Exception:
+                out = self._call(mistake.fn, case)
+            except Exception as err:
+                agree.append(isinstance(got, _Raised) and type(got.error) is type(err))
                 continue
-        return None
+            agree.append(not isinstance(got, _Raised) and got is not None and self._matches(got, out))
+        return agree
+
+    def _diagnose(self, answers: list, cases: list[Case], failing: int) -> tuple[Mistake | None, bool]:
+        """A known mistake that explains the answer on every case, else on most cases and the failing one."""
+        best, best_count = None, 0
+        for mistake in self.mistakes:
+            agree = self._agreement(mistake, answers, cases)
+            if all(agree):
+                return mistake, True
+            count = sum(agree)
+            if agree[failing] and 2 * count > len(agree) and count > best_count:
+                best, best_count = mistake, count
+        return best, False
+
+    def _general(self, fn: Callable, answers: list, cases: list[Case], expected: list, failing: int):
+        """A general diagnosis (diagnose.py), or an answer that changes between two identical calls."""
+        from .diagnose import RANDOM, diagnose
+
+        try:
+            again = self._call(fn, cases[failing])
+            twice = self._call(self.reference, cases[failing])
+            if (difference(twice, expected[failing], 0, 0) is None
+                    and difference(again, answers[failing], 0, 0) is not None):
+                return RANDOM
+        except Exception:
+            pass
+        ran = [(a, e, c.args) for a, e, c in zip(answers, expected, cases) if a is not None and not isinstance(a, _Raised)]
+        if self._compare is not None:
+            ran = [(*self._compare(a, e), args) for a, e, args in ran]
+        try:
+            return diagnose([a for a, _, _ in ran], [e for _, e, _ in ran], [x for _, _, x in ran], self.arg_names)
+        except Exception:  # a diagnosis must never hide the verdict
+            return None
+
+    def _mistake_lines(self, mistake: Mistake, everywhere: bool) -> list[str]:
+        lead = "This looks like a known mistake" if everywhere else "On most cases this behaves like a known mistake"
+        pointer = (f"  .hint({mistake.hint}) is about this." if mistake.hint
+                   else "  Fix that, then check again.")
+        return [f"  {lead}, {mistake.name}: {mistake.why}", pointer]
 
     def check(self, fn: Callable, verbose: bool = True) -> CheckResult:
         """Run ``fn`` on every case; print and return the verdict."""
@@ -281,19 +360,29 @@ class Exercise(_Hints):
                                f"pass your function itself (got {describe_value(fn)}).")
         cases = self.cases()
         expected = [self._call(self.reference, c) for c in cases]  # the reference first, on copies
-        answers = []
+        answers: list = []
         for i, (case, exp) in enumerate(zip(cases, expected), start=1):
             try:
-                got = self._call(fn, case)
+                got, changed = self._run(fn, case)
             except NotImplementedError:
                 return CheckResult(self.name, "not attempted",
                                    "not attempted yet: replace `raise NotImplementedError` with your code, "
                                    "then run this cell.")
-            except Exception as err:  # the reader's code may fail in any way: report it, don't crash
+            except TimeLimitExceeded:
                 return CheckResult(self.name, "incorrect",
-                                   f"your function raised {type(err).__name__}: {err}\n  on "
-                                   f"{self._describe_case(i, len(cases), case)}\n  "
-                                   "Stuck? .hint() on this exercise gives a nudge.")
+                                   f"your function did not return within {self.time_limit:g} s on "
+                                   f"{self._describe_case(i, len(cases), case)}\n  An endless loop, or a Python "
+                                   "loop over every element? These answers take milliseconds with tensor "
+                                   "operations.", diagnosis="time")
+            except Exception as err:  # the reader's code may fail in any way: report it, don't crash
+                answers.append(_Raised(err))
+                answers += [self._answer_or_raised(fn, later) for later in cases[i:]]
+                mistake, everywhere = self._diagnose(answers, cases, i - 1)
+                lines = [f"your function raised {type(err).__name__}: {err}\n  on "
+                         f"{self._describe_case(i, len(cases), case)}"]
+                lines += (self._mistake_lines(mistake, everywhere) if mistake is not None
+                          else ["  Stuck? .hint() on this exercise gives a nudge."])
+                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None)
             if got is None:
                 if i == 1:
                     return CheckResult(self.name, "not attempted",
@@ -304,21 +393,55 @@ class Exercise(_Hints):
             answers.append(got)
             g, e = (self._compare(got, exp) if self._compare else (got, exp))
             problem = difference(g, e, self.rtol, self.atol)
+            if problem is None and _lost_graph(got, exp):
+                problem = "the values are right, but the result carries no gradient"
             if problem:
-                for later in cases[i:]:
-                    try:
-                        answers.append(self._call(fn, later))
-                    except Exception:
-                        answers.append(None)
-                mistake = self._diagnose(answers, cases)
+                answers += [self._answer_or_raised(fn, later) for later in cases[i:]]
+                mistake, everywhere = self._diagnose(answers, cases, i - 1)
+                general = None
+                if mistake is None or not everywhere:
+                    general = self._general(fn, answers, cases, expected, i - 1)
+                    if general is not None:
+                        mistake = None
+                if general is None and mistake is None and changed:
+                    from .diagnose import Diagnosis
+
+                    general = Diagnosis("in place", f"your function changed its input `{changed[0]}` in place "
+                                        "(an operation ending in _ , or an assignment into it): compute a new "
+                                        "tensor instead, so the caller's values stay as they were.")
                 lines = [f"not yet right. On {self._describe_case(i, len(cases), case)}",
                          f"  {problem}."]
                 if mistake is not None:
-                    lines.append(f"  This looks like a known mistake, {mistake.name}: {mistake.why}")
-                lines.append("  Stuck? .hint() on this exercise gives a nudge.")
-                return CheckResult(self.name, "incorrect", "\n".join(lines),
-                                   mistake.name if mistake else None)
+                    lines += self._mistake_lines(mistake, everywhere)
+                elif general is not None:
+                    lines.append(f"  What is wrong: {general.text}")
+                else:
+                    lines.append("  Stuck? .hint() on this exercise gives a nudge.")
+                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
+                                   general.kind if general is not None else None)
         return CheckResult(self.name, "correct", f"correct ({len(cases)} case{'s' if len(cases) != 1 else ''} checked).")
+
+    def _answer_or_raised(self, fn: Callable, case: Case):
+        try:
+            return self._call(fn, case)
+        except TimeLimitExceeded:
+            raise
+        except Exception as err:
+            return _Raised(err)
+
+
+def _lost_graph(got: Any, expected: Any) -> bool:
+    """The reference's result can be differentiated, the reader's cannot."""
+    pairs = zip(got, expected) if isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)) else [(got, expected)]
+    return any(isinstance(e, torch.Tensor) and e.requires_grad and not (isinstance(g, torch.Tensor) and g.requires_grad)
+               for g, e in pairs)
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """What a call raised, kept in place of its output when diagnosing."""
+
+    error: Exception
 
 
 class Prediction(_Hints):
@@ -382,4 +505,5 @@ class Prediction(_Hints):
         return CheckResult(self.name, "incorrect", "\n".join(lines), prediction if why else None)
 
 
-__all__ = ["Case", "CheckResult", "Exercise", "Mistake", "Prediction", "TRY_FIRST", "describe_value", "difference"]
+__all__ = ["Case", "CheckResult", "Exercise", "Mistake", "Prediction", "TRY_FIRST", "TimeLimitExceeded",
+           "describe_value", "difference"]

@@ -1,0 +1,234 @@
+"""General diagnoses of a wrong answer: the one simple thing that separates it from the right one.
+
+``diagnose`` looks at every case that ran, the reader's output next to the reference's, and returns
+one short explanation when the whole difference is one thing: a lost autograd graph, a swapped pair or
+a transpose, values that overflowed to inf or nan, a lower-precision dtype, a sign, a constant factor
+(½, 2, ln 2, the batch size, …), a constant offset (log k, ln 2, ½ log 2π, …), the log or the exp of
+the answer, or its square or square root. ``core.Exercise.check`` also asks whether the answer changes
+between two calls with the same inputs, and whether it changed an input in place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: str  # "graph", "swapped", "transposed", "overflow", "dtype", "sign", "factor", "offset", ...
+    text: str
+
+
+LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
+RANDOM = Diagnosis("random", "your function gives different results for the same inputs: it draws noise of its "
+                   "own (torch.randn, .sample(), a global generator) where it should use the eps or "
+                   "generator it is given. Make it deterministic given its inputs.")
+
+
+def _tensor(x: Any) -> torch.Tensor | None:
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return torch.tensor(float(x), dtype=torch.float64)
+    return None
+
+
+def _parts(x: Any) -> list:
+    return list(x) if isinstance(x, (tuple, list)) else [x]
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-3, atol: float = 1e-6) -> bool:
+    a, b = a.detach().double(), b.detach().double()
+    if a.shape != b.shape:
+        return False
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        return False
+    return bool(torch.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _pairs(got: list, expected: list) -> tuple[torch.Tensor, torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]] | None:
+    """All numbers of all cases, flattened side by side (None when the structures differ)."""
+    per_case = []
+    for g, e in zip(got, expected):
+        gp, ep = _parts(g), _parts(e)
+        if len(gp) != len(ep):
+            return None
+        gs, es = [], []
+        for a, b in zip(gp, ep):
+            ta, tb = _tensor(a), _tensor(b)
+            if ta is None or tb is None or ta.numel() != tb.numel():
+                return None
+            gs.append(ta.detach().double().reshape(-1))
+            es.append(tb.detach().double().reshape(-1))
+        per_case.append((torch.cat(gs), torch.cat(es)))
+    if not per_case:
+        return None
+    return torch.cat([g for g, _ in per_case]), torch.cat([e for _, e in per_case]), per_case
+
+
+def _sizes(args: tuple, names: list[str]) -> list[tuple[int, str]]:
+    """Whole numbers a case offers as a possible constant: tensor dimensions and integer arguments."""
+    found = []
+    for name, value in zip(names, args):
+        if isinstance(value, torch.Tensor):
+            for d, n in enumerate(value.shape):
+                if n >= 2:
+                    found.append((int(n), f"dimension {d} of `{name}` ({n})"))
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 2:
+            found.append((value, f"`{name}` ({value})"))
+    return found
+
+
+NAMED_FACTORS = [
+    (2.0, "twice the expected value: a factor ½ is missing (the ½ of a Gaussian's log-density or KL?)"),
+    (0.5, "half the expected value: an extra factor ½"),
+    (math.log(2), "the expected value times ln 2: a bits ↔ nats conversion done the wrong way (1 bit = ln 2 nats)"),
+    (1 / math.log(2), "the expected value divided by ln 2: a bits ↔ nats conversion done the wrong way (1 bit = ln 2 nats)"),
+    (math.log(10), "the expected value times ln 10: log10 where ln is meant (or the reverse)"),
+    (1 / math.log(10), "the expected value divided by ln 10: log10 where ln is meant (or the reverse)"),
+    (math.log2(10), "a factor log2(10): log10 and log2 mixed up"),
+    (1 / math.log2(10), "a factor log10(2): log10 and log2 mixed up"),
+]
+NAMED_OFFSETS = [
+    (math.log(2), "ln 2: a bits/nats constant or a log 2 term"),
+    (0.5, "½"),
+    (1.0, "1"),
+    (0.5 * math.log(2 * math.pi), "½ log 2π: the Gaussian's normalising constant"),
+]
+
+
+def _constant(values: torch.Tensor, rtol: float = 1e-4) -> float | None:
+    if values.numel() == 0 or not torch.isfinite(values).all():
+        return None
+    c = float(values.median())
+    return c if bool(torch.all((values - c).abs() <= rtol * max(abs(c), 1e-12) + 1e-9)) else None
+
+
+def _same_size_in_every_case(per_case: list[float], sizes: list[list[tuple[int, str]]], relation) -> str | None:
+    """The label of one size (the same argument and dimension in every case) that ``relation`` matches."""
+    for _, label in sizes[0] if sizes else []:
+        key = label.split(" (")[0]
+        if all(any(t.split(" (")[0] == key and relation(v, n) for n, t in s) for v, s in zip(per_case, sizes)):
+            return key
+    return None
+
+
+def _name_factor(c: float | None, per_case: list[float], sizes: list[list[tuple[int, str]]]) -> str | None:
+    if c is not None:
+        for value, text in NAMED_FACTORS:
+            if math.isclose(c, value, rel_tol=1e-4):
+                return f"your result is {text}."
+        for value, text in NAMED_FACTORS[:2]:
+            if math.isclose(c, -value, rel_tol=1e-4):
+                return f"your result is minus {text.split(':')[0]}: a sign and a factor {value:g}."
+    for sign, word in ((1, ""), (-1, "minus ")):
+        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, n, rel_tol=1e-6))
+        if key:
+            return (f"your result is {word}the expected value times {key}, in every case: a sum where a mean "
+                    "is meant (or the reverse).")
+        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, 1 / n, rel_tol=1e-6))
+        if key:
+            return (f"your result is {word}the expected value divided by {key}, in every case: a mean where a "
+                    "sum is meant (or the reverse).")
+    return None
+
+
+def _name_offset(c: float | None, per_case: list[float], sizes: list[list[tuple[int, str]]]) -> str | None:
+    word = "too large" if (c if c is not None else per_case[0]) > 0 else "too small"
+    key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(abs(v), math.log(n), rel_tol=1e-5))
+    if key:
+        return (f"your result is {word} by log k, with k = {key}, in every case: the 1/k of an average inside "
+                "the log is missing (log-sum-exp where log-mean-exp is meant), or extra.")
+    if c is not None:
+        for value, text in NAMED_OFFSETS:
+            if math.isclose(abs(c), value, rel_tol=1e-4):
+                return f"your result is {word} by {text}, everywhere."
+    return None
+
+
+def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> Diagnosis | None:
+    """The general diagnosis of answers ``got`` against ``expected`` on the cases that ran (or None)."""
+    if not got:
+        return None
+    # a gradient is needed but the answer lost its graph
+    for g, e in zip(got, expected):
+        for a, b in zip(_parts(g), _parts(e)):
+            if isinstance(b, torch.Tensor) and b.requires_grad and isinstance(a, torch.Tensor) and not a.requires_grad:
+                return Diagnosis("graph", "your result has no autograd graph (it went through .item(), .detach(), "
+                                 ".numpy(), a new torch.tensor(...) or torch.no_grad()), so no gradient can flow "
+                                 "back through it. Keep every step a torch operation on the inputs.")
+    # a swapped pair, or a transposed matrix
+    if all(isinstance(e, (tuple, list)) and len(e) == 2 and isinstance(g, (tuple, list)) and len(g) == 2
+           for g, e in zip(got, expected)):
+        if all(_tensor(g[0]) is not None and _tensor(g[1]) is not None and _close(_tensor(g[1]), _tensor(e[0]))
+               and _close(_tensor(g[0]), _tensor(e[1])) for g, e in zip(got, expected)):
+            return Diagnosis("swapped", "your two results are right but in the wrong order: swap them.")
+    ts = [(_tensor(g), _tensor(e)) for g, e in zip(got, expected)]
+    if all(a is not None and b is not None and b.dim() >= 2 and b.shape[-1] != b.shape[-2] for a, b in ts):
+        if all(tuple(a.shape) == tuple(b.transpose(-1, -2).shape) and _close(a.transpose(-1, -2), b) for a, b in ts):
+            return Diagnosis("transposed", "your result is the transpose of the right one (its last two axes "
+                             "swapped): check which axis is which.")
+    paired = _pairs(got, expected)
+    if paired is None:
+        return None
+    g, e, per_case = paired
+    if bool(torch.isfinite(e).all()) and not bool(torch.isfinite(g).all()):
+        bad = "nan" if bool(torch.isnan(g).any()) else "inf"
+        return Diagnosis("overflow", f"your result holds {bad} where the right one is finite: an exp that "
+                         "overflowed or underflowed. Subtract the maximum before exp, one maximum per group you "
+                         "sum over (per column or per image, not one for the whole tensor), and add it back after the log.")
+    for a, b in zip(got, expected):
+        for x, y in zip(_parts(a), _parts(b)):
+            if (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dtype in LOW_PRECISION
+                    and y.dtype == torch.float64 and x.dtype != y.dtype):
+                if _close(g, e, rtol=1e-2, atol=1e-4):
+                    return Diagnosis("dtype", f"your result is {str(x.dtype).removeprefix('torch.')} where "
+                                     "float64 is expected: the lower precision loses the digits this check "
+                                     "needs. Keep the inputs' dtype (no .float(), no new tensors of the default dtype).")
+    if not bool(torch.isfinite(g).all()):
+        return None
+    sizes = [_sizes(a, names) for a in args]
+    scale = float(e.abs().max()) if e.numel() else 0.0
+    if scale > 0 and _close(g, -e):
+        return Diagnosis("sign", "your result has the wrong sign everywhere: a minus sign is missing or extra "
+                         "(a loss is the negative of the bound).")
+    nonzero = e.abs() > 1e-9 * max(scale, 1e-300)
+    if int(nonzero.sum()) >= 1 and scale > 0:
+        ratio = g[nonzero] / e[nonzero]
+        c = _constant(ratio)
+        per = []
+        for gc, ec in per_case:
+            nz = ec.abs() > 1e-9 * max(scale, 1e-300)
+            per.append(_constant(gc[nz] / ec[nz]) if bool(nz.any()) else None)
+        if all(p is not None for p in per) and not all(math.isclose(p, 1.0, rel_tol=1e-4) for p in per):
+            text = _name_factor(c, per, sizes)
+            if text is None and c is not None and int(nonzero.sum()) >= 2:
+                text = (f"your result is the expected value times a constant, {c:.4g}, everywhere: a constant "
+                        "factor is missing or extra.")
+            if text:
+                return Diagnosis("factor", text)
+    d = g - e
+    per_offset = [_constant(gc - ec, rtol=1e-4) for gc, ec in per_case]
+    if all(o is not None and abs(o) > 1e-6 * max(scale, 1.0) for o in per_offset):
+        c = _constant(d)
+        text = _name_offset(c, per_offset, sizes)
+        if text is None and c is not None and d.numel() >= 2:
+            text = (f"your result is off by the same constant, {c:+.4g}, everywhere: a constant term is missing "
+                    "or extra.")
+        if text:
+            return Diagnosis("offset", text)
+    if bool((e > 0).all()) and _close(g, e.log()):
+        return Diagnosis("log", "your result is the log of the right one: a log too many (or an exp missing).")
+    if bool((e < 50).all()) and _close(g, e.exp()):
+        return Diagnosis("exp", "your result is the exp of the right one: an exp too many (or a log missing).")
+    if _close(g, e.square()) and not _close(g, e):
+        return Diagnosis("square", "your result is the square of the right one: a variance where a standard "
+                         "deviation is meant (σ² for σ), or a square too many.")
+    if bool((e >= 0).all()) and _close(g, e.sqrt()) and not _close(g, e):
+        return Diagnosis("sqrt", "your result is the square root of the right one: a standard deviation where a "
+                         "variance is meant (σ for σ²).")
+    return None
