@@ -48,7 +48,8 @@ class DefaultRun:
             raise AssertionError(
                 f"{self.lesson}: in the default run the text no longer holds: {', '.join(failed)} — "
                 f"update the sentence, or find what changed the numbers")
-        print(f"✓ {len(claims)} statement{'s' if len(claims) != 1 else ''} about the default run hold")
+        n = len(claims)
+        print(f"✓ {n} statement{'s' if n != 1 else ''} about the default run hold{'' if n != 1 else 's'}")
 
 
 def parameters_of(notebook: Path) -> dict[str, object]:
