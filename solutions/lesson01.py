@@ -22,10 +22,10 @@ def effective_sample_size(log_weights: torch.Tensor) -> torch.Tensor:
 
 
 def ring_share_inside() -> str:
-    """Prediction: choice "b", about 39 %.
+    """Prediction: choice "a", about 39 %.
 
     g(z) = z/10 + z/||z|| points along z with length ||g(z)|| = ||z||/10 + 1, so ||g(z)|| < 1.1
     exactly when ||z|| < 1. For z ~ N(0, I_2), ||z||^2 = z_1^2 + z_2^2 is chi-squared with two
     degrees of freedom, an exponential distribution with mean 2: P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393.
     """
-    return "b"
+    return "a"

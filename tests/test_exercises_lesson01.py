@@ -85,8 +85,10 @@ def test_ring_prediction_matches_a_measurement():
     closest = min(lesson01.RING_CHOICES, key=lambda c: abs(lesson01.RING_CHOICES[c] - measured))
     assert lesson01.ring_share_inside.answer() == closest
     assert lesson01.ring_share_inside.check(closest, verbose=False).passed
-    wrong = lesson01.ring_share_inside.check("C", verbose=False)
+    wrong = lesson01.ring_share_inside.check("D", verbose=False)
     assert wrong.status == "incorrect" and "1-D normal" in wrong.message and "0.393" in wrong.message
+    square = lesson01.ring_share_inside.check("b", verbose=False)
+    assert square.status == "incorrect" and "square" in square.message
     assert lesson01.ring_share_inside.check("e", verbose=False).status == "incorrect"
 
 
@@ -99,7 +101,7 @@ def test_the_full_formula_comes_only_in_the_last_hint():
 
 
 def test_the_lesson_does_not_print_the_stable_ess():
-    # Exercise 2 asks for the ESS from log-weights without overflow; section 7 must not show that code
+    # Exercise 2 asks for the ESS from log-weights without overflow; section 6 must not show that code
     import nbformat
 
     from vae_helpers.data import project_root
@@ -107,5 +109,5 @@ def test_the_lesson_does_not_print_the_stable_ess():
     nb = nbformat.read(project_root() / "notebooks" / "01_latent_variable_models.ipynb", as_version=4)
     lesson_code = [c.source for c in nb.cells if c.cell_type == "code" and "def effective_sample_size" not in c.source]
     ess_code = [src for src in lesson_code if "ess =" in src]
-    assert ess_code, "section 7 computes an ESS"
+    assert ess_code, "section 6 computes an ESS"
     assert not any("softmax" in src or "logsumexp(2" in src for src in ess_code)

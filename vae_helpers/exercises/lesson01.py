@@ -217,11 +217,11 @@ def ring_share_answer() -> float:
     return 1 - math.exp(-0.5)
 
 
-RING_CHOICES = {"a": 0.10, "b": 0.39, "c": 0.68, "d": 0.95}
+RING_CHOICES = {"a": 0.39, "b": 0.47, "c": 0.61, "d": 0.68}
 
 ring_share_inside = Prediction(
     "ring_share_inside",
-    answer="b",
+    answer="a",
     lesson=LESSON,
     choices=list(RING_CHOICES),
     explain="||g(z)|| = 1 + ||z||/10 is below 1.1 exactly when ||z|| < 1. For a 2-D standard normal "
@@ -231,16 +231,18 @@ ring_share_inside = Prediction(
     hints=[
         "Section 2 showed ||g(z)|| = 1 + ||z||/10: turn 'less than 1.1 from the centre' into a "
         "condition on ||z||, then ask how much of a 2-D standard normal satisfies it.",
-        "The question is P(||z|| < 1) for z ~ N(0, I_2). ||z||^2 = z_1^2 + z_2^2 is a sum of two "
-        "squared independent standard normals: chi-squared with 2 degrees of freedom.",
+        "The question is P(||z|| < 1) for z ~ N(0, I_2): a disc of radius 1, not a square, and both "
+        "coordinates together. ||z||^2 = z_1^2 + z_2^2 is a sum of two squared independent standard "
+        "normals: chi-squared with 2 degrees of freedom.",
         "The chi-squared distribution with 2 degrees of freedom is the exponential distribution with "
         "mean 2: P(||z||^2 < t) = 1 - exp(-t/2).",
     ],
     mistakes={
-        "a": "the radius grows by ||z||/10, but the question is about ||z|| itself: ||g(z)|| < 1.1 "
-        "means ||z|| < 1, and far more than a tenth of a standard normal lies that close to 0.",
-        "c": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
+        "b": "47 % = 0.683^2 is the share of the square |z_1| < 1, |z_2| < 1; the condition ||z|| < 1 "
+        "is the disc inside that square, which holds less.",
+        "c": "61 % = exp(-1/2) is the share with ||z|| > 1, the points farther than 1.1 from the centre: "
+        "the complement of what was asked.",
+        "d": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
         "must be small together, so the disc of radius 1 holds less.",
-        "d": "95 % is the share of a 1-D normal within two standard deviations, not within one.",
     },
 )
