@@ -95,3 +95,38 @@ def test_which_grows_faster():
     assert not same_rate.passed and same_rate.mistake == "c" and "opposite signs" in same_rate.message
     assert "not one of the choices" in lesson04.which_grows_faster.check("d", verbose=False).message
     assert solutions.which_grows_faster == lesson04.which_grows_faster.answer()
+
+
+def _elbo_linear_gaussian(x, w, v, mu, log_var):
+    """The ELBO of x under z ~ N(0, 1), x | z ~ N(w z, v), for q = N(mu, exp(log_var)), in closed form."""
+    var = log_var.exp()
+    reconstruction = -0.5 * torch.log(2 * torch.pi * v) - ((x - w * mu) ** 2 + w**2 * var) / (2 * v)
+    return reconstruction - 0.5 * (mu**2 + var - 1 - log_var)
+
+
+def test_best_q_is_the_elbo_maximum_and_the_exact_posterior():
+    x, w, v = lesson04.best_q.cases()[0].args
+    mu, log_var = lesson04.best_q.reference(x, w, v)
+    mu_t, lv_t = mu.clone().requires_grad_(), log_var.clone().requires_grad_()
+    grads = torch.autograd.grad(_elbo_linear_gaussian(x, w, v, mu_t, lv_t).sum(), (mu_t, lv_t))
+    assert all(torch.allclose(g, torch.zeros_like(g), atol=1e-12) for g in grads)  # a stationary point
+    # the ELBO of the optimum equals log p(x), with p(x) = N(0, w^2 + v): the bound is tight
+    log_px = Normal(torch.zeros_like(x), (w**2 + v).sqrt()).log_prob(x)
+    assert torch.allclose(_elbo_linear_gaussian(x, w, v, mu, log_var), log_px)
+
+
+def test_best_q_written_with_precisions_passes():
+    def by_precision(x, w, v):
+        precision = 1.0 + w * w / v  # prior precision + likelihood precision
+        return (w / v) * x / precision, -precision.log()
+
+    assert lesson04.best_q.check(by_precision, verbose=False).passed
+
+
+def test_best_q_with_the_spread_of_z_forgotten_is_named():
+    def plug_in_the_mean(x, w, v):
+        mu = w * x / (v + w**2)
+        return mu, torch.zeros_like(mu)  # -ELBO with (x - w mu)^2 only: the KL alone sets sigma^2 = 1
+
+    result = lesson04.best_q.check(plug_in_the_mean, verbose=False)
+    assert result.mistake == "z replaced by its mean in the reconstruction term (the w^2 sigma^2 dropped)"

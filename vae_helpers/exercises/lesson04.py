@@ -1,6 +1,9 @@
 """The exercises of notebook 04 (the KL term in closed form).
 
-- ``kl_standard_normal`` (restates the lesson): KL(N(mu, diag sigma^2) || N(0, I)) per row;
+- ``best_q`` (derive, the notebook's exercise 1): the ELBO-optimal Gaussian q for one observation of a linear-
+  Gaussian model, from the closed-form reconstruction term and KL;
+- ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
+  KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (derive): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive): the variance of a one-sample Monte Carlo KL's gradient;
 - ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow slower, faster or like KL(q || p)?
@@ -32,7 +35,70 @@ def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
-# --------------------------------------------------------------------------- 1. KL to N(0, I)
+# --------------------------------------------------------------------------- 1. the best q of a linear-Gaussian model
+
+
+def reference_best_q(x, w, v):
+    """argmax over (mu, sigma^2) of E_q[log N(x; w z, v)] - KL(N(mu, sigma^2) || N(0, 1)), as (mu, log sigma^2).
+
+    -ELBO = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const, so
+    sigma^2 = v / (v + w^2) and mu = w x / (v + w^2): the exact posterior p(z | x).
+    """
+    precision = 1 + w**2 / v
+    return w * x / (v * precision), -torch.log(precision)
+
+
+def _best_q_cases() -> list[Case]:
+    x = torch.tensor([1.5, -0.7, 3.0, 0.2, -2.4], dtype=_F64)
+    w = torch.tensor([2.0, -0.5, 0.3, 1.2, 0.8], dtype=_F64)
+    v = torch.tensor([0.5, 2.0, 0.1, 1.5, 0.25], dtype=_F64)
+    return [Case((x, w, v), "five (x, w, v) triples"),
+            Case((x[:2] * 0 + 1.0, w[:2] * 0 + 3.0, v[:2] * 0 + 0.01), "a precise decoder (w^2 / v = 900)"),
+            Case((x[:3], w[:3] * 0 + 0.05, v[:3] * 0 + 4.0), "a weak decoder (w^2 / v much below 1)")]
+
+
+best_q = Exercise(
+    "best_q",
+    reference_best_q,
+    _best_q_cases,
+    hints=[
+        "-ELBO(mu, sigma^2) = E_q[(x - w z)^2] / (2 v) + KL + const. Under q, z = mu + sigma eps: what is "
+        "E_q[(x - w z)^2]?",
+        "E_q[(x - w z)^2] = (x - w mu)^2 + w^2 sigma^2: a squared error at the mean plus a price for the "
+        "spread. The mu-part and the sigma^2-part of -ELBO then separate.",
+        "Set d/dsigma^2 = w^2 / (2 v) + 1/2 - 1 / (2 sigma^2) and d/dmu = -w (x - w mu) / v + mu to zero and "
+        "solve each; return the log of the variance.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("z replaced by its mean in the reconstruction term (the w^2 sigma^2 dropped)",
+                "E_q[(x - w z)^2] is not (x - w mu)^2: the spread of z adds w^2 sigma^2, and that term is what "
+                "makes a useful coordinate precise; without it the KL alone sets sigma = 1.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.zeros_like(x))),
+        Mistake("the variance returned where the log-variance is asked",
+                "the encoder's second output is log sigma^2; return the log of the variance you found.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], reference_best_q(x, w, v)[1].exp())),
+        Mistake("log sigma returned where log sigma^2 is asked",
+                "log sigma^2 = 2 log sigma: the encoder's second output is the log of the variance.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], 0.5 * reference_best_q(x, w, v)[1])),
+        Mistake("the KL's pull on mu left out (mu = x / w)",
+                "that is the decoder's inversion alone; the KL's mu^2 / 2 pulls the code towards 0, more so "
+                "the noisier the decoder.",
+                lambda x, w, v: (x / w, reference_best_q(x, w, v)[1])),
+        Mistake("the noise variance taken as 1",
+                "v divides the squared error: a precise decoder (small v) makes both the mean and the "
+                "spread follow x more closely.",
+                lambda x, w, v: reference_best_q(x, w, torch.ones_like(v))),
+        Mistake("sigma^2 from the likelihood alone (the KL's pull on sigma left out)",
+                "v / w^2 is how precisely x pins z down on its own; the prior adds its own precision 1, so "
+                "1 / sigma^2 = 1 + w^2 / v.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.log(v / w**2))),
+    ],
+    rtol=1e-6, atol=1e-8,
+)
+
+
+# --------------------------------------------------------------------------- README example: KL to N(0, I)
 
 
 def reference_kl_standard_normal(mu, log_var):
@@ -120,8 +186,9 @@ kl_diagonal_gaussians = Exercise(
         "(2 sigma_p^2): the log(2 pi) terms still cancel.",
         "Step 3 now needs E_q[(z - mu_p)^2] = sigma_q^2 + (mu_q - mu_p)^2 (variance plus squared "
         "offset of the mean).",
-        "Per coordinate: 1/2 (log sigma_p^2 - log sigma_q^2 + (sigma_q^2 + (mu_q - mu_p)^2) / sigma_p^2 - "
-        "1); sum over dim=1. With mu_p = 0, log_var_p = 0 it must give kl_standard_normal back.",
+        "Step 4 per coordinate: the log q part still averages to -1/2 log sigma_q^2 - 1/2; the -log p part now "
+        "averages to 1/2 log sigma_p^2 + (your step-3 average) / (2 sigma_p^2). Add them, then sum over dim=1; "
+        "with mu_p = 0, log_var_p = 0 it must give gaussian_kl back.",
     ],
     lesson=LESSON,
     mistakes=[
@@ -257,4 +324,4 @@ which_grows_faster = Prediction(
 )
 
 
-__all__ = ["kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "which_grows_faster"]
+__all__ = ["best_q", "kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "which_grows_faster"]
