@@ -342,3 +342,22 @@ def test_a_run_folder_that_cannot_be_created_is_a_clear_error(tiny_mirror, data_
                        data_root=str(data_root))
     with pytest.raises(ckpt.OutputError, match="could not create the run folder .*(--out)"):
         train_run(config, out, progress=False)
+
+
+def test_train_or_load_trains_once_per_configuration(tiny_mirror, data_root, tmp_path):
+    from dataclasses import replace
+
+    from vae_helpers.runs import config_fingerprint, train_or_load
+
+    config = RunConfig(epochs=1, batch_size=64, h_dim=32, z_dim=2, data_root=str(data_root),
+                       data_mirror=str(tiny_mirror), device="cpu", limit=128)
+    model, history, loaded = train_or_load(config, tmp_path, "tiny", log=lambda m: None)
+    assert not loaded and len(history) == 1
+    assert (tmp_path / f"tiny-{config_fingerprint(config)}" / "metrics.json").is_file()
+    again, history_again, loaded_again = train_or_load(config, tmp_path, "tiny", log=lambda m: None)
+    assert loaded_again and history_again[0].test_elbo == history[0].test_elbo
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    other = replace(config, z_dim=3)
+    assert config_fingerprint(other) != config_fingerprint(config)
+    _, _, loaded_other = train_or_load(other, tmp_path, "tiny", log=lambda m: None)
+    assert not loaded_other, "another configuration must train into a folder of its own"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -145,3 +146,25 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[VAE, dict]:
     model = build_model(config)
     model.load_state_dict(payload["model"])
     return model.to(device).eval(), metrics
+
+
+def config_fingerprint(config: RunConfig) -> str:
+    """Eight hex digits that change with any setting of ``config`` (a run folder's name carries them)."""
+    return hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def train_or_load(config: RunConfig, runs_dir: str | Path, name: str, *, reuse: bool = True,
+                  log=print) -> tuple[VAE, list[EpochStats], bool]:
+    """The trained model and history of ``config``, from ``runs_dir/<name>-<fingerprint>/`` when a finished run
+    with exactly these settings is there (and ``reuse``), else trained into that folder by ``train_run``.
+
+    Returns ``(model in eval mode, history, loaded)``. Messages name the folder relative to ``runs_dir``.
+    """
+    runs_dir = Path(runs_dir)
+    run_dir = runs_dir / f"{name}-{config_fingerprint(config)}"
+    if reuse and (run_dir / METRICS).is_file():
+        model, metrics = load_run(run_dir, device=str(resolve_device(config.device)))
+        return model, [EpochStats(**h) for h in metrics["history"]], True
+    result = train_run(config, run_dir, resume=True, progress=False,
+                       log=lambda message: log(str(message).replace(str(runs_dir) + "/", "")))
+    return result.model.eval(), result.history, False
