@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-ENCODER, DECODER, NOISE, LOSS = "#dbe9f6", "#fde0c5", "#e8e8e8", "#b03030"
+ENCODER, DECODER, NOISE, LOSS, GENERATE = "#dbe9f6", "#fde0c5", "#e8e8e8", "#b03030", "#2a7a2a"
 
 
 def _box(ax, x, y, w, h, text, color, size=10):
@@ -24,44 +24,70 @@ def _image(ax, image, x, y, size, label):
     if image is None:
         _box(ax, x, y, size, size, label, "white")
         return
-    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2),
-              zorder=3)
+    # white strokes on black, as MNIST stores them and as every grid of the series shows them
+    ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2),
+              zorder=3, interpolation="nearest")
     ax.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, fill=False, ec="#333333", lw=1, zorder=4))
     ax.text(x, y - size / 2 - 0.12, label, ha="center", va="top", fontsize=10)
 
 
-def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, losses=True):
-    """Encoder → μ, σ → z = μ + σ·ε → decoder, with the two loss terms; optional digit images ([28, 28])."""
+def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, losses=True,
+                recon_label="Bernoulli means", generation=False, sample_image=None, sample_label="new image"):
+    """Encoder → μ, σ → z = μ + σ·ε → decoder, with the two loss terms; optional digit images ([28, 28]).
+
+    ``recon_label`` names the image on the right (e.g. "untrained output"). ``generation=True`` adds the
+    path that makes new images (green, dashed): a code drawn from the prior N(0, I) goes straight into
+    the decoder, no encoder; ``sample_image`` (with ``sample_label``) shows what the decoder makes of it.
+    """
     d_in, d_hidden, d_z = dims
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 3.6))
+        _, ax = plt.subplots(figsize=(11, 4.6 if generation else 3.6))
     _image(ax, x_image, 0.55, 2.0, 0.9, "input $x$")
-    _box(ax, 2.2, 2.0, 1.55, 1.1, f"encoder\n$q_\\phi(z\\mid x)$\n{d_in}→{d_hidden}→{d_z}×2", ENCODER)
+    _box(ax, 2.25, 2.0, 1.82, 1.1, f"encoder\n$q_\\phi(z\\mid x)$\n{d_in}→{d_hidden}→2×{d_z}", ENCODER)
     _box(ax, 4.05, 2.55, 0.95, 0.5, "$\\mu$", ENCODER, 11)
     _box(ax, 4.05, 1.45, 0.95, 0.5, "$\\log\\sigma^2$", ENCODER, 11)
-    _box(ax, 5.9, 2.0, 1.45, 0.75, "$z = \\mu + \\sigma\\odot\\varepsilon$", "white", 11)
+    _box(ax, 5.9, 2.0, 1.6, 0.75, "$z = \\mu + \\sigma\\odot\\varepsilon$", "white", 11)
     _box(ax, 5.9, 0.55, 1.45, 0.5, "$\\varepsilon\\sim\\mathcal{N}(0, I)$", NOISE, 10)
-    _box(ax, 7.85, 2.0, 1.55, 1.1, f"decoder\n$p_\\theta(x\\mid z)$\n{d_z}→{d_hidden}→{d_in}", DECODER)
-    _image(ax, recon_image, 9.55, 2.0, 0.9, "Bernoulli means")
-    _arrow(ax, (1.0, 2.0), (1.42, 2.0))
-    _arrow(ax, (2.98, 2.2), (3.57, 2.55))
-    _arrow(ax, (2.98, 1.8), (3.57, 1.45))
-    _arrow(ax, (4.53, 2.55), (5.17, 2.15))
-    _arrow(ax, (4.53, 1.45), (5.17, 1.85))
+    _box(ax, 7.85, 2.0, 1.7, 1.1, f"decoder\n$p_\\theta(x\\mid z)$\n{d_z}→{d_hidden}→{d_in}", DECODER)
+    _image(ax, recon_image, 9.6, 2.0, 0.9, recon_label)
+    _arrow(ax, (1.0, 2.0), (1.32, 2.0))
+    _arrow(ax, (3.18, 2.2), (3.57, 2.55))
+    _arrow(ax, (3.18, 1.8), (3.57, 1.45))
+    _arrow(ax, (4.53, 2.55), (5.1, 2.15))
+    _arrow(ax, (4.53, 1.45), (5.1, 1.85))
     _arrow(ax, (5.9, 0.8), (5.9, 1.62))
-    _arrow(ax, (6.63, 2.0), (7.07, 2.0))
-    _arrow(ax, (8.63, 2.0), (9.1, 2.0))
-    ax.text(6.85, 2.12, "$z$", fontsize=10, ha="center", va="bottom")
+    _arrow(ax, (6.7, 2.0), (6.98, 2.0))
+    _arrow(ax, (8.72, 2.0), (9.13, 2.0))
+    ax.text(6.84, 2.12, "$z$", fontsize=10, ha="center", va="bottom")
+    top = 3.8 if losses else 3.0
+    if generation:
+        # to make a new image, skip the encoder: a code from the prior goes straight into the decoder
+        ax.add_patch(FancyBboxPatch((7.0, 3.05), 1.7, 0.78, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                    fc="white", ec=GENERATE, lw=1.4, ls="--"))
+        ax.text(7.85, 3.44, "to generate:\n$z\\sim\\mathcal{N}(0, I)$", ha="center", va="center", fontsize=10,
+                color=GENERATE, linespacing=1.5)
+        _arrow(ax, (7.85, 3.03), (7.85, 2.6), color=GENERATE, dashed=True)
+        if sample_image is not None:
+            # what the decoder makes of the new code, above the reconstruction
+            _arrow(ax, (8.72, 2.45), (9.2, 3.05), color=GENERATE, dashed=True)
+            ax.imshow(sample_image, cmap="gray", vmin=0, vmax=1, extent=(9.2, 10.1, 3.0, 3.9), zorder=3,
+                      interpolation="nearest")
+            ax.add_patch(Rectangle((9.2, 3.0), 0.9, 0.9, fill=False, ec=GENERATE, lw=1.4, ls="--", zorder=4))
+            ax.text(9.65, 3.95, sample_label, ha="center", va="bottom", fontsize=10, color=GENERATE)
+        top = 4.3
     if losses:
+        # the KL term depends on both outputs of the encoder: a dashed frame around μ and log σ²
+        ax.add_patch(FancyBboxPatch((3.5, 1.12), 1.1, 1.76, boxstyle="round,pad=0.02,rounding_size=0.1",
+                                    fill=False, ec=LOSS, lw=1.2, ls="--"))
         ax.text(4.05, 3.45, "KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$ in closed form",
                 ha="center", fontsize=10, color=LOSS)
-        _arrow(ax, (4.05, 2.8), (4.05, 3.35), color=LOSS, dashed=True)
-        ax.text(5.05, -0.25, "reconstruction term: $-\\log p_\\theta(x\\mid z)$, input against output",
+        _arrow(ax, (4.05, 2.92), (4.05, 3.35), color=LOSS, dashed=True)
+        ax.text(5.05, -0.25, "reconstruction loss: $-\\log p_\\theta(x\\mid z)$, input against output",
                 ha="center", fontsize=10, color=LOSS)
         _arrow(ax, (0.55, 1.35), (2.0, -0.2), color=LOSS, dashed=True, rad=0.25)
-        _arrow(ax, (9.55, 1.35), (8.1, -0.2), color=LOSS, dashed=True, rad=-0.25)
-    ax.set_xlim(-0.1, 10.2)
-    ax.set_ylim(-0.6 if losses else 0.1, 3.8 if losses else 3.0)
+        _arrow(ax, (9.6, 1.35), (8.1, -0.2), color=LOSS, dashed=True, rad=-0.25)
+    ax.set_xlim(-0.1, 10.3)
+    ax.set_ylim(-0.6 if losses else 0.1, top)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
