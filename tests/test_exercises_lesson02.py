@@ -3,6 +3,8 @@ rules: the solution passes, a stub is not attempted, every listed mistake is nam
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.distributions import kl_divergence
 
@@ -20,7 +22,8 @@ def test_best_isotropic_q_reader_mistakes():
 
     result = lesson02.best_isotropic_q.check(average_of_diagonal, verbose=False)
     assert result.mistake == "the average of the best diagonal variances 1 / Lambda_ii"
-    assert "case 1" in result.message and "d / sum_i Lambda_ii" in result.message
+    assert "case 1" in result.message and "shared s^2" in result.message
+    assert "tr(Lambda)" not in result.message  # the feedback names the slip, not the answer
 
     def forward_kl(cov):  # the average marginal variance, price as KL(q || p)
         d = cov.shape[-1]
@@ -96,10 +99,15 @@ def test_forward_kl_estimate_approaches_the_closed_form():
     assert torch.allclose(estimate, exact, atol=5e-3)
 
 
-def test_moment_order_prediction_matches_the_condition():
-    assert abs(lesson02.moment_order_of_best_diagonal_q.answer() - 2.5) < 2e-3  # measured: 1/|r| at r = 0.4
-    assert abs(lesson02._moment_order_of_best_diagonal_q_at(0.8) - 1.25) < 2e-3  # below 2: rho_q infinite
-    result = lesson02.moment_order_of_best_diagonal_q.check(3.5, verbose=False)
-    assert result.status == "incorrect" and "matched q" in result.message
-    assert lesson02.moment_order_of_best_diagonal_q.check(2.5, verbose=False).passed
-    assert not lesson02.moment_order_of_best_diagonal_q.check(2.0, verbose=False).passed
+def test_diagonal_price_prediction_matches_the_toy_model():
+    answer = lesson02.diagonal_price_3d.answer()
+    assert abs(answer - 0.5 * (3 * math.log(1.5) + math.log(0.5))) < 1e-12
+    cov = torch.full((3, 3), 0.15, dtype=torch.float64).fill_diagonal_(0.3)  # variances 0.3, every r = 0.5
+    model = toy.make_linear_gaussian_with_posterior(cov, 5, 0.5, generator=torch.Generator().manual_seed(3))
+    x, _ = model.sample(2, generator=torch.Generator().manual_seed(4))
+    gap = toy.posterior_kl(model, x, toy.best_diagonal_gaussian(model, x))
+    assert torch.allclose(gap, torch.full_like(gap, answer), atol=1e-9)
+    result = lesson02.diagonal_price_3d.check(3 * -0.5 * math.log(0.75), verbose=False)
+    assert result.status == "incorrect" and "overlap" in result.message
+    assert lesson02.diagonal_price_3d.check(0.26, verbose=False).passed
+    assert not lesson02.diagonal_price_3d.check(0.35, verbose=False).passed

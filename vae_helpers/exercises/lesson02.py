@@ -1,10 +1,9 @@
 """The exercises of notebook 02 (the encoder and the ELBO). Solutions: ``solutions/lesson02.py``.
 
+- ``diagonal_price_3d``: predict what the best diagonal q loses for a 3-D posterior with every pair correlated.
 - ``best_isotropic_q``: derive the q = N(m, s^2 I) with the largest ELBO for a correlated Gaussian
   posterior in d dimensions, and the price it pays (KL(q || p(z|x)) = log p(x) - ELBO).
 - ``forward_kl_estimate``: estimate the forward KL(p(z|x) || q) from importance weights of samples of q.
-- ``moment_order_of_best_diagonal_q``: predict up to which order the importance weights of the best diagonal q
-  have finite moments (and so whether its rho_q is finite).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ def _generator() -> torch.Generator:
     return torch.Generator().manual_seed(202)
 
 
-# --- 1 · the best isotropic q of a correlated Gaussian posterior --------------------------------
+# --- 2 · the best isotropic q of a correlated Gaussian posterior --------------------------------
 
 
 def _precision_diagonal(cov: torch.Tensor) -> torch.Tensor:
@@ -105,40 +104,40 @@ best_isotropic_q = Exercise(
         "The mean plays no part in the price.",
         "Only two terms of that KL depend on s^2: s^2 sum_i Lambda_ii and -d log s^2. Set the "
         "derivative with respect to s^2 to zero, then put s^2 back into the KL for the gap.",
-        "s^2 = d / tr(Lambda), one over the *average* precision; the gap is "
-        "1/2 (d log(tr(Lambda) / d) - log|Lambda|), with log|Lambda| = -log|Sigma| (torch.logdet).",
+        "The derivative is 1/2 [tr(Lambda) - d / s^2]. Set it to zero, solve for s^2, and substitute s^2 back "
+        "into the KL; log|Lambda| = -log|Sigma| (torch.logdet), and tr(Lambda) needs the inverse of cov.",
     ],
     lesson="lesson02",
     mistakes=[
         Mistake("the average of the best diagonal variances 1 / Lambda_ii",
-                "the isotropic q is not the average of the diagonal one: setting the derivative to zero gives "
-                "one over the average precision, d / sum_i Lambda_ii, which is smaller.",
+                "the isotropic q is not the average of the diagonal one's variances: write the KL with one "
+                "shared s^2 and set its derivative to zero.",
                 _mean_of_diagonal_variances),
         Mistake("the average marginal variance (the forward KL's q)",
-                "tr(Sigma) / d minimises KL(p || q), not KL(q || p); the ELBO's q comes from the precision, "
-                "d / tr(Lambda).", _mean_marginal_variance),
+                "the average marginal variance minimises KL(p || q), not KL(q || p); the ELBO's q is set by "
+                "the precision Lambda, not by Sigma.", _mean_marginal_variance),
         Mistake("1 / tr(Lambda) without the factor d",
-                "the term -d log s^2 has one log s^2 per coordinate: its derivative is -d / s^2, so "
-                "s^2 = d / tr(Lambda).", _missing_d),
+                "the term -sum_i log c_i has one log s^2 per coordinate: count them when you take the "
+                "derivative.", _missing_d),
         Mistake("the diagonal q's price",
-                "1/2 (sum_i log Lambda_ii - log|Lambda|) is what the diagonal family pays; one shared variance "
-                "pays more, 1/2 (d log(tr(Lambda) / d) - log|Lambda|).", _diagonal_price),
+                "that is what the diagonal family pays, with a variance per coordinate; one shared variance "
+                "fits no better, so put your own s^2 into the KL.", _diagonal_price),
         Mistake("the KL in the wrong direction",
                 "the gap log p(x) - ELBO is KL(q || p(z|x)), with q first; KL(p || q) is another number.",
                 _iso_kl_wrong_direction),
-        Mistake("a flipped sign", "a KL divergence is never negative: the gap is "
-                "+1/2 (d log(tr(Lambda) / d) - log|Lambda|).", _iso_flipped_sign),
+        Mistake("a flipped sign", "a KL divergence is never negative: check the sign of your gap.",
+                _iso_flipped_sign),
         Mistake("a missing factor 1/2", "the Gaussian KL carries a factor 1/2 in front of the bracket.",
                 _iso_missing_half),
         Mistake("a standard deviation where the variance is meant",
-                "d / tr(Lambda) is a variance; its square root is the standard deviation.", _iso_sd_for_variance),
+                "the first output should be the variance s^2, not its square root.", _iso_sd_for_variance),
     ],
     rtol=1e-6,
     atol=1e-8,
 )
 
 
-# --- 2 · the forward KL(p(z|x) || q) from samples of q ------------------------------------------
+# --- 3 · the forward KL(p(z|x) || q) from samples of q ------------------------------------------
 
 
 def _forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
@@ -187,12 +186,12 @@ forward_kl_estimate = Exercise(
     _forward_kl_estimate,
     _log_w_cases,
     hints=[
-        "KL(p(z|x) || q) is an expectation under the posterior, but the samples come from q. Section 7's "
+        "KL(p(z|x) || q) is an expectation under the posterior, but the samples come from q. Section 3's "
         "identity p(x) = E_q[w] has a sibling: E_p(z|x)[f(z)] = E_q[(p(z|x) / q(z|x)) f(z)].",
         "p(z|x) / q(z|x) = w / p(x) and log p(z|x) - log q(z|x) = log w - log p(x) (Bayes' rule). "
         "p(x) is not given: estimate it from the same k weights.",
-        "With normalised weights w_i / sum_j w_j (torch.softmax of log_w over the k samples, dim 0), the "
-        "estimate is sum_i (w_i / sum_j w_j) log w_i - log((1/k) sum_i w_i).",
+        "Self-normalised importance sampling: turn the k log weights into weights that sum to one over the "
+        "samples (dim 0; work in logs, as the weights can be huge), and average hint 2's log ratio with them.",
     ],
     lesson="lesson02",
     mistakes=[
@@ -217,44 +216,40 @@ forward_kl_estimate = Exercise(
 )
 
 
-# --- 3 · up to which moment are the weights of the best diagonal q finite? ---------------------
+# --- 1 · the price of a diagonal q for a 3-D posterior (a prediction) ---------------------------
 
 
-def _moment_order_of_best_diagonal_q_at(r: float, tol: float = 1e-3) -> float:
-    """The order n at which E_q[(w/p)^n] of the best diagonal q stops being finite, found by bisection."""
-    cov = torch.tensor([[0.25, 0.25 * r], [0.25 * r, 0.25]], dtype=_F64)
-    model = toy.make_linear_gaussian_with_posterior(cov, 3, 0.5, generator=_generator())
-    x, _ = model.sample(1, generator=_generator())
-    q = toy.best_diagonal_gaussian(model, x)
-    low, high = 1.0, 50.0  # finite at order 1 (E_q[w/p] = 1); infinite at 50 for any r used here
-    while high - low > tol:
-        middle = (low + high) / 2
-        finite = torch.isfinite(toy.log_importance_moment(model, x, q, order=middle)).all()
-        low, high = (middle, high) if finite else (low, middle)
-    return (low + high) / 2
+def _diagonal_price(corr: float = 0.5, d: int = 3) -> float:
+    """1/2 (sum_i log Lambda_ii - log|Lambda|) for a posterior with unit variances and every pair correlated."""
+    cov = torch.full((d, d), corr, dtype=_F64).fill_diagonal_(1.0)
+    lam = torch.linalg.inv(cov)
+    return (0.5 * (lam.diagonal().log().sum() - torch.logdet(lam))).item()
 
 
-moment_order_of_best_diagonal_q = Prediction(
-    "moment_order_of_best_diagonal_q",
-    lambda: _moment_order_of_best_diagonal_q_at(0.4),
+diagonal_price_3d = Prediction(
+    "diagonal_price_3d",
+    _diagonal_price,
     lesson="lesson02",
     rtol=0.02,
     explain=(
-        "E_q[(w/p)^n] is finite while n Lambda - (n-1) C^-1 is positive definite. For the best diagonal q, "
-        "in coordinates where each z_i has variance 1, C^-1 = I / (1 - r^2) and this matrix is "
-        "[[1, -n r], [-n r, 1]] / (1 - r^2): positive definite for n < 1/|r|, so 2.5 at r = 0.4. "
-        "Since 2 < 2.5, rho_q (n = 2) is finite at r = 0.4; at r = 0.8 the limit is 1.25 < 2, rho_q = infinity."
+        "KL* = 1/2 (sum_i log Lambda_ii - log|Lambda|). With unit variances and every pair at r = 0.5, "
+        "|Sigma| = (1 - r)^2 (1 + 2r) = 0.5 and Lambda_ii = (1 + r) / ((1 - r)(1 + 2r)) = 1.5, so "
+        "KL* = 1/2 (3 log 1.5 + log 0.5) = 0.262 nats: less than the three pairs' prices added up (0.432), "
+        "because the pairs' correlations overlap."
     ),
     hints=[
-        "Section 8's condition for a finite n-th moment is that n Lambda - (n-1) C^-1 be positive definite. "
-        "Change coordinates so that each z_i has variance 1 (the moments do not change).",
-        "With unit variances, Lambda = [[1, -r], [-r, 1]] / (1 - r^2); the best diagonal q has variances "
-        "1/Lambda_ii, so C^-1 = diag(Lambda_ii) = I / (1 - r^2).",
-        "n Lambda - (n-1) C^-1 = [[1, -n r], [-n r, 1]] / (1 - r^2): for which n is its determinant positive?",
+        "Section 5's general formula needs the diagonal of Lambda = Sigma^-1 and log|Lambda| = -log|Sigma|. "
+        "The variances do not matter (the price depends on the correlations alone), so take Sigma with ones "
+        "on the diagonal and 0.5 elsewhere.",
+        "Sigma = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
+        "so |Sigma| = 0.5. Its inverse has the same form, a I + b J; find a and b from Sigma Sigma^-1 = I.",
+        "Sigma^-1 = 2 I - (2/3) J (multiply by Sigma to check). Read off Lambda_ii, then use section 5's formula "
+        "with log|Lambda| = -log|Sigma|.",
     ],
     mistakes={
-        3.5: "(1 + |r|)/|r| is the limit for the matched q (section 8), whose variances are the marginal "
-             "Sigma_ii; the best diagonal q is narrower, with variances 1/Lambda_ii.",
-        2.0: "2 is the order of rho_q itself; the question is where the moments stop being finite.",
+        0.4315: "that is three times the 2-D price -1/2 log(1 - 0.25): the pairs do not add up, because their "
+                "correlations overlap; use the 3-D formula with Lambda = Sigma^-1.",
+        0.1438: "-1/2 log(1 - r^2) is the price for one pair; here three coordinates are correlated together.",
+        0.3466: "-1/2 log|Sigma| leaves out the sum of log Lambda_ii; the best diagonal q's variances are 1/Lambda_ii, not 1.",
     },
 )
