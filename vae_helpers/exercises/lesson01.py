@@ -94,10 +94,11 @@ mixture_log_density = Exercise(
         "the K components, each weighted by its prior probability pi_k = exp(log_weights[k]).",
         "Far from every component each density N(x; mu_k, sigma^2) underflows to 0, but its log is an "
         "ordinary number. Keep the logs, log pi_k + log N(x_b; mu_k, sigma^2), in a [B, K] table "
-        "(x.unsqueeze(-1) broadcasts against means), and look for a torch function that sums "
+        "(one row per point, one column per component), and look for a torch function that sums "
         "exponentials without forming them.",
-        "log p(x_b) = torch.logsumexp(log_weights + table, dim=-1): it reduces over the K components "
-        "(the last axis), one number per point, shape [B].",
+        "log sum_k exp(a_k) is computed stably by the function that section 5 used for the "
+        "log-mean-exp. What array a do you pass it (what are the log-terms of log sum_k pi_k N(x; mu_k, "
+        "sigma^2)?), and over which axis must it reduce so that each point gets one number?",
     ],
     lesson=LESSON,
     mistakes=[
@@ -182,8 +183,8 @@ effective_sample_size = Exercise(
         "The samples run along dim 0; one ESS per column.",
         "Take the log of the ESS: it is made of the logs of two sums of weights. Each sum is a sum of "
         "exponentials of numbers you have; what is log(w_i^2) in terms of log w_i?",
-        "log ESS = 2 log(sum_i w_i) - log(sum_i w_i^2) = 2 torch.logsumexp(log_weights, 0) - "
-        "torch.logsumexp(2 * log_weights, 0); exponentiate only this difference.",
+        "log ESS = 2 log(sum_i w_i) - log(sum_i w_i^2), and log(w_i^2) = 2 log w_i. Each of the two "
+        "logs of a sum is a log-sum-exp of numbers you have; exponentiate only at the very end.",
     ],
     lesson=LESSON,
     mistakes=[
