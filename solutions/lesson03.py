@@ -3,13 +3,20 @@
 Each function has the name of the notebook's stub; compare with your own answer after trying.
 """
 
+import math
+
 import torch
 
 
-def reparameterize_with_noise(mu, log_var, eps):
-    """z = mu + sigma * eps with sigma = exp(log_var / 2)."""
-    sigma = torch.exp(0.5 * log_var)
-    return mu + sigma * eps
+def step_gradient(mu, sigma):
+    """d/dmu P(z > 0) = d/dmu Phi(mu / sigma) = phi(mu / sigma) / sigma, the density of z at the jump.
+
+    Every pathwise draw is 0 (f' = 0 away from the jump), yet the true gradient is positive: moving
+    the gradient inside the expectation needs a continuous f.
+    """
+    t = mu / sigma
+    density = torch.exp(-0.5 * t**2) / math.sqrt(2 * math.pi)
+    return density / sigma
 
 
 def reparameterize_full_cov(mu, cov, eps):
@@ -18,10 +25,12 @@ def reparameterize_full_cov(mu, cov, eps):
     return mu + eps @ scale_tril.T  # row b: mu_b + L @ eps_b
 
 
-def score_variance_linear(mu, sigma):
-    """Var of the one-sample score-function estimate of d/dmu E[z].
+def optimal_baseline_sigma(mu, sigma):
+    """b* = E[f s^2] / E[s^2] for f = z^2 and the sigma-score s = (eps^2 - 1) / sigma.
 
-    g = z (z - mu) / sigma^2 = (mu + sigma eps) eps / sigma = (mu / sigma) eps + eps^2, and eps,
-    eps^2 are uncorrelated: Var[g] = mu^2 / sigma^2 Var[eps] + Var[eps^2] = mu^2 / sigma^2 + 2.
+    E[s^2] = E[(eps^2 - 1)^2] / sigma^2 = 2 / sigma^2;
+    E[f s^2] = E[(mu^2 + 2 mu sigma eps + sigma^2 eps^2)(eps^4 - 2 eps^2 + 1)] / sigma^2
+             = (2 mu^2 + 10 sigma^2) / sigma^2, so b* = mu^2 + 5 sigma^2 (not E[f] = mu^2 + sigma^2,
+    and not the mu-gradient's mu^2 + 3 sigma^2).
     """
-    return mu**2 / sigma**2 + 2
+    return mu**2 + 5 * sigma**2

@@ -5,43 +5,36 @@ import torch
 from torch.distributions import MultivariateNormal, Normal
 
 from vae_helpers.exercises import lesson03
-from vae_helpers.gradients import score_function_grad
-from vae_helpers.model import VAE
+from vae_helpers.gradients import pathwise_grad, score_function_grad
 
 
-def test_reference_is_vae_reparameterize_with_its_noise():
-    g = torch.Generator().manual_seed(0)
-    mu, log_var = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g)
-    torch.manual_seed(123)
-    z = VAE.reparameterize(mu, log_var)
-    torch.manual_seed(123)
-    eps = torch.randn_like(mu)
-    assert torch.allclose(z, lesson03.reparameterize_with_noise.reference(mu, log_var, eps))
+def test_step_gradient_reference_is_the_derivative_of_the_probability():
+    mu = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor([1.0, 0.5, 1.5], dtype=torch.float64)
+    (grad,) = torch.autograd.grad(Normal(mu, sigma).cdf(torch.zeros(3, dtype=torch.float64)).sum(), mu)
+    assert torch.allclose(lesson03.step_gradient.reference(mu.detach(), sigma), -grad)  # P(z > 0) = 1 - cdf(0)
 
 
-def test_reparameterize_with_the_variance_is_named():
-    def wrong(mu, log_var, eps):
-        std = log_var.exp()
-        return mu + eps * std
-
-    result = lesson03.reparameterize_with_noise.check(wrong, verbose=False)
-    assert result.mistake == "exp(log_var) where exp(0.5 * log_var) is meant"
-    assert "case 1 of 3" in result.message and "index [0, 0]" in result.message
-
-
-def test_reparameterize_by_rsample_with_the_noise_passes():
-    def by_normal(mu, log_var, eps):
-        q = Normal(mu, torch.exp(log_var / 2))
-        return q.loc + q.scale * eps
-
-    assert lesson03.reparameterize_with_noise.check(by_normal, verbose=False).passed
+def test_step_gradient_score_function_agrees_and_pathwise_is_zero():
+    eps = torch.randn(400_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    step = lambda t: (torch.sign(t) + 1) / 2  # noqa: E731  (1[t > 0]; autograd gives it slope 0)
+    for mu, sigma in ((0.5, 1.0), (-1.0, 0.5)):
+        expected = lesson03.step_gradient.reference(torch.tensor(mu), torch.tensor(sigma)).item()
+        by_score = score_function_grad(step, mu, sigma, eps, baseline=0.5)
+        assert abs(by_score.mean().item() - expected) < 5 * by_score.std().item() / 400_000**0.5
+        assert pathwise_grad(step, mu, sigma, eps).abs().max().item() == 0.0
 
 
-def test_reparameterize_forgetting_return_is_not_attempted():
-    def no_return(mu, log_var, eps):
-        mu + torch.exp(0.5 * log_var) * eps
+def test_step_gradient_pathwise_zero_is_named():
+    result = lesson03.step_gradient.check(lambda mu, sigma: torch.zeros_like(mu), verbose=False)
+    assert result.mistake == "zero: the pathwise estimate taken for the gradient"
 
-    assert lesson03.reparameterize_with_noise.check(no_return, verbose=False).status == "not attempted"
+
+def test_step_gradient_with_normal_log_prob_passes():
+    def by_density(mu, sigma):
+        return Normal(mu, sigma).log_prob(torch.zeros_like(mu)).exp()
+
+    assert lesson03.step_gradient.check(by_density, verbose=False).passed
 
 
 def test_full_cov_reference_is_multivariate_normal_rsample():
@@ -76,14 +69,25 @@ def test_full_cov_transposed_factor_is_named():
     assert result.mistake == "the factor on the wrong side (L^T eps instead of L eps)"
 
 
-def test_score_variance_linear_reference_matches_measurement():
+def test_optimal_baseline_sigma_reference_matches_measurement():
     eps = torch.randn(400_000, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     for mu, sigma in ((1.5, 0.5), (-2.0, 1.3)):
-        measured = score_function_grad(lambda z: z, mu, sigma, eps).var().item()
-        expected = lesson03.score_variance_linear.reference(torch.tensor(mu), torch.tensor(sigma)).item()
+        z, s = mu + sigma * eps, (eps**2 - 1) / sigma
+        measured = ((z**2 * s**2).mean() / (s**2).mean()).item()
+        expected = lesson03.optimal_baseline_sigma.reference(torch.tensor(mu), torch.tensor(sigma)).item()
         assert abs(measured / expected - 1) < 0.03
 
 
-def test_score_variance_second_moment_is_named():
-    result = lesson03.score_variance_linear.check(lambda mu, sigma: (mu / sigma) ** 2 + 3, verbose=False)
-    assert result.mistake == "E[g^2] where Var[g] = E[g^2] - E[g]^2 is meant"
+def test_optimal_baseline_sigma_minimises_the_variance():
+    eps = torch.randn(400_000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    mu, sigma = 1.5, 1.0
+    best = lesson03.optimal_baseline_sigma.reference(torch.tensor(mu), torch.tensor(sigma)).item()
+    var = {b: score_function_grad(lambda t: t**2, mu, sigma, eps, wrt="sigma", baseline=b).var().item()
+           for b in (best - 2, best, best + 2)}
+    assert var[best] < var[best - 2] and var[best] < var[best + 2]
+    assert abs(var[best] - (40 * mu**2 + 24 * sigma**2)) < 0.05 * (40 * mu**2 + 24 * sigma**2)
+
+
+def test_optimal_baseline_sigma_mean_of_f_is_named():
+    result = lesson03.optimal_baseline_sigma.check(lambda mu, sigma: mu**2 + sigma**2, verbose=False)
+    assert result.mistake == "the mean E[f] = mu^2 + sigma^2"

@@ -159,3 +159,142 @@ def encoder_grad_samples(model: torch.nn.Module, x: torch.Tensor, eps: torch.Ten
     eye = torch.eye(per_sample.numel(), dtype=per_sample.dtype)
     grads = torch.autograd.grad(per_sample, params, grad_outputs=eye, is_grads_batched=True)
     return torch.cat([g.reshape(per_sample.numel(), -1) for g in grads], dim=1)
+
+
+def _leave_one_out_mean(values: torch.Tensor) -> torch.Tensor:
+    """For each draw (dim 0), the mean of the *other* draws: a baseline that never sees its own draw."""
+    return (values.sum(dim=0, keepdim=True) - values) / (values.shape[0] - 1)
+
+
+def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> dict[str, float]:
+    """Total variance (summed over every encoder weight) of a one-draw-per-image estimate of the gradient
+    of the batch-mean reconstruction term, for four estimators: ``{"pathwise", "score, no baseline",
+    "score, b = E[f]", "score, best b*": variance}``.
+
+    ``x`` is [N, 784]; ``eps`` [S, N, z_dim] holds S independent draws of the noise for every image.
+    The score-function baselines are leave-one-out means over the other S - 1 draws of the same image:
+    ``b = E[f_x]`` per image, and the optimal constant ``b* = E[f s^2] / E[s^2]`` separately for each of
+    q's parameters (mu_k and log sigma_k^2 of each image). Computed in float64 on a copy of ``model``.
+
+    By the chain rule each estimate is ``J_x^T u`` summed over images, with ``J_x`` the Jacobian of the
+    encoder's outputs (mu, log sigma^2) for image x ([2 z_dim, n_weights]) and ``u`` the per-draw
+    gradient with respect to those outputs; the total variance is ``sum_x tr(J_x^T Cov[u_x] J_x) / N^2``.
+    """
+    import copy
+
+    model = copy.deepcopy(model).double()
+    x = x.double()
+    eps = eps.double()
+    mu, log_var = model.encode(x)
+    sigma = torch.exp(0.5 * log_var).detach()
+    z = (mu.detach() + sigma * eps).requires_grad_()
+    f = reconstruction_nats(model.decode(z), x)  # [S, N]
+    (df_dz,) = torch.autograd.grad(f.sum(), z)  # each f depends only on its own z
+    f = f.detach()[..., None]
+    s = torch.cat([eps / sigma, (eps**2 - 1) / 2], dim=-1)  # scores for mu and log sigma^2, [S, N, 2 z_dim]
+    u = {
+        "pathwise": torch.cat([df_dz, df_dz * sigma * eps / 2], dim=-1),
+        "score, no baseline": f * s,
+        "score, b = E[f]": (f - _leave_one_out_mean(f)) * s,
+        "score, best b*": (f - _leave_one_out_mean(f * s**2) / _leave_one_out_mean(s**2)) * s,
+    }
+    outputs = torch.cat([mu, log_var], dim=-1)  # [N, 2 z_dim]
+    eye = torch.eye(outputs.numel(), dtype=outputs.dtype).view(-1, *outputs.shape)
+    jac = torch.autograd.grad(outputs, encoder_parameters(model), grad_outputs=eye, is_grads_batched=True)
+    jac = torch.cat([j.flatten(1) for j in jac], dim=1).view(*outputs.shape, -1)  # [N, 2 z_dim, n_weights]
+    gram = jac @ jac.transpose(1, 2)  # J J^T, [N, 2 z_dim, 2 z_dim]
+    total = {}
+    for name, per_draw in u.items():
+        centred = per_draw - per_draw.mean(dim=0)
+        cov = torch.einsum("sni,snj->nij", centred, centred) / (eps.shape[0] - 1)
+        total[name] = (cov * gram).sum().item() / x.shape[0] ** 2
+    return total
+
+
+# --------------------------------------------------------------------------- pictures of notebook 03
+
+
+def _node(ax, xy, text, color, size=12):
+    ax.text(*xy, text, ha="center", va="center", fontsize=size, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.45", fc=color, ec="#333333"))
+
+
+def _edge(ax, start, end, color="#333333", dashed=False, rad=0.0):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(
+        arrowstyle="-|>", color=color, lw=1.6, shrinkA=0, shrinkB=0, ls="--" if dashed else "-",
+        connectionstyle=f"arc3,rad={rad}"))
+
+
+def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output"):
+    """The VAE before the trick: encoder → μ, log σ² → a *draw* z ~ N(μ, σ²) → decoder, with the loss.
+
+    Notebook 03 asks how to differentiate through the draw, so this picture (unlike
+    ``diagrams.vae_diagram``) shows the sampling node as it is, with no noise input ε.
+    ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on black.
+    """
+    import matplotlib.pyplot as plt
+
+    d_in, d_hidden, d_z = dims
+    if ax is None:
+        ax = plt.figure(figsize=(12.5, 3.4)).add_axes([0, 0, 1, 1])
+    fig_w, fig_h = ax.figure.get_size_inches()
+    bbox = ax.get_position()
+    half_w = 0.22 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 44 % of the height
+    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
+        if image is not None:
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
+                      interpolation="nearest", aspect="auto")
+        ax.text(x, 0.28, label, ha="center", va="top", fontsize=11)
+    _node(ax, (0.24, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→2×{d_z}", "#dbe9f6", 11)
+    _node(ax, (0.41, 0.78), "$\\mu$", "#dbe9f6")
+    _node(ax, (0.41, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
+    _node(ax, (0.575, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
+    _node(ax, (0.765, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 11)
+    for start, end in (((0.135, 0.55), (0.185, 0.55)), ((0.295, 0.62), (0.39, 0.75)), ((0.295, 0.48), (0.38, 0.35)),
+                       ((0.435, 0.76), (0.525, 0.62)), ((0.44, 0.35), (0.525, 0.48)), ((0.625, 0.55), (0.7, 0.55)),
+                       ((0.81, 0.55), (0.865, 0.55))):
+        _edge(ax, start, end)
+    ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
+            fontsize=11, color="#b03030")
+    ax.text(0.575, 0.73, "random: no derivative", ha="center", fontsize=11, color="tab:red")
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    ax.axis("off")
+    return ax
+
+
+def draw_computation_graphs(axes=None):
+    """The two computation graphs of z ~ N(μ, σ²) → f(z): ``sample()`` (the draw blocks the backward
+    pass) and ``rsample()`` (z = μ + σ·ε with ε an outside input; local derivatives 1 and ε)."""
+    import matplotlib.pyplot as plt
+
+    own_figure = axes is None
+    if own_figure:
+        _, axes = plt.subplots(1, 2, figsize=(12.5, 3.8))
+    nodes = {"mu": (0.08, 0.75), "sigma": (0.08, 0.25), "z": (0.5, 0.5), "f": (0.92, 0.5), "eps": (0.5, 0.9)}
+    forward = [((0.12, 0.72), (0.39, 0.54)), ((0.12, 0.28), (0.39, 0.46)), ((0.61, 0.5), (0.87, 0.5))]
+    backward = [((0.89, 0.56), (0.6, 0.58), 0.3), ((0.41, 0.57), (0.1, 0.82), 0.3), ((0.41, 0.43), (0.1, 0.18), -0.3)]
+    titles = ("sample(): the draw blocks the gradient", r"rsample(): $\varepsilon$ is an outside input")
+    for ax, title, color in zip(axes, titles, ("tab:red", "tab:blue")):
+        ax.set(xlim=(0, 1), ylim=(0, 1), title=title)
+        ax.axis("off")
+        for key, label in (("mu", r"$\mu$"), ("sigma", r"$\sigma$"), ("f", r"$f(z)$")):
+            _node(ax, nodes[key], label, "white")
+        for start, end in forward:
+            _edge(ax, start, end)
+        for start, end, rad in backward:
+            _edge(ax, start, end, color, dashed=True, rad=rad)
+    _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
+    for y in (0.76, 0.24):
+        axes[0].text(0.2, y, "✗", color="tab:red", fontsize=22, ha="center", va="center")
+    axes[0].text(0.5, 0.08, r"no gradient reaches $\mu$ or $\sigma$", color="tab:red", ha="center", fontsize=11)
+    _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
+    _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
+    _edge(axes[1], (0.5, 0.83), (0.5, 0.57))
+    axes[1].text(0.2, 0.86, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=11)
+    axes[1].text(0.2, 0.08, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=11)
+    axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
+                            plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
+                   loc="lower right", fontsize=10, frameon=False)
+    if own_figure:
+        axes[0].figure.tight_layout()
+    return axes

@@ -1,13 +1,15 @@
 """The exercises of notebook 03 (the reparameterization trick).
 
-- ``reparameterize_with_noise`` (restates the lesson): z = mu + exp(log_var / 2) * eps;
+- ``step_gradient`` (when the trick fails): the true gradient of P(z > 0), where every pathwise draw is 0;
 - ``reparameterize_full_cov`` (transfer): the trick for a Gaussian with a full covariance matrix;
-- ``score_variance_linear`` (derive): the variance of the score-function estimate for f(z) = z.
+- ``optimal_baseline_sigma`` (derive): the variance-minimising constant baseline for the sigma-gradient of E[z^2].
 
 Solutions: ``solutions/lesson03.py``.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -21,48 +23,56 @@ def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=_F64)
 
 
-# --------------------------------------------------------------------------- 1. z = mu + sigma * eps
+# --------------------------------------------------------------------------- 1. a step function
 
 
-def reference_reparameterize_with_noise(mu, log_var, eps):
-    """z = mu + exp(log_var / 2) * eps: VAE.reparameterize with the noise given."""
-    return mu + torch.exp(0.5 * log_var) * eps
+def _phi(t):
+    return torch.exp(-0.5 * t**2) / math.sqrt(2 * math.pi)
 
 
-def _noise_cases() -> list[Case]:
-    cases = []
-    for seed, shape in ((0, (4, 2)), (1, (3, 5)), (2, (1, 3))):
-        mu, log_var, eps = (_randn(shape, seed + 10 * i) for i in range(3))
-        cases.append(Case((mu, 1.5 * log_var, eps), f"[{shape[0]}, {shape[1]}] tensors"))
-    return cases
+def reference_step_gradient(mu, sigma):
+    """d/dmu P(z > 0) for z ~ N(mu, sigma^2): the density of z at the jump, phi(mu / sigma) / sigma."""
+    return _phi(mu / sigma) / sigma
 
 
-reparameterize_with_noise = Exercise(
-    "reparameterize_with_noise",
-    reference_reparameterize_with_noise,
-    _noise_cases,
+def _step_cases() -> list[Case]:
+    return [
+        Case((torch.tensor([0.5, -1.0, 2.0, 0.0], dtype=_F64), torch.tensor([1.0, 0.5, 1.5, 2.0], dtype=_F64)),
+             "four (mu, sigma) pairs"),
+        Case((torch.tensor([1.5, -0.3], dtype=_F64), torch.tensor([0.7, 3.0], dtype=_F64)), "two more pairs"),
+    ]
+
+
+step_gradient = Exercise(
+    "step_gradient",
+    reference_step_gradient,
+    _step_cases,
     hints=[
-        "The encoder gives the log-variance log sigma^2; the trick needs the standard deviation sigma.",
-        "sigma = sqrt(exp(log_var)) = exp(log_var / 2).",
-        "Shift and scale the noise element by element: mu + sigma * eps.",
+        "Forget the estimators for a moment: E[1[z > 0]] = P(z > 0). Write z = mu + sigma eps and express that "
+        "probability with Phi, the standard normal CDF; then differentiate it with respect to mu.",
+        "P(z > 0) = P(eps > -mu / sigma) = Phi(mu / sigma). Phi' is the standard normal density "
+        "phi(t) = exp(-t^2 / 2) / sqrt(2 pi).",
+        "Evaluate phi and the chain-rule factor d(mu / sigma)/dmu at t = mu / sigma. Then compare with the pathwise "
+        "estimate, which sees only f'(z) = 0 away from the jump.",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("exp(log_var) where exp(0.5 * log_var) is meant",
-                "exp(log_var) is the variance sigma^2; the noise is scaled by the standard deviation "
-                "sigma = exp(log_var / 2).",
-                lambda mu, lv, eps: mu + torch.exp(lv) * eps),
-        Mistake("log_var used as the standard deviation",
-                "log_var can be negative; the scale is exp(log_var / 2), always positive.",
-                lambda mu, lv, eps: mu + lv * eps),
-        Mistake("the mean left out",
-                "sigma * eps has mean 0; z ~ N(mu, sigma^2) is the noise shifted by mu.",
-                lambda mu, lv, eps: torch.exp(0.5 * lv) * eps),
-        Mistake("the mean scaled too, (mu + eps) * sigma",
-                "only the noise is scaled: (mu + eps) * sigma has mean mu * sigma, not mu.",
-                lambda mu, lv, eps: (mu + eps) * torch.exp(0.5 * lv)),
+        Mistake("zero: the pathwise estimate taken for the gradient",
+                "f'(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with mu, "
+                "so its gradient is positive. The exchange of gradient and expectation fails at the jump.",
+                lambda mu, sigma: torch.zeros_like(mu * sigma)),
+        Mistake("the probability Phi(mu / sigma) instead of its gradient",
+                "Phi(mu / sigma) is E[f] itself; the exercise asks for its derivative in mu.",
+                lambda mu, sigma: 0.5 * (1 + torch.erf(mu / (sigma * math.sqrt(2))))),
+        Mistake("the factor 1 / sigma of the chain rule left out",
+                "d/dmu Phi(mu / sigma) = phi(mu / sigma) * d(mu / sigma)/dmu = phi(mu / sigma) / sigma.",
+                lambda mu, sigma: _phi(mu / sigma)),
+        Mistake("the sign flipped",
+                "moving mu to the right moves probability mass past 0 onto the positive side: P(z > 0) grows, "
+                "so the gradient is positive.",
+                lambda mu, sigma: -_phi(mu / sigma) / sigma),
     ],
-    rtol=1e-6, atol=1e-8,
+    rtol=1e-6, atol=1e-9,
 )
 
 
@@ -103,7 +113,8 @@ reparameterize_full_cov = Exercise(
         "of the variance. In d dimensions, z = mu + A eps has covariance A A^T.",
         "So A must satisfy A A^T = cov: the Cholesky factor L = torch.linalg.cholesky(cov) is the "
         "lower-triangular one, and MultivariateNormal(mu, cov).rsample() uses it.",
-        "eps holds one noise vector per row: L eps_b for every row b at once is eps @ L.T; add mu.",
+        "z has shape [B, d]: each row is one vector. L eps_b is written for a column vector eps_b; when the "
+        "vectors are rows, which side does the matrix multiply from, and transposed or not?",
     ],
     lesson=LESSON,
     mistakes=[
@@ -127,15 +138,15 @@ reparameterize_full_cov = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 3. variance for f(z) = z
+# --------------------------------------------------------------------------- 3. the optimal baseline for sigma
 
 
-def reference_score_variance_linear(mu, sigma):
-    """Var[z (z - mu) / sigma^2] for z ~ N(mu, sigma^2): mu^2 / sigma^2 + 2 (elementwise)."""
-    return mu**2 / sigma**2 + 2
+def reference_optimal_baseline_sigma(mu, sigma):
+    """E[f s^2] / E[s^2] for f = z^2 and the sigma-score s = (eps^2 - 1) / sigma: mu^2 + 5 sigma^2."""
+    return mu**2 + 5 * sigma**2
 
 
-def _linear_cases() -> list[Case]:
+def _baseline_cases() -> list[Case]:
     return [
         Case((torch.tensor([0.4, 1.0, -2.0, 3.5], dtype=_F64), torch.tensor([0.5, 2.0, 0.3, 1.7], dtype=_F64)),
              "four (mu, sigma) pairs"),
@@ -143,37 +154,37 @@ def _linear_cases() -> list[Case]:
     ]
 
 
-score_variance_linear = Exercise(
-    "score_variance_linear",
-    reference_score_variance_linear,
-    _linear_cases,
+optimal_baseline_sigma = Exercise(
+    "optimal_baseline_sigma",
+    reference_optimal_baseline_sigma,
+    _baseline_cases,
     hints=[
-        "Write the one-sample estimate with z = mu + sigma eps: g = z (z - mu) / sigma^2 = (mu + sigma eps) "
-        "eps / sigma. Its mean is the true gradient d/dmu E[z] = 1.",
-        "Expand: g = (mu / sigma) eps + eps^2. Then Var[g] = E[g^2] - E[g]^2, or use that eps and eps^2 "
-        "are uncorrelated (E[eps^3] = 0).",
-        "Var[eps] = 1 and Var[eps^2] = E[eps^4] - E[eps^2]^2 = 3 - 1.",
+        "b* = E[f s^2] / E[s^2] with f = z^2 = (mu + sigma eps)^2 and s = (eps^2 - 1) / sigma. Both expectations "
+        "are sums of Gaussian moments: E[eps^2] = 1, E[eps^4] = 3, E[eps^6] = 15, odd ones 0.",
+        "E[s^2] = E[(eps^2 - 1)^2] / sigma^2 = (3 - 2 + 1) / sigma^2. For E[f s^2], expand "
+        "(mu^2 + 2 mu sigma eps + sigma^2 eps^2)(eps^4 - 2 eps^2 + 1) / sigma^2 and drop the odd powers.",
+        "E[s^2] = 2 / sigma^2. In E[f s^2] only the even powers eps^0, eps^2, eps^4, eps^6 survive, and the "
+        "sigma^2 part is the one that needs E[eps^6]. Collect the mu^2 and sigma^2 parts, then divide by E[s^2].",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("E[g^2] where Var[g] = E[g^2] - E[g]^2 is meant",
-                "the estimate has mean 1 (the true gradient); its variance is the second moment minus "
-                "1^2.",
-                lambda mu, sigma: mu**2 / sigma**2 + 3),
-        Mistake("sigma where sigma^2 is meant",
-                "g = (mu / sigma) eps + eps^2, so the first part has variance mu^2 / sigma^2: the "
-                "score (z - mu) / sigma^2 is divided by the variance.",
-                lambda mu, sigma: mu**2 / sigma + 2),
-        Mistake("E[eps^4] taken as 1 (it is 3)",
-                "for a standard normal E[eps^4] = 3, so Var[eps^2] = 3 - 1 = 2, not 0.",
-                lambda mu, sigma: mu**2 / sigma**2),
-        Mistake("the score without its 1 / sigma^2, (z - mu) alone",
-                "d/dmu log N(z; mu, sigma^2) = (z - mu) / sigma^2; without the division the estimate "
-                "is not even centred on the true gradient unless sigma = 1.",
-                lambda mu, sigma: mu**2 * sigma**2 + 2 * sigma**4),
+        Mistake("the mean E[f] = mu^2 + sigma^2",
+                "E[f] is a fine baseline but not the best one: the optimum weights f by s^2, and s^2 is large where "
+                "|eps| is large, which is where f is large too.",
+                lambda mu, sigma: mu**2 + sigma**2),
+        Mistake("the mu-gradient's baseline mu^2 + 3 sigma^2",
+                "each parameter has its own score and so its own optimal baseline; for sigma the score is "
+                "(eps^2 - 1) / sigma, not eps / sigma.",
+                lambda mu, sigma: mu**2 + 3 * sigma**2),
+        Mistake("E[f s^2] without the division by E[s^2]",
+                "b* = E[f s^2] / E[s^2], and E[s^2] = 2 / sigma^2 here.",
+                lambda mu, sigma: (2 * mu**2 + 10 * sigma**2) / sigma**2),
+        Mistake("E[eps^6] taken as 9 (it is 15)",
+                "the sixth moment of a standard normal is 5 * 3 * 1 = 15, so the sigma^2 part is (15 - 6 + 1) sigma^2.",
+                lambda mu, sigma: mu**2 + 2 * sigma**2),
     ],
     rtol=1e-6, atol=1e-8,
 )
 
 
-__all__ = ["reparameterize_with_noise", "reparameterize_full_cov", "score_variance_linear"]
+__all__ = ["step_gradient", "reparameterize_full_cov", "optimal_baseline_sigma"]
