@@ -1,10 +1,10 @@
 """The exercises of notebook 04 (the KL term in closed form).
 
-- ``best_q`` (derive, the notebook's exercise 1): the ELBO-optimal Gaussian q for one observation of a linear-
+- ``best_q`` (derive, the notebook's exercise 2): the ELBO-optimal Gaussian q for one observation of a linear-
   Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
-- ``kl_diagonal_gaussians`` (derive): KL(q || p) between two diagonal Gaussians;
+- ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive): the variance of a one-sample Monte Carlo KL's gradient;
 - ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow slower, faster or like KL(q || p)?
 
@@ -35,7 +35,7 @@ def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
-# --------------------------------------------------------------------------- 1. the best q of a linear-Gaussian model
+# --------------------------------------------------------------------------- exercise 2: the best q of a linear-Gaussian model
 
 
 def reference_best_q(x, w, v):
@@ -66,8 +66,9 @@ best_q = Exercise(
         "E_q[(x - w z)^2]?",
         "E_q[(x - w z)^2] = (x - w mu)^2 + w^2 sigma^2: a squared error at the mean plus a price for the "
         "spread. The mu-part and the sigma^2-part of -ELBO then separate.",
-        "Set d/dsigma^2 = w^2 / (2 v) + 1/2 - 1 / (2 sigma^2) and d/dmu = -w (x - w mu) / v + mu to zero and "
-        "solve each; return the log of the variance.",
+        "The mu-part: set d/dmu = -w (x - w mu) / v + mu to zero and solve for mu. The sigma^2-part, "
+        "w^2 sigma^2 / (2 v) + (sigma^2 - 1 - log sigma^2) / 2, is section 5's toy L_lambda: for which lambda? "
+        "Return the log of the variance.",
     ],
     lesson=LESSON,
     mistakes=[
@@ -152,7 +153,7 @@ kl_standard_normal = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 2. two diagonal Gaussians
+# --------------------------------------------------------------------------- exercise 1 (warm-up): two diagonal Gaussians
 
 
 def reference_kl_diagonal_gaussians(mu_q, log_var_q, mu_p, log_var_p):
