@@ -23,5 +23,11 @@ def moment_matched_kl(mu, log_var):
     return 0.5 * (s2 + m.pow(2) - 1 - s2.log()).sum()  # notebook 04's closed form, summed over coordinates
 
 
+# On the first 2000 test codes (default run): 0.18 nats for the 2-D model (section 5's mismatch: 0.55), 0.28 for the
+# 20-D model (mismatch: 16.99). Both sit near section 4's rescaling gains (0.175 and 0.108 nats): a Gaussian g sees
+# only the cloud's mean and per-coordinate spread, not its shape (clusters, arms, gaps, a thin curved shell), and
+# for the 20-D model almost all of the mismatch is shape.
+
+
 # (z_a + z_b) / 2 ~ N(0, I/2): length about sqrt(20 / 2) = 3.16
 midpoint_length = "b"

@@ -132,3 +132,14 @@ def test_midpoint_prediction():
     assert not wrong.passed and "single draw" in wrong.message
     assert ex.check(math.sqrt(20), verbose=False).status == "incorrect"  # a number is not one of the choices
     assert ex.check("c", verbose=False).mistake == "c"
+
+
+def test_the_fast_reference_equals_the_textbook_mixture_density():
+    """The reference (matrix products, used by notebook 07 on 20-D mixtures) equals Normal(...).log_prob broadcast."""
+    g = torch.Generator().manual_seed(1)
+    mu = 2 * torch.randn(300, 20, generator=g, dtype=torch.float64)
+    log_var = torch.randn(300, 20, generator=g, dtype=torch.float64) - 2
+    z = mu[:50] + torch.randn(50, 20, generator=g, dtype=torch.float64)
+    textbook = torch.distributions.Normal(mu, log_var.mul(0.5).exp()).log_prob(z[:, None]).sum(-1)
+    expected = torch.logsumexp(textbook, dim=1) - math.log(len(mu))
+    assert torch.allclose(lesson07._aggregate_log_density(z, mu, log_var), expected, rtol=1e-10, atol=1e-8)

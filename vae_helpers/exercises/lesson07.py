@@ -20,8 +20,15 @@ def _noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
 
 
 def _aggregate_log_density(z, mu, log_var):
-    """[M]: log q(z_m), q(z) = (1/N) sum_n N(z; mu_n, diag exp(log_var_n)); z [M, d], mu and log_var [N, d]."""
-    log_q = Normal(mu, torch.exp(0.5 * log_var)).log_prob(z[:, None, :]).sum(-1)  # [M, N]
+    """[M]: log q(z_m), q(z) = (1/N) sum_n N(z; mu_n, diag exp(log_var_n)); z [M, d], mu and log_var [N, d].
+
+    The [M, N] component log densities come from matrix products (the square (z - mu)^2 / var expanded), so
+    notebook 07 can evaluate 20-D mixtures of thousands of components quickly; equal to the Normal(...).log_prob
+    broadcast of solutions/lesson07.py.
+    """
+    inv = torch.exp(-log_var)  # 1 / sigma^2, [N, d]
+    square = z.pow(2) @ inv.T - 2 * z @ (mu * inv).T + (mu.pow(2) * inv).sum(1)  # [M, N]: sum_j (z_j - mu_j)^2 / var_j
+    log_q = -0.5 * (square + log_var.sum(1) + mu.shape[1] * math.log(2 * math.pi))
     return torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0])
 
 
@@ -56,7 +63,7 @@ def _density_cases():
         mu = 1.5 * _noise((n, d), 10 + seed)
         log_var = (0.7 * _noise((n, d), 20 + seed) - 1.0).clamp(-3, 1)
         cases.append(Case((_noise((m, d), 30 + seed), mu, log_var), f"{m} codes, a mixture of {n} in {d}-D"))
-    # narrow 20-D components far from the codes: log densities near -10^4, whose exp is 0 in float64
+    # narrow 20-D components far from the codes: log densities from about -32500 to -65700, whose exp is 0 in float64
     mu, log_var = 3.0 * _noise((6, 20), 13), torch.full((6, 20), -6.0, dtype=torch.float64)
     cases.append(Case((_noise((2, 20), 33), mu, log_var), "2 codes far from 6 narrow 20-D components"))
     return cases
@@ -67,7 +74,8 @@ aggregate_log_density = Exercise(
     hints=["q(z) is an average of N Gaussian densities: average the densities, then take the log.",
            "Each component's log density: Normal(mu, std).log_prob(...) summed over the d coordinates; broadcast "
            "z[:, None, :] against mu [N, d] to get all M x N of them.",
-           "log of a mean of exp(a_n) = torch.logsumexp(a, dim=1) - log N, with std = exp(0.5 * log_var)."],
+           "Never exponentiate the log densities yourself: torch.logsumexp gives the log of their *sum* safely, "
+           "and on the log scale the mean is the sum less a constant. Mind which of log_var's exp() is the std."],
     lesson=LESSON,
     mistakes=[
         Mistake("the mean of the logs instead of the log of the mean",
@@ -81,7 +89,7 @@ aggregate_log_density = Exercise(
         Mistake("the density of one component only", "q(z) mixes all N encoder Gaussians, not the first one.",
                 _one_component),
         Mistake("the log of the mean of exp, computed directly (it underflows)",
-                "a 20-D log density of -10^4 has exp(-10^4) = 0 even in float64, so log(mean(exp(.))) gives "
+                "a 20-D log density of -32500 has exp(-32500) = 0 even in float64, so log(mean(exp(.))) gives "
                 "-inf; torch.logsumexp subtracts the largest term before exponentiating.", _naive_log_mean),
     ],
     rtol=1e-6, atol=1e-8)
@@ -150,8 +158,8 @@ moment_matched_kl = Exercise(
            "of the means; its variance is not the average of the variances alone.",
            "The law of total variance: Var(z_j) = E_n[Var(z_j | n)] + Var_n(E[z_j | n]), both over the N images "
            "with weight 1/N each.",
-           "s^2 = exp(log_var).mean(0) + mu.var(0, unbiased=False), m = mu.mean(0); then notebook 04's "
-           "0.5 * (s^2 + m^2 - 1 - log s^2), summed over the coordinates."],
+           "Both averages weigh each of the N images by exactly 1/N (a population variance, not a sample one). With "
+           "m and s^2 in hand, notebook 04's closed form for one coordinate applies; add up the coordinates."],
     lesson=LESSON,
     mistakes=[
         Mistake("only the spread of the means (A_u) as the variance",
@@ -168,7 +176,7 @@ moment_matched_kl = Exercise(
                 "E[z_j^2] = s_j^2 + m_j^2: with the mean also in the KL, m_j^2 is counted twice.",
                 _second_moment_as_variance),
         Mistake("the average of the per-image KLs",
-                "that is the KL term of the ELBO, I(x; z) + KL(q(z) || p(z)) (section 4): an upper bound, "
+                "that is the KL term of the ELBO, I(x; z) + KL(q(z) || p(z)) (section 5): an upper bound, "
                 "not the KL of the aggregate's Gaussian.", _average_kl),
         Mistake("KL in the wrong direction", "KL(p || g) is another number; the lower bound is KL(g || p), "
                 "the expectation under g of log g - log p.", _reverse_kl),
@@ -181,7 +189,7 @@ moment_matched_kl = Exercise(
 # --------------------------------------------------------------------------- 3. predict: the midpoint's length
 
 #: the options of the prediction, and the length each stands for
-MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": 0.0}
+MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": math.sqrt(2)}
 
 
 def _midpoint_length(d: int = 20, n: int = 20000) -> float:
@@ -207,7 +215,7 @@ midpoint_length = Prediction(
            "The length of a d-dimensional vector with independent coordinates of variance v is close to sqrt(d v)."],
     mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
               "c": "halving the length would mean halving the standard deviation; averaging halves the variance.",
-              "d": "the two draws are independent: they cancel only on average over many pairs, not in one "
-                   "midpoint, whose coordinates still have variance 1/2."})
+              "d": "that would be a midpoint shrunk to the length of a 2-D draw; the two independent draws cancel "
+                   "only in part: each of the 20 coordinates of the midpoint still has variance 1/2."})
 
 __all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
