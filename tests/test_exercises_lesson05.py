@@ -4,117 +4,42 @@
 import math
 
 import torch
-import torch.nn.functional as F
 
 from vae_helpers.exercises import lesson05
-from vae_helpers.losses import vae_loss
-
-ZERO_GRAD = "optimizer.zero_grad() missing, or not before loss.backward()"
 
 
-def test_a_step_written_with_torch_functions_passes():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
-        kl = -0.5 * torch.sum(1 + log_var - mu**2 - log_var.exp()) / len(x)
-        loss = recon + kl
-        optimizer.zero_grad(set_to_none=False)  # zeroed instead of None: the same step
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+def test_step_variance_written_with_a_total_variance_passes():
+    def step_variance(v_eps, v_total, batch_size, k):
+        per_image_eps = v_eps * 128  # one image, one code
+        per_image_images = (v_total - v_eps) * 128
+        return per_image_images / batch_size + per_image_eps / (batch_size * k)
 
-    assert lesson05.training_step.check(step, verbose=False).passed
+    assert lesson05.step_variance.check(step_variance, verbose=False).passed
 
 
-def test_a_step_without_zero_grad_is_named():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        loss = vae_loss(logits, x, mu, log_var)[0]
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.status == "incorrect" and result.mistake == ZERO_GRAD
-    assert "result[1]" in result.message  # the weights differ, the loss does not
+def test_step_variance_that_keeps_eps_inside_v_total_is_named():
+    result = lesson05.step_variance.check(
+        lambda ve, vt, b, k: vt * 128 / b + ve * 128 / (b * k), verbose=False)
+    assert result.status == "incorrect" and result.mistake.startswith("v_total used as the images' part")
 
 
-def test_zero_grad_after_step_is_told_it_comes_too_late():
-    def step(model, optimizer, x):  # a common order in other code: clear after the update
-        logits, mu, log_var = model(x)
-        loss = vae_loss(logits, x, mu, log_var)[0]
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.status == "incorrect" and result.mistake == ZERO_GRAD
-    assert "before" in result.message and "after step()" in result.message
+def test_step_variance_that_divides_everything_by_k_is_named():
+    result = lesson05.step_variance.check(lambda ve, vt, b, k: vt * 128 / (b * k), verbose=False)
+    assert result.mistake == "the whole variance divided by k"
 
 
-def test_zero_grad_between_backward_and_step_is_named():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        loss = vae_loss(logits, x, mu, log_var)[0]
-        loss.backward()
-        optimizer.zero_grad()
-        optimizer.step()
-        return loss
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.mistake == "optimizer.step() with no fresh gradients"
+def test_step_variance_with_square_roots_is_named():
+    result = lesson05.step_variance.check(
+        lambda ve, vt, b, k: (vt - ve) * math.sqrt(128 / b) + ve * math.sqrt(128 / (b * k)), verbose=False)
+    assert result.mistake == "scaled like a standard deviation (square roots)"
 
 
-def test_a_summed_loss_is_named_even_though_adam_barely_notices():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-        kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp())
-        optimizer.zero_grad()
-        (recon + kl).backward()
-        optimizer.step()
-        return recon + kl
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.mistake == "the loss summed over the batch instead of averaged"
-    assert "result[0]" in result.message and "too large" in result.message
-
-
-def test_a_step_that_returns_all_three_terms_is_told_to_return_a_number():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        loss, recon, kl = vae_loss(logits, x, mu, log_var)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss, recon, kl
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.status == "incorrect" and "should be a number" in result.message
-
-
-def test_a_step_that_updates_twice_fails():
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        loss = vae_loss(logits, x, mu, log_var)[0]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        optimizer.step()
-        return loss
-
-    result = lesson05.training_step.check(step, verbose=False)
-    assert result.status == "incorrect" and result.mistake is None
-
-
-def test_the_check_leaves_the_readers_random_state_alone():
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    lesson05.training_step.check(lambda model, optimizer, x: None, verbose=False)
-    lesson05.training_step.check(lesson05.reference_training_step, verbose=False)
-    assert torch.equal(torch.rand(3), expected)
+def test_step_variance_answers_the_budget_question():
+    # 256 passes per step: more images beat more codes whenever v_total > v_eps > 0
+    two_codes = lesson05.reference_step_variance(0.4, 2.0, 128, 2)
+    more_images = lesson05.reference_step_variance(0.4, 2.0, 256, 1)
+    assert more_images < two_codes and math.isclose(more_images, 1.0)
+    assert math.isclose(lesson05.reference_step_variance(0.4, 2.0, 128, 1), 2.0)
 
 
 def test_elbo_in_nats_with_log2_and_a_loop_passes():

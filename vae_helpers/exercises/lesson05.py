@@ -6,10 +6,7 @@ import math
 
 import torch
 
-from ..losses import gaussian_kl, reconstruction_nats, vae_loss
-from ..model import VAE
-from ..train import make_adam
-from .core import Case, Exercise, Mistake, Prediction, _copy_args
+from .core import Case, Exercise, Mistake, Prediction
 
 # --------------------------------------------------------------------------- 1. Adam and a summed loss
 
@@ -47,135 +44,72 @@ adam_summed_loss = Prediction(
            "corrections. What is m_hat / sqrt(v_hat)?",
            "Replace g by 128 g in m_hat / (sqrt(v_hat) + eps) and simplify (eps = 1e-8 is tiny)."],
     mistakes={"b": "that is plain SGD, whose step is lr * gradient; Adam's step is lr * m_hat / "
-                   "(sqrt(v_hat) + eps), and a factor on g appears above and below the fraction."},
+                   "(sqrt(v_hat) + eps), and a factor on g appears above and below the fraction.",
+              "c": "sqrt(v_hat) is the root of a mean of g^2, so it scales like g itself, not like "
+                   "sqrt(g): the factor 128 appears once above and once below the fraction."},
 )
 
-# --------------------------------------------------------------------------- 2. one training step
+# --------------------------------------------------------------------------- 2. the noise budget of a step
+
+MEASURED_BATCH = 128  # the batch size at which section 5 measured v_eps and v_total
 
 
-class _StepExercise(Exercise):
-    """A training step: compares (the returned loss, the model's weights after the step)."""
+def reference_step_variance(v_eps: float, v_total: float, batch_size: int, k: int) -> float:
+    """The variance of a step over ``batch_size`` images with ``k`` codes each, from section 5's two measurements.
 
-    def _call(self, fn, case: Case):
-        model, optimizer, x = _copy_args(case.args)  # one deep copy: the optimizer keeps the model's weights
-        for copied, original in zip(model.parameters(), case.args[0].parameters()):
-            # deepcopy leaves .grad behind; a step in the middle of training finds last step's there
-            copied.grad = None if original.grad is None else original.grad.clone()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # a tiny model: threads would only wait for each other
-        try:
-            with torch.random.fork_rng():
-                torch.manual_seed(0)  # the same noise eps for the reference, the reader and each mistake
-                loss = fn(model, optimizer, x)
-        finally:
-            torch.set_num_threads(threads)
-        if loss is None:
-            return None
-        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
-            loss = float(loss.detach())
-        weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-        return (loss, weights)
+    Law of total variance, per image: Var(g) = Var_x(E_eps g) + E_x Var_eps(g). At 128 images and one
+    code each, v_eps is the second part over 128 and v_total the sum of both over 128. Averaging over
+    B independent images divides both parts by B; the k codes of each image divide only the second by k.
+    """
+    from_images = v_total - v_eps  # the part that changes only when the images change
+    return from_images * MEASURED_BATCH / batch_size + v_eps * MEASURED_BATCH / (batch_size * k)
 
 
-def reference_training_step(model, optimizer, x):
-    """forward, loss (negative ELBO per image), zero_grad, backward, step; returns the loss."""
-    logits, mu, log_var = model(x)
-    loss, _, _ = vae_loss(logits, x, mu, log_var)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
+def _variance_cases() -> list[Case]:
+    return [
+        Case((0.37, 2.3, 128, 2), "128 images, 2 codes each"),
+        Case((0.37, 2.3, 192, 1), "192 images, 1 code each"),
+        Case((1.3, 3.1, 64, 4), "64 images, 4 codes each"),
+        Case((0.21, 4.7, 96, 1), "96 images, 1 code each"),
+    ]
 
 
-def _step_with(loss_fn, order="zero-backward-step"):
-    def step(model, optimizer, x):
-        logits, mu, log_var = model(x)
-        loss = loss_fn(logits, x, mu, log_var)
-        if order == "zero-backward-step":
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        elif order == "backward-step":  # no zero_grad
-            loss.backward()
-            optimizer.step()
-        else:  # "zero-step-backward": the step comes before the gradients
-            optimizer.zero_grad()
-            optimizer.step()
-            loss.backward()
-        return loss
-    return step
-
-
-def _mean_loss(logits, x, mu, log_var):
-    return vae_loss(logits, x, mu, log_var)[0]
-
-
-def _summed_loss(logits, x, mu, log_var):
-    return (reconstruction_nats(logits, x) + gaussian_kl(mu, log_var)).sum()
-
-
-def _flipped_kl(logits, x, mu, log_var):
-    return (reconstruction_nats(logits, x) - gaussian_kl(mu, log_var)).mean()
-
-
-def _no_kl(logits, x, mu, log_var):
-    return reconstruction_nats(logits, x).mean()
-
-
-def _step_cases() -> list[Case]:
-    """A tiny VAE (16 pixels, 5 images, float64) after one step of training, as fit leaves it."""
-    cases = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    for label, make_optimizer in (("Adam, as fit makes it", lambda m: make_adam(m, 1e-2)),
-                                  ("plain SGD, lr 0.05", lambda m: torch.optim.SGD(m.parameters(), lr=0.05))):
-        with torch.random.fork_rng():
-            torch.manual_seed(5)
-            model = VAE(16, 6, 3).double()
-            x = torch.rand(5, 16, dtype=torch.float64)
-            optimizer = make_optimizer(model)
-            reference_training_step(model, optimizer, torch.rand(5, 16, dtype=torch.float64))
-        cases.append(Case((model, optimizer, x), f"{label}, one step already taken"))
-    torch.set_num_threads(threads)
-    return cases
-
-
-training_step = _StepExercise(
-    "training_step",
-    reference_training_step,
-    _step_cases,
-    hints=["Four things happen in a step, in an order that matters: a forward pass with its loss, "
-           "clearing the old gradients, computing the new ones, and the update.",
-           "backward() adds its gradients to whatever .grad already holds (here: the previous "
-           "step's), and step() uses what .grad holds when it runs. Where must zero_grad() go?",
-           "model(x) gives (logits, mu, log_var); losses.vae_loss turns them into (loss, recon, kl). "
-           "Then optimizer.zero_grad(), loss.backward(), optimizer.step(); return the loss."],
+step_variance = Exercise(
+    "step_variance",
+    reference_step_variance,
+    _variance_cases,
+    hints=["Split v_total into the part that comes from which images are drawn and the part that "
+           "comes from eps. Which of the two parts does a second code per image reduce?",
+           "Averaging n independent draws divides a variance by n. The B images of a step are "
+           "independent draws; the k codes of one image are independent draws given that image. "
+           "Both measurements were made at 128 images and one code.",
+           "The images' part is v_total - v_eps, measured at 128 images: rescale it to batch_size "
+           "images. Then do the same for the eps part, counting how many codes the step averages."],
     lesson="lesson05",
     mistakes=[
-        Mistake("optimizer.zero_grad() missing, or not before loss.backward()",
-                "backward() adds to what .grad holds, and in the middle of training the previous "
-                "step's gradients are still there: zero_grad() must come before backward() in this "
-                "function (after step() it clears them too late), or this step also follows the "
-                "previous batch's gradient.",
-                _step_with(_mean_loss, "backward-step")),
-        Mistake("optimizer.step() with no fresh gradients",
-                "the update uses whatever gradients are stored when step() runs: before backward() "
-                "(or right after a zero_grad() that follows it) there are none, so the weights do "
-                "not move; the new gradients wait for the next step.",
-                _step_with(_mean_loss, "zero-step-backward")),
-        Mistake("the loss summed over the batch instead of averaged",
-                "the number is no longer nats per image, and with plain SGD the step is B times "
-                "larger (Adam's step barely changes: it divides each gradient by its own size).",
-                _step_with(_summed_loss)),
-        Mistake("the KL with the wrong sign",
-                "the negative ELBO is reconstruction + KL; subtracting the KL rewards codes far "
-                "from the prior instead of charging for them.", _step_with(_flipped_kl)),
-        Mistake("the KL term left out",
-                "without the KL the loss is a plain autoencoder's; the ELBO charges every image "
-                "KL(q(z|x) || p(z)) nats for its code.", _step_with(_no_kl)),
+        Mistake("v_total used as the images' part, without taking v_eps out of it",
+                "v_total already contains the noise from eps (it was measured with fresh eps too); "
+                "only v_total - v_eps comes from the choice of images.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / b + ve * MEASURED_BATCH / (b * k)),
+        Mistake("the whole variance divided by k",
+                "a second code for the same image does not change which images the step sees: k "
+                "divides only the part that comes from eps.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / (b * k)),
+        Mistake("the batch size left out",
+                "the step averages over batch_size images, so both parts shrink as 128 / batch_size "
+                "relative to the measurement at 128 images.",
+                lambda ve, vt, b, k: (vt - ve) + ve / k),
+        Mistake("scaled like a standard deviation (square roots)",
+                "an average of n independent draws has 1/n times the variance (its standard "
+                "deviation shrinks as 1/sqrt(n)); these are variances.",
+                lambda ve, vt, b, k: (vt - ve) * math.sqrt(MEASURED_BATCH / b)
+                + ve * math.sqrt(MEASURED_BATCH / (b * k))),
+        Mistake("k left out",
+                "with k codes per image the eps part is an average over batch_size * k codes.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / b),
     ],
     rtol=1e-6,
-    atol=1e-9,
+    atol=1e-12,
 )
 
 # --------------------------------------------------------------------------- 3. a published bits/dim in nats
@@ -201,13 +135,13 @@ elbo_in_nats = Exercise(
     hints=["Bits per dimension were made from the ELBO by a few steps (section 6); undo each of "
            "them, and mind what counts as one dimension of a colour image.",
            "How many numbers does one image of shape (C, H, W) hold? How many nats is one bit? "
-           "Which sign does the ELBO column of the table have?",
-           "Multiply by C*H*W and by math.log(2), then negate: the ELBO is minus the cost."],
+           "Is an ELBO positive or negative?",
+           "How many dimensions does one (C, H, W) image have? Is a bit more or less than a nat?"],
     lesson="lesson05",
     mistakes=[
         Mistake("the sign forgotten",
                 "bits per dimension count a cost, -ELBO, which is positive; the ELBO itself (a "
-                "log-probability bound) is negative, as in the table.",
+                "log-probability bound) is negative, like every ELBO of this notebook.",
                 lambda bpd, shape: bpd * math.prod(shape) * math.log(2)),
         Mistake("divided by ln 2 instead of multiplying",
                 "one bit is ln 2 (about 0.693) nats, so a number of bits is a smaller number of "
@@ -231,4 +165,4 @@ elbo_in_nats = Exercise(
     atol=1e-9,
 )
 
-__all__ = ["adam_summed_loss", "training_step", "elbo_in_nats"]
+__all__ = ["adam_summed_loss", "step_variance", "elbo_in_nats"]
