@@ -3,12 +3,13 @@
 Each name is the one of the notebook's stub or prediction; compare with your answer after trying.
 """
 
-# Exercise 1: 20 x 196 = 3920 values = 5 x 784, so view(-1, 784) returns 5 rows (no error)
-view_shape_of_twenty = "[5, 784]"
+# Exercise 1: 20 x 441 = 8820 values = 11.25 x 784, not a multiple of 784, so view(-1, 784) raises
+view_shape_of_twenty = "error"
 
 # Exercise 2: x[:64] and x[:, :, :14] are one block of memory per image; x[:, :, :, :14] has gaps
-# between its rows and x.transpose(2, 3) reads memory column by column, so view refuses those two
-viewable_slices = "ab"
+# between its rows, so view refuses it; x.permute(0, 2, 3, 1) only moves the channel dimension of size 1,
+# so the pixels are still read in memory order and view accepts it
+viewable_slices = "abd"
 
 
 def flatten_batch(x):
@@ -17,6 +18,6 @@ def flatten_batch(x):
 
 
 def dilated_conv_side(side, kernel_size, stride, padding, dilation):
-    """Section 7's formula with k replaced by the span of the dilated kernel, dilation * (k - 1) + 1."""
+    """Section 6's formula with k replaced by the span of the dilated kernel, dilation * (k - 1) + 1."""
     span = dilation * (kernel_size - 1) + 1
     return (side + 2 * padding - span) // stride + 1

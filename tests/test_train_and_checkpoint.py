@@ -361,3 +361,25 @@ def test_train_or_load_trains_once_per_configuration(tiny_mirror, data_root, tmp
     assert config_fingerprint(other) != config_fingerprint(config)
     _, _, loaded_other = train_or_load(other, tmp_path, "tiny", log=lambda m: None)
     assert not loaded_other, "another configuration must train into a folder of its own"
+
+
+class _NoConfigVAE(torch.nn.Module):
+    """A VAE-like module with encode/decode/forward and image_size, but no config() (lesson 06's ConvVAE)."""
+
+    def __init__(self):
+        super().__init__()
+        self.image_size = 784
+        self.inner = VAE(h_dim=32, z_dim=4)
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def test_fit_trains_a_module_without_config_and_still_checks_its_image_size(tiny_images):
+    train, test = tiny_images
+    torch.manual_seed(0)
+    net = _NoConfigVAE()
+    history = fit(net, train, test, epochs=1, batch_size=64, progress=False)
+    assert len(history) == 1 and history[0].test_elbo is not None
+    with pytest.raises(ConfigError, match="image_size=784"):
+        fit(_NoConfigVAE(), torch.rand(8, 1, 14, 14), epochs=1, progress=False)

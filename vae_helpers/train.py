@@ -127,6 +127,14 @@ def evaluate(model, images: torch.Tensor, *, batch_size: int = 1000, seed: int =
     return {"recon": recon, "kl": kl, "elbo": -(recon + kl)}
 
 
+def _model_settings(model) -> dict:
+    """The run settings ``fit`` validates for ``model``: its ``config()``, or, for a module without
+    one (e.g. a convolutional VAE written in a notebook), only its ``image_size``."""
+    if hasattr(model, "config"):
+        return model.config()
+    return {"image_size": model.image_size}
+
+
 def fit(
     model,
     train_images: torch.Tensor,
@@ -170,7 +178,7 @@ def fit(
         RunConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, objective=objective, k=k,
             kl_weight=kl_weight, binarize=binarize, device=device.type, precision=precision, engine=engine,
-            compile_adam=compile_adam, **model.config(),
+            compile_adam=compile_adam, **_model_settings(model),
         )
     )
     check_image_size(model.image_size, tuple(train_images.shape))

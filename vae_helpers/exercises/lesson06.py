@@ -9,31 +9,37 @@ from .core import Case, Exercise, Mistake, Prediction
 
 LESSON = "lesson06"
 
-# --------------------------------------------------------------------------- 1. predict: view on 14x14
+# --------------------------------------------------------------------------- 1. predict: view on 21x21
 
 
 def _view_shape_of_twenty() -> str:
-    """The shape view(-1, 784) gives a batch of 20 images of 14x14, measured."""
-    return str(list(torch.zeros(20, 1, 14, 14).view(-1, 784).shape))
+    """What view(-1, 784) gives a batch of 20 images of 21x21, measured: a shape, or "error"."""
+    try:
+        return str(list(torch.zeros(20, 1, 21, 21).view(-1, 784).shape))
+    except RuntimeError:
+        return "error"
 
 
 view_shape_of_twenty = Prediction(
     "view_shape_of_twenty", _view_shape_of_twenty, lesson=LESSON,
-    choices=["[20, 784]", "[20, 196]", "[5, 784]", "[80, 49]", "error"],
-    explain="view keeps only the total number of values: 20 x 196 = 3920 = 5 x 784, so it returns 5 "
-    "rows of 784, each made of four 14x14 images one after another, and raises nothing.",
-    hints=["Count the values: how many numbers does the batch hold in total?",
-           "view(-1, 784) raises only when the total is not a multiple of 784; otherwise -1 becomes total / 784."],
-    mistakes={"[20, 196]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
+    choices=["[20, 441]", "[11, 784]", "[12, 784]", "[20, 784]", "error"],
+    explain="view keeps only the total number of values, and it must be a multiple of 784 = 2^4 x 7^2: "
+    "20 x 441 = 8820 = 2^2 x 3^2 x 5 x 7^2 lacks two factors 2 (8820 / 784 = 11.25), so view raises a "
+    "RuntimeError. With a batch of 128 the same 21x21 images would pass silently, 1.78 images per row.",
+    hints=["Count the values: how many numbers does the batch hold in total, and is that a multiple of 784?",
+           "Section 2's rule: 784 = 2^4 x 7^2 must divide B x s^2. Which of those factors does 21 supply, "
+           "and which must the batch size of 20 supply?"],
+    mistakes={"[20, 441]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
               "length at 784 and does not know where one image ends.",
-              "error": "view raises only when the total is not a multiple of 784, and 20 x 196 = 5 x 784 is one.",
-              "[20, 784]": "a view never changes the number of values: 20 x 784 would need four times as many."})
+              "[11, 784]": "view never drops or pads values: 11 x 784 = 8624 is not the 8820 the batch holds.",
+              "[12, 784]": "view never drops or pads values: 12 x 784 = 9408 is more than the 8820 the batch holds.",
+              "[20, 784]": "a view never changes the number of values: 20 x 784 = 15680, not 8820."})
 
 # --------------------------------------------------------------------------- 2. predict: which slices view
 
 
 def _slices(x: torch.Tensor) -> dict[str, torch.Tensor]:
-    return {"a": x[:64], "b": x[:, :, :14], "c": x[:, :, :, :14], "d": x.transpose(2, 3)}
+    return {"a": x[:64], "b": x[:, :, :14], "c": x[:, :, :, :14], "d": x.permute(0, 2, 3, 1)}
 
 
 def _viewable_slices() -> str:
@@ -51,19 +57,23 @@ def _viewable_slices() -> str:
 
 viewable_slices = Prediction(
     "viewable_slices", _viewable_slices, lesson=LESSON,
-    choices=["none", "a", "ab", "ac", "ad", "abc", "abcd"],
+    choices=["none", "a", "ab", "ac", "abc", "abd", "abcd"],
     explain="x[:64] and x[:, :, :14] (the top 14 rows) are each one unbroken block of memory per image, "
     "so a stride pattern for [len, -1] exists; x[:, :, :, :14] keeps 14 of every 28 values of a row "
-    "(gaps in memory) and the transpose reads memory column by column, so view refuses both.",
+    "(gaps in memory), so view refuses it. x.permute(0, 2, 3, 1) is not contiguous, but it only moves "
+    "the channel dimension of size 1 to the end: a dimension of size 1 is never stepped along, so the "
+    "28 x 28 pixels are still read in memory order and view accepts it.",
     hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the strides.",
            "view(len(y), -1) works when, inside each image, every step from one value to the next (in the "
-           "order the tensor presents them) is the same distance in memory; any constant distance will do."],
-    mistakes={"abcd": "a slice or a transpose keeps the original memory and only changes shape and strides; "
-              "view cannot merge dimensions whose values are not evenly spaced in memory.",
+           "order the tensor presents them) is the same distance in memory; a dimension of size 1 adds no step."],
+    mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
+              "and one stride cannot jump over them.",
               "a": "the top 14 rows of each image, x[:, :, :14], are 14 x 28 consecutive values in memory: "
               "one block per image, which view can describe.",
+              "ab": "x.permute(0, 2, 3, 1) is not contiguous, but the dimension it moves has size 1: the pixels "
+              "of each image are still read in memory order, so view accepts it.",
               "abc": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
-              "and one stride cannot jump over them."})
+              "and one stride cannot jump over them; and is_contiguous() is not the whole story for permute."})
 
 # --------------------------------------------------------------------------- 3. flatten any batch
 
@@ -87,7 +97,7 @@ flatten_batch = Exercise(
     "flatten_batch", reference_flatten_batch, _flatten_cases, lesson=LESSON,
     hints=["Keep the batch dimension as it is and collect everything else into one dimension.",
            "The number of values per image is x[0].numel(), or let -1 work it out; view refuses some layouts.",
-           "Section 4's table names the method made for exactly this; VAE.flatten in section 3 does it too."],
+           "Section 3's table names the method made for exactly this; VAE.flatten in section 2 does it too."],
     mistakes=[
         Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14x14 it returns "
                 "one row holding all four. Take the row length from the images, not from MNIST.",
@@ -123,8 +133,8 @@ dilated_conv_side = Exercise(
     hints=["A dilated kernel still has kernel_size taps, but they cover more of the image: how many pixels lie "
            "between its first tap and its last, both included?",
            "With kernel_size 3 and dilation 2 the taps sit at offsets 0, 2 and 4: the kernel spans 5 pixels. "
-           "With dilation 1 your answer must be section 7's formula.",
-           "Section 7's formula with the kernel size replaced by the span of the dilated kernel."],
+           "With dilation 1 your answer must be section 6's formula.",
+           "Section 6's formula with the kernel size replaced by the span of the dilated kernel."],
     mistakes=[
         Mistake("dilation ignored", "the taps are dilation pixels apart, so the kernel covers more than "
                 "kernel_size pixels and fits at fewer positions.", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1),
