@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import torch
+from lesson_solutions import load_solutions
 
 from vae_helpers.exercises import lesson08
 from vae_helpers.losses import estimate_log_likelihood, iwae_bound, log_importance_weights
 from vae_helpers.model import VAE
+
+solutions = load_solutions("lesson08")
 
 
 def verdict(ex, fn):
@@ -17,37 +20,15 @@ def verdict(ex, fn):
     return result.status, result.mistake
 
 
-def test_log_mean_exp_mistakes_as_a_reader_writes_them():
-    ex = lesson08.log_mean_exp
-
-    def naive(log_w):  # "the formula, as written"
-        w = log_w.exp()
-        return (w.sum(dim=0) / w.shape[0]).log()
-
-    def mean_of_logs(log_w):
-        return torch.mean(log_w, 0)
-
-    def forgot_k(log_w):
-        m = log_w.max(0).values
-        return m + torch.log(torch.exp(log_w - m).sum(0))
-
-    def by_hand(log_w):  # right: the max trick written out
-        m = log_w.max(0, keepdim=True).values
-        return (m + torch.log(torch.exp(log_w - m).mean(0, keepdim=True))).squeeze(0)
-
-    def log_k_in_float32(log_w):  # right: torch.log of an integer tensor gives float32
-        return torch.logsumexp(log_w, 0) - torch.log(torch.tensor(log_w.shape[0]))
-
-    assert verdict(ex, naive) == ("incorrect", "the weights exponentiated directly")
-    assert verdict(ex, mean_of_logs)[1] == "the mean of the logs where the log of the mean is meant"
-    assert verdict(ex, forgot_k)[1] == "the log of the sum, not of the mean"
-    assert ex.check(by_hand, verbose=False).passed
-    assert ex.check(log_k_in_float32, verbose=False).passed
-
-
-def test_mean_of_logs_message_names_jensen():
-    result = lesson08.log_mean_exp.check(lambda log_w: log_w.mean(0), verbose=False)
-    assert "Jensen" in result.message and "case 1" in result.message
+def test_encoder_signal_prediction():
+    ex = lesson08.encoder_signal_as_k_grows
+    assert ex.check("B", verbose=False).passed
+    grows = ex.check("a", verbose=False)
+    assert not grows.passed and grows.mistake == "a" and "log p(x)" in grows.message
+    control = ex.check("c", verbose=False)
+    assert not control.passed and control.mistake == "c" and "control" in control.message
+    assert "not one of the choices" in ex.check("d", verbose=False).message
+    assert solutions.encoder_signal_as_k_grows == ex.answer()
 
 
 def test_test_images_needed_mistakes_as_a_reader_writes_them():
@@ -133,7 +114,7 @@ def test_references_agree_with_the_package():
         bound = iwae_bound(model, x, 10)
         torch.manual_seed(7)
         log_w10 = log_importance_weights(model, x, 10)
-    assert torch.allclose(lesson08.reference_log_mean_exp(log_w), estimate, atol=1e-5)
-    assert torch.allclose(lesson08.reference_log_mean_exp(log_w10), bound, atol=1e-5)
+    assert torch.allclose((torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])), estimate, atol=1e-5)
+    assert torch.allclose((torch.logsumexp(log_w10, 0) - math.log(log_w10.shape[0])), bound, atol=1e-5)
     ess = lesson08.reference_effective_sample_size(log_w)
     assert bool(((ess >= 1 - 1e-6) & (ess <= 200 + 1e-6)).all())

@@ -1,7 +1,6 @@
 """The exercises of notebook 08 (evaluating log p(x) · 评估对数似然).
 
-- ``log_mean_exp`` (the warm-up, restates section 4): log((1/k) sum_i w_i) from log weights, without
-  underflow;
+- ``encoder_signal_as_k_grows`` (predict): what happens to the encoder's gradient of L_k as k grows;
 - ``test_images_needed`` (transfer): how many test images a paired comparison of two models
   needs for a given standard error;
 - ``bits_per_dim`` (transfer): nats per image to bits per dimension;
@@ -16,7 +15,7 @@ import math
 
 import torch
 
-from .core import Case, Exercise, Mistake
+from .core import Case, Exercise, Mistake, Prediction
 
 _F64 = torch.float64
 LESSON = "lesson08"
@@ -31,54 +30,34 @@ def _log_weights(k: int, b: int, seed: int, scale: float = 3.0, shift: float = -
     return shift + scale * _randn((k, b), seed)
 
 
-# --------------------------------------------------------------------------- 1. log-mean-exp
+# --------------------------------------------------------------------------- 1. the encoder's gradient as k grows
 
 
-def reference_log_mean_exp(log_w):
-    """[B]: log((1/k) sum_i exp(log_w[i])) over the k samples (dim 0), computed stably."""
-    return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
-
-
-def _log_mean_exp_cases() -> list[Case]:
-    return [Case((_log_weights(10, 3, 0),), "k = 10 samples of 3 images, log w near -100"),
-            Case((_log_weights(500, 2, 2, shift=-800.0),), "log w near -800: exp underflows to 0"),
-            Case((_log_weights(7, 4, 3, scale=20.0, shift=0.0),), "k = 7, a wide spread")]
-
-
-log_mean_exp = Exercise(
-    "log_mean_exp",
-    reference_log_mean_exp,
-    _log_mean_exp_cases,
-    hints=[
-        "exp(-800) is 0 in floating point: the weights themselves can never be formed, only their logs. "
-        "Which torch function adds up exponentials without forming them?",
-        "torch.logsumexp gives log sum_i exp(a_i). Over which axis of the [k, B] log weights: the "
-        "samples or the images?",
-        "A mean is a sum divided by k, and log(s / k) = log s - log k. One number per image, shape [B].",
-    ],
+encoder_signal_as_k_grows = Prediction(
+    "encoder_signal_as_k_grows",
+    answer="b",
     lesson=LESSON,
-    mistakes=[
-        Mistake("the mean of the logs where the log of the mean is meant",
-                "log_w.mean(0) is the k = 1 bound averaged over the samples (the ELBO estimate); by "
-                "Jensen's inequality it is below log((1/k) sum w), and it does not tighten as k grows.",
-                lambda log_w: log_w.mean(0)),
-        Mistake("the log of the sum, not of the mean",
-                "logsumexp adds the k weights; the estimate of p(x) is their mean, so log k must be "
-                "subtracted (else the value grows by log k with every added sample).",
-                lambda log_w: torch.logsumexp(log_w, dim=0)),
-        Mistake("the weights exponentiated directly",
-                "log(mean(exp(log_w))) is right on paper, but exp(-800) is 0 in floating point, so the "
-                "mean is 0 and its log -inf; logsumexp factors out the largest weight first.",
-                lambda log_w: torch.log(torch.exp(log_w).mean(0))),
-        Mistake("the mean taken over the images instead of the samples",
-                "log_w has shape [k, B]: the k samples of one image are a column, so reduce over dim 0; "
-                "the result has one number per image, shape [B].",
-                lambda log_w: torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])),
-        Mistake("k subtracted where log k is meant",
-                "dividing by k inside the log is subtracting log k outside it, not k.",
-                lambda log_w: torch.logsumexp(log_w, dim=0) - log_w.shape[0]),
+    choices=["a", "b", "c"],
+    explain=("L_k tends to log p(x), which does not depend on the encoder, so the expected gradient of L_k "
+             "with respect to the encoder's parameters tends to zero: like 1/k, as L_k's distance to "
+             "log p(x) does. The noise of a k-sample estimate of it falls only like 1/sqrt(k), so the "
+             "signal-to-noise ratio of the encoder's gradient falls like 1/sqrt(k) (Rainforth et al., 2018, "
+             "'Tighter variational bounds are not necessarily better'). The decoder's rises like sqrt(k)."),
+    hints=[
+        "What is the limit of L_k as k grows, and which of the networks, encoder or decoder, does that "
+        "limit depend on?",
+        "If a family of functions tends to a limit that does not depend on a parameter, what happens to "
+        "their derivative with respect to that parameter? And how fast does the noise of an average of "
+        "k samples fall?",
+        "Compare two rates for large k: log p(x) - L_k shrinks like 1/k (its leading term is "
+        "Var[w] / (2 k p(x)^2)), while the standard deviation of a k-sample average shrinks like 1/sqrt(k).",
     ],
-    rtol=1e-6, atol=1e-6,  # loose enough for log k computed in float32 (torch.log(torch.tensor(k)))
+    mistakes={
+        "a": "a tighter bound is more sensitive to the model p, not to q: in the limit L_k is log p(x), "
+             "which no choice of encoder changes.",
+        "c": "that is the k-sample ELBO's gradient (the control's), whose expectation does not depend on k. "
+             "L_k's expectation does: it tends to log p(x), which has no encoder in it.",
+    },
 )
 
 
@@ -251,4 +230,4 @@ effective_sample_size = Exercise(
 )
 
 
-__all__ = ["log_mean_exp", "test_images_needed", "bits_per_dim", "effective_sample_size"]
+__all__ = ["encoder_signal_as_k_grows", "test_images_needed", "bits_per_dim", "effective_sample_size"]
