@@ -180,3 +180,13 @@ def test_a_right_answer_written_another_way_passes():
 
     assert check(KL, with_distributions).passed
     assert check(LME, lambda log_w: torch.logsumexp(log_w - math.log(len(log_w)), 0)).passed
+
+
+def test_a_catalogued_numeric_prediction_is_named_when_written_with_other_digits():
+    from vae_helpers.exercises.core import Prediction
+
+    pred = Prediction("price", 0.262, lesson="lesson02", explain="the price is 0.262 nats",
+                      mistakes={0.0849: "the wrong inverse of Sigma"})
+    result = pred.check(0.08495, verbose=False)
+    assert result.status == "incorrect" and "wrong inverse" in result.message and result.mistake == 0.0849
+    assert pred.check(0.262, verbose=False).passed

@@ -498,6 +498,11 @@ class Prediction(_Hints):
         if right:
             return CheckResult(self.name, "correct", f"right: {shown}. {self.explain}")
         why = self.mistakes.get(prediction, "")
+        if not why and not isinstance(answer, str):  # a catalogued number, written with other digits
+            why, prediction = next(((text, key) for key, text in self.mistakes.items()
+                                    if isinstance(key, (int, float)) and not isinstance(key, bool)
+                                    and math.isclose(float(prediction), float(key), rel_tol=0.02, abs_tol=1e-12)),
+                                   ("", prediction))
         lines = [f"you predicted {prediction!r}; the answer is {shown}."]
         if why:
             lines.append(f"  This is a known trap: {why}")
