@@ -111,3 +111,15 @@ def test_diagonal_price_prediction_matches_the_toy_model():
     assert result.status == "incorrect" and "overlap" in result.message
     assert lesson02.diagonal_price_3d.check(0.26, verbose=False).passed
     assert not lesson02.diagonal_price_3d.check(0.35, verbose=False).passed
+
+
+def test_diagonal_price_hint_inverse_is_right():
+    sigma = 0.5 * torch.eye(3, dtype=torch.float64) + 0.5 * torch.ones(3, 3, dtype=torch.float64)
+    hint = lesson02.diagonal_price_3d.hints[2]
+    assert "2 I - (1/2) J" in hint
+    inverse = 2 * torch.eye(3, dtype=torch.float64) - 0.5 * torch.ones(3, 3, dtype=torch.float64)  # the hint's matrix
+    assert torch.allclose(sigma @ inverse, torch.eye(3, dtype=torch.float64), atol=1e-12)
+    wrong = 0.5 * (3 * math.log(4 / 3) - math.log(2))  # from the wrong inverse 2 I - (2/3) J
+    assert abs(wrong - 0.0849) < 1e-4
+    result = lesson02.diagonal_price_3d.check(0.0849, verbose=False)  # Prediction names a mistake by exact value
+    assert result.status == "incorrect" and "wrong inverse" in result.message

@@ -243,13 +243,15 @@ diagonal_price_3d = Prediction(
         "on the diagonal and 0.5 elsewhere.",
         "Sigma = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
         "so |Sigma| = 0.5. Its inverse has the same form, a I + b J; find a and b from Sigma Sigma^-1 = I.",
-        "Sigma^-1 = 2 I - (2/3) J (multiply by Sigma to check). Read off Lambda_ii, then use section 5's formula "
+        "Sigma^-1 = 2 I - (1/2) J (multiply by Sigma to check). Read off Lambda_ii, then use section 5's formula "
         "with log|Lambda| = -log|Sigma|.",
     ],
     mistakes={
         0.4315: "that is three times the 2-D price -1/2 log(1 - 0.25): the pairs do not add up, because their "
                 "correlations overlap; use the 3-D formula with Lambda = Sigma^-1.",
         0.1438: "-1/2 log(1 - r^2) is the price for one pair; here three coordinates are correlated together.",
+        0.0849: "that comes from Lambda_ii = 4/3, the diagonal of a wrong inverse: multiply your Sigma^-1 by "
+                "Sigma = 0.5 I + 0.5 J (J J = 3 J) and check that it gives I; the diagonal of Sigma^-1 is 1.5.",
         0.3466: "-1/2 log|Sigma| leaves out the sum of log Lambda_ii; the best diagonal q's variances are 1/Lambda_ii, not 1.",
     },
 )
