@@ -183,8 +183,9 @@ effective_sample_size = Exercise(
         "The samples run along dim 0; one ESS per column.",
         "Take the log of the ESS: it is made of the logs of two sums of weights. Each sum is a sum of "
         "exponentials of numbers you have; what is log(w_i^2) in terms of log w_i?",
-        "log ESS = 2 log(sum_i w_i) - log(sum_i w_i^2), and log(w_i^2) = 2 log w_i. Each of the two "
-        "logs of a sum is a log-sum-exp of numbers you have; exponentiate only at the very end.",
+        "A ratio of sums like (sum_i w_i)^2 / sum_i w_i^2 is unchanged when every log-weight is shifted "
+        "by the same constant c (every w_i is multiplied by e^c, and e^c cancels). Which c makes every "
+        "exponential safe to compute?",
     ],
     lesson=LESSON,
     mistakes=[
@@ -218,7 +219,7 @@ def ring_share_answer() -> float:
     return 1 - math.exp(-0.5)
 
 
-RING_CHOICES = {"a": 0.39, "b": 0.47, "c": 0.61, "d": 0.68}
+RING_CHOICES = {"a": 0.39, "b": 0.47, "c": 0.63, "d": 0.68}
 
 ring_share_inside = Prediction(
     "ring_share_inside",
@@ -233,16 +234,15 @@ ring_share_inside = Prediction(
         "Section 2 showed ||g(z)|| = 1 + ||z||/10: turn 'less than 1.1 from the centre' into a "
         "condition on ||z||, then ask how much of a 2-D standard normal satisfies it.",
         "The question is P(||z|| < 1) for z ~ N(0, I_2): a disc of radius 1, not a square, and both "
-        "coordinates together. ||z||^2 = z_1^2 + z_2^2 is a sum of two squared independent standard "
-        "normals: chi-squared with 2 degrees of freedom.",
-        "The chi-squared distribution with 2 degrees of freedom is the exponential distribution with "
-        "mean 2: P(||z||^2 < t) = 1 - exp(-t/2).",
+        "coordinates together. What is the distribution of ||z||^2 = z_1^2 + z_2^2?",
+        "||z||^2 is a sum of two squared independent standard normals: chi-squared with 2 degrees of "
+        "freedom. What is its CDF, and what is its mean?",
     ],
     mistakes={
         "b": "47 % = 0.683^2 is the share of the square |z_1| < 1, |z_2| < 1; the condition ||z|| < 1 "
         "is the disc inside that square, which holds less.",
-        "c": "61 % = exp(-1/2) is the share with ||z|| > 1, the points farther than 1.1 from the centre: "
-        "the complement of what was asked.",
+        "c": "63 % = 1 - exp(-1) treats ||z||^2 as an exponential with mean 1; but ||z||^2 = z_1^2 + z_2^2 "
+        "has mean 2, so P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393.",
         "d": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
         "must be small together, so the disc of radius 1 holds less.",
     },
