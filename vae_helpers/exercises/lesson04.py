@@ -65,10 +65,8 @@ best_q = Exercise(
         "-ELBO(mu, sigma^2) = E_q[(x - w z)^2] / (2 v) + KL + const. Under q, z = mu + sigma eps: what is "
         "E_q[(x - w z)^2]?",
         "E_q[(x - w z)^2] = (x - w mu)^2 + w^2 sigma^2: a squared error at the mean plus a price for the "
-        "spread. The mu-part and the sigma^2-part of -ELBO then separate.",
-        "The mu-part: set d/dmu = -w (x - w mu) / v + mu to zero and solve for mu. The sigma^2-part, "
-        "w^2 sigma^2 / (2 v) + (sigma^2 - 1 - log sigma^2) / 2, is section 5's toy L_lambda: for which lambda? "
-        "Return the log of the variance.",
+        "spread.",
+        "The mu-part and the sigma^2-part of -ELBO separate; each is a one-variable minimisation.",
     ],
     lesson=LESSON,
     mistakes=[
@@ -188,8 +186,7 @@ kl_diagonal_gaussians = Exercise(
         "Step 3 now needs E_q[(z - mu_p)^2] = sigma_q^2 + (mu_q - mu_p)^2 (variance plus squared "
         "offset of the mean).",
         "Step 4 per coordinate: the log q part still averages to -1/2 log sigma_q^2 - 1/2; the -log p part now "
-        "averages to 1/2 log sigma_p^2 + (your step-3 average) / (2 sigma_p^2). Add them, then sum over dim=1; "
-        "with mu_p = 0, log_var_p = 0 it must give gaussian_kl back.",
+        "averages to 1/2 log sigma_p^2 + (your step-3 average) / (2 sigma_p^2).",
     ],
     lesson=LESSON,
     mistakes=[
@@ -275,8 +272,8 @@ mc_kl_grad_variance = Exercise(
         "(z - mu) / sigma = eps, so along the path log q(z) = const - log_var / 2 - eps^2 / 2 does not "
         "depend on mu; only log p(z) = const - z^2 / 2 does, through z (dz/dmu = 1, dz/dlog_var = "
         "sigma eps / 2).",
-        "d/dmu = z and d/dlog_var = -1/2 + z sigma eps / 2, where z sigma eps = mu sigma eps + sigma^2 "
-        "eps^2; eps and eps^2 are uncorrelated, with Var[eps] = 1 and Var[eps^2] = E[eps^4] - 1 = 2.",
+        "d/dmu = z and d/dlog_var = -1/2 + z sigma eps / 2. Now write each in terms of eps and take its "
+        "variance.",
     ],
     lesson=LESSON,
     mistakes=[
