@@ -257,6 +257,7 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
     ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
             fontsize=11, color="#b03030")
     ax.text(0.575, 0.73, "random: no derivative", ha="center", fontsize=11, color="tab:red")
+    ax.text(0.6625, 0.58, "$z$", ha="center", va="bottom", fontsize=13)
     ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.axis("off")
     return ax

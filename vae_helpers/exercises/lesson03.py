@@ -111,8 +111,8 @@ reparameterize_full_cov = Exercise(
     hints=[
         "In one dimension z = mu + sigma eps has variance sigma^2: the noise is scaled by a square root "
         "of the variance. In d dimensions, z = mu + A eps has covariance A A^T.",
-        "So A must satisfy A A^T = cov: the Cholesky factor L = torch.linalg.cholesky(cov) is the "
-        "lower-triangular one, and MultivariateNormal(mu, cov).rsample() uses it.",
+        "So A must satisfy A A^T = cov. The lower-triangular A with a positive diagonal is the Cholesky "
+        "factor L; torch.linalg computes it, and MultivariateNormal(mu, cov).rsample() uses it.",
         "z has shape [B, d]: each row is one vector. L eps_b is written for a column vector eps_b; when the "
         "vectors are rows, which side does the matrix multiply from, and transposed or not?",
     ],
