@@ -72,10 +72,11 @@ def _density_cases():
 aggregate_log_density = Exercise(
     "aggregate_log_density", _aggregate_log_density, _density_cases,
     hints=["q(z) is an average of N Gaussian densities: average the densities, then take the log.",
-           "Each component's log density: Normal(mu, std).log_prob(...) summed over the d coordinates; broadcast "
-           "z[:, None, :] against mu [N, d] to get all M x N of them.",
-           "Never exponentiate the log densities yourself: torch.logsumexp gives the log of their *sum* safely, "
-           "and on the log scale the mean is the sum less a constant. Mind which of log_var's exp() is the std."],
+           "You need all M x N component log densities at once: give z a middle axis, [M, 1, d], so that it "
+           "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates.",
+           "Never exponentiate the log densities yourself. The log of a sum of exponentials can be computed safely "
+           "by pulling the largest term out first; and since the mean is the sum times 1/N, on the log scale the "
+           "mean is that log-sum minus log N. Mind which of log_var's exp() is the standard deviation."],
     lesson=LESSON,
     mistakes=[
         Mistake("the mean of the logs instead of the log of the mean",
@@ -209,8 +210,10 @@ midpoint_length = Prediction(
     "midpoint_length", _midpoint_choice, lesson=LESSON, choices=list(MIDPOINT_CHOICES),
     explain="a draw of N(0, I_20) has length close to sqrt(20) = 4.47, but the midpoint (z_a + z_b)/2 of two "
     "independent draws is N(0, I_20 / 2): its length is close to sqrt(10) = 3.16 (3.12 on average, measured "
-    "over 20000 pairs). The middle of a straight line lies where the prior rarely puts a code of typical "
-    "length; spherical interpolation keeps the length.",
+    "over 20000 pairs). The middle of a straight line between two prior draws lies inside the thin shell where "
+    "the prior puts its codes; this is why spherical interpolation, which keeps the length, was proposed (White, "
+    "2016). Between the codes of real images it does not help (section 7): there the trouble is that q(z) is not "
+    "the prior.",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to sqrt(d v)."],
     mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
