@@ -268,12 +268,10 @@ mc_kl_grad_variance = Exercise(
     _variance_cases,
     hints=[
         "Substitute z = mu + sigma eps into both log-densities first and only then differentiate, with "
-        "eps held fixed. What does (z - mu) / sigma become?",
-        "(z - mu) / sigma = eps, so along the path log q(z) = const - log_var / 2 - eps^2 / 2 does not "
-        "depend on mu; only log p(z) = const - z^2 / 2 does, through z (dz/dmu = 1, dz/dlog_var = "
-        "sigma eps / 2).",
-        "d/dmu = z and d/dlog_var = -1/2 + z sigma eps / 2. Now write each in terms of eps and take its "
-        "variance.",
+        "eps held fixed (sigma = exp(log_var / 2) depends on log_var too).",
+        "The variances you will need at the end: Var[eps] = 1, Var[eps^2] = E[eps^4] - 1 = 2, and "
+        "Cov[eps, eps^2] = E[eps^3] = 0.",
+        "(z - mu) / sigma = eps, so along the path log q(z) does not depend on mu.",
     ],
     lesson=LESSON,
     mistakes=[
