@@ -29,10 +29,10 @@ def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
     weighted average of log w over the k samples of q (dim 0), p(x) estimated by the mean weight.
 
     On the lesson's toy model (r = 0.8) the matched q's estimate is close to the exact KL(p || matched) = 0.511,
-    but the good q's falls well short of the exact 1.267: the posterior's tails along its long axis, where
-    log p/q is largest, are the places the narrow good q rarely samples, so the weights that should carry
+    but the best q's falls well short of the exact 1.267: the posterior's tails along its long axis, where
+    log p/q is largest, are the places the narrow best q rarely samples, so the weights that should carry
     them almost never appear (the self-normalised estimate is biased low). The fix is a q whose weights have
-    finite variance: for the good q, C^-1 = diag(Lambda), and 2 Lambda - diag(Lambda) has the diagonal
+    finite variance: for the best q, C^-1 = diag(Lambda), and 2 Lambda - diag(Lambda) has the diagonal
     Lambda_ii and off-diagonal 2 Lambda_12, so its determinant is Lambda_11 Lambda_22 (1 - 4 r^2): positive
     definite, and the estimate reliable, only for |r| < 1/2 (try r = 0.4)."""
     k = log_w.shape[0]

@@ -104,8 +104,9 @@ best_isotropic_q = Exercise(
         "The mean plays no part in the price.",
         "Only two terms of that KL depend on s^2: s^2 sum_i Lambda_ii and -d log s^2. Set the "
         "derivative with respect to s^2 to zero, then put s^2 back into the KL for the gap.",
-        "The derivative is 1/2 [tr(Lambda) - d / s^2]. Set it to zero, solve for s^2, and substitute s^2 back "
-        "into the KL; log|Lambda| = -log|Sigma| (torch.logdet), and tr(Lambda) needs the inverse of cov.",
+        "Setting the derivative to zero gives an equation of the form a = b / s^2, with a and b not depending on "
+        "s^2: solve it, and put s^2 back into the KL; log|Lambda| = -log|Sigma| (torch.logdet), and the "
+        "Lambda_ii need the inverse of cov.",
     ],
     lesson="lesson02",
     mistakes=[
