@@ -10,16 +10,16 @@ solutions = load_solutions("lesson06")
 
 
 def test_the_predictions_are_measured_not_stored():
-    assert lesson06.view_shape_of_twenty.answer() == "error"
-    assert 20 * 21 * 21 % 784 != 0
+    assert lesson06.view_shape_of_98.answer() == "[8, 784]"
+    assert 98 * 8 * 8 == 8 * 784
     assert lesson06.viewable_slices.answer() == solutions.viewable_slices
-    assert lesson06.view_shape_of_twenty.answer() == solutions.view_shape_of_twenty
+    assert lesson06.view_shape_of_98.answer() == solutions.view_shape_of_98
 
 
 def test_predicting_a_flatten_per_image_is_told_why_view_differs():
-    result = lesson06.view_shape_of_twenty.check("[20, 441]", verbose=False)
+    result = lesson06.view_shape_of_98.check("[98, 64]", verbose=False)
     assert result.status == "incorrect" and "flatten per image" in result.message
-    assert "the answer is error" in result.message
+    assert "the answer is [8, 784]" in result.message
 
 
 def test_a_prediction_outside_the_choices_is_refused():

@@ -9,31 +9,33 @@ from .core import Case, Exercise, Mistake, Prediction
 
 LESSON = "lesson06"
 
-# --------------------------------------------------------------------------- 1. predict: view on 21x21
+# --------------------------------------------------------------------------- 1. predict: view on 98 images of 8x8
 
 
-def _view_shape_of_twenty() -> str:
-    """What view(-1, 784) gives a batch of 20 images of 21x21, measured: a shape, or "error"."""
+def _view_shape_of_98() -> str:
+    """What view(-1, 784) gives a batch of 98 images of 8x8, measured: a shape, or "error"."""
     try:
-        return str(list(torch.zeros(20, 1, 21, 21).view(-1, 784).shape))
+        return str(list(torch.zeros(98, 1, 8, 8).view(-1, 784).shape))
     except RuntimeError:
         return "error"
 
 
-view_shape_of_twenty = Prediction(
-    "view_shape_of_twenty", _view_shape_of_twenty, lesson=LESSON,
-    choices=["[20, 441]", "[11, 784]", "[12, 784]", "[20, 784]", "error"],
-    explain="view keeps only the total number of values, and it must be a multiple of 784 = 2^4 x 7^2: "
-    "20 x 441 = 8820 = 2^2 x 3^2 x 5 x 7^2 lacks two factors 2 (8820 / 784 = 11.25), so view raises a "
-    "RuntimeError. With a batch of 128 the same 21x21 images would pass silently, 1.78 images per row.",
+view_shape_of_98 = Prediction(
+    "view_shape_of_98", _view_shape_of_98, lesson=LESSON,
+    choices=["[98, 64]", "[7, 784]", "[8, 784]", "[98, 784]", "error"],
+    explain="view keeps only the total number of values, and it must be a multiple of 784 = 2^4 x 7^2. "
+    "The batch size 98 = 2 x 7^2 supplies the 7^2 and the side 8 supplies 8^2 = 2^6, more than the 2^4 "
+    "needed: 98 x 64 = 6272 = 8 x 784, so view silently returns [8, 784], each row twelve and a quarter "
+    "small images cut apart.",
     hints=["Count the values: how many numbers does the batch hold in total, and is that a multiple of 784?",
-           "Section 2's rule: 784 = 2^4 x 7^2 must divide B x s^2. Which of those factors does 21 supply, "
-           "and which must the batch size of 20 supply?"],
-    mistakes={"[20, 441]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
+           "Section 2's rule: 784 = 2^4 x 7^2 must divide B x s^2. Factor 98 and 8^2: which of the factors "
+           "does each supply?"],
+    mistakes={"[98, 64]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
               "length at 784 and does not know where one image ends.",
-              "[11, 784]": "view never drops or pads values: 11 x 784 = 8624 is not the 8820 the batch holds.",
-              "[12, 784]": "view never drops or pads values: 12 x 784 = 9408 is more than the 8820 the batch holds.",
-              "[20, 784]": "a view never changes the number of values: 20 x 784 = 15680, not 8820."})
+              "[7, 784]": "view never drops or pads values: 7 x 784 = 5488 is not the 98 x 64 = 6272 the batch holds.",
+              "[98, 784]": "a view never changes the number of values: 98 x 784 = 76832, not 6272.",
+              "error": "view raises only when the total is not a multiple of 784; here 98 = 2 x 7^2 supplies "
+              "the 7^2 and 8^2 = 2^6 the 2^4, so 6272 = 8 x 784 and view raises nothing."})
 
 # --------------------------------------------------------------------------- 2. predict: which slices view
 
@@ -57,23 +59,27 @@ def _viewable_slices() -> str:
 
 viewable_slices = Prediction(
     "viewable_slices", _viewable_slices, lesson=LESSON,
-    choices=["none", "a", "ab", "ac", "abc", "abd", "abcd"],
+    choices=["ad", "bd", "abc", "abd", "acd", "abcd"],
     explain="x[:64] and x[:, :, :14] (the top 14 rows) are each one unbroken block of memory per image, "
     "so a stride pattern for [len, -1] exists; x[:, :, :, :14] keeps 14 of every 28 values of a row "
-    "(gaps in memory), so view refuses it. x.permute(0, 2, 3, 1) is not contiguous, but it only moves "
-    "the channel dimension of size 1 to the end: a dimension of size 1 is never stepped along, so the "
-    "28 x 28 pixels are still read in memory order and view accepts it.",
+    "(gaps in memory), so view refuses it. x.permute(0, 2, 3, 1) only moves the channel dimension of "
+    "size 1 to the end: a dimension of size 1 is never stepped along, so the 28 x 28 pixels are still "
+    "read in memory order and view accepts it (is_contiguous() even says True: PyTorch ignores the "
+    "stride of a dimension of size 1).",
     hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the strides.",
            "view(len(y), -1) works when, inside each image, every step from one value to the next (in the "
            "order the tensor presents them) is the same distance in memory; a dimension of size 1 adds no step."],
     mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
               "and one stride cannot jump over them.",
-              "a": "the top 14 rows of each image, x[:, :, :14], are 14 x 28 consecutive values in memory: "
+              "acd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
+              "and one stride cannot jump over them; the top 14 rows, x[:, :, :14], are one block per image.",
+              "ad": "the top 14 rows of each image, x[:, :, :14], are 14 x 28 consecutive values in memory: "
               "one block per image, which view can describe.",
-              "ab": "x.permute(0, 2, 3, 1) is not contiguous, but the dimension it moves has size 1: the pixels "
-              "of each image are still read in memory order, so view accepts it.",
+              "bd": "x[:64] keeps whole images, one block of 784 values each: a slice along the batch "
+              "dimension never breaks an image apart.",
               "abc": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
-              "and one stride cannot jump over them; and is_contiguous() is not the whole story for permute."})
+              "and one stride cannot jump over them; and x.permute(0, 2, 3, 1) only moves a dimension of "
+              "size 1, which is never stepped along."})
 
 # --------------------------------------------------------------------------- 3. flatten any batch
 
@@ -151,4 +157,4 @@ dilated_conv_side = Exercise(
                 "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s),
     ])
 
-__all__ = ["view_shape_of_twenty", "viewable_slices", "flatten_batch", "dilated_conv_side"]
+__all__ = ["view_shape_of_98", "viewable_slices", "flatten_batch", "dilated_conv_side"]
