@@ -71,7 +71,8 @@ def _density_cases():
 
 aggregate_log_density = Exercise(
     "aggregate_log_density", _aggregate_log_density, _density_cases,
-    hints=["q(z) is an average of N Gaussian densities: average the densities, then take the log.",
+    hints=["q(z) is an average of N Gaussian densities, and you want its log: work on the log scale throughout, "
+           "from the N component log densities to the log of their average.",
            "You need all M x N component log densities at once: give z a middle axis, [M, 1, d], so that it "
            "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates.",
            "Never exponentiate the log densities yourself. The log of a sum of exponentials can be computed safely "
