@@ -136,7 +136,8 @@ elbo_in_nats = Exercise(
            "them, and mind what counts as one dimension of a colour image.",
            "How many numbers does one image of shape (C, H, W) hold? How many nats is one bit? "
            "Is an ELBO positive or negative?",
-           "How many dimensions does one (C, H, W) image have? Is a bit more or less than a nat?"],
+           "One image of shape (C, H, W) has C*H*W dimensions; one bit is ln 2 (about 0.693) nats; "
+           "bits per dimension count a cost, -ELBO, so the ELBO is minus that cost."],
     lesson="lesson05",
     mistakes=[
         Mistake("the sign forgotten",
