@@ -116,8 +116,9 @@ def test_diagonal_price_prediction_matches_the_toy_model():
 def test_diagonal_price_hint_inverse_is_right():
     sigma = 0.5 * torch.eye(3, dtype=torch.float64) + 0.5 * torch.ones(3, 3, dtype=torch.float64)
     hint = lesson02.diagonal_price_3d.hints[2]
-    assert "2 I - (1/2) J" in hint
-    inverse = 2 * torch.eye(3, dtype=torch.float64) - 0.5 * torch.ones(3, 3, dtype=torch.float64)  # the hint's matrix
+    assert "(a/2) I + (a/2 + 2 b) J" in hint and "2 I" not in hint  # the equations, not the answer
+    a, b = 2.0, -0.5  # their solution: a/2 = 1, a/2 + 2 b = 0
+    inverse = a * torch.eye(3, dtype=torch.float64) + b * torch.ones(3, 3, dtype=torch.float64)
     assert torch.allclose(sigma @ inverse, torch.eye(3, dtype=torch.float64), atol=1e-12)
     wrong = 0.5 * (3 * math.log(4 / 3) - math.log(2))  # from the wrong inverse 2 I - (2/3) J
     assert abs(wrong - 0.0849) < 1e-4

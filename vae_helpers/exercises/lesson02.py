@@ -192,7 +192,9 @@ forward_kl_estimate = Exercise(
         "p(z|x) / q(z|x) = w / p(x) and log p(z|x) - log q(z|x) = log w - log p(x) (Bayes' rule). "
         "p(x) is not given: estimate it from the same k weights.",
         "Self-normalised importance sampling: turn the k log weights into weights that sum to one over the "
-        "samples (dim 0; work in logs, as the weights can be huge), and average hint 2's log ratio with them.",
+        "samples (dim 0; work in logs, as the weights can be huge), and average hint 2's log ratio with them. "
+        "For the last question: the best q's C^-1 is the diagonal of Lambda, and Going deeper's rho_q is finite "
+        "only when 2 Lambda - C^-1 is positive definite.",
     ],
     lesson="lesson02",
     mistakes=[
@@ -244,8 +246,8 @@ diagonal_price_3d = Prediction(
         "on the diagonal and 0.5 elsewhere.",
         "Sigma = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
         "so |Sigma| = 0.5. Its inverse has the same form, a I + b J; find a and b from Sigma Sigma^-1 = I.",
-        "Sigma^-1 = 2 I - (1/2) J (multiply by Sigma to check). Read off Lambda_ii, then use section 5's formula "
-        "with log|Lambda| = -log|Sigma|.",
+        "With J J = 3 J, Sigma (a I + b J) = (a/2) I + (a/2 + 2 b) J; setting it equal to I gives two equations "
+        "for a and b. Then Lambda_ii = a + b, and section 5's formula with log|Lambda| = -log|Sigma|.",
     ],
     mistakes={
         0.4315: "that is three times the 2-D price -1/2 log(1 - 0.25): the pairs do not add up, because their "
