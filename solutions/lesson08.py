@@ -8,7 +8,7 @@ import math
 import torch
 
 
-# Exercise 1 (a prediction): L_k tends to log p(x), which has no encoder in it, so the expected gradient
+# Exercise 2 (a prediction): L_k tends to log p(x), which has no encoder in it, so the expected gradient
 # of L_k with respect to the encoder's parameters tends to zero (like 1/k), while the noise of its
 # k-sample estimate falls only like 1/sqrt(k): the encoder's signal-to-noise ratio falls.
 encoder_signal_as_k_grows = "b"

@@ -121,30 +121,36 @@ def graphical_model(ax=None, inference=True, n_label="N images"):
 
 
 def iwae_diagram(ax=None, k_label="k"):
-    """The importance-weighted bound as a data flow: x -> q(z|x) -> k samples z_i -> log w_i -> L_k.
+    """The importance-weighted bound as a data flow: x -> q(z|x) -> k samples z_i -> decoder -> log w_i -> L_k.
 
-    Added for lesson 08; self-contained (uses only this module's private drawing helpers).
+    Each row shows the three terms of log w_i: the decoder's log p(x|z_i), the prior's log p(z_i), and the
+    encoder's log q(z_i|x). Added for lesson 08; self-contained (uses only this module's private drawing helpers).
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 3.2))
+        _, ax = plt.subplots(figsize=(13, 3.8))
     _box(ax, 0.5, 1.5, 0.8, 0.6, "x", "white", size=12)
-    _box(ax, 2.1, 1.5, 1.7, 0.9, "encoder\n" r"$q(z\mid x)=\mathcal{N}(\mu,\sigma^2)$", ENCODER)
-    _arrow(ax, (0.9, 1.5), (1.25, 1.5))
+    _box(ax, 2.15, 1.5, 1.9, 0.9, "encoder\n" r"$q(z\mid x)=\mathcal{N}(\mu,\sigma^2)$", ENCODER)
+    _arrow(ax, (0.9, 1.5), (1.2, 1.5))
+    _box(ax, 9.65, 3.45, 2.8, 0.45, r"prior $p(z)=\mathcal{N}(0, I)$: $\log p(z_i)$", "white", size=9)
     rows = [(2.55, "1"), (1.75, "2"), (0.55, k_label)]
     for y, i in rows:
         _box(ax, 4.05, y, 1.4, 0.5, rf"$z_{{{i}}}=\mu+\sigma\varepsilon_{{{i}}}$", NOISE, size=10)
-        _arrow(ax, (2.95, 1.5), (3.35, y))
-        _box(ax, 6.65, y, 3.5, 0.5, rf"$\log w_{{{i}}}=\log p(x, z_{{{i}}})-\log q(z_{{{i}}}\mid x)$", DECODER,
-             size=10)
-        _arrow(ax, (4.75, y), (4.9, y))
-        _arrow(ax, (8.4, y), (8.65, 1.5))
+        _arrow(ax, (3.1, 1.5), (3.35, y))
+        _box(ax, 6.1, y, 1.7, 0.6, "decoder\n" rf"$\log p(x\mid z_{{{i}}})$", DECODER, size=9)
+        _arrow(ax, (4.75, y), (5.25, y))
+        _box(ax, 9.65, y, 4.7, 0.5,
+             rf"$\log w_{{{i}}}=\log p(x\mid z_{{{i}}})+\log p(z_{{{i}}})-\log q(z_{{{i}}}\mid x)$", "white", size=10)
+        _arrow(ax, (6.95, y), (7.3, y))
+        _arrow(ax, (12.0, y), (12.2, 1.5))
+    _arrow(ax, (9.65, 3.22), (9.65, 2.8))
+    ax.text(9.65, 3.0, "  (every row)", ha="left", va="center", fontsize=9)
     ax.text(4.05, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
-    ax.text(6.65, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
-    ax.text(6.65, 2.9, r"the decoder gives $\log p(x\mid z_i)$", ha="center", va="bottom", fontsize=9)
-    _box(ax, 9.4, 1.5, 1.4, 0.9, "log-sum-exp\n" rf"$-\,\log {k_label}$", "white")
-    _arrow(ax, (10.1, 1.5), (10.45, 1.5), color=LOSS)
-    ax.text(10.5, 1.5, rf"$L_{{{k_label}}}$", ha="left", va="center", fontsize=13, color=LOSS)
-    ax.set_xlim(0.0, 11.0)
-    ax.set_ylim(0.1, 3.2)
+    ax.text(6.1, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
+    ax.text(9.65, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
+    _box(ax, 12.85, 1.5, 1.3, 0.9, "log-sum-exp\n" rf"$-\,\log {k_label}$", "white")
+    _arrow(ax, (13.5, 1.5), (13.8, 1.5), color=LOSS)
+    ax.text(13.85, 1.5, rf"$L_{{{k_label}}}$", ha="left", va="center", fontsize=13, color=LOSS)
+    ax.set_xlim(0.0, 14.4)
+    ax.set_ylim(0.1, 3.8)
     ax.axis("off")
     return ax
