@@ -245,12 +245,12 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
                       interpolation="nearest", aspect="auto")
         ax.text(x, 0.28, label, ha="center", va="top", fontsize=11)
-    _node(ax, (0.24, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→2×{d_z}", "#dbe9f6", 11)
+    _node(ax, (0.24, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→\n($\\mu$, $\\log\\sigma^2$), {d_z} each", "#dbe9f6", 11)
     _node(ax, (0.41, 0.78), "$\\mu$", "#dbe9f6")
     _node(ax, (0.41, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
     _node(ax, (0.575, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
     _node(ax, (0.765, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 11)
-    for start, end in (((0.135, 0.55), (0.185, 0.55)), ((0.295, 0.62), (0.39, 0.75)), ((0.295, 0.48), (0.38, 0.35)),
+    for start, end in (((0.135, 0.55), (0.18, 0.55)), ((0.305, 0.62), (0.39, 0.75)), ((0.305, 0.48), (0.38, 0.35)),
                        ((0.435, 0.76), (0.525, 0.62)), ((0.44, 0.35), (0.525, 0.48)), ((0.625, 0.55), (0.7, 0.55)),
                        ((0.81, 0.55), (0.865, 0.55))):
         _edge(ax, start, end)
