@@ -94,3 +94,45 @@ def warn_if_slow_bf16(device: torch.device, precision: str) -> None:
         "(CLI: --precision fp32) on this machine.",
         SlowPrecisionWarning, stacklevel=3,
     )
+
+
+def cpu_model_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (or platform.processor()), '' where neither tells."""
+    import platform
+
+    try:
+        with open(_CPUINFO) as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name.strip() in ("model name", "Model", "Hardware") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
+def describe_machine(device: torch.device) -> str:
+    """One line naming what the timings of this process measure: torch, device, CPU, threads."""
+    cpu = cpu_model_name() or "an unnamed CPU"
+    text = f"PyTorch {torch.__version__}; {cpu}, {torch.get_num_threads()} CPU threads"
+    if device.type == "cuda":
+        text += f"; GPU: {torch.cuda.get_device_name(device)}"
+    return text + f"; timing on {device.type}"
+
+
+def can_compile(device: torch.device) -> tuple[bool, str]:
+    """Whether ``torch.compile``'s default backend (Inductor) can build code here, and if not, why.
+
+    Inductor writes C++ on a CPU (it needs a C++ compiler on the PATH) and Triton kernels on a GPU
+    (it needs the ``triton`` package); elsewhere (Apple MPS, Windows without a compiler) it cannot.
+    """
+    import importlib.util
+    import shutil
+
+    if device.type == "cpu":
+        found = any(shutil.which(cc) for cc in ("g++", "c++", "clang++", "cl"))
+        return found, "" if found else "no C++ compiler on the PATH (Inductor needs one on a CPU)"
+    if device.type == "cuda":
+        found = importlib.util.find_spec("triton") is not None
+        return found, "" if found else "the triton package is not installed (Inductor needs it on a GPU)"
+    return False, f"torch.compile's Inductor backend does not target {device.type} here"

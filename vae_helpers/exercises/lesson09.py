@@ -1,0 +1,264 @@
+"""The exercises of notebook 09 (making training fast · 加速训练).
+
+- ``training_step_flops`` (derive): the exact floating-point operations of the matrix products of
+  one training step, forward and backward, where section 4 used the rule of thumb "3x the forward";
+- ``batch_1024_per_image`` (predict, then measured on this machine): is a step of 1024 images
+  faster *per image* than a step of 128?
+- ``arithmetic_intensity`` (derive): FLOPs per byte moved of one linear layer, as a function of
+  the batch size — the number that places a product on the roofline.
+
+Solutions: ``solutions/lesson09.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import torch
+
+from .core import Case, Exercise, Mistake, Prediction
+
+LESSON = "lesson09"
+
+# --------------------------------------------------------------------------- 1. FLOPs of one step
+
+
+def _layers(image_size, h_dim, z_dim):
+    """(in, out) of the VAE's five linear layers: encoder, mu head, log-variance head, decoder x2."""
+    return [(image_size, h_dim), (h_dim, z_dim), (h_dim, z_dim), (z_dim, h_dim), (h_dim, image_size)]
+
+
+def reference_training_step_flops(batch, image_size, h_dim, z_dim):
+    """FLOPs of the matrix products of one step (forward + backward) of the 784-400-20-style VAE.
+
+    A product [B, in] x [in, out] is 2 * B * in * out FLOPs (a multiply and an add per term).
+    Forward: one per layer. Backward: the weight gradient g^T h of every layer (same size), and the
+    input gradient g W of every layer but the first (the images need no gradient).
+    """
+    forward = sum(2 * batch * i * o for i, o in _layers(image_size, h_dim, z_dim))
+    first = 2 * batch * image_size * h_dim
+    return forward + forward + (forward - first)
+
+
+def _flops_cases() -> list[Case]:
+    return [Case((128, 784, 400, 20), "the original tutorial's VAE, batch 128"),
+            Case((1, 784, 400, 20), "a batch of one"),
+            Case((64, 3072, 512, 64), "32 x 32 colour images, a wider VAE"),
+            Case((20, 784, 200, 50), "batch 20, 784-200-50")]
+
+
+def _flops_with(batch, image_size, h_dim, z_dim, *, per_term=2, heads=2, backward_input=True,
+                backward_weight=True, skip_first=True):
+    layers = _layers(image_size, h_dim, z_dim)
+    if heads == 1:
+        layers = [layers[0], layers[1], layers[3], layers[4]]
+    f = sum(per_term * batch * i * o for i, o in layers)
+    total = f + (f if backward_weight else 0)
+    if backward_input:
+        total += f - (per_term * batch * image_size * h_dim if skip_first else 0)
+    return total
+
+
+training_step_flops = Exercise(
+    "training_step_flops",
+    reference_training_step_flops,
+    _flops_cases,
+    hints=[
+        "Count only the matrix products (the element-wise work is far smaller). A product of a "
+        "[B, n] matrix by an [n, m] one has B * n * m terms, and each term is a multiply and an add. "
+        "How many linear layers does the VAE have? Do not forget that the encoder has two heads.",
+        "The backward pass of one linear layer y = h W^T needs up to two products: the weight "
+        "gradient g^T h, and the gradient g W passed on to the layer's input. Which of the five layers "
+        "has an input that nobody needs a gradient for?",
+        "Forward F = 2B * (sum of in * out over the five layers). The weight gradients cost F again. "
+        "The input gradients cost F minus the share of the one layer whose input is the batch of "
+        "images. Add the three.",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the rule of thumb, 3x the forward",
+                "the backward pass of the first layer needs no gradient for its input (the images are "
+                "not trained), so the backward pass is less than twice the forward; for the 784-400-20 "
+                "VAE the first layer is almost half of the arithmetic, so the rule overcounts by about 19 %.",
+                lambda b, i, h, z: _flops_with(b, i, h, z, skip_first=False)),
+        Mistake("the forward pass only",
+                "a training step also runs the backward pass, which costs about twice as much as the "
+                "forward: weight gradients and input gradients.",
+                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False, backward_weight=False)),
+        Mistake("multiply-adds counted, not FLOPs",
+                "each term of a product is a multiplication and an addition: two floating-point "
+                "operations (hardware peaks are quoted in FLOPs counted that way).",
+                lambda b, i, h, z: _flops_with(b, i, h, z, per_term=1)),
+        Mistake("one head where the encoder has two",
+                "the encoder ends in two linear layers from the hidden units, one for mu and one for "
+                "log sigma^2, each [h_dim -> z_dim].",
+                lambda b, i, h, z: _flops_with(b, i, h, z, heads=1)),
+        Mistake("the backward pass without the input gradients",
+                "to reach the earlier layers, the backward pass also multiplies each layer's gradient "
+                "by its weights (g W): a second product per layer, all but the first.",
+                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False)),
+    ],
+    rtol=1e-12, atol=0.5,
+)
+
+
+# --------------------------------------------------------------------------- 2. batch 1024 per image
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@functools.cache
+def _seconds_per_image() -> dict[int, float]:
+    """fit's fp32 step on this machine (the best of several blocks), per image, at batch 128 and 1024."""
+    from .. import fast, train
+    from ..model import VAE
+
+    device = _device()
+    out = {}
+    for batch in (128, 1024):
+        torch.manual_seed(0)
+        model = VAE(784, 400, 20).to(device)
+        optimizer = train.make_adam(model, 1e-3)
+        x = torch.rand(batch, 784, generator=torch.Generator().manual_seed(1)).to(device)
+
+        def step():
+            logits, mu, log_var = model(x)
+            loss = fast.vae_loss(logits, x, mu, log_var)[0]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        def block(n):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            began = time.perf_counter()
+            for _ in range(n):
+                step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return (time.perf_counter() - began) / n
+
+        block(3)  # warm-up
+        n = max(1, round(0.05 / max(block(2), 1e-6)))  # blocks of about 50 ms
+        out[batch] = min(block(n) for _ in range(5)) / batch
+    return out
+
+
+def _batch_answer() -> str:
+    t = _seconds_per_image()
+    ratio = t[128] / t[1024]  # > 1: the large batch is faster per image
+    return "a" if ratio > 1.5 else "c" if ratio < 1 / 1.5 else "b"
+
+
+class _MeasuredPrediction(Prediction):
+    """A prediction whose answer is measured on the reader's machine: the explanation quotes the
+    measurement, and the 'known trap' messages leave out the choice that turned out right."""
+
+    def __init__(self, *args, traps: dict, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._traps = dict(traps)
+
+    @property
+    def mistakes(self) -> dict:
+        right = self.answer()
+        return {k: v for k, v in self._traps.items() if k != right}
+
+    @mistakes.setter
+    def mistakes(self, value) -> None:  # Prediction.__init__ sets it; the traps above are used instead
+        pass
+
+    @property
+    def explain(self) -> str:
+        t = _seconds_per_image()
+        ratio = t[128] / t[1024]
+        return (f"Measured now on {_device().type}: {1e6 * t[128]:.2f} us per image at batch 128, "
+                f"{1e6 * t[1024]:.2f} us at batch 1024 ({ratio:.2f}x). A step's arithmetic grows with "
+                f"the batch, its overhead (launches, Python, autograd's bookkeeping, Adam over the same "
+                f"652,824 weights) does not: a larger batch helps per image as much as the step of 128 "
+                f"was overhead, little where it was already mostly arithmetic (section 4).")
+
+    @explain.setter
+    def explain(self, value) -> None:
+        pass
+
+
+batch_1024_per_image = _MeasuredPrediction(
+    "batch_1024_per_image",
+    _batch_answer,
+    lesson=LESSON,
+    explain="",
+    choices=["a", "b", "c"],
+    hints=["Section 4 split a step into arithmetic, memory traffic and overhead. Which of the three "
+           "grows 8x when the batch grows from 128 to 1024, and which stays the same per step?",
+           "Per image, the part that stays the same per step is divided by 8. How large a share of the "
+           "step was it on this machine (section 4's figure)? If it was a third, what is the most an "
+           "8x larger batch can save per image?"],
+    traps={"a": "that holds where a step is mostly overhead (a GPU running this small model): there 8x "
+                "the images cost little more time per step. Where a step is mostly arithmetic, the "
+                "arithmetic per image does not change with the batch, and only the overhead's share "
+                "can be saved.",
+           "b": "a step of 128 images here had a large share of overhead, which a batch of 1024 "
+                "shares among 8x as many images.",
+           "c": "per image, a larger batch needs the same arithmetic and fewer launches; it loses "
+                "only where its larger activations no longer fit in the cache, by much less than this."},
+)
+
+
+# --------------------------------------------------------------------------- 3. arithmetic intensity
+
+
+def reference_arithmetic_intensity(batch, n_in, n_out, bytes_per_value):
+    """FLOPs per byte of y = x W^T for x [B, n_in], W [n_out, n_in]: read x and W, write y (no bias)."""
+    flops = 2 * batch * n_in * n_out
+    moved = bytes_per_value * (batch * n_in + n_in * n_out + batch * n_out)
+    return flops / moved
+
+
+def _intensity_cases() -> list[Case]:
+    return [Case((128, 784, 400, 4), "the first layer, batch 128, float32"),
+            Case((1, 784, 400, 4), "a batch of one"),
+            Case((1024, 784, 400, 2), "batch 1024, bfloat16"),
+            Case((128, 400, 20, 4), "the mu head")]
+
+
+arithmetic_intensity = Exercise(
+    "arithmetic_intensity",
+    reference_arithmetic_intensity,
+    _intensity_cases,
+    hints=[
+        "Arithmetic intensity = floating-point operations / bytes moved to and from memory. Count "
+        "the FLOPs of the product first, then every tensor it must read or write at least once.",
+        "Three tensors move: the input x [B, n_in] and the weights W [n_out, n_in] are read, the "
+        "output y [B, n_out] is written. Each value takes bytes_per_value bytes (4 in float32).",
+        "Divide 2 * B * n_in * n_out by bytes_per_value times the total number of values of x, W and "
+        "y. At batch 1, which of the three tensors dominates the bytes?",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("multiply-adds counted, not FLOPs",
+                "each term of the product is a multiplication and an addition: two FLOPs.",
+                lambda b, i, o, s: b * i * o / (s * (b * i + i * o + b * o))),
+        Mistake("the weights left out of the bytes",
+                "the weight matrix must be read too. At batch 1 it is nearly all of the traffic: each "
+                "weight is read once for one multiply-add, 2 FLOPs per 4 bytes in float32, and the "
+                "product is memory-bound.",
+                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + b * o))),
+        Mistake("the output left out of the bytes",
+                "the product's result y [B, n_out] has to be written to memory too.",
+                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + i * o))),
+        Mistake("bits where bytes are meant",
+                "bytes_per_value is already in bytes (4 for float32); multiplying by 8 counts bits.",
+                lambda b, i, o, s: 2 * b * i * o / (8 * s * (b * i + i * o + b * o))),
+        Mistake("bytes per FLOP, the ratio upside down",
+                "intensity is FLOPs per byte: high means much arithmetic for each byte moved "
+                "(compute-bound), low means memory-bound.",
+                lambda b, i, o, s: s * (b * i + i * o + b * o) / (2 * b * i * o)),
+    ],
+    rtol=1e-9, atol=1e-12,
+)
+
+
+__all__ = ["training_step_flops", "batch_1024_per_image", "arithmetic_intensity"]
