@@ -75,17 +75,19 @@ run: $(STAMP)
 # IPC (Unix sockets in Jupyter's runtime folder), not TCP: a local kernel needs no network port, and
 # ipykernel then has no "Kernel is running over TCP without encryption" warning to print.
 lab: $(STAMP) $(LAB_OVERRIDES) $(LAB_ZH_OVERRIDES)
-	env -u MPLBACKEND $(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	env -u MPLBACKEND $(if $(filter zh,$(EDITION)),VAE_NOTEBOOKS_LANG=zh) $(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
 		--ServerApp.root_dir=notebooks --KernelManager.transport=ipc \
 		$(if $(filter zh,$(EDITION)),--LabApp.app_settings_dir=$(abspath $(LAB_ZH_DIR)) \
 		--LabApp.default_url=/lab/tree/zh/00_overview_and_setup.ipynb,--LabApp.default_url=/lab/tree/00_overview_and_setup.ipynb)
 
 # The Chinese edition: the commands for translators (docs/translating.md)
 zh: $(STAMP)
+	$(PY) -m vae_helpers.exercises.i18n build
 	$(PY) -m vae_helpers.translation build
 
 zh-extract: $(STAMP)
 	$(PY) -m vae_helpers.translation extract
+	$(PY) -m vae_helpers.exercises.i18n extract
 
 # The book: the committed notebooks of both editions as a static website (never re-executed), offline
 # (Sphinx + MyST-NB + the book theme, MathJax bundled). Read it: python -m http.server -d build/book

@@ -197,7 +197,7 @@ def test_built_notebook_has_english_code_and_chinese_markdown(tmp_path, monkeypa
     assert tr.build(path) == []
     zh = nbformat.read(tr.chinese_dir() / path.name, as_version=4)
     assert zh.cells[1].source == "print(1)"
-    assert zh.cells[0].source.startswith("译：# Demo\n\n译：Words.\n\n> 中文版")
+    assert zh.cells[0].source.startswith("译：# Demo\n\n译：Words.\n\n> 维护者注")  # the note closes the last markdown cell
     assert zh.metadata["vae_notebooks"]["generated_from"] == "../00_demo.ipynb"
 
 
@@ -245,3 +245,25 @@ def test_the_catalogs_are_gettext_files():
             done = subprocess.run(["msgfmt", "--check-format", "-o", "/dev/null", str(path)],
                                   capture_output=True, text=True)
             assert done.returncode == 0, f"msgfmt rejects {_rel(path)}:\n{done.stderr}"
+
+
+def test_a_code_block_translates_its_comments_and_may_name_the_chinese_edition():
+    block = "```bash\nmake lab   # opens JupyterLab on the lessons\nmake run   # runs every lesson\n```"
+    assert tr.is_prose(block) and not tr.is_prose("```python\nx = 1  # vae_helpers/toy.py\n```")
+    unit = tr.Unit("00_demo.ipynb", 3, 1, block)
+    good = "```bash\nmake lab EDITION=zh   # 打开中文版课程\nmake run EDITION=zh   # 运行每一课\n```"
+    assert tr.fidelity_problems(unit, good) == []
+    bad = "```bash\nmake lab --port 1   # 打开课程\nmake run   # 运行每一课\n```"
+    assert "may change only its comments" in tr.fidelity_problems(unit, bad)[0]
+
+
+def test_text_labels_inside_formulas_may_be_translated_and_nothing_else():
+    unit = tr.Unit("00_demo.ipynb", 3, 1, r"The bound is $\text{ELBO} = \log p(x) - \text{gap}$ here.")
+    assert tr.fidelity_problems(unit, r"下界是 $\text{证据下界} = \log p(x) - \text{间隙}$。") == []
+    assert tr.fidelity_problems(unit, r"下界是 $\text{证据下界} = \log q(x) - \text{间隙}$。") != []
+
+
+def test_inline_code_may_point_to_the_chinese_edition():
+    unit = tr.Unit("00_demo.ipynb", 3, 1, "Open `notebooks/04_kl.ipynb` with `make lab`.")
+    assert tr.fidelity_problems(unit, "用 `make lab EDITION=zh` 打开 `notebooks/zh/04_kl.ipynb`。") == []
+    assert tr.fidelity_problems(unit, "用 `make lab` 打开 `notebooks/05_x.ipynb`。") != []

@@ -86,8 +86,22 @@ def split_blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
+_COMMENT_WORDS = re.compile(r"#[^\n]*?[A-Za-z]{2,}\s+[A-Za-z]{2,}")
+
+
+def is_fence(block: str) -> bool:
+    """Whether a paragraph is one fenced code block."""
+    text = block.strip()
+    return bool(_FENCE.match(text)) and text.endswith(("```", "~~~")) and len(text.splitlines()) > 1
+
+
 def is_prose(block: str) -> bool:
-    """Whether a paragraph has words to translate (not only code, formulas, tags or links)."""
+    """Whether a paragraph has words to translate (not only code, formulas, tags or links).
+
+    A fenced code block is translated only for its comments in words (``make lab  # opens …``).
+    """
+    if is_fence(block):
+        return _COMMENT_WORDS.search(block) is not None
     for pattern in _NOT_PROSE:
         block = pattern.sub(" ", block)
     return re.search(r"[A-Za-z]{2,}", block) is not None
@@ -261,9 +275,11 @@ def _relink(markdown: str) -> str:
 
 
 def banner(notebook: Path) -> str:
+    """The maintainers' note at the end of each Chinese notebook (a learner edits freely before it)."""
     return (
-        f"> 中文版 · 本笔记本由英文版 [`{notebook.name}`](../{notebook.name}) 和译文目录 "
-        f"`po/{notebook.stem}.po` 生成（`make zh`），请不要直接修改；代码与输出同英文版完全一致。"
+        f"> 维护者注：中文版由英文版 [`{notebook.name}`](../{notebook.name}) 和译文目录 "
+        f"`po/{notebook.stem}.po` 生成（`make zh`）。修改译文请编辑译文目录再重新生成，"
+        "而不是直接修改本文件。代码与英文版相同；练习的反馈以中文显示。"
     )
 
 
@@ -290,15 +306,22 @@ def build_notebook(notebook: Path, catalog=None):
     import nbformat
 
     catalog = read_catalog(catalog_path(notebook)) if catalog is None else catalog
+    from .exercises.i18n import translate_output
+
     nb = copy.deepcopy(nbformat.read(notebook, as_version=4))
     incomplete: list[int] = []
-    first_markdown = True
+    markdown = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"]
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    output["text"] = translate_output(output["text"])
+            continue
         if cell.cell_type != "markdown":
             continue
         text, missing = translate_markdown(cell.source, catalog)
-        if first_markdown:
-            text, first_markdown = text.rstrip("\n") + "\n\n" + banner(notebook), False
+        if index == markdown[-1]:
+            text = text.rstrip("\n") + "\n\n" + banner(notebook)
         cell.source = text
         if missing:
             incomplete.append(index)
@@ -349,10 +372,16 @@ def paragraph_problem(unit: Unit, catalog, catalog_name: str) -> str | None:
     return f"{unit.where} {what}; " + HOW_TO_FIX.format(catalog=catalog_name)
 
 
+_TEXT_LABEL = re.compile(r"\\text\{[^{}]*\}")
+
+
 def kept_spans(text: str) -> dict[str, list[str]]:
-    """Formulas, code, link targets and numbers of a paragraph, which a translation keeps as they are."""
+    """Formulas, code, link targets and numbers of a paragraph, which a translation keeps as they are.
+
+    The words of a formula's ``\\text{…}`` labels may be translated; the rest of the formula may not.
+    """
     found = {}
-    rest = text
+    rest = _TEXT_LABEL.sub(r"\\text{}", text)
     for kind, pattern in _KEPT.items():
         spans = (m.group(1) if pattern.groups else m.group(0) for m in pattern.finditer(rest))
         found[kind] = sorted(" ".join(span.split()) for span in spans)  # a line break counts as a space
@@ -360,10 +389,33 @@ def kept_spans(text: str) -> dict[str, list[str]]:
     return found
 
 
+def _edition_neutral(code: str) -> str:
+    """Code as the English edition writes it: the Chinese may add EDITION=zh and notebooks/zh/ paths."""
+    code = re.sub(r"\s*EDITION=zh\b", "", code).replace("notebooks/zh/", "notebooks/")
+    return code.replace("/lab/tree/zh/", "/lab/tree/")
+
+
+def _fence_code(block: str, chinese: bool) -> list[str]:
+    """A fenced block's lines without their comments (the Chinese may add EDITION=zh and notebooks/zh/)."""
+    lines = []
+    for line in block.strip().splitlines():
+        code = line.split("#", 1)[0].rstrip() if "#" in line and not line.lstrip().startswith("#!") else line.rstrip()
+        if chinese:
+            code = _edition_neutral(code)
+        lines.append(" ".join(code.split()))
+    return lines
+
+
 def fidelity_problems(unit: Unit, translation: str) -> list[str]:
     """What a translation changed that it must keep: formulas, code, links, numbers, 00's Chinese terms."""
+    if is_fence(unit.text):
+        if _fence_code(unit.text, False) != _fence_code(translation, True):
+            return [f"{unit.where}: a code block's translation may change only its comments (and add EDITION=zh "
+                    "or notebooks/zh/ paths)"]
+        return []
     problems = []
     english, chinese = kept_spans(unit.text), kept_spans(translation)
+    chinese["code"] = sorted(_edition_neutral(span) for span in chinese["code"])  # `make lab EDITION=zh` is `make lab`
     for kind in _KEPT:
         lost = _multiset_minus(english[kind], chinese[kind])
         added = _multiset_minus(chinese[kind], english[kind])

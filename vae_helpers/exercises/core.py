@@ -24,7 +24,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-TRY_FIRST = "Try it yourself first: a solution read before you have tried teaches little."
+from .i18n import N_, _
+
+TRY_FIRST = N_("Try it yourself first: a solution read before you have tried teaches little.")
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Mistake:
     why: str  # one or two sentences: why it is wrong
     fn: Callable
     hint: int = 0  # the staged hint that addresses this mistake (0: none in particular)
+
+
+STUCK = N_("Stuck? .hint() on this exercise gives a nudge.")
 
 
 class _NotAttempted(Exception):
@@ -136,31 +141,33 @@ def describe_value(value: Any) -> str:
         if value.numel() == 1:
             return f"tensor({value.item():.4g})"
         dtype = str(value.dtype).removeprefix("torch.")
-        return f"tensor of shape {list(value.shape)} ({dtype})"
+        return _("tensor of shape {shape} ({dtype})", shape=list(value.shape), dtype=dtype)
     if isinstance(value, torch.nn.Module):
-        return f"a {type(value).__name__} model"
+        return _("a {kind} model", kind=type(value).__name__)
     if isinstance(value, torch.optim.Optimizer):
-        return f"a {type(value).__name__} optimizer"
+        return _("a {kind} optimizer", kind=type(value).__name__)
     if isinstance(value, float):
         return _fmt(value)
     if isinstance(value, (list, tuple)) and len(value) > 4:
-        return f"a {type(value).__name__} of {len(value)} items"
+        return _("a {kind} of {n} items", kind=type(value).__name__, n=len(value))
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def difference(got: Any, expected: Any, rtol: float, atol: float, where: str = "the result",
+def difference(got: Any, expected: Any, rtol: float, atol: float, where: str | None = None,
                reveal: bool = True) -> str | None:
     """None when ``got`` matches ``expected``; otherwise the first thing that differs, in words.
 
     Shows at most one element of ``expected`` (and none when ``reveal`` is False or the expected
     value is a single number, which would give the answer away).
     """
+    where = _("the result") if where is None else where
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             n = len(got) if isinstance(got, (tuple, list)) else None
-            return (f"{where} should be a {type(expected).__name__} of {len(expected)} values, "
-                    f"got {describe_value(got) if n is None else f'{n} values'}")
+            return _("{where} should be a {kind} of {n} values, got {got}", where=where,
+                     kind=type(expected).__name__, n=len(expected),
+                     got=describe_value(got) if n is None else _("{n} values", n=n))
         for i, (g, e) in enumerate(zip(got, expected)):
             problem = difference(g, e, rtol, atol, f"{where}[{i}]", reveal)
             if problem:
@@ -169,31 +176,39 @@ def difference(got: Any, expected: Any, rtol: float, atol: float, where: str = "
     if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
         if got == expected:
             return None
-        return f"{where} is {got!r}, which is not right" if not reveal else f"{where}: expected {expected!r}, got {got!r}"
+        return (_("{where} is {got}, which is not right", where=where, got=repr(got)) if not reveal
+                else _("{where}: expected {expected}, got {got}", where=where, expected=repr(expected), got=repr(got)))
     exp = _as_tensor(expected)
     if exp is None:
-        return None if got == expected else f"{where} is {describe_value(got)}, which is not right"
+        return None if got == expected else _("{where} is {got}, which is not right", where=where,
+                                               got=describe_value(got))
     value = _as_tensor(got)
     if value is None:
-        kind = "a tensor" if isinstance(expected, torch.Tensor) else "a number"
-        return f"{where} should be {kind}, got {type(got).__name__} ({describe_value(got)})"
+        kind = _("a tensor") if isinstance(expected, torch.Tensor) else _("a number")
+        return _("{where} should be {kind}, got {type} ({got})", where=where, kind=kind,
+                 type=type(got).__name__, got=describe_value(got))
     if isinstance(expected, torch.Tensor) and tuple(value.shape) != tuple(exp.shape):
-        return f"{where} has shape {list(value.shape)}; expected shape {list(exp.shape)}"
+        return _("{where} has shape {shape}; expected shape {expected}", where=where, shape=list(value.shape),
+                 expected=list(exp.shape))
     if not isinstance(expected, torch.Tensor) and value.numel() != 1:
-        return f"{where} should be a single number, got {describe_value(got)}"
+        return _("{where} should be a single number, got {got}", where=where, got=describe_value(got))
     e, g = exp.double().reshape(-1), value.double().reshape(-1)
     bad = ~(torch.isclose(g, e, rtol=rtol, atol=atol) | (torch.isnan(g) & torch.isnan(e)))
     if not bad.any():
         return None
     k = int(bad.nonzero()[0])
     if e.numel() == 1 or not reveal:
-        side = "too large" if g[k] > e[k] else "too small" if g[k] < e[k] else "not a number"
-        at = "" if e.numel() == 1 else f" at index {_index(tuple(torch.unravel_index(torch.tensor(k), exp.shape)))}"
-        return f"{where}{at} is {_fmt_apart(float(g[k]), float(e[k]))[0]}, which is {side}"
+        side = _("too large") if g[k] > e[k] else _("too small") if g[k] < e[k] else _("not a number")
+        value = _fmt_apart(float(g[k]), float(e[k]))[0]
+        if e.numel() == 1:
+            return _("{where} is {value}, which is {side}", where=where, value=value, side=side)
+        at = _index(tuple(int(i) for i in torch.unravel_index(torch.tensor(k), exp.shape)))
+        return _("{where} at index {index} is {value}, which is {side}", where=where, index=at, value=value,
+                 side=side)
     idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(k), exp.shape))
     shown_e, shown_g = _fmt_apart(float(e[k]), float(g[k]))
-    return (f"{where} first differs at index {_index(idx)}: expected {shown_e}, "
-            f"got {shown_g} ({int(bad.sum())} of {e.numel()} values differ)")
+    return _("{where} first differs at index {index}: expected {expected}, got {got} ({bad} of {n} values differ)",
+             where=where, index=_index(idx), expected=shown_e, got=shown_g, bad=int(bad.sum()), n=e.numel())
 
 
 def _source_of(path, name: str) -> str | None:
@@ -221,10 +236,12 @@ class _Hints:
         """Print hint ``n`` (1 = a nudge)."""
         total = len(self.hints)
         if not 1 <= n <= total:
-            print(f"{self.name} has hints 1 to {total}; after the last one, {self.name}.solution().")
+            print(_("{name} has hints 1 to {total}; after the last one, {name}.solution().", name=self.name,
+                    total=total))
             return
-        more = f" (next: .hint({n + 1}))" if n < total else " (the last hint; then .solution())"
-        print(f"Hint {n} of {total} for {self.name}{more}:\n{self.hints[n - 1]}")
+        more = _(" (next: .hint({next}))", next=n + 1) if n < total else _(" (the last hint; then .solution())")
+        print(_("Hint {n} of {total} for {name}{more}:", n=n, total=total, name=self.name, more=more))
+        print(_(self.hints[n - 1]))
 
     def solution(self) -> None:
         """Print the reference solution from solutions/<lesson>.py, after a "try first" line."""
@@ -232,10 +249,10 @@ class _Hints:
 
         path = project_root() / "solutions" / f"{self.lesson}.py"
         source = _source_of(path, self.solution_name)
-        print(TRY_FIRST)
+        print(_(TRY_FIRST))
         if source is None:
-            print(f"(the solution is {self.solution_name} in solutions/{self.lesson}.py of the "
-                  "vae-notebooks repository; that file is not next to this installation)")
+            print(_("(the solution is {name} in solutions/{lesson}.py of the vae-notebooks repository; that file "
+                    "is not next to this installation)", name=self.solution_name, lesson=self.lesson))
         else:
             print(source.rstrip())
 
@@ -271,8 +288,8 @@ class Exercise(_Hints):
 
     def _describe_case(self, i: int, n: int, case: Case) -> str:
         parts = [f"{a}={describe_value(v)}" for a, v in zip(self.arg_names, case.args)]
-        label = f" ({case.label})" if case.label else ""
-        return f"case {i} of {n}{label}: " + ", ".join(parts)
+        label = f" ({_(case.label)})" if case.label else ""
+        return _("case {i} of {n}{label}: ", i=i, n=n, label=label) + ", ".join(parts)
 
     def _call(self, fn: Callable, case: Case):
         return call_with_time_limit(fn, _copy_args(case.args), self.time_limit)
@@ -321,14 +338,14 @@ class Exercise(_Hints):
 
     def _general(self, fn: Callable, answers: list, cases: list[Case], expected: list, failing: int):
         """A general diagnosis (diagnose.py), or an answer that changes between two identical calls."""
-        from .diagnose import RANDOM, diagnose
+        from .diagnose import diagnose, random_diagnosis
 
         try:
             again = self._call(fn, cases[failing])
             twice = self._call(self.reference, cases[failing])
             if (difference(twice, expected[failing], 0, 0) is None
                     and difference(again, answers[failing], 0, 0) is not None):
-                return RANDOM
+                return random_diagnosis()
         except Exception:
             pass
         ran = [(a, e, c.args) for a, e, c in zip(answers, expected, cases) if a is not None and not isinstance(a, _Raised)]
@@ -340,10 +357,11 @@ class Exercise(_Hints):
             return None
 
     def _mistake_lines(self, mistake: Mistake, everywhere: bool) -> list[str]:
-        lead = "This looks like a known mistake" if everywhere else "On most cases this behaves like a known mistake"
-        pointer = (f"  .hint({mistake.hint}) is about this." if mistake.hint
-                   else "  Fix that, then check again.")
-        return [f"  {lead}, {mistake.name}: {mistake.why}", pointer]
+        template = (_("This looks like a known mistake, {name}: {why}") if everywhere
+                    else _("On most cases this behaves like a known mistake, {name}: {why}"))
+        pointer = (_(".hint({n}) is about this.", n=mistake.hint) if mistake.hint
+                   else _("Fix that, then check again."))
+        return ["  " + template.format(name=_(mistake.name), why=_(mistake.why)), "  " + pointer]
 
     def check(self, fn: Callable, verbose: bool = True) -> CheckResult:
         """Run ``fn`` on every case; print and return the verdict."""
@@ -355,9 +373,9 @@ class Exercise(_Hints):
     def _check(self, fn: Callable) -> CheckResult:
         if fn is None or fn is Ellipsis or not callable(fn):
             return CheckResult(self.name, "not attempted" if fn in (None, Ellipsis) else "incorrect",
-                               "not attempted yet: write the function above, then run this cell."
+                               _("not attempted yet: write the function above, then run this cell.")
                                if fn in (None, Ellipsis) else
-                               f"pass your function itself (got {describe_value(fn)}).")
+                               _("pass your function itself (got {got}).", got=describe_value(fn)))
         cases = self.cases()
         expected = [self._call(self.reference, c) for c in cases]  # the reference first, on copies
         answers: list = []
@@ -366,35 +384,35 @@ class Exercise(_Hints):
                 got, changed = self._run(fn, case)
             except NotImplementedError:
                 return CheckResult(self.name, "not attempted",
-                                   "not attempted yet: replace `raise NotImplementedError` with your code, "
-                                   "then run this cell.")
+                                   _("not attempted yet: replace `raise NotImplementedError` with your code, "
+                                     "then run this cell."))
             except TimeLimitExceeded:
                 return CheckResult(self.name, "incorrect",
-                                   f"your function did not return within {self.time_limit:g} s on "
-                                   f"{self._describe_case(i, len(cases), case)}\n  An endless loop, or a Python "
-                                   "loop over every element? These answers take milliseconds with tensor "
-                                   "operations.", diagnosis="time")
+                                   _("your function did not return within {seconds} s on {case}", seconds=f"{self.time_limit:g}",
+                                     case=self._describe_case(i, len(cases), case)) + "\n  "
+                                   + _("An endless loop, or a Python loop over every element? These answers take "
+                                       "milliseconds with tensor operations."), diagnosis="time")
             except Exception as err:  # the reader's code may fail in any way: report it, don't crash
                 answers.append(_Raised(err))
                 answers += [self._answer_or_raised(fn, later) for later in cases[i:]]
                 mistake, everywhere = self._diagnose(answers, cases, i - 1)
-                lines = [f"your function raised {type(err).__name__}: {err}\n  on "
-                         f"{self._describe_case(i, len(cases), case)}"]
+                lines = [_("your function raised {error}: {message}", error=type(err).__name__, message=err)
+                         + "\n  " + _("on {case}", case=self._describe_case(i, len(cases), case))]
                 lines += (self._mistake_lines(mistake, everywhere) if mistake is not None
-                          else ["  Stuck? .hint() on this exercise gives a nudge."])
+                          else ["  " + _(STUCK)])
                 return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None)
             if got is None:
                 if i == 1:
                     return CheckResult(self.name, "not attempted",
-                                       "not attempted yet (your function returned None): write the "
-                                       "function above, with a `return`, then run this cell.")
-                return CheckResult(self.name, "incorrect", f"your function returned None on "
-                                   f"{self._describe_case(i, len(cases), case)}: is a `return` missing?")
+                                       _("not attempted yet (your function returned None): write the "
+                                         "function above, with a `return`, then run this cell."))
+                return CheckResult(self.name, "incorrect", _("your function returned None on {case}: is a `return` "
+                                   "missing?", case=self._describe_case(i, len(cases), case)))
             answers.append(got)
             g, e = (self._compare(got, exp) if self._compare else (got, exp))
             problem = difference(g, e, self.rtol, self.atol)
             if problem is None and _lost_graph(got, exp):
-                problem = "the values are right, but the result carries no gradient"
+                problem = _("the values are right, but the result carries no gradient")
             if problem:
                 answers += [self._answer_or_raised(fn, later) for later in cases[i:]]
                 mistake, everywhere = self._diagnose(answers, cases, i - 1)
@@ -406,20 +424,22 @@ class Exercise(_Hints):
                 if general is None and mistake is None and changed:
                     from .diagnose import Diagnosis
 
-                    general = Diagnosis("in place", f"your function changed its input `{changed[0]}` in place "
-                                        "(an operation ending in _ , or an assignment into it): compute a new "
-                                        "tensor instead, so the caller's values stay as they were.")
-                lines = [f"not yet right. On {self._describe_case(i, len(cases), case)}",
-                         f"  {problem}."]
+                    general = Diagnosis("in place", _("your function changed its input `{name}` in place (an "
+                                                      "operation ending in _ , or an assignment into it): compute "
+                                                      "a new tensor instead, so the caller's values stay as they "
+                                                      "were.", name=changed[0]))
+                lines = [_("not yet right. On {case}", case=self._describe_case(i, len(cases), case)),
+                         f"  {problem}" + _(".")]
                 if mistake is not None:
                     lines += self._mistake_lines(mistake, everywhere)
                 elif general is not None:
-                    lines.append(f"  What is wrong: {general.text}")
+                    lines.append("  " + _("What is wrong: {text}", text=general.text))
                 else:
-                    lines.append("  Stuck? .hint() on this exercise gives a nudge.")
+                    lines.append("  " + _(STUCK))
                 return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
                                    general.kind if general is not None else None)
-        return CheckResult(self.name, "correct", f"correct ({len(cases)} case{'s' if len(cases) != 1 else ''} checked).")
+        return CheckResult(self.name, "correct", _("correct (1 case checked).") if len(cases) == 1
+                           else _("correct ({n} cases checked).", n=len(cases)))
 
     def _answer_or_raised(self, fn: Callable, case: Case):
         try:
@@ -477,13 +497,13 @@ class Prediction(_Hints):
     def _check(self, prediction) -> CheckResult:
         if prediction is None or prediction is Ellipsis:
             return CheckResult(self.name, "not attempted",
-                               "not attempted yet: write your prediction above, then run this cell.")
+                               _("not attempted yet: write your prediction above, then run this cell."))
         if self.choices:
             key = str(prediction).strip().lower()
             valid = {c.lower(): c for c in self.choices}
             if key not in valid:
-                return CheckResult(self.name, "incorrect",
-                                   f"{prediction!r} is not one of the choices {list(self.choices)}.")
+                return CheckResult(self.name, "incorrect", _("{prediction} is not one of the choices {choices}.",
+                                                             prediction=repr(prediction), choices=list(self.choices)))
             prediction = valid[key]
         answer = self.answer()
         if isinstance(answer, str):
@@ -492,21 +512,23 @@ class Prediction(_Hints):
             try:
                 value = float(prediction)
             except (TypeError, ValueError):
-                return CheckResult(self.name, "incorrect", f"give a number, got {describe_value(prediction)}.")
+                return CheckResult(self.name, "incorrect", _("give a number, got {got}.",
+                                                             got=describe_value(prediction)))
             right = math.isclose(value, float(answer), rel_tol=self.rtol, abs_tol=1e-12)
         shown = answer if isinstance(answer, str) else _fmt(float(answer))
+        explain = _(self.explain)
         if right:
-            return CheckResult(self.name, "correct", f"right: {shown}. {self.explain}")
+            return CheckResult(self.name, "correct", _("right: {answer}.", answer=shown) + " " + explain)
         why = self.mistakes.get(prediction, "")
         if not why and not isinstance(answer, str):  # a catalogued number, written with other digits
             why, prediction = next(((text, key) for key, text in self.mistakes.items()
                                     if isinstance(key, (int, float)) and not isinstance(key, bool)
                                     and math.isclose(float(prediction), float(key), rel_tol=0.02, abs_tol=1e-12)),
                                    ("", prediction))
-        lines = [f"you predicted {prediction!r}; the answer is {shown}."]
+        lines = [_("you predicted {prediction}; the answer is {answer}.", prediction=repr(prediction), answer=shown)]
         if why:
-            lines.append(f"  This is a known trap: {why}")
-        lines.append(f"  {self.explain}")
+            lines.append("  " + _("This is a known trap: {why}", why=_(why)))
+        lines.append(f"  {explain}")
         return CheckResult(self.name, "incorrect", "\n".join(lines), prediction if why else None)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from .i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -24,9 +26,13 @@ class Diagnosis:
 
 
 LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
-RANDOM = Diagnosis("random", "your function gives different results for the same inputs: it draws noise of its "
-                   "own (torch.randn, .sample(), a global generator) where it should use the eps or "
-                   "generator it is given. Make it deterministic given its inputs.")
+RANDOM_TEXT = N_("your function gives different results for the same inputs: it draws noise of its own "
+                 "(torch.randn, .sample(), a global generator) where it should use the ε or generator it is "
+                 "given. Make it deterministic given its inputs.")
+
+
+def random_diagnosis() -> Diagnosis:
+    return Diagnosis("random", _(RANDOM_TEXT))
 
 
 def _tensor(x: Any) -> torch.Tensor | None:
@@ -77,27 +83,35 @@ def _sizes(args: tuple, names: list[str]) -> list[tuple[int, str]]:
         if isinstance(value, torch.Tensor):
             for d, n in enumerate(value.shape):
                 if n >= 2:
-                    found.append((int(n), f"dimension {d} of `{name}` ({n})"))
+                    found.append((int(n), _("dimension {d} of `{name}`", d=d, name=name) + f" ({n})"))
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 2:
             found.append((value, f"`{name}` ({value})"))
     return found
 
 
 NAMED_FACTORS = [
-    (2.0, "twice the expected value: a factor ½ is missing (the ½ of a Gaussian's log-density or KL?)"),
-    (0.5, "half the expected value: an extra factor ½"),
-    (math.log(2), "the expected value times ln 2: a bits ↔ nats conversion done the wrong way (1 bit = ln 2 nats)"),
-    (1 / math.log(2), "the expected value divided by ln 2: a bits ↔ nats conversion done the wrong way (1 bit = ln 2 nats)"),
-    (math.log(10), "the expected value times ln 10: log10 where ln is meant (or the reverse)"),
-    (1 / math.log(10), "the expected value divided by ln 10: log10 where ln is meant (or the reverse)"),
-    (math.log2(10), "a factor log2(10): log10 and log2 mixed up"),
-    (1 / math.log2(10), "a factor log10(2): log10 and log2 mixed up"),
+    (2.0, N_("your result is twice the expected value: a factor ½ is missing (the ½ of a Gaussian's "
+             "log-density or KL?).")),
+    (0.5, N_("your result is half the expected value: an extra factor ½.")),
+    (math.log(2), N_("your result is the expected value times ln 2: a bits ↔ nats conversion done the wrong way "
+                     "(1 bit = ln 2 nats).")),
+    (1 / math.log(2), N_("your result is the expected value divided by ln 2: a bits ↔ nats conversion done the "
+                         "wrong way (1 bit = ln 2 nats).")),
+    (math.log(10), N_("your result is the expected value times ln 10: log₁₀ where ln is meant (or the reverse).")),
+    (1 / math.log(10), N_("your result is the expected value divided by ln 10: log₁₀ where ln is meant (or the "
+                          "reverse).")),
+    (math.log2(10), N_("your result is off by a factor log₂ 10: log₁₀ and log₂ mixed up.")),
+    (1 / math.log2(10), N_("your result is off by a factor log₁₀ 2: log₁₀ and log₂ mixed up.")),
 ]
+MINUS_FACTORS = {
+    2.0: N_("your result is minus twice the expected value: a sign and a factor 2."),
+    0.5: N_("your result is minus half the expected value: a sign and a factor 0.5."),
+}
 NAMED_OFFSETS = [
-    (math.log(2), "ln 2: a bits/nats constant or a log 2 term"),
+    (math.log(2), N_("ln 2: a bits/nats constant or a log 2 term")),
     (0.5, "½"),
     (1.0, "1"),
-    (0.5 * math.log(2 * math.pi), "½ log 2π: the Gaussian's normalising constant"),
+    (0.5 * math.log(2 * math.pi), N_("½ log 2π: the Gaussian's normalising constant")),
 ]
 
 
@@ -121,32 +135,36 @@ def _name_factor(c: float | None, per_case: list[float], sizes: list[list[tuple[
     if c is not None:
         for value, text in NAMED_FACTORS:
             if math.isclose(c, value, rel_tol=1e-4):
-                return f"your result is {text}."
-        for value, text in NAMED_FACTORS[:2]:
+                return _(text)
+        for value, text in MINUS_FACTORS.items():
             if math.isclose(c, -value, rel_tol=1e-4):
-                return f"your result is minus {text.split(':')[0]}: a sign and a factor {value:g}."
-    for sign, word in ((1, ""), (-1, "minus ")):
+                return _(text)
+    for sign in (1, -1):
         key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, n, rel_tol=1e-6))
         if key:
-            return (f"your result is {word}the expected value times {key}, in every case: a sum where a mean "
-                    "is meant (or the reverse).")
+            return (_("your result is the expected value times {key}, in every case: a sum where a mean is meant "
+                      "(or the reverse).", key=key) if sign == 1 else
+                    _("your result is minus the expected value times {key}, in every case: a sum where a mean is "
+                      "meant (or the reverse), and a sign.", key=key))
         key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, 1 / n, rel_tol=1e-6))
         if key:
-            return (f"your result is {word}the expected value divided by {key}, in every case: a mean where a "
-                    "sum is meant (or the reverse).")
+            return (_("your result is the expected value divided by {key}, in every case: a mean where a sum is "
+                      "meant (or the reverse).", key=key) if sign == 1 else
+                    _("your result is minus the expected value divided by {key}, in every case: a mean where a sum "
+                      "is meant (or the reverse), and a sign.", key=key))
     return None
 
 
 def _name_offset(c: float | None, per_case: list[float], sizes: list[list[tuple[int, str]]]) -> str | None:
-    word = "too large" if (c if c is not None else per_case[0]) > 0 else "too small"
+    word = _("too large") if (c if c is not None else per_case[0]) > 0 else _("too small")
     key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(abs(v), math.log(n), rel_tol=1e-5))
     if key:
-        return (f"your result is {word} by log k, with k = {key}, in every case: the 1/k of an average inside "
-                "the log is missing (log-sum-exp where log-mean-exp is meant), or extra.")
+        return _("your result is {word} by log k, with k = {key}, in every case: the 1/k of an average inside the "
+                 "log is missing (log-sum-exp where log-mean-exp is meant), or extra.", word=word, key=key)
     if c is not None:
         for value, text in NAMED_OFFSETS:
             if math.isclose(abs(c), value, rel_tol=1e-4):
-                return f"your result is {word} by {text}, everywhere."
+                return _("your result is {word} by {amount}, everywhere.", word=word, amount=_(text))
     return None
 
 
@@ -158,44 +176,47 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
     for g, e in zip(got, expected):
         for a, b in zip(_parts(g), _parts(e)):
             if isinstance(b, torch.Tensor) and b.requires_grad and isinstance(a, torch.Tensor) and not a.requires_grad:
-                return Diagnosis("graph", "your result has no autograd graph (it went through .item(), .detach(), "
-                                 ".numpy(), a new torch.tensor(...) or torch.no_grad()), so no gradient can flow "
-                                 "back through it. Keep every step a torch operation on the inputs.")
+                return Diagnosis("graph", _("your result has no autograd graph (it went through .item(), "
+                                            ".detach(), .numpy(), a new torch.tensor(...) or torch.no_grad()), so no "
+                                            "gradient can flow back through it. Keep every step a torch operation on "
+                                            "the inputs."))
     # a swapped pair, or a transposed matrix
     if all(isinstance(e, (tuple, list)) and len(e) == 2 and isinstance(g, (tuple, list)) and len(g) == 2
            for g, e in zip(got, expected)):
         if all(_tensor(g[0]) is not None and _tensor(g[1]) is not None and _close(_tensor(g[1]), _tensor(e[0]))
                and _close(_tensor(g[0]), _tensor(e[1])) for g, e in zip(got, expected)):
-            return Diagnosis("swapped", "your two results are right but in the wrong order: swap them.")
+            return Diagnosis("swapped", _("your two results are right but in the wrong order: swap them."))
     ts = [(_tensor(g), _tensor(e)) for g, e in zip(got, expected)]
     if all(a is not None and b is not None and b.dim() >= 2 and b.shape[-1] != b.shape[-2] for a, b in ts):
         if all(tuple(a.shape) == tuple(b.transpose(-1, -2).shape) and _close(a.transpose(-1, -2), b) for a, b in ts):
-            return Diagnosis("transposed", "your result is the transpose of the right one (its last two axes "
-                             "swapped): check which axis is which.")
+            return Diagnosis("transposed", _("your result is the transpose of the right one (its last two axes "
+                                             "swapped): check which axis is which."))
     paired = _pairs(got, expected)
     if paired is None:
         return None
     g, e, per_case = paired
     if bool(torch.isfinite(e).all()) and not bool(torch.isfinite(g).all()):
         bad = "nan" if bool(torch.isnan(g).any()) else "inf"
-        return Diagnosis("overflow", f"your result holds {bad} where the right one is finite: an exp that "
-                         "overflowed or underflowed. Subtract the maximum before exp, one maximum per group you "
-                         "sum over (per column or per image, not one for the whole tensor), and add it back after the log.")
+        return Diagnosis("overflow", _("your result holds {bad} where the right one is finite: an exp that "
+                                       "overflowed or underflowed. Subtract the maximum before exp, one maximum per "
+                                       "group you sum over (per column or per image, not one for the whole tensor), "
+                                       "and add it back after the log.", bad=bad))
     for a, b in zip(got, expected):
         for x, y in zip(_parts(a), _parts(b)):
             if (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dtype in LOW_PRECISION
                     and y.dtype == torch.float64 and x.dtype != y.dtype):
                 if _close(g, e, rtol=1e-2, atol=1e-4):
-                    return Diagnosis("dtype", f"your result is {str(x.dtype).removeprefix('torch.')} where "
-                                     "float64 is expected: the lower precision loses the digits this check "
-                                     "needs. Keep the inputs' dtype (no .float(), no new tensors of the default dtype).")
+                    return Diagnosis("dtype", _("your result is {dtype} where float64 is expected: the lower "
+                                                "precision loses the digits this check needs. Keep the inputs' dtype "
+                                                "(no .float(), no new tensors of the default dtype).",
+                                                dtype=str(x.dtype).removeprefix("torch.")))
     if not bool(torch.isfinite(g).all()):
         return None
     sizes = [_sizes(a, names) for a in args]
     scale = float(e.abs().max()) if e.numel() else 0.0
     if scale > 0 and _close(g, -e):
-        return Diagnosis("sign", "your result has the wrong sign everywhere: a minus sign is missing or extra "
-                         "(a loss is the negative of the bound).")
+        return Diagnosis("sign", _("your result has the wrong sign everywhere: a minus sign is missing or extra "
+                                   "(a loss is the negative of the bound)."))
     nonzero = e.abs() > 1e-9 * max(scale, 1e-300)
     if int(nonzero.sum()) >= 1 and scale > 0:
         ratio = g[nonzero] / e[nonzero]
@@ -207,8 +228,8 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
         if all(p is not None for p in per) and not all(math.isclose(p, 1.0, rel_tol=1e-4) for p in per):
             text = _name_factor(c, per, sizes)
             if text is None and c is not None and int(nonzero.sum()) >= 2:
-                text = (f"your result is the expected value times a constant, {c:.4g}, everywhere: a constant "
-                        "factor is missing or extra.")
+                text = _("your result is the expected value times a constant, {c}, everywhere: a constant factor is "
+                         "missing or extra.", c=f"{c:.4g}")
             if text:
                 return Diagnosis("factor", text)
     d = g - e
@@ -217,18 +238,18 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
         c = _constant(d)
         text = _name_offset(c, per_offset, sizes)
         if text is None and c is not None and d.numel() >= 2:
-            text = (f"your result is off by the same constant, {c:+.4g}, everywhere: a constant term is missing "
-                    "or extra.")
+            text = _("your result is off by the same constant, {c}, everywhere: a constant term is missing or "
+                     "extra.", c=f"{c:+.4g}")
         if text:
             return Diagnosis("offset", text)
     if bool((e > 0).all()) and _close(g, e.log()):
-        return Diagnosis("log", "your result is the log of the right one: a log too many (or an exp missing).")
+        return Diagnosis("log", _("your result is the log of the right one: a log too many (or an exp missing)."))
     if bool((e < 50).all()) and _close(g, e.exp()):
-        return Diagnosis("exp", "your result is the exp of the right one: an exp too many (or a log missing).")
+        return Diagnosis("exp", _("your result is the exp of the right one: an exp too many (or a log missing)."))
     if _close(g, e.square()) and not _close(g, e):
-        return Diagnosis("square", "your result is the square of the right one: a variance where a standard "
-                         "deviation is meant (σ² for σ), or a square too many.")
+        return Diagnosis("square", _("your result is the square of the right one: a variance where a standard "
+                                     "deviation is meant (σ² for σ), or a square too many."))
     if bool((e >= 0).all()) and _close(g, e.sqrt()) and not _close(g, e):
-        return Diagnosis("sqrt", "your result is the square root of the right one: a standard deviation where a "
-                         "variance is meant (σ for σ²).")
+        return Diagnosis("sqrt", _("your result is the square root of the right one: a standard deviation where "
+                                   "a variance is meant (σ for σ²)."))
     return None
