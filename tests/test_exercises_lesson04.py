@@ -28,7 +28,7 @@ def test_kl_with_the_standard_deviation_is_named():
         sigma = torch.exp(0.5 * log_var)
         return -0.5 * (1 + log_var - mu * mu - sigma).sum(dim=-1)
 
-    assert lesson04.kl_standard_normal.check(wrong, verbose=False).mistake.startswith("sigma where sigma^2")
+    assert lesson04.kl_standard_normal.check(wrong, verbose=False).mistake.startswith("σ where σ²")
 
 
 def test_kl_by_torch_distributions_passes():
@@ -47,7 +47,7 @@ def test_diagonal_kl_by_torch_distributions_passes_and_the_reverse_is_named():
 
     assert lesson04.kl_diagonal_gaussians.check(by_torch, verbose=False).passed
     result = lesson04.kl_diagonal_gaussians.check(reversed_by_torch, verbose=False)
-    assert result.mistake == "the KL in the wrong direction, KL(p || q)"
+    assert result.mistake == "the KL in the wrong direction, KL(p ‖ q)"
 
 
 def test_diagonal_kl_ignoring_p_is_named_though_one_case_has_the_standard_prior():
@@ -84,15 +84,16 @@ def test_which_grows_faster_answer_is_what_torch_measures():
     q = Normal(torch.full_like(sigmas, 0.7), sigmas)
     forward, reverse = kl_divergence(q, p), kl_divergence(p, q)
     assert torch.all(reverse > forward) and torch.all(reverse.diff() / forward.diff() > 10)
-    assert lesson04.which_grows_faster.answer() == "b"
+    assert torch.allclose(reverse * sigmas**2, torch.full_like(sigmas, 0.5 * (1 + 0.7**2)), rtol=0.05)  # like 1/sigma^2
+    assert lesson04.which_grows_faster.answer() == "c"
 
 
 def test_which_grows_faster():
-    assert lesson04.which_grows_faster.check("B", verbose=False).passed
-    wrong = lesson04.which_grows_faster.check("a", verbose=False)
-    assert not wrong.passed and "1 / sigma^2" in wrong.message
-    same_rate = lesson04.which_grows_faster.check("c", verbose=False)
-    assert not same_rate.passed and same_rate.mistake == "c" and "opposite signs" in same_rate.message
+    assert lesson04.which_grows_faster.check("C", verbose=False).passed
+    wrong = lesson04.which_grows_faster.check("b", verbose=False)
+    assert not wrong.passed and "1/σ²" in wrong.message
+    same_rate = lesson04.which_grows_faster.check("a", verbose=False)
+    assert not same_rate.passed and same_rate.mistake == "a" and "opposite signs" in same_rate.message
     assert "not one of the choices" in lesson04.which_grows_faster.check("d", verbose=False).message
     assert solutions.which_grows_faster == lesson04.which_grows_faster.answer()
 
@@ -129,4 +130,5 @@ def test_best_q_with_the_spread_of_z_forgotten_is_named():
         return mu, torch.zeros_like(mu)  # -ELBO with (x - w mu)^2 only: the KL alone sets sigma^2 = 1
 
     result = lesson04.best_q.check(plug_in_the_mean, verbose=False)
-    assert result.mistake == "z replaced by its mean in the reconstruction term (the w^2 sigma^2 dropped)"
+    assert result.mistake == "z replaced by its mean in the reconstruction term (the w²σ² dropped)"
+    assert ".hint(3)" in result.message

@@ -6,7 +6,7 @@
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive): the variance of a one-sample Monte Carlo KL's gradient;
-- ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow slower, faster or like KL(q || p)?
+- ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow like -log sigma, 1 / sigma or 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -53,8 +53,8 @@ def _best_q_cases() -> list[Case]:
     w = torch.tensor([2.0, -0.5, 0.3, 1.2, 0.8], dtype=_F64)
     v = torch.tensor([0.5, 2.0, 0.1, 1.5, 0.25], dtype=_F64)
     return [Case((x, w, v), "five (x, w, v) triples"),
-            Case((x[:2] * 0 + 1.0, w[:2] * 0 + 3.0, v[:2] * 0 + 0.01), "a precise decoder (w^2 / v = 900)"),
-            Case((x[:3], w[:3] * 0 + 0.05, v[:3] * 0 + 4.0), "a weak decoder (w^2 / v much below 1)")]
+            Case((x[:2] * 0 + 1.0, w[:2] * 0 + 3.0, v[:2] * 0 + 0.01), "a precise decoder (w²/v = 900)"),
+            Case((x[:3], w[:3] * 0 + 0.05, v[:3] * 0 + 4.0), "a weak decoder (w²/v ≪ 1)")]
 
 
 best_q = Exercise(
@@ -62,36 +62,37 @@ best_q = Exercise(
     reference_best_q,
     _best_q_cases,
     hints=[
-        "-ELBO(mu, sigma^2) = E_q[(x - w z)^2] / (2 v) + KL + const. Under q, z = mu + sigma eps: what is "
-        "E_q[(x - w z)^2]?",
-        "E_q[(x - w z)^2] = (x - w mu)^2 + w^2 sigma^2: a squared error at the mean plus a price for the "
-        "spread.",
-        "The mu-part and the sigma^2-part of -ELBO separate; each is a one-variable minimisation.",
+        "−ELBO(μ, σ²) = E_q[(x − wz)²]/(2v) + KL(q ‖ p) + const. Under q, z = μ + σε: what is "
+        "E_q[(x − wz)²]?",
+        "Once the expectation is written out, −ELBO splits into a part in μ alone and a part in σ² alone; the σ² "
+        "part has the form λσ² + ½(σ² − 1 − log σ²) of section 5's toy.",
+        "E_q[(x − wz)²] = (x − wμ)² + w²σ²: a squared error at the mean plus a price for the spread. Minimise "
+        "each part over its one variable.",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("z replaced by its mean in the reconstruction term (the w^2 sigma^2 dropped)",
-                "E_q[(x - w z)^2] is not (x - w mu)^2: the spread of z adds w^2 sigma^2, and that term is what "
-                "makes a useful coordinate precise; without it the KL alone sets sigma = 1.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.zeros_like(x))),
+        Mistake("z replaced by its mean in the reconstruction term (the w²σ² dropped)",
+                "E_q[(x − wz)²] is not (x − wμ)²: the spread of z adds w²σ², and that term is what "
+                "makes a useful coordinate precise; without it the KL alone sets σ = 1.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.zeros_like(x)), hint=3),
         Mistake("the variance returned where the log-variance is asked",
-                "the encoder's second output is log sigma^2; return the log of the variance you found.",
+                "the encoder's second output is log σ²; return the log of the variance you found.",
                 lambda x, w, v: (reference_best_q(x, w, v)[0], reference_best_q(x, w, v)[1].exp())),
-        Mistake("log sigma returned where log sigma^2 is asked",
-                "log sigma^2 = 2 log sigma: the encoder's second output is the log of the variance.",
+        Mistake("log σ returned where log σ² is asked",
+                "log σ² = 2 log σ: the encoder's second output is the log of the variance.",
                 lambda x, w, v: (reference_best_q(x, w, v)[0], 0.5 * reference_best_q(x, w, v)[1])),
-        Mistake("the KL's pull on mu left out (mu = x / w)",
-                "that is the decoder's inversion alone; the KL's mu^2 / 2 pulls the code towards 0, more so "
+        Mistake("the KL's pull on μ left out (μ = x/w)",
+                "that is the decoder's inversion alone; the KL's ½μ² pulls the code towards 0, more so "
                 "the noisier the decoder.",
-                lambda x, w, v: (x / w, reference_best_q(x, w, v)[1])),
+                lambda x, w, v: (x / w, reference_best_q(x, w, v)[1]), hint=2),
         Mistake("the noise variance taken as 1",
                 "v divides the squared error: a precise decoder (small v) makes both the mean and the "
                 "spread follow x more closely.",
                 lambda x, w, v: reference_best_q(x, w, torch.ones_like(v))),
-        Mistake("sigma^2 from the likelihood alone (the KL's pull on sigma left out)",
-                "v / w^2 is how precisely x pins z down on its own; the prior adds its own precision 1, so "
-                "1 / sigma^2 = 1 + w^2 / v.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.log(v / w**2))),
+        Mistake("σ² from the likelihood alone (the KL's pull on σ left out)",
+                "v/w² is how precisely x pins z down on its own; the KL's ½(σ² − 1 − log σ²) adds the prior's "
+                "own pull, and the two precisions add.",
+                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.log(v / w**2)), hint=2),
     ],
     rtol=1e-6, atol=1e-8,
 )
@@ -116,8 +117,8 @@ kl_standard_normal = Exercise(
     hints=[
         "Section 2 derived the KL of one coordinate; a diagonal Gaussian's coordinates are independent, "
         "so the KL of the whole vector is a sum over coordinates.",
-        "Per coordinate: -1/2 (1 + log sigma^2 - mu^2 - sigma^2), and sigma^2 = exp(log_var) (not "
-        "exp(log_var / 2), which is sigma).",
+        "Per coordinate: −½(1 + log σ² − μ² − σ²), and σ² = exp(log_var) (not exp(log_var / 2), which "
+        "is σ).",
         "Sum that per-coordinate term over the latent axis (dim=1), not over the batch: the result has "
         "one number per row, shape [B].",
     ],
@@ -126,26 +127,26 @@ kl_standard_normal = Exercise(
         Mistake("summed over the batch instead of the latent dimensions",
                 "the rows are images and the columns latent coordinates: sum over dim=1 for one KL per "
                 "image, shape [B].",
-                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=0)),
-        Mistake("sigma where sigma^2 is meant (exp(log_var / 2) for the variance)",
-                "the formula has the variance sigma^2 = exp(log_var); exp(log_var / 2) is the standard "
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=0), hint=3),
+        Mistake("σ where σ² is meant (exp(log_var / 2) for the variance)",
+                "the formula has the variance σ² = exp(log_var); exp(log_var / 2) is the standard "
                 "deviation.",
-                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - (0.5 * lv).exp(), dim=1)),
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - (0.5 * lv).exp(), dim=1), hint=2),
         Mistake("the constant 1 left out",
-                "without the 1 the KL of q = p is d/2 instead of 0: the 1 comes from E_q[(z - mu)^2] / "
-                "sigma^2 = 1 in step 4.",
-                lambda mu, lv: -0.5 * torch.sum(lv - mu**2 - lv.exp(), dim=1)),
+                "without the 1 the KL of q = p is d/2 instead of 0: the 1 comes from E_q[(z − μ)²]/σ² = 1 "
+                "in step 4.",
+                lambda mu, lv: -0.5 * torch.sum(lv - mu**2 - lv.exp(), dim=1), hint=2),
         Mistake("a flipped sign",
-                "a KL divergence is never negative; the -1/2 in front is part of the formula.",
-                lambda mu, lv: 0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=1)),
+                "a KL divergence is never negative; the −½ in front is part of the formula.",
+                lambda mu, lv: 0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=1), hint=2),
         Mistake("averaged over the latent dimensions instead of summed",
                 "the log-density of independent coordinates is a sum, so is the KL: a mean divides it "
                 "by d.",
-                lambda mu, lv: -0.5 * torch.mean(1 + lv - mu**2 - lv.exp(), dim=1)),
+                lambda mu, lv: -0.5 * torch.mean(1 + lv - mu**2 - lv.exp(), dim=1), hint=1),
         Mistake("one number for the whole batch",
                 "the loss averages over images later; this function returns one KL per image, shape "
                 "[B].",
-                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp())),
+                lambda mu, lv: -0.5 * torch.sum(1 + lv - mu**2 - lv.exp()), hint=3),
     ],
     rtol=1e-6, atol=1e-8,
 )
@@ -181,33 +182,33 @@ kl_diagonal_gaussians = Exercise(
     reference_kl_diagonal_gaussians,
     _pair_cases,
     hints=[
-        "Redo the steps of section 2 with log p(z) = -log(2 pi)/2 - log sigma_p^2 / 2 - (z - mu_p)^2 / "
-        "(2 sigma_p^2): the log(2 pi) terms still cancel.",
-        "Step 3 now needs E_q[(z - mu_p)^2] = sigma_q^2 + (mu_q - mu_p)^2 (variance plus squared "
-        "offset of the mean).",
-        "Step 4 per coordinate: the log q part still averages to -1/2 log sigma_q^2 - 1/2; the -log p part now "
-        "averages to 1/2 log sigma_p^2 + (your step-3 average) / (2 sigma_p^2).",
+        "Redo the steps of section 2 with log p(z) = −½ log 2π − ½ log σ_p² − (z − μ_p)²/(2σ_p²): the "
+        "log 2π terms still cancel.",
+        "Step 3 now needs E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)² (variance plus squared offset of the "
+        "mean).",
+        "Step 4 per coordinate: the log q part still averages to −½ log σ_q² − ½; the −log p part now "
+        "averages to ½ log σ_p² + (your step-3 average)/(2σ_p²).",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("the KL in the wrong direction, KL(p || q)",
-                "the expectation is under q, the encoder's distribution: KL(q || p) divides by p's "
-                "variance; KL(p || q) divides by q's and is a different number.",
-                lambda mq, lq, mp, lp: _kl_parts(mp, lp, mq, lq, lp.exp(), lq.exp())),
-        Mistake("sigma where sigma^2 is meant (exp(log_var / 2) for the variances)",
-                "the ratio term has variances, sigma^2 = exp(log_var); exp(log_var / 2) is a standard "
+        Mistake("the KL in the wrong direction, KL(p ‖ q)",
+                "the expectation is under q, the encoder's distribution: KL(q ‖ p) divides by p's "
+                "variance; KL(p ‖ q) divides by q's and is a different number.",
+                lambda mq, lq, mp, lp: _kl_parts(mp, lp, mq, lq, lp.exp(), lq.exp()), hint=3),
+        Mistake("σ where σ² is meant (exp(log_var / 2) for the variances)",
+                "the ratio term has variances, σ² = exp(log_var); exp(log_var / 2) is a standard "
                 "deviation.",
                 lambda mq, lq, mp, lp: _kl_parts(mq, lq, mp, lp, (0.5 * lq).exp(), (0.5 * lp).exp())),
-        Mistake("p's mean left out (mu_q^2 instead of (mu_q - mu_p)^2)",
-                "E_q[(z - mu_p)^2] measures the distance of q's mean from p's mean, not from 0.",
-                lambda mq, lq, mp, lp: _kl_parts(mq, lq, torch.zeros_like(mp), lp, lq.exp(), lp.exp())),
+        Mistake("p's mean left out (μ_q² instead of (μ_q − μ_p)²)",
+                "E_q[(z − μ_p)²] measures the distance of q's mean from p's mean, not from 0.",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lq, torch.zeros_like(mp), lp, lq.exp(), lp.exp()), hint=2),
         Mistake("p taken as N(0, I): the standard-normal formula",
-                "that is the special case mu_p = 0, sigma_p = 1; here p has its own mean and variance.",
-                lambda mq, lq, mp, lp: reference_kl_standard_normal(mq, lq)),
+                "that is the special case μ_p = 0, σ_p = 1; here p has its own mean and variance.",
+                lambda mq, lq, mp, lp: reference_kl_standard_normal(mq, lq), hint=1),
         Mistake("the log-variances subtracted the wrong way round",
-                "-E_q[log q] contributes -log sigma_q^2 / 2 and E_q[log p] contributes -log sigma_p^2 / 2, "
-                "so the KL has +log sigma_p^2 - log sigma_q^2.",
-                lambda mq, lq, mp, lp: _kl_parts(mq, lp, mp, lq, lq.exp(), lp.exp())),
+                "E_q[log q] contributes −½ log σ_q² and −E_q[log p] contributes +½ log σ_p², so the KL has "
+                "+½ log σ_p² − ½ log σ_q²: the log of p's variance over q's.",
+                lambda mq, lq, mp, lp: _kl_parts(mq, lp, mp, lq, lq.exp(), lp.exp()), hint=3),
         Mistake("summed over the batch instead of the latent dimensions",
                 "sum over the coordinates (dim=1): one KL per row, shape [B].",
                 lambda mq, lq, mp, lp: _kl_parts(mq, lq, mp, lp, lq.exp(), lp.exp(), dim=0)),
@@ -233,7 +234,7 @@ def reference_mc_kl_grad_variance(mu, log_var):
 def _variance_cases() -> list[Case]:
     cases = [Case(pair, f"a [{pair[0].shape[0]}, {pair[0].shape[1]}] batch") for pair in _batches()[:2]]
     mu = torch.tensor([[0.0, 0.5, -2.0]], dtype=_F64)
-    cases.append(Case((mu, torch.tensor([[0.3, -1.2, 0.7]], dtype=_F64)), "one row, mu = 0 in its first column"))
+    cases.append(Case((mu, torch.tensor([[0.3, -1.2, 0.7]], dtype=_F64)), "one row, μ = 0 in its first column"))
     return cases
 
 
@@ -267,26 +268,27 @@ mc_kl_grad_variance = Exercise(
     reference_mc_kl_grad_variance,
     _variance_cases,
     hints=[
-        "Substitute z = mu + sigma eps into both log-densities first and only then differentiate, with "
-        "eps held fixed (sigma = exp(log_var / 2) depends on log_var too).",
-        "The variances you will need at the end: Var[eps] = 1, Var[eps^2] = E[eps^4] - 1 = 2, and "
-        "Cov[eps, eps^2] = E[eps^3] = 0.",
-        "(z - mu) / sigma = eps, so along the path log q(z) does not depend on mu.",
+        "Substitute z = μ + σε into both log-densities first and only then differentiate, with ε held "
+        "fixed (σ = exp(½ log σ²) depends on log σ² too).",
+        "(z − μ)/σ = ε, so along the path log q(z) depends on μ not at all, and on log σ² only through "
+        "its −½ log σ² term.",
+        "The moments you will need at the end: Var[ε] = 1, Var[ε²] = E[ε⁴] − 1 = 2, and "
+        "Cov[ε, ε²] = E[ε³] = 0.",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("standard deviations where variances are asked",
-                "the variance is the square of the spread: Var[z] = sigma^2, not sigma.", _var_std),
-        Mistake("exp(log_var) used as sigma (it is sigma^2)",
-                "sigma = exp(log_var / 2); exp(log_var) is already the variance.", _var_sigma_as_variance),
+                "the variance is the square of the spread: Var[z] = σ², not σ.", _var_std),
+        Mistake("exp(log_var) used as σ (it is σ²)",
+                "σ = exp(log_var / 2); exp(log_var) is already the variance.", _var_sigma_as_variance, hint=1),
         Mistake("log q differentiated at fixed z (the score kept, its path dropped)",
-                "along z = mu + sigma eps, log q depends on mu through its mean AND through z, and the two "
-                "cancel: log q(z) = const - log_var / 2 - eps^2 / 2, so d/dmu is z alone.", _var_score_kept),
-        Mistake("Var[eps^2] taken as 1 (it is E[eps^4] - 1 = 2)",
-                "for a standard normal E[eps^4] = 3, so Var[eps^2] = 3 - 1 = 2.", _var_eps4_is_1),
-        Mistake("E[g^2] where the variance Var[g] = E[g^2] - E[g]^2 is meant",
-                "the mean of the estimate (the closed-form gradient, mu and (sigma^2 - 1) / 2) must be "
-                "subtracted: a variance measures the spread around the mean.", _var_second_moment),
+                "along z = μ + σε, log q depends on μ through its mean and through z, and the two "
+                "cancel.", _var_score_kept, hint=2),
+        Mistake("Var[ε²] taken as 1 (it is E[ε⁴] − 1 = 2)",
+                "for a standard normal E[ε⁴] = 3, so Var[ε²] = 3 − 1 = 2.", _var_eps4_is_1, hint=3),
+        Mistake("E[g²] where the variance Var[g] = E[g²] − E[g]² is meant",
+                "the mean of the estimate (the closed-form gradient) must be subtracted: a variance "
+                "measures the spread around the mean.", _var_second_moment),
     ],
     rtol=1e-6, atol=1e-8,
 )
@@ -297,25 +299,26 @@ mc_kl_grad_variance = Exercise(
 
 which_grows_faster = Prediction(
     "which_grows_faster",
-    answer="b",
+    answer="c",
     lesson=LESSON,
     choices=["a", "b", "c"],
-    explain=("KL(q || p) = 1/2 (mu^2 + sigma^2 - 1 - log sigma^2) grows only like -log sigma, while "
-             "KL(p || q) = 1/2 ((1 + mu^2) / sigma^2 - 1 + log sigma^2) grows like 1 / sigma^2: under p, "
-             "points far from q's narrow peak are common, and log q punishes each of them quadratically."),
+    explain=("KL(q ‖ p) = ½(μ² + σ² − 1 − log σ²) grows only like −log σ, while "
+             "KL(p ‖ q) = ½((1 + μ²)/σ² − 1 + log σ²) grows like 1/σ²: under p, points far from q's narrow "
+             "peak are common, and log q punishes each of them by its squared distance over σ². Training "
+             "with KL(p ‖ q) would make a confident (small-σ) encoder very expensive."),
     hints=[
-        "The samples of p = N(0, 1) do not shrink with sigma. What happens to log q(z) at a typical z of p "
+        "The samples of p = N(0, 1) do not shrink with σ. What happens to log q(z) at a typical z of p "
         "when q's peak becomes very narrow?",
-        "Derive KL(p || q) = E_p[log p(z) - log q(z)] with the steps of section 2; you need "
-        "E_p[(z - mu)^2] = 1 + mu^2, and in log q it is divided by q's variance sigma^2.",
-        "KL(p || q) = 1/2 ((1 + mu^2) / sigma^2 - 1 + log sigma^2): compare its leading term with the "
-        "-log sigma of KL(q || p).",
+        "Derive KL(p ‖ q) = E_p[log p(z) − log q(z)] with the steps of section 2; you need "
+        "E_p[(z − μ)²] = 1 + μ².",
+        "In −log q(z) the term (z − μ)²/(2σ²) is divided by q's variance; its average under p is what "
+        "dominates as σ → 0.",
     ],
     mistakes={
-        "a": "-log sigma grows without bound, but slowly; KL(p || q) has sigma^2 in a denominator, and "
-             "1 / sigma^2 outgrows any logarithm.",
-        "c": "both contain a log sigma^2 term, but with opposite signs, and KL(p || q) has more: p's spread "
-             "(1 + mu^2) divided by q's variance sigma^2, which outgrows the logarithm.",
+        "a": "both KLs contain a log σ² term, but with opposite signs, and KL(p ‖ q) has more: p's spread "
+             "(1 + μ²) divided by q's variance σ², which outgrows the logarithm.",
+        "b": "the log-density of a Gaussian is quadratic in (z − μ)/σ, so the price of p's typical points "
+             "scales with 1/σ², not 1/σ.",
     },
 )
 
