@@ -168,3 +168,92 @@ def train_or_load(config: RunConfig, runs_dir: str | Path, name: str, *, reuse: 
     result = train_run(config, run_dir, resume=True, progress=False,
                        log=lambda message: log(str(message).replace(str(runs_dir) + "/", "")))
     return result.model.eval(), result.history, False
+
+
+def config_from_parameters(knobs) -> RunConfig:
+    """The validated ``RunConfig`` of a notebook's parameters cell, read from its ``globals()``.
+
+    Reads the upper-case knobs a notebook declares (``DATASET``, ``EPOCHS``, ``BATCH_SIZE``, ``LR``,
+    ``H_DIM``, ``Z_DIM``, ``SEED``, ``LIMIT`` (0: all), ``DEVICE_NAME``, ``PRECISION``, ``ENGINE``,
+    ``COMPILE_ADAM``, ``DATA_ROOT``, ``DATA_MIRROR`` (empty: the default)); a knob the cell lacks
+    keeps ``RunConfig``'s default. So a lesson's cells need not name the machinery knobs that
+    ``make run`` passes.
+    """
+    names = {"dataset": "DATASET", "epochs": "EPOCHS", "batch_size": "BATCH_SIZE", "lr": "LR", "h_dim": "H_DIM",
+             "z_dim": "Z_DIM", "seed": "SEED", "device": "DEVICE_NAME", "precision": "PRECISION",
+             "engine": "ENGINE", "compile_adam": "COMPILE_ADAM"}
+    values = {field_name: knobs[knob] for field_name, knob in names.items() if knob in knobs}
+    for field_name, knob in (("limit", "LIMIT"), ("data_root", "DATA_ROOT"), ("data_mirror", "DATA_MIRROR")):
+        if knob in knobs:
+            values[field_name] = knobs[knob] or None  # 0 or "": the default
+    return validate(RunConfig(**values))
+
+
+@dataclass
+class RecordedRun:
+    """What ``fit_recorded`` kept: the run folder, the history and the extra records of a run."""
+
+    run_dir: Path
+    history: list[EpochStats]
+    step_losses: torch.Tensor  # −ELBO (nats per image) of every training batch, in order
+    train_scores: list[dict]  # ``train.evaluate`` on the probe training images after each epoch
+    kept: dict[int, dict]  # copies of the model's weights after the epochs asked for
+    fixed_z: torch.Tensor  # the 64 prior codes decoded into the sample grids
+
+    @property
+    def final(self) -> EpochStats:
+        return self.history[-1]
+
+
+def fit_recorded(model: VAE, train_x: torch.Tensor, test_x: torch.Tensor, config: RunConfig, runs_dir: str | Path,
+                 name: str, *, train_probe: torch.Tensor, keep_epochs=(), progress: bool = True) -> RecordedRun:
+    """``train.fit`` in a fresh run folder, recording what a reader of the run needs.
+
+    Besides ``fit``'s per-epoch history: the −ELBO of every training batch (a forward hook on the
+    model), ``train_probe`` scored after every epoch exactly as ``fit`` scores the test images, the
+    grids ``samples/sample-XX.png`` (64 fixed prior codes) and ``samples/reconstruction-XX.png`` (the
+    first 32 test images), a checkpoint after every epoch, ``metrics.json`` at the end, and copies of
+    the weights after each epoch in ``keep_epochs``. Draws no random numbers of its own beyond
+    ``fit``'s, so the run is the one ``fit`` alone would make.
+    """
+    import copy
+
+    from .losses import vae_loss
+    from .train import evaluate
+
+    run_dir = new_run_dir(Path(runs_dir), name)
+    fixed_z = torch.randn(64, config.z_dim, generator=torch.Generator().manual_seed(config.seed))
+    shown = test_x[:32]
+    steps: list[torch.Tensor] = []
+    train_scores: list[dict] = []
+    kept: dict[int, dict] = {}
+
+    def record_step(module, inputs, outputs):  # after every forward pass of a training batch
+        if module.training:
+            logits, mu, log_var = (t.detach().float() for t in outputs)
+            steps.append(vae_loss(logits, inputs[0], mu, log_var)[0])
+
+    def on_epoch_end(snapshot: TrainingSnapshot) -> None:
+        e = snapshot.epoch
+        train_scores.append(evaluate(model, train_probe, seed=config.seed))
+        model.eval()
+        save_grid(sample_images(model, fixed_z), run_dir / "samples" / f"sample-{e:02d}.png")
+        save_grid(reconstruction_pairs(model, shown), run_dir / "samples" / f"reconstruction-{e:02d}.png")
+        model.train()
+        if e in keep_epochs:
+            kept[e] = copy.deepcopy(model.state_dict())
+        save_checkpoint(snapshot.state_dict(), run_dir / CHECKPOINT)
+
+    hook = model.register_forward_hook(record_step)
+    try:
+        history = fit(model, train_x, test_x, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                      seed=config.seed, kl_weight=config.kl_weight, precision=config.precision,
+                      engine=config.engine, compile_adam=config.compile_adam, on_epoch_end=on_epoch_end,
+                      progress=progress)
+    finally:
+        hook.remove()
+    metrics = {"config": config.to_dict(), "device": str(next(model.parameters()).device), "torch": torch.__version__,
+               "history": [h.to_dict() for h in history], "final": history[-1].to_dict() if history else None}
+    atomic_write(run_dir / METRICS, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
+    step_losses = torch.stack(steps).cpu() if steps else torch.empty(0)
+    return RecordedRun(run_dir, history, step_losses, train_scores, kept, fixed_z)

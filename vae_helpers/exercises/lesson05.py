@@ -37,27 +37,29 @@ adam_summed_loss = Prediction(
     lesson="lesson05",
     choices=["a", "b", "c"],
     explain=("Adam divides each gradient by the square root of its own running mean square, so a "
-             "constant factor on the loss cancels (up to its tiny eps): the step is nearly the same. "
-             "With plain SGD (w -= lr * grad) the step would be 128 times larger. What the sum does "
-             "change is the number you print: a sum over 128 images, not nats per image."),
-    hints=["Write Adam's first step for one weight: m = (1-b1) g, v = (1-b2) g^2, then the bias "
-           "corrections. What is m_hat / sqrt(v_hat)?",
-           "Replace g by 128 g in m_hat / (sqrt(v_hat) + eps) and simplify (eps = 1e-8 is tiny)."],
-    mistakes={"b": "that is plain SGD, whose step is lr * gradient; Adam's step is lr * m_hat / "
-                   "(sqrt(v_hat) + eps), and a factor on g appears above and below the fraction.",
-              "c": "sqrt(v_hat) is the root of a mean of g^2, so it scales like g itself, not like "
-                   "sqrt(g): the factor 128 appears once above and once below the fraction."},
+             "constant factor on the loss cancels (up to its tiny ε = 10⁻⁸): the step is nearly the "
+             "same. With plain SGD (w ← w − lr·g) the step would be 128 times larger. What the sum "
+             "does change is the number you print: a sum over 128 images, not nats per image."),
+    hints=["Adam keeps running means of each weight's gradient g and of g², m̂ and v̂ (corrected for "
+           "their start at 0), and moves the weight by lr · m̂ / (√v̂ + ε). Which of these change when "
+           "every g is 128 times larger?",
+           "On the first step m̂ = g and v̂ = g². Replace g by 128 g in m̂ / (√v̂ + ε) and simplify "
+           "(ε = 10⁻⁸ is tiny next to |g|)."],
+    mistakes={"b": "that is plain SGD, whose step is lr · g; Adam's step is lr · m̂ / (√v̂ + ε), and a "
+                   "factor on g appears above and below the fraction.",
+              "c": "√v̂ is the root of a mean of g², so it scales like g itself, not like √g: the "
+                   "factor 128 appears once above and once below the fraction."},
 )
 
 # --------------------------------------------------------------------------- 2. the noise budget of a step
 
-MEASURED_BATCH = 128  # the batch size at which section 5 measured v_eps and v_total
+MEASURED_BATCH = 128  # the batch size at which section 4 measured v_eps and v_total
 
 
 def reference_step_variance(v_eps: float, v_total: float, batch_size: int, k: int) -> float:
-    """The variance of a step over ``batch_size`` images with ``k`` codes each, from section 5's two measurements.
+    """The variance of a step over ``batch_size`` images with ``k`` codes each, from section 4's two measurements.
 
-    Law of total variance, per image: Var(g) = Var_x(E_eps g) + E_x Var_eps(g). At 128 images and one
+    Law of total variance, per image: Var(g) = Varₓ(E_ε g) + Eₓ Var_ε(g). At 128 images and one
     code each, v_eps is the second part over 128 and v_total the sum of both over 128. Averaging over
     B independent images divides both parts by B; the k codes of each image divide only the second by k.
     """
@@ -79,34 +81,34 @@ step_variance = Exercise(
     reference_step_variance,
     _variance_cases,
     hints=["Split v_total into the part that comes from which images are drawn and the part that "
-           "comes from eps. Which of the two parts does a second code per image reduce?",
+           "comes from ε. Which of the two parts does a second code per image reduce?",
            "Averaging n independent draws divides a variance by n. The B images of a step are "
            "independent draws; the k codes of one image are independent draws given that image. "
            "Both measurements were made at 128 images and one code.",
-           "The images' part is v_total - v_eps, measured at 128 images: rescale it to batch_size "
-           "images. Then do the same for the eps part, counting how many codes the step averages."],
+           "The images' part is v_total − v_eps, measured at 128 images: rescale it to batch_size "
+           "images. Then do the same for the ε part, counting how many codes the step averages."],
     lesson="lesson05",
     mistakes=[
         Mistake("v_total used as the images' part, without taking v_eps out of it",
-                "v_total already contains the noise from eps (it was measured with fresh eps too); "
-                "only v_total - v_eps comes from the choice of images.",
-                lambda ve, vt, b, k: vt * MEASURED_BATCH / b + ve * MEASURED_BATCH / (b * k)),
+                "v_total already contains the noise from ε (it was measured with fresh ε too); "
+                "only v_total − v_eps comes from the choice of images.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / b + ve * MEASURED_BATCH / (b * k), hint=1),
         Mistake("the whole variance divided by k",
                 "a second code for the same image does not change which images the step sees: k "
-                "divides only the part that comes from eps.",
-                lambda ve, vt, b, k: vt * MEASURED_BATCH / (b * k)),
+                "divides only the part that comes from ε.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / (b * k), hint=1),
         Mistake("the batch size left out",
                 "the step averages over batch_size images, so both parts shrink as 128 / batch_size "
                 "relative to the measurement at 128 images.",
-                lambda ve, vt, b, k: (vt - ve) + ve / k),
+                lambda ve, vt, b, k: (vt - ve) + ve / k, hint=2),
         Mistake("scaled like a standard deviation (square roots)",
                 "an average of n independent draws has 1/n times the variance (its standard "
-                "deviation shrinks as 1/sqrt(n)); these are variances.",
+                "deviation shrinks as 1/√n); these are variances.",
                 lambda ve, vt, b, k: (vt - ve) * math.sqrt(MEASURED_BATCH / b)
-                + ve * math.sqrt(MEASURED_BATCH / (b * k))),
+                + ve * math.sqrt(MEASURED_BATCH / (b * k)), hint=2),
         Mistake("k left out",
-                "with k codes per image the eps part is an average over batch_size * k codes.",
-                lambda ve, vt, b, k: vt * MEASURED_BATCH / b),
+                "with k codes per image the ε part is an average over batch_size · k codes.",
+                lambda ve, vt, b, k: vt * MEASURED_BATCH / b, hint=3),
     ],
     rtol=1e-6,
     atol=1e-12,
@@ -122,9 +124,9 @@ def reference_elbo_in_nats(bpd: torch.Tensor, image_shape: tuple) -> torch.Tenso
 
 def _nats_cases() -> list[Case]:
     return [
-        Case((torch.tensor([3.5, 4.25], dtype=torch.float64), (3, 32, 32)), "colour 32x32 images"),
+        Case((torch.tensor([3.5, 4.25], dtype=torch.float64), (3, 32, 32)), "colour 32×32 images"),
         Case((torch.tensor([0.19, 1.0, 0.0625], dtype=torch.float64), (1, 28, 28)), "MNIST-sized"),
-        Case((torch.tensor([2.0], dtype=torch.float64), (3, 48, 64)), "colour 48x64 images"),
+        Case((torch.tensor([2.0], dtype=torch.float64), (3, 48, 64)), "colour 48×64 images"),
     ]
 
 
@@ -132,35 +134,35 @@ elbo_in_nats = Exercise(
     "elbo_in_nats",
     reference_elbo_in_nats,
     _nats_cases,
-    hints=["Bits per dimension were made from the ELBO by a few steps (section 6); undo each of "
-           "them, and mind what counts as one dimension of a colour image.",
+    hints=["Bits per dimension were made from the ELBO by a few steps (section 5); undo each of "
+           "them, in reverse order, and mind what counts as one dimension of a colour image.",
            "How many numbers does one image of shape (C, H, W) hold? How many nats is one bit? "
            "Is an ELBO positive or negative?",
-           "One image of shape (C, H, W) has C*H*W dimensions; one bit is ln 2 (about 0.693) nats; "
-           "bits per dimension count a cost, -ELBO, so the ELBO is minus that cost."],
+           "Three factors: the count of dimensions of one image; the size of a bit in nats "
+           "(log₂ y = ln y / ln 2); and a sign, since bits per dimension count the cost −ELBO."],
     lesson="lesson05",
     mistakes=[
         Mistake("the sign forgotten",
-                "bits per dimension count a cost, -ELBO, which is positive; the ELBO itself (a "
+                "bits per dimension count a cost, −ELBO, which is positive; the ELBO itself (a "
                 "log-probability bound) is negative, like every ELBO of this notebook.",
-                lambda bpd, shape: bpd * math.prod(shape) * math.log(2)),
+                lambda bpd, shape: bpd * math.prod(shape) * math.log(2), hint=2),
         Mistake("divided by ln 2 instead of multiplying",
-                "one bit is ln 2 (about 0.693) nats, so a number of bits is a smaller number of "
+                "one bit is ln 2 ≈ 0.693 nats, so a number of bits is a smaller number of "
                 "nats: multiply by ln 2.",
-                lambda bpd, shape: -bpd * math.prod(shape) / math.log(2)),
+                lambda bpd, shape: -bpd * math.prod(shape) / math.log(2), hint=2),
         Mistake("still in bits (no ln 2)",
                 "that is bits per image; nats use the natural log: one bit is ln 2 nats.",
-                lambda bpd, shape: -bpd * math.prod(shape)),
+                lambda bpd, shape: -bpd * math.prod(shape), hint=2),
         Mistake("the channels left out",
-                "a colour image has C values per pixel, each one a dimension: C*H*W of them.",
-                lambda bpd, shape: -bpd * shape[-1] * shape[-2] * math.log(2)),
+                "a colour image has C values per pixel, each one a dimension: C·H·W of them.",
+                lambda bpd, shape: -bpd * shape[-1] * shape[-2] * math.log(2), hint=1),
         Mistake("multiplied by the image side instead of the number of dimensions",
-                "an image of C x H x W numbers has C*H*W dimensions, not W.",
-                lambda bpd, shape: -bpd * shape[-1] * math.log(2)),
+                "an image of C × H × W numbers has C·H·W dimensions, not W.",
+                lambda bpd, shape: -bpd * shape[-1] * math.log(2), hint=2),
         Mistake("divided by the number of dimensions instead of multiplying",
                 "bits per dimension are the cost of one image shared out over its dimensions; the "
                 "cost of the whole image is that share times the number of dimensions.",
-                lambda bpd, shape: -bpd * math.log(2) / math.prod(shape)),
+                lambda bpd, shape: -bpd * math.log(2) / math.prod(shape), hint=2),
     ],
     rtol=1e-6,
     atol=1e-9,
