@@ -91,7 +91,7 @@ def test_torch_var_default_is_named():
         return 0.5 * torch.sum(var + m ** 2 - 1 - torch.log(var))
 
     result = lesson07.moment_matched_kl.check(default_var, verbose=False)
-    assert result.mistake == "the spread of the means divided by N - 1"
+    assert result.mistake == "the spread of the means divided by N − 1"
 
 
 def test_the_activity_alone_as_the_variance_is_named():
@@ -134,12 +134,54 @@ def test_midpoint_prediction():
     assert ex.check("c", verbose=False).mistake == "c"
 
 
-def test_the_fast_reference_equals_the_textbook_mixture_density():
-    """The reference (matrix products, used by notebook 07 on 20-D mixtures) equals Normal(...).log_prob broadcast."""
+def test_the_package_mixture_density_equals_the_textbook_one():
+    """latent.mixture_log_density (matrix products, used by notebook 07 on 20-D mixtures) equals the reference."""
+    from vae_helpers import latent
+
     g = torch.Generator().manual_seed(1)
     mu = 2 * torch.randn(300, 20, generator=g, dtype=torch.float64)
     log_var = torch.randn(300, 20, generator=g, dtype=torch.float64) - 2
     z = mu[:50] + torch.randn(50, 20, generator=g, dtype=torch.float64)
     textbook = torch.distributions.Normal(mu, log_var.mul(0.5).exp()).log_prob(z[:, None]).sum(-1)
     expected = torch.logsumexp(textbook, dim=1) - math.log(len(mu))
-    assert torch.allclose(lesson07._aggregate_log_density(z, mu, log_var), expected, rtol=1e-10, atol=1e-8)
+    assert torch.allclose(latent.mixture_log_density(z, mu, log_var), expected, rtol=1e-10, atol=1e-8)
+    assert torch.allclose(lesson07._aggregate_log_density(z, mu, log_var), expected, rtol=1e-12, atol=1e-10)
+
+
+def _log_components(z, mu, log_var):
+    return torch.distributions.Normal(mu, log_var.mul(0.5).exp()).log_prob(z[:, None]).sum(-1)  # [M, N]
+
+
+def test_one_global_maximum_is_named_and_points_to_hint_3():
+    def one_max(z, mu, log_var):
+        per = _log_components(z, mu, log_var)
+        top = per.max()
+        return top + torch.log(torch.exp(per - top).mean(1))
+
+    result = lesson07.aggregate_log_density.check(one_max, verbose=False)
+    assert result.mistake == "one maximum for the whole table instead of one per code"
+    assert ".hint(3)" in result.message
+
+
+def test_no_stabilisation_fails_on_the_float32_case():
+    """exp(-110) is 0 in float32: an unstabilised answer in the inputs' dtype fails there (and only there)."""
+    cases = lesson07.aggregate_log_density.cases()
+    z, mu, log_var = cases[-1].args
+    assert z.dtype == torch.float32
+    log_q = lesson07._aggregate_log_density(z, mu, log_var)
+    assert torch.isfinite(log_q).all() and (-120 < log_q).all() and (log_q < -105).all()
+    naive = torch.log(torch.exp(_log_components(z, mu, log_var)).mean(1))
+    assert torch.isinf(naive).all()
+
+
+def test_a_stable_float32_answer_passes():
+    def stable(z, mu, log_var):
+        return torch.logsumexp(_log_components(z, mu, log_var), 1) - math.log(len(mu))
+
+    assert lesson07.aggregate_log_density.check(stable, verbose=False).passed
+
+
+def test_the_far_apart_case_is_hundreds_of_nats_apart():
+    z, mu, log_var = lesson07.aggregate_log_density.cases()[-2].args
+    log_q = lesson07._aggregate_log_density(z, mu, log_var)
+    assert log_q[0] > -10 and log_q[1] < -600

@@ -20,16 +20,14 @@ def _noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
 
 
 def _aggregate_log_density(z, mu, log_var):
-    """[M]: log q(z_m), q(z) = (1/N) sum_n N(z; mu_n, diag exp(log_var_n)); z [M, d], mu and log_var [N, d].
+    """[M]: log q(z_m), q(z) = (1/N) Σₙ N(z; μₙ, diag σₙ²); z [M, d], mu and log_var [N, d].
 
-    The [M, N] component log densities come from matrix products (the square (z - mu)^2 / var expanded), so
-    notebook 07 can evaluate 20-D mixtures of thousands of components quickly; equal to the Normal(...).log_prob
-    broadcast of solutions/lesson07.py.
+    Computed in float64 (the component log densities broadcast to [M, N, d], then one log-sum-exp per code) and
+    returned in the inputs' dtype, so that a float32 answer is judged against the exact value.
     """
-    inv = torch.exp(-log_var)  # 1 / sigma^2, [N, d]
-    square = z.pow(2) @ inv.T - 2 * z @ (mu * inv).T + (mu.pow(2) * inv).sum(1)  # [M, N]: sum_j (z_j - mu_j)^2 / var_j
-    log_q = -0.5 * (square + log_var.sum(1) + mu.shape[1] * math.log(2 * math.pi))
-    return torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0])
+    z64, mu64, log_var64 = z.double(), mu.double(), log_var.double()
+    log_components = Normal(mu64, torch.exp(0.5 * log_var64)).log_prob(z64[:, None, :]).sum(-1)  # [M, N]
+    return (torch.logsumexp(log_components, dim=1) - math.log(mu.shape[0])).to(z.dtype)
 
 
 def _log_components(z, mu, log_var, std=None):
@@ -57,6 +55,12 @@ def _naive_log_mean(z, mu, log_var):
     return torch.log(torch.exp(_log_components(z, mu, log_var)).mean(dim=1))
 
 
+def _one_global_max(z, mu, log_var):
+    log_components = _log_components(z, mu, log_var)
+    top = log_components.max()  # one maximum for the whole [M, N] table, not one per code
+    return top + torch.log(torch.exp(log_components - top).mean(dim=1))
+
+
 def _density_cases():
     cases = []
     for seed, (m, n, d) in enumerate(((3, 5, 2), (4, 7, 3), (1, 6, 2))):
@@ -66,35 +70,50 @@ def _density_cases():
     # narrow 20-D components far from the codes: log densities from about -32500 to -65700, whose exp is 0 in float64
     mu, log_var = 3.0 * _noise((6, 20), 13), torch.full((6, 20), -6.0, dtype=torch.float64)
     cases.append(Case((_noise((2, 20), 33), mu, log_var), "2 codes far from 6 narrow 20-D components"))
+    # two codes whose log densities are hundreds of nats apart: about -5 for the first, about -800 for the second
+    mu, log_var = 0.3 * _noise((5, 2), 14), torch.full((5, 2), -2.0, dtype=torch.float64)
+    z = torch.tensor([[0.2, -0.1], [10.5, 10.5]], dtype=torch.float64)
+    cases.append(Case((z, mu, log_var), "2 codes in 2-D whose log densities are about 800 nats apart"))
+    # float32 at VAE scale: component log densities near -110 nats, a few nats apart
+    mu, log_var = 0.3 * _noise((8, 20), 15), 0.1 * _noise((8, 20), 25)
+    z = 3.1 + 0.2 * _noise((3, 20), 35)
+    cases.append(Case((z.float(), mu.float(), log_var.float()), "float32, 3 codes, log densities near -110"))
     return cases
 
 
 aggregate_log_density = Exercise(
     "aggregate_log_density", _aggregate_log_density, _density_cases,
-    hints=["q(z) is an average of N Gaussian densities, and you want its log: work on the log scale throughout, "
-           "from the N component log densities to the log of their average.",
-           "You need all M x N component log densities at once: give z a middle axis, [M, 1, d], so that it "
-           "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates.",
-           "Never exponentiate the log densities yourself. The log of a sum of exponentials can be computed safely "
-           "by pulling the largest term out first; and since the mean is the sum times 1/N, on the log scale the "
-           "mean is that log-sum minus log N. Mind which of log_var's exp() is the standard deviation."],
+    hints=["q(z) is an average of N Gaussian densities, and you want its log: log q(z) = log (1/N) Σₙ q(z|xₙ), "
+           "the log of the average, not the average of the logs. Work on the log scale throughout.",
+           "You need all M × N component log densities at once: give z a middle axis, [M, 1, d], so that it "
+           "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates. The standard "
+           "deviation is σ = exp(½ log σ²).",
+           "Never exponentiate the log densities yourself: exp(−110) is 0 in float32. The log of a sum of "
+           "exponentials is computed safely by pulling out the largest term of each code's row (one maximum per "
+           "code, not one for the whole table); and since the mean is the sum times 1/N, on the log scale it is "
+           "that log-sum minus log N."],
     lesson=LESSON,
     mistakes=[
         Mistake("the mean of the logs instead of the log of the mean",
-                "averaging log q(z|x_n) over n gives a lower bound on log q(z) (Jensen's inequality), "
-                "not the log of the mixture's density.", _mean_of_logs),
+                "averaging log q(z|xₙ) over n gives a lower bound on log q(z) (Jensen's inequality), "
+                "not the log of the mixture's density.", _mean_of_logs, hint=1),
         Mistake("log N left out", "logsumexp gives the log of the *sum* of the N densities; the mixture "
-                "weights each by 1/N, so subtract log N.", _no_log_n),
+                "weights each by 1/N, so subtract log N.", _no_log_n, hint=3),
         Mistake("exp(log_var) used as the standard deviation",
-                "exp(log_var) is the variance sigma^2; the standard deviation is exp(0.5 * log_var).",
-                _variance_as_std),
+                "exp(log_var) is the variance σ²; the standard deviation is σ = exp(½ log σ²).",
+                _variance_as_std, hint=2),
         Mistake("the density of one component only", "q(z) mixes all N encoder Gaussians, not the first one.",
-                _one_component),
+                _one_component, hint=1),
         Mistake("the log of the mean of exp, computed directly (it underflows)",
-                "a 20-D log density of -32500 has exp(-32500) = 0 even in float64, so log(mean(exp(.))) gives "
-                "-inf; torch.logsumexp subtracts the largest term before exponentiating.", _naive_log_mean),
+                "a 20-D log density of −32500 has exp(−32500) = 0 even in float64 (and exp(−110) = 0 in float32), "
+                "so log(mean(exp(·))) gives −∞; torch.logsumexp subtracts each row's largest term before "
+                "exponentiating.", _naive_log_mean, hint=3),
+        Mistake("one maximum for the whole table instead of one per code",
+                "with codes whose log densities are 800 nats apart, subtracting the overall maximum still leaves "
+                "exp(−800) = 0 in the other code's row; subtract each code's own maximum (torch.logsumexp(…, dim=1) "
+                "does).", _one_global_max, hint=3),
     ],
-    rtol=1e-6, atol=1e-8)
+    rtol=1e-5, atol=1e-8)
 
 # --------------------------------------------------------------------------- 2. derive: KL(q(z) || p(z)) from below
 
@@ -156,35 +175,36 @@ def _mean_over_dims(mu, log_var):
 
 moment_matched_kl = Exercise(
     "moment_matched_kl", _moment_matched_kl, _moments_cases,
-    hints=["Draw z from q(z) in two steps: pick an image n, then z from q(z|x_n). The mean of z is the average "
+    hints=["Draw z from q(z) in two steps: pick an image n, then z from q(z|xₙ). The mean of z is the average "
            "of the means; its variance is not the average of the variances alone.",
-           "The law of total variance: Var(z_j) = E_n[Var(z_j | n)] + Var_n(E[z_j | n]), both over the N images "
+           "The law of total variance: Var(zⱼ) = Eₙ[Var(zⱼ | n)] + Varₙ(E[zⱼ | n]), both over the N images "
            "with weight 1/N each.",
            "Both averages weigh each of the N images by exactly 1/N (a population variance, not a sample one). With "
-           "m and s^2 in hand, notebook 04's closed form for one coordinate applies; add up the coordinates."],
+           "m and s² in hand, notebook 04's closed form for one coordinate applies to KL(g ‖ p); "
+           "add up the coordinates."],
     lesson=LESSON,
     mistakes=[
         Mistake("only the spread of the means (A_u) as the variance",
-                "each q(z|x_n) has its own width too: Var(z_j) = E_n[sigma_j^2] + Var_n(mu_j).", _means_only),
+                "each q(z|xₙ) has its own width too: Var(zⱼ) = Eₙ[σⱼ²] + Varₙ(μⱼ).", _means_only, hint=2),
         Mistake("only the encoders' variances",
                 "the means differ from image to image, and that spread adds to the variance: "
-                "Var(z_j) = E_n[sigma_j^2] + Var_n(mu_j).", _variances_only),
-        Mistake("the spread of the means divided by N - 1",
+                "Var(zⱼ) = Eₙ[σⱼ²] + Varₙ(μⱼ).", _variances_only, hint=2),
+        Mistake("the spread of the means divided by N − 1",
                 "q(z) is the mixture of exactly these N Gaussians, each with weight 1/N: its variance is an "
-                "average over them (unbiased=False), not an estimate from a sample.", _unbiased),
-        Mistake("sigma where sigma^2 is meant", "exp(0.5 * log_var) is the standard deviation; the law of total "
-                "variance adds variances, exp(log_var).", _std_as_variance),
+                "average over them (unbiased=False), not an estimate from a sample.", _unbiased, hint=3),
+        Mistake("σ where σ² is meant", "exp(0.5 * log_var) is the standard deviation σ; the law of total "
+                "variance adds variances, σ² = exp(log_var).", _std_as_variance, hint=2),
         Mistake("the second moment used as the variance",
-                "E[z_j^2] = s_j^2 + m_j^2: with the mean also in the KL, m_j^2 is counted twice.",
-                _second_moment_as_variance),
+                "E[zⱼ²] = sⱼ² + mⱼ²: with the mean also in the KL, mⱼ² is counted twice.",
+                _second_moment_as_variance, hint=2),
         Mistake("the average of the per-image KLs",
-                "that is the KL term of the ELBO, I(x; z) + KL(q(z) || p(z)) (section 5): an upper bound, "
+                "that is the KL term of the ELBO, I(x; z) + KL(q(z) ‖ p(z)) (section 5): an upper bound, "
                 "not the KL of the aggregate's Gaussian.", _average_kl),
-        Mistake("KL in the wrong direction", "KL(p || g) is another number; the lower bound is KL(g || p), "
-                "the expectation under g of log g - log p.", _reverse_kl),
+        Mistake("KL in the wrong direction", "KL(p ‖ g) is another number; the lower bound is KL(g ‖ p), "
+                "the expectation under g of log g − log p.", _reverse_kl, hint=3),
         Mistake("averaged over the dimensions instead of summed",
                 "the KL of a Gaussian with independent coordinates is the sum of the coordinates' KLs.",
-                _mean_over_dims),
+                _mean_over_dims, hint=3),
     ],
     rtol=1e-6, atol=1e-9)
 
@@ -209,14 +229,14 @@ def _midpoint_choice() -> str:
 
 midpoint_length = Prediction(
     "midpoint_length", _midpoint_choice, lesson=LESSON, choices=list(MIDPOINT_CHOICES),
-    explain="a draw of N(0, I_20) has length close to sqrt(20) = 4.47, but the midpoint (z_a + z_b)/2 of two "
-    "independent draws is N(0, I_20 / 2): its length is close to sqrt(10) = 3.16 (3.12 on average, measured "
+    explain="a draw of N(0, I₂₀) has length close to √20 ≈ 4.47, but the midpoint (z_a + z_b)/2 of two "
+    "independent draws is N(0, ½ I₂₀): its length is close to √10 ≈ 3.16 (3.12 on average, measured "
     "over 20000 pairs). The middle of a straight line between two prior draws lies inside the thin shell where "
     "the prior puts its codes; this is why spherical interpolation, which keeps the length, was proposed (White, "
-    "2016). Between the codes of real images it does not help (section 7): there the trouble is that q(z) is not "
-    "the prior.",
+    "2016). Between the codes of real images it does not help (Going deeper): there the trouble is that q(z) is "
+    "not the prior.",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
-           "The length of a d-dimensional vector with independent coordinates of variance v is close to sqrt(d v)."],
+           "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
     mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
               "c": "halving the length would mean halving the standard deviation; averaging halves the variance.",
               "d": "that would be a midpoint shrunk to the length of a 2-D draw; the two independent draws cancel "
