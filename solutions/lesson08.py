@@ -10,25 +10,25 @@ import torch
 
 # Exercise 2 (a prediction): L_k tends to log p(x), which has no encoder in it, so the expected gradient
 # of L_k with respect to the encoder's parameters tends to zero (like 1/k), while the noise of its
-# k-sample estimate falls only like 1/sqrt(k): the encoder's signal-to-noise ratio falls.
+# k-sample estimate falls only like 1/√k: the encoder's signal-to-noise ratio falls.
 encoder_signal_as_k_grows = "b"
 
 
 def test_images_needed(a, b, target_se):
-    """The fewest test images N for which the paired standard error std(a - b) / sqrt(N) <= target_se."""
+    """The fewest test images N for which the paired standard error std(a − b)/√N ≤ target_se."""
     # the variance of the per-image differences in the pilot run; torch's var, like section 7's std,
-    # is the sample variance (divided by N - 1)
+    # is the sample variance (divided by N − 1)
     spread = (a - b).var().item()
-    return math.ceil(spread / target_se**2)  # sqrt(spread / N) <= target  <=>  N >= spread / target^2
+    return math.ceil(spread / target_se**2)  # √(spread/N) ≤ target  ⇔  N ≥ spread/target²
 
 
 def bits_per_dim(log_px, num_pixels):
-    """log p(x) in nats per image -> bits per dimension (a positive cost), one per image."""
+    """log p(x) in nats per image → bits per dimension (a positive cost), one per image."""
     return -log_px / (num_pixels * math.log(2))  # nats / ln 2 = bits; per pixel: / D
 
 
 def effective_sample_size(log_w):
-    """(sum w)^2 / sum w^2 per image, in log space so tiny weights do not become 0/0."""
+    """(Σᵢ wᵢ)² / Σᵢ wᵢ² per image, in log space so tiny weights do not become 0/0."""
     log_sum_w = torch.logsumexp(log_w, dim=0)
-    log_sum_w2 = torch.logsumexp(2 * log_w, dim=0)  # log of sum w^2: the logs of w^2 are 2 log w
+    log_sum_w2 = torch.logsumexp(2 * log_w, dim=0)  # log Σᵢ wᵢ²: the log of wᵢ² is 2 log wᵢ
     return torch.exp(2 * log_sum_w - log_sum_w2)

@@ -118,3 +118,19 @@ def test_references_agree_with_the_package():
     assert torch.allclose((torch.logsumexp(log_w10, 0) - math.log(log_w10.shape[0])), bound, atol=1e-5)
     ess = lesson08.reference_effective_sample_size(log_w)
     assert bool(((ess >= 1 - 1e-6) & (ess <= 200 + 1e-6)).all())
+
+
+def test_effective_sample_size_needs_one_maximum_per_image():
+    ex = lesson08.effective_sample_size
+
+    def one_global_max(log_w):
+        w = torch.exp(log_w - log_w.max())
+        return w.sum(0) ** 2 / w.pow(2).sum(0)
+
+    def float32_unstabilised(log_w):
+        w = torch.exp(log_w.float())
+        return (w.sum(0) ** 2 / w.pow(2).sum(0)).to(log_w.dtype)
+
+    assert verdict(ex, one_global_max) == ("incorrect", "one maximum for all the images")
+    assert verdict(ex, float32_unstabilised)[0] == "incorrect"
+    assert "hint(2)" in ex.check(one_global_max, verbose=False).message

@@ -40,17 +40,17 @@ encoder_signal_as_k_grows = Prediction(
     choices=["a", "b", "c"],
     explain=("L_k tends to log p(x), which does not depend on the encoder, so the expected gradient of L_k "
              "with respect to the encoder's parameters tends to zero: like 1/k, as L_k's distance to "
-             "log p(x) does. The noise of a k-sample estimate of it falls only like 1/sqrt(k), so the "
-             "signal-to-noise ratio of the encoder's gradient falls like 1/sqrt(k) (Rainforth et al., 2018, "
-             "'Tighter variational bounds are not necessarily better'). The decoder's rises like sqrt(k)."),
+             "log p(x) does. The noise of a k-sample estimate of it falls only like 1/√k, so the "
+             "signal-to-noise ratio of the encoder's gradient falls like 1/√k (Rainforth et al., 2018, "
+             "'Tighter variational bounds are not necessarily better'). The decoder's rises like √k."),
     hints=[
         "What is the limit of L_k as k grows, and which of the networks, encoder or decoder, does that "
         "limit depend on?",
         "If a family of functions tends to a limit that does not depend on a parameter, what happens to "
         "their derivative with respect to that parameter? And how fast does the noise of an average of "
         "k samples fall?",
-        "Compare two rates for large k: log p(x) - L_k shrinks like 1/k (its leading term is "
-        "Var[w] / (2 k p(x)^2)), while the standard deviation of a k-sample average shrinks like 1/sqrt(k).",
+        "Compare two rates for large k: log p(x) − L_k shrinks like 1/k (its leading term is "
+        "Var[w] / (2k p(x)²)), while the standard deviation of a k-sample average shrinks like 1/√k.",
     ],
     mistakes={
         "a": "a tighter bound is more sensitive to the model p, not to q: in the limit L_k is log p(x), "
@@ -65,9 +65,9 @@ encoder_signal_as_k_grows = Prediction(
 
 
 def reference_test_images_needed(a, b, target_se):
-    """The fewest test images N whose paired standard error std(a - b) / sqrt(N) is <= target_se.
+    """The fewest test images N whose paired standard error std(a − b)/√N is ≤ target_se.
 
-    std and var are the sample versions (divided by N - 1, torch's default), as in section 7.
+    std and var are the sample versions (divided by N − 1, torch's default), as in section 7.
     """
     return math.ceil((a - b).var().item() / target_se**2)
 
@@ -88,9 +88,9 @@ test_images_needed = Exercise(
     reference_test_images_needed,
     _pilot_cases,
     hints=[
-        "Section 7's paired standard error of N images is std(d) / sqrt(N), d = a - b per image. The "
-        "pilot run tells you std(d); the target says how large std(d) / sqrt(N) may be.",
-        "Whose spread: of a, of b, or of the per-image differences a - b? Both models see the same "
+        "Section 7's paired standard error of N images is std(d)/√N, with d = a − b per image. The "
+        "pilot run tells you std(d); the target says how large std(d)/√N may be.",
+        "Whose spread: of a, of b, or of the per-image differences a − b? Both models see the same "
         "images. Then solve the inequality for N: square both sides.",
         "A worked number to test yourself on: if the differences have std(d) = 4.7 nats and the target is "
         "0.5 nats, about 90 images are needed (and a number of images is whole).",
@@ -99,24 +99,24 @@ test_images_needed = Exercise(
     mistakes=[
         Mistake("the variances of the two models added, as if the images were independent",
                 "var(a) + var(b) is the variance of a difference of two independent scores; both models "
-                "see the same images, so the image-to-image spread cancels in a - b: use var(a - b).",
-                lambda a, b, t: math.ceil((a.var() + b.var()).item() / t**2)),
+                "see the same images, so the image-to-image spread cancels in a − b: use the variance of a − b.",
+                lambda a, b, t: math.ceil((a.var() + b.var()).item() / t**2), hint=2),
         Mistake("the variance of one model's scores",
                 "var(a) measures how different the test images are, which the comparison does not care "
-                "about; the comparison's noise is the spread of the per-image differences a - b.",
-                lambda a, b, t: math.ceil(a.var().item() / t**2)),
+                "about; the comparison's noise is the spread of the per-image differences a − b.",
+                lambda a, b, t: math.ceil(a.var().item() / t**2), hint=2),
         Mistake("the standard deviation where the variance is meant",
-                "the standard error falls like 1 / sqrt(N), so N grows with the square: halving the "
+                "the standard error falls like 1/√N, so N grows with the square: halving the "
                 "error takes four times the images.",
-                lambda a, b, t: math.ceil((a - b).std().item() / t)),
+                lambda a, b, t: math.ceil((a - b).std().item() / t), hint=2),
         Mistake("the population variance (divided by N) where section 7 uses the sample variance",
-                "section 7's std, like torch's std and var by default, divides by N - 1 (the unbiased "
+                "section 7's std, like torch's std and var by default, divides by N − 1 (the unbiased "
                 "sample variance); np.var and var(unbiased=False) divide by N and give a few images too few.",
                 lambda a, b, t: math.ceil((a - b).var(unbiased=False).item() / t**2)),
         Mistake("rounded down",
-                "the floor of var(d) / target^2 is a number of images whose standard error is still a "
+                "the floor of var(d)/target² is a number of images whose standard error is still a "
                 "little above the target; round up.",
-                lambda a, b, t: math.floor((a - b).var().item() / t**2)),
+                lambda a, b, t: math.floor((a - b).var().item() / t**2), hint=3),
     ],
     rtol=0.0, atol=0.5,
 )
@@ -126,14 +126,14 @@ test_images_needed = Exercise(
 
 
 def reference_bits_per_dim(log_px, num_pixels):
-    """-log p(x) in nats per image -> bits per dimension: divide by D and by ln 2. Shape [B]."""
+    """−log p(x) in nats per image → bits per dimension: divide by D and by ln 2. Shape [B]."""
     return -log_px / (num_pixels * math.log(2))
 
 
 def _bits_cases() -> list[Case]:
-    return [Case((torch.tensor([-86.76, -111.7, -50.0], dtype=_F64), 784), "28 x 28 binary images"),
-            Case((-60.0 + 5.0 * _randn((5,), 20), 196), "14 x 14 images"),
-            Case((-7000.0 + 100.0 * _randn((2,), 21), 3072), "32 x 32 colour images, D = 3 * 1024")]
+    return [Case((torch.tensor([-86.76, -111.7, -50.0], dtype=_F64), 784), "28 × 28 binary images"),
+            Case((-60.0 + 5.0 * _randn((5,), 20), 196), "14 × 14 images"),
+            Case((-7000.0 + 100.0 * _randn((2,), 21), 3072), "32 × 32 colour images, D = 3 × 1024")]
 
 
 bits_per_dim = Exercise(
@@ -143,35 +143,35 @@ bits_per_dim = Exercise(
     hints=[
         "Two conversions: from a whole image to one dimension (pixel), and from nats (natural log) to "
         "bits (log base 2). Also: which sign does a cost in bits have?",
-        "log2(y) = ln(y) / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
+        "log₂ y = ln y / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
         "image has num_pixels.",
-        "A worked number to test yourself on: the paper's 84.78 nats per 28 x 28 image is about 0.156 bits "
+        "A worked number to test yourself on: the paper's 84.78 nats per 28 × 28 image is about 0.156 bits "
         "per dimension. One value per image: shape [B].",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("the sign kept",
-                "log p(x) is negative; the code length -log2 p(x) is positive: bits per dimension "
+                "log p(x) is negative; the code length −log₂ p(x) is positive: bits per dimension "
                 "measure a cost.",
-                lambda lp, d: lp / (d * math.log(2))),
+                lambda lp, d: lp / (d * math.log(2)), hint=1),
         Mistake("nats left as nats",
                 "the log p(x) estimates are natural logs; a bit is log base 2, so divide by ln 2 too.",
-                lambda lp, d: -lp / d),
+                lambda lp, d: -lp / d, hint=2),
         Mistake("multiplied by ln 2 instead of divided",
-                "log2(y) = ln(y) / ln(2): there are more bits than nats in the same probability "
-                "(1 nat = 1.44 bits).",
-                lambda lp, d: -lp * math.log(2) / d),
+                "log₂ y = ln y / ln 2: there are more bits than nats in the same probability "
+                "(1 nat ≈ 1.44 bits).",
+                lambda lp, d: -lp * math.log(2) / d, hint=2),
         Mistake("log base 10 instead of base 2",
                 "dividing by ln 10 gives decimal digits (bans), not bits; use ln 2.",
-                lambda lp, d: -lp / (d * math.log(10))),
+                lambda lp, d: -lp / (d * math.log(10)), hint=2),
         Mistake("not divided by the number of dimensions",
                 "that is bits per image; per dimension divides by D = num_pixels, which lets images of "
                 "different sizes be compared.",
-                lambda lp, d: -lp / math.log(2)),
+                lambda lp, d: -lp / math.log(2), hint=2),
         Mistake("averaged over the batch",
                 "the function converts each image's estimate; the average over the test set comes later "
                 "(shape [B], not one number).",
-                lambda lp, d: (-lp / (d * math.log(2))).mean()),
+                lambda lp, d: (-lp / (d * math.log(2))).mean(), hint=3),
     ],
     rtol=1e-9, atol=1e-12,
 )
@@ -181,14 +181,18 @@ bits_per_dim = Exercise(
 
 
 def reference_effective_sample_size(log_w):
-    """[B]: (sum_i w_i)^2 / sum_i w_i^2 = 1 / sum_i w~_i^2, from log weights [k, B], in log space."""
+    """[B]: (Σᵢ wᵢ)² / Σᵢ wᵢ² = 1 / Σᵢ w̃ᵢ², from log weights [k, B], in log space."""
     return torch.exp(2 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2 * log_w, dim=0))
 
 
 def _ess_cases() -> list[Case]:
+    far_apart = _log_weights(30, 2, 9, scale=2.0, shift=0.0) + torch.tensor([-800.0, -5.0], dtype=_F64)
+    vae_scale = _log_weights(200, 4, 10, scale=3.0, shift=-110.0).float()
     return [Case((_log_weights(100, 3, 6),), "100 samples, log w spread by 3 nats"),
             Case((_log_weights(50, 2, 7, scale=0.1),), "nearly equal weights"),
-            Case((_log_weights(20, 5, 8, shift=-700.0, scale=1.0),), "log w near -700")]
+            Case((far_apart,), "two images whose log w are about −800 and −5: 795 nats apart"),
+            Case((vae_scale,), "float32, log w near −110 spread by 3 nats, as a VAE's"),
+            Case((_log_weights(20, 5, 8, shift=-700.0, scale=1.0),), "log w near −700")]
 
 
 effective_sample_size = Exercise(
@@ -197,36 +201,42 @@ effective_sample_size = Exercise(
     _ess_cases,
     hints=[
         "Check the definition on two cases in your head before coding: all k weights equal (ESS = k), and "
-        "one weight holding everything (ESS = 1). Why can't you compute w_i = exp(log w_i) first?",
-        "Work with logs: log sum_i w_i is a logsumexp over the samples. What is the log of w_i^2, and so "
-        "the log of sum_i w_i^2?",
+        "one weight holding everything (ESS = 1). Why can't you compute wᵢ = exp(log wᵢ) first?",
+        "Work with logs: log Σᵢ wᵢ is a logsumexp over the samples of one image. What is the log of wᵢ², "
+        "and so the log of Σᵢ wᵢ²? Each image (column) has its own scale.",
         "Test yourself: for log_w = torch.tensor([[-700.], [-700.], [-1400.]]) (k = 3, one image) the "
         "answer is 2.0, and every intermediate value of your code should be finite. Shape [B].",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("the weights exponentiated directly",
-                "(sum w)^2 / sum w^2 is right on paper, but for log w near -700 both w^2 = exp(-1400) and "
-                "(sum w)^2 are 0 in floating point, and 0/0 is nan; work with logsumexp and exponentiate "
-                "only the final log ESS.",
-                lambda lw: torch.exp(lw).sum(0) ** 2 / torch.exp(2 * lw).sum(0)),
+                "(Σᵢ wᵢ)² / Σᵢ wᵢ² is right on paper, but for log w near −110 in float32, or −700 in float64, "
+                "w² and (Σᵢ wᵢ)² are 0 in floating point, and 0/0 is nan; work with logsumexp and "
+                "exponentiate only the final log ESS.",
+                lambda lw: torch.exp(lw).sum(0) ** 2 / torch.exp(2 * lw).sum(0), hint=1),
+        Mistake("one maximum for all the images",
+                "subtracting the largest log weight of the whole batch keeps one image's weights near 1, but "
+                "an image whose log weights are hundreds of nats lower still underflows to 0/0; each column "
+                "needs its own maximum, which is what logsumexp over dim 0 does.",
+                lambda lw: (lambda w: w.sum(0) ** 2 / (w ** 2).sum(0))(torch.exp(lw - lw.max())), hint=2),
         Mistake("the ratio upside down",
-                "sum w^2 / (sum w)^2 = sum w~^2 is 1/k for equal weights and 1 when one weight "
+                "Σᵢ wᵢ² / (Σᵢ wᵢ)² = Σᵢ w̃ᵢ² is 1/k for equal weights and 1 when one weight "
                 "dominates: the inverse of the effective number of samples.",
-                lambda lw: torch.exp(torch.logsumexp(2 * lw, 0) - 2 * torch.logsumexp(lw, 0))),
+                lambda lw: torch.exp(torch.logsumexp(2 * lw, 0) - 2 * torch.logsumexp(lw, 0)), hint=1),
         Mistake("the sum not squared",
-                "(sum w) / sum w^2 is not free of the weights' scale: multiply every weight by c and it "
+                "(Σᵢ wᵢ) / Σᵢ wᵢ² is not free of the weights' scale: multiply every weight by c and it "
                 "changes by 1/c. The square makes ESS a pure count.",
-                lambda lw: torch.exp(torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0))),
+                lambda lw: torch.exp(torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0)), hint=1),
         Mistake("a fraction of k, not a count",
                 "dividing by k gives the share of useful samples (1 for equal weights); the exercise asks "
                 "for the number of samples, k for equal weights.",
-                lambda lw: torch.exp(2 * torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0)) / lw.shape[0]),
+                lambda lw: torch.exp(2 * torch.logsumexp(lw, 0) - torch.logsumexp(2 * lw, 0)) / lw.shape[0],
+                hint=1),
         Mistake("reduced over the images instead of the samples",
                 "log_w has shape [k, B]: the k samples of one image are a column, so reduce over dim 0.",
-                lambda lw: torch.exp(2 * torch.logsumexp(lw, 1) - torch.logsumexp(2 * lw, 1))),
+                lambda lw: torch.exp(2 * torch.logsumexp(lw, 1) - torch.logsumexp(2 * lw, 1)), hint=3),
     ],
-    rtol=1e-7, atol=1e-9,
+    rtol=1e-5, atol=1e-7,
 )
 
 
