@@ -21,9 +21,9 @@ def test_best_isotropic_q_reader_mistakes():
         return s2, kl
 
     result = lesson02.best_isotropic_q.check(average_of_diagonal, verbose=False)
-    assert result.mistake == "the average of the best diagonal variances 1 / Lambda_ii"
-    assert "case 1" in result.message and "shared s^2" in result.message
-    assert "tr(Lambda)" not in result.message  # the feedback names the slip, not the answer
+    assert result.mistake == "the average of the best diagonal variances 1/Λᵢᵢ"
+    assert "case 1" in result.message and "shared s²" in result.message and ".hint(1)" in result.message
+    assert "tr(Λ)" not in result.message  # the feedback names the slip, not the answer
 
     def forward_kl(cov):  # the average marginal variance, price as KL(q || p)
         d = cov.shape[-1]
@@ -67,8 +67,8 @@ def test_best_isotropic_q_price_is_the_elbo_gap_and_exceeds_the_diagonal_price()
 
 
 def test_forward_kl_estimate_reader_mistakes():
-    def ignores_weights(log_w):  # a reader who averages under q
-        return log_w.mean(0) - torch.log(torch.exp(log_w).mean(0))
+    def ignores_weights(log_w):  # a reader who averages under q (stabilised, one maximum per column)
+        return log_w.mean(0) - (torch.logsumexp(log_w, 0) - math.log(len(log_w)))
 
     result = lesson02.forward_kl_estimate.check(ignores_weights, verbose=False)
     assert result.mistake == "an unweighted average over the samples of q"
@@ -76,15 +76,15 @@ def test_forward_kl_estimate_reader_mistakes():
     def self_normalised_by_hand(log_w):  # the same estimator, written without softmax: correct
         w = torch.exp(log_w - log_w.max(0).values)
         w_tilde = w / w.sum(0)
-        return (w_tilde * log_w).sum(0) - torch.log(torch.exp(log_w).mean(0))
+        return (w_tilde * log_w).sum(0) - (torch.logsumexp(log_w, 0) - math.log(len(log_w)))
 
     assert lesson02.forward_kl_estimate.check(self_normalised_by_hand, verbose=False).passed
 
     def reverse(log_w):
-        return torch.log(torch.exp(log_w).mean(0)) - log_w.mean(0)
+        return torch.logsumexp(log_w, 0) - math.log(len(log_w)) - log_w.mean(0)
 
     result = lesson02.forward_kl_estimate.check(reverse, verbose=False)
-    assert result.mistake == "the reverse KL(q || p(z|x))"
+    assert result.mistake == "the reverse KL(q ‖ p(z|x))"
 
 
 def test_forward_kl_estimate_approaches_the_closed_form():
@@ -124,3 +124,46 @@ def test_diagonal_price_hint_inverse_is_right():
     assert abs(wrong - 0.0849) < 1e-4
     result = lesson02.diagonal_price_3d.check(0.0849, verbose=False)  # Prediction names a mistake by exact value
     assert result.status == "incorrect" and "wrong inverse" in result.message
+
+
+def test_forward_kl_estimate_needs_one_maximum_per_observation():
+    ex = lesson02.forward_kl_estimate
+    labels = [case.label for case in ex.cases()]
+    assert any("−800" in label for label in labels) and any("float32" in label for label in labels)
+    float32 = [case for case in ex.cases() if "float32" in case.label][0]
+    assert float32.args[0].dtype == torch.float32 and float32.args[0].mean().item() < -100
+    assert torch.isfinite(ex.reference(*float32.args)).all()
+
+    def one_global_maximum(log_w):  # stabilised with the maximum of the whole tensor
+        w = torch.exp(log_w - log_w.max())
+        log_p_hat = torch.log(w.mean(0)) + log_w.max()
+        return ((w / w.sum(0)) * (log_w - log_p_hat)).sum(0)
+
+    result = ex.check(one_global_maximum, verbose=False)
+    assert result.status == "incorrect" and result.diagnosis == "overflow" and "−800" in result.message
+
+    def not_stabilised(log_w):  # exp of the raw log-weights: fine near −5, nan near −800 and in float32 at −110
+        w = torch.exp(log_w)
+        return ((w / w.sum(0)) * (log_w - torch.log(w.mean(0)))).sum(0)
+
+    result = ex.check(not_stabilised, verbose=False)
+    assert result.status == "incorrect" and result.diagnosis == "overflow"
+
+    def solution_in_float32(log_w):  # the solutions file's formula passes every case, float32 included
+        log_p_hat = torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])
+        ratio = torch.exp(log_w - log_p_hat)
+        return torch.mean(ratio * (log_w - log_p_hat), 0)
+
+    assert ex.check(solution_in_float32, verbose=False).passed
+
+
+def test_mistakes_point_to_the_hint_that_fixes_them():
+    def raw_weights(log_w):
+        return (log_w.exp() * log_w).mean(0) - (torch.logsumexp(log_w, 0) - math.log(len(log_w)))
+
+    result = lesson02.forward_kl_estimate.check(raw_weights, verbose=False)
+    if result.mistake is not None:
+        assert ".hint(2)" in result.message
+    hinted = {m.name: m.hint for m in lesson02.best_isotropic_q.mistakes + lesson02.forward_kl_estimate.mistakes}
+    assert hinted["1/tr(Λ) without the factor d"] == 2
+    assert hinted["the weights normalised over the batch instead of the samples"] == 3

@@ -1,9 +1,10 @@
 """The exercises of notebook 02 (the encoder and the ELBO). Solutions: ``solutions/lesson02.py``.
 
 - ``diagonal_price_3d``: predict what the best diagonal q loses for a 3-D posterior with every pair correlated.
-- ``best_isotropic_q``: derive the q = N(m, s^2 I) with the largest ELBO for a correlated Gaussian
-  posterior in d dimensions, and the price it pays (KL(q || p(z|x)) = log p(x) - ELBO).
-- ``forward_kl_estimate``: estimate the forward KL(p(z|x) || q) from importance weights of samples of q.
+- ``best_isotropic_q``: derive the q = N(m, s² I) with the largest ELBO for a correlated Gaussian
+  posterior in d dimensions, and the price it pays (KL(q ‖ p(z|x)) = log p(x) − ELBO).
+- ``forward_kl_estimate``: estimate the forward KL(p(z|x) ‖ q) from importance weights of samples of q
+  (stable per observation: its cases include log-weights near −800 and float32 ones near −110).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _precision_diagonal(cov: torch.Tensor) -> torch.Tensor:
 
 
 def _kl_isotropic_to_posterior(variance: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
-    """KL(N(m, s^2 I) || N(m, cov)) (same mean), s^2 = ``variance`` [B], shape [B]."""
+    """KL(N(m, s² I) ‖ N(m, cov)) (same mean), s² = ``variance`` [B], shape [B]."""
     d = cov.shape[-1]
     trace_lam = _precision_diagonal(cov).sum(-1)
     return 0.5 * (variance * trace_lam - d - d * variance.log() + torch.logdet(cov))
@@ -54,7 +55,7 @@ def _missing_d(cov):
     return variance, _kl_isotropic_to_posterior(variance, cov)
 
 
-def _diagonal_price(cov):
+def _iso_diagonal_price(cov):
     variance, _ = _best_isotropic_q(cov)
     lam_ii = _precision_diagonal(cov)
     return variance, 0.5 * (lam_ii.log().sum(-1) + torch.logdet(cov))
@@ -100,38 +101,38 @@ best_isotropic_q = Exercise(
     _best_isotropic_q,
     _cov_cases,
     hints=[
-        "Start from KL(q || p) of section 5 and put c_i = s^2 in every coordinate: one unknown is left. "
+        "Start from KL(q ‖ p) of section 5 and put cᵢ = s² in every coordinate: one unknown is left. "
         "The mean plays no part in the price.",
-        "Only two terms of that KL depend on s^2: s^2 sum_i Lambda_ii and -d log s^2. Set the "
-        "derivative with respect to s^2 to zero, then put s^2 back into the KL for the gap.",
-        "Setting the derivative to zero gives an equation of the form a = b / s^2, with a and b not depending on "
-        "s^2: solve it, and put s^2 back into the KL; log|Lambda| = -log|Sigma| (torch.logdet), and the "
-        "Lambda_ii need the inverse of cov.",
+        "Only two terms of that KL depend on s²: s² Σᵢ Λᵢᵢ and −d log s². Set the "
+        "derivative with respect to s² to zero, then put s² back into the KL for the gap.",
+        "Setting the derivative to zero gives an equation of the form a = b / s², with a and b not depending on "
+        "s²: solve it, and put s² back into the KL; log|Λ| = −log|Σ| (torch.logdet), and the "
+        "Λᵢᵢ need the inverse of cov.",
     ],
     lesson="lesson02",
     mistakes=[
-        Mistake("the average of the best diagonal variances 1 / Lambda_ii",
+        Mistake("the average of the best diagonal variances 1/Λᵢᵢ",
                 "the isotropic q is not the average of the diagonal one's variances: write the KL with one "
-                "shared s^2 and set its derivative to zero.",
-                _mean_of_diagonal_variances),
+                "shared s² and set its derivative to zero.",
+                _mean_of_diagonal_variances, hint=1),
         Mistake("the average marginal variance (the forward KL's q)",
-                "the average marginal variance minimises KL(p || q), not KL(q || p); the ELBO's q is set by "
-                "the precision Lambda, not by Sigma.", _mean_marginal_variance),
-        Mistake("1 / tr(Lambda) without the factor d",
-                "the term -sum_i log c_i has one log s^2 per coordinate: count them when you take the "
-                "derivative.", _missing_d),
+                "the average marginal variance minimises KL(p ‖ q), not KL(q ‖ p); the ELBO's q is set by "
+                "the precision Λ, not by Σ.", _mean_marginal_variance, hint=1),
+        Mistake("1/tr(Λ) without the factor d",
+                "the term −Σᵢ log cᵢ has one log s² per coordinate: count them when you take the "
+                "derivative.", _missing_d, hint=2),
         Mistake("the diagonal q's price",
                 "that is what the diagonal family pays, with a variance per coordinate; one shared variance "
-                "fits no better, so put your own s^2 into the KL.", _diagonal_price),
+                "fits no better, so put your own s² into the KL.", _iso_diagonal_price, hint=2),
         Mistake("the KL in the wrong direction",
-                "the gap log p(x) - ELBO is KL(q || p(z|x)), with q first; KL(p || q) is another number.",
-                _iso_kl_wrong_direction),
+                "the gap log p(x) − ELBO is KL(q ‖ p(z|x)), with q first; KL(p ‖ q) is another number.",
+                _iso_kl_wrong_direction, hint=1),
         Mistake("a flipped sign", "a KL divergence is never negative: check the sign of your gap.",
                 _iso_flipped_sign),
-        Mistake("a missing factor 1/2", "the Gaussian KL carries a factor 1/2 in front of the bracket.",
+        Mistake("a missing factor ½", "the Gaussian KL carries a factor ½ in front of the bracket.",
                 _iso_missing_half),
         Mistake("a standard deviation where the variance is meant",
-                "the first output should be the variance s^2, not its square root.", _iso_sd_for_variance),
+                "the first output should be the variance s², not its square root.", _iso_sd_for_variance),
     ],
     rtol=1e-6,
     atol=1e-8,
@@ -142,8 +143,8 @@ best_isotropic_q = Exercise(
 
 
 def _forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
-    normalised = torch.softmax(log_w, dim=0)  # w_i / sum_j w_j, over the k samples
-    return (normalised * log_w).sum(dim=0) - toy.log_mean_exp(log_w, dim=0)
+    normalised = torch.softmax(log_w, dim=0)  # w_i / sum_j w_j, over the k samples (one maximum per column)
+    return (normalised * (log_w - toy.log_mean_exp(log_w, dim=0))).sum(dim=0)  # no cancellation at log w ≈ −110
 
 
 def _unweighted(log_w):
@@ -179,6 +180,13 @@ def _log_w_cases() -> list[Case]:
         q = toy.diagonal_gaussian(model.posterior(x).mean + 0.3, torch.full((b, 2), -1.0, dtype=_F64))
         log_w = toy.log_importance_weights(model, x, q, k, generator=g)
         cases.append(Case((log_w,), f"{k} samples of q for each of {b} observations of a toy model"))
+    # columns hundreds of nats apart: one maximum for the whole tensor, or none, gives nan or inf
+    spread = torch.randn((20, 2), generator=g, dtype=_F64) * torch.tensor([1.5, 2.0], dtype=_F64)
+    cases.append(Case((spread + torch.tensor([-800.0, -5.0], dtype=_F64),),
+                      "20 samples for 2 observations, log-weights near −800 and near −5"))
+    # a VAE's scale in float32: exp(−110) underflows to 0 in float32
+    vae_scale = -110.0 + 2.5 * torch.randn((64, 3), generator=g, dtype=_F64)
+    cases.append(Case((vae_scale.float(),), "64 samples for 3 images, float32 log-weights near −110"))
     return cases
 
 
@@ -187,33 +195,34 @@ forward_kl_estimate = Exercise(
     _forward_kl_estimate,
     _log_w_cases,
     hints=[
-        "KL(p(z|x) || q) is an expectation under the posterior, but the samples come from q. Section 3's "
+        "KL(p(z|x) ‖ q) is an expectation under the posterior, but the samples come from q. Section 3's "
         "identity p(x) = E_q[w] has a sibling: E_p(z|x)[f(z)] = E_q[(p(z|x) / q(z|x)) f(z)].",
-        "p(z|x) / q(z|x) = w / p(x) and log p(z|x) - log q(z|x) = log w - log p(x) (Bayes' rule). "
-        "p(x) is not given: estimate it from the same k weights.",
+        "p(z|x) / q(z|x) = w / p(x) and log p(z|x) − log q(z|x) = log w − log p(x) (Bayes' rule). "
+        "p(x) is not given: estimate it from the same k weights, log p̂(x) = log((1/k) Σᵢ wᵢ).",
         "Self-normalised importance sampling: turn the k log weights into weights that sum to one over the "
-        "samples (dim 0; work in logs, as the weights can be huge), and average hint 2's log ratio with them. "
-        "For the last question: the best q's C^-1 is the diagonal of Lambda, and Going deeper's rho_q is finite "
-        "only when 2 Lambda - C^-1 is positive definite.",
+        "samples (dim 0), and average hint 2's log ratio with them. Stay in logs: log-weights near −110, or "
+        "−800, underflow when exponentiated, so subtract a maximum first, one per observation (column). "
+        "For the last question: the best q's C⁻¹ is the diagonal of Λ, and Going deeper's ρ_q is finite "
+        "only when 2Λ − C⁻¹ is positive definite.",
     ],
     lesson="lesson02",
     mistakes=[
         Mistake("an unweighted average over the samples of q",
-                "the samples come from q, not from p(z|x): without the weights w_i / sum_j w_j this averages "
-                "under q and gives minus the reverse KL, never positive.", _unweighted),
-        Mistake("the reverse KL(q || p(z|x))",
-                "log((1/k) sum w) - mean(log w) estimates the ELBO's gap, KL(q || p(z|x)); the forward KL puts "
-                "p(z|x) first and needs the weights.", _reverse_kl),
-        Mistake("the weights w_i used without dividing by p(x)",
+                "the samples come from q, not from p(z|x): without the weights wᵢ / Σⱼ wⱼ this averages "
+                "under q and gives minus the reverse KL, never positive.", _unweighted, hint=1),
+        Mistake("the reverse KL(q ‖ p(z|x))",
+                "log((1/k) Σᵢ wᵢ) − mean(log w) estimates the ELBO's gap, KL(q ‖ p(z|x)); the forward KL puts "
+                "p(z|x) first and needs the weights.", _reverse_kl, hint=1),
+        Mistake("the weights wᵢ used without dividing by p(x)",
                 "p(z|x) / q = w / p(x): the weights must be divided by (an estimate of) p(x) so that they "
-                "average to one.", _raw_weights),
+                "average to one.", _raw_weights, hint=2),
         Mistake("the weights normalised over the batch instead of the samples",
                 "each observation has its own k weights: normalise along the sample axis (dim 0), not across "
-                "observations.", _normalised_over_batch),
+                "observations.", _normalised_over_batch, hint=3),
         Mistake("the mean of log w used for log p(x)",
                 "the mean of the log weights estimates the ELBO, below log p(x); log p(x) is estimated by the "
-                "log of the mean weight.", _elbo_for_log_px),
-        Mistake("a flipped sign", "a KL divergence is never negative: E_p[log p(z|x) - log q(z|x)], p's log first.",
+                "log of the mean weight.", _elbo_for_log_px, hint=2),
+        Mistake("a flipped sign", "a KL divergence is never negative: E_p[log p(z|x) − log q(z|x)], p's log first.",
                 _forward_flipped),
     ],
 )
@@ -223,7 +232,7 @@ forward_kl_estimate = Exercise(
 
 
 def _diagonal_price(corr: float = 0.5, d: int = 3) -> float:
-    """1/2 (sum_i log Lambda_ii - log|Lambda|) for a posterior with unit variances and every pair correlated."""
+    """½ (Σᵢ log Λᵢᵢ − log|Λ|) for a posterior with unit variances and every pair correlated."""
     cov = torch.full((d, d), corr, dtype=_F64).fill_diagonal_(1.0)
     lam = torch.linalg.inv(cov)
     return (0.5 * (lam.diagonal().log().sum() - torch.logdet(lam))).item()
@@ -235,26 +244,26 @@ diagonal_price_3d = Prediction(
     lesson="lesson02",
     rtol=0.02,
     explain=(
-        "KL* = 1/2 (sum_i log Lambda_ii - log|Lambda|). With unit variances and every pair at r = 0.5, "
-        "|Sigma| = (1 - r)^2 (1 + 2r) = 0.5 and Lambda_ii = (1 + r) / ((1 - r)(1 + 2r)) = 1.5, so "
-        "KL* = 1/2 (3 log 1.5 + log 0.5) = 0.262 nats: less than the three pairs' prices added up (0.432), "
+        "KL* = ½ (Σᵢ log Λᵢᵢ − log|Λ|). With unit variances and every pair at r = 0.5, "
+        "|Σ| = (1 − r)² (1 + 2r) = 0.5 and Λᵢᵢ = (1 + r) / ((1 − r)(1 + 2r)) = 1.5, so "
+        "KL* = ½ (3 log 1.5 + log 0.5) = 0.262 nats: less than the three pairs' prices added up (0.432), "
         "because the pairs' correlations overlap."
     ),
     hints=[
-        "Section 5's general formula needs the diagonal of Lambda = Sigma^-1 and log|Lambda| = -log|Sigma|. "
-        "The variances do not matter (the price depends on the correlations alone), so take Sigma with ones "
+        "Section 5's general formula needs the diagonal of Λ = Σ⁻¹ and log|Λ| = −log|Σ|. "
+        "The variances do not matter (the price depends on the correlations alone), so take Σ with ones "
         "on the diagonal and 0.5 elsewhere.",
-        "Sigma = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
-        "so |Sigma| = 0.5. Its inverse has the same form, a I + b J; find a and b from Sigma Sigma^-1 = I.",
-        "With J J = 3 J, Sigma (a I + b J) = (a/2) I + (a/2 + 2 b) J; setting it equal to I gives two equations "
-        "for a and b. Then Lambda_ii = a + b, and section 5's formula with log|Lambda| = -log|Sigma|.",
+        "Σ = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
+        "so |Σ| = 0.5. Its inverse has the same form, a I + b J; find a and b from Σ Σ⁻¹ = I.",
+        "With J J = 3 J, Σ (a I + b J) = (a/2) I + (a/2 + 2 b) J; setting it equal to I gives two equations "
+        "for a and b. Then Λᵢᵢ = a + b, and section 5's formula with log|Λ| = −log|Σ|.",
     ],
     mistakes={
-        0.4315: "that is three times the 2-D price -1/2 log(1 - 0.25): the pairs do not add up, because their "
-                "correlations overlap; use the 3-D formula with Lambda = Sigma^-1.",
-        0.1438: "-1/2 log(1 - r^2) is the price for one pair; here three coordinates are correlated together.",
-        0.0849: "that comes from Lambda_ii = 4/3, the diagonal of a wrong inverse: multiply your Sigma^-1 by "
-                "Sigma = 0.5 I + 0.5 J (J J = 3 J) and check that it gives I; the diagonal of Sigma^-1 is 1.5.",
-        0.3466: "-1/2 log|Sigma| leaves out the sum of log Lambda_ii; the best diagonal q's variances are 1/Lambda_ii, not 1.",
+        0.4315: "that is three times the 2-D price −½ log(1 − 0.25): the pairs do not add up, because their "
+                "correlations overlap; use the 3-D formula with Λ = Σ⁻¹.",
+        0.1438: "−½ log(1 − r²) is the price for one pair; here three coordinates are correlated together.",
+        0.0849: "that comes from Λᵢᵢ = 4/3, the diagonal of a wrong inverse: multiply your Σ⁻¹ by "
+                "Σ = 0.5 I + 0.5 J (J J = 3 J) and check that it gives I.",
+        0.3466: "−½ log|Σ| leaves out the sum of log Λᵢᵢ; the best diagonal q's variances are 1/Λᵢᵢ, not 1.",
     },
 )
