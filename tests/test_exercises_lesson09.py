@@ -34,7 +34,7 @@ def test_training_step_flops_as_a_reader_writes_them():
         return per_layer(batch, image_size, h_dim, z_dim) // 2
 
     assert ex.check(per_layer, verbose=False).passed
-    assert verdict(ex, rule_of_thumb) == ("incorrect", "the rule of thumb, 3x the forward")
+    assert verdict(ex, rule_of_thumb) == ("incorrect", "the rule of thumb, 3× the forward")
     assert verdict(ex, macs)[1] == "multiply-adds counted, not FLOPs"
 
 
@@ -86,4 +86,4 @@ def test_batch_prediction_is_measured_once_and_explained():
     assert answer in ("a", "b", "c") and answer == ex.answer()  # measured once per process
     assert answer not in ex.mistakes and len(ex.mistakes) == 2
     right = ex.check(answer, verbose=False)
-    assert right.passed and "us per image at batch 128" in right.message
+    assert right.passed and "µs per image at batch 128" in right.message

@@ -114,7 +114,8 @@ def cpu_model_name() -> str:
 def describe_machine(device: torch.device) -> str:
     """One line naming what the timings of this process measure: torch, device, CPU, threads."""
     cpu = cpu_model_name() or "an unnamed CPU"
-    text = f"PyTorch {torch.__version__}; {cpu}, {torch.get_num_threads()} CPU threads"
+    threads = torch.get_num_threads()
+    text = f"PyTorch {torch.__version__}; {cpu}, {threads} CPU thread{'s' if threads != 1 else ''}"
     if device.type == "cuda":
         text += f"; GPU: {torch.cuda.get_device_name(device)}"
     return text + f"; timing on {device.type}"
@@ -136,3 +137,89 @@ def can_compile(device: torch.device) -> tuple[bool, str]:
         found = importlib.util.find_spec("triton") is not None
         return found, "" if found else "the triton package is not installed (Inductor needs it on a GPU)"
     return False, f"torch.compile's Inductor backend does not target {device.type} here"
+
+
+# --------------------------------------------------------------------------- notebook 09's plumbing
+
+
+def quiet_logs() -> None:
+    """Silence log lines that say nothing about a lesson's timings (for notebook 09).
+
+    torch's C++-extension logger ("no CUDA runtime" on a CPU) and TorchDynamo's one-time warnings
+    (e.g. that it ignores the profiler's ``record_function`` inside a compiled step).
+    """
+    import logging
+
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    try:
+        torch._logging.set_logs(dynamo=logging.ERROR)
+    except Exception:  # an older torch without set_logs' dynamo knob: the warnings stay
+        pass
+
+
+class quiet_stderr:
+    """Context manager: the process's native stderr (file descriptor 2) goes to /dev/null.
+
+    ``torch.profiler`` (Kineto) writes start/stop and "no GPU" lines from C++, which Python cannot
+    filter; Python's own ``sys.stderr`` is left alone.
+    """
+
+    def __enter__(self):
+        import os
+        import sys
+
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:  # no file descriptor 2 (some embedded interpreters): nothing to silence
+            self._saved = None
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+        return False
+
+
+def profile_shares(prof, steps: int, device: torch.device) -> tuple[dict, float]:
+    """From a ``torch.profiler.profile`` of ``steps`` training steps: shares of the self time and ops per step.
+
+    Shares: the matrix products (``aten::mm``, ``aten::addmm``), Adam's update (every event whose name
+    contains "adam") and everything else. Operations per step: the ``aten::`` operators asked for by
+    Python or by autograd, not the ones they call inside.
+    """
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    self_time = {e.key: getattr(e, key) for e in prof.key_averages()}
+    total = sum(self_time.values())
+    share = {"matrix products": sum(self_time.get(k, 0) for k in ("aten::mm", "aten::addmm")) / total,
+             "Adam's update": sum(t for k, t in self_time.items() if "adam" in k.lower()) / total}
+    share["everything else"] = 1 - sum(share.values())
+    top_level = [e for e in prof.events() if e.name.startswith("aten::")
+                 and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::"))]
+    return share, len(top_level) / steps
+
+
+def bar_chart(values: dict, labels: dict, xlabel: str, title: str, *, colors=None,
+              reference: float | None = None) -> None:
+    """A horizontal bar chart, first key on top, each bar labelled with ``labels[key]`` (notebook 09's figures)."""
+    import matplotlib.pyplot as plt
+
+    names = list(values)[::-1]
+    with plt.rc_context({"font.size": 10}):
+        fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(names) + 1.0))
+        ax.barh(names, [values[n] for n in names], color=colors[::-1] if colors else "tab:blue")
+        for i, n in enumerate(names):
+            ax.text(values[n], i, "  " + labels[n], va="center")
+        if reference is not None:
+            ax.axvline(reference, color="k", lw=0.8)
+        ax.set_xlim(0, 1.45 * max(values.values()))
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        fig.tight_layout()
+        plt.show()

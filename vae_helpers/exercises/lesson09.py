@@ -66,38 +66,38 @@ training_step_flops = Exercise(
     _flops_cases,
     hints=[
         "Count only the matrix products (the element-wise work is far smaller). A product of a "
-        "[B, n] matrix by an [n, m] one has B * n * m terms, and each term is a multiply and an add. "
+        "[B, n] matrix by an [n, m] one has B·n·m terms, and each term is a multiply and an add. "
         "How many linear layers does the VAE have? Do not forget that the encoder has two heads.",
-        "The backward pass of one linear layer y = h W^T needs up to two products: the weight "
-        "gradient g^T h, and the gradient g W passed on to the layer's input. Which of the five layers "
+        "The backward pass of one linear layer y = hWᵀ needs up to two products: the weight "
+        "gradient gᵀh, and the gradient gW passed on to the layer's input. Which of the five layers "
         "has an input that nobody needs a gradient for?",
-        "Forward F = 2B * (sum of in * out over the five layers). The weight gradients cost F again. "
+        "Forward: F = 2B · Σ in·out over the five layers. The weight gradients cost F again. "
         "The input gradients cost F minus the share of the one layer whose input is the batch of "
         "images. Add the three.",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("the rule of thumb, 3x the forward",
+        Mistake("the rule of thumb, 3× the forward",
                 "the backward pass of the first layer needs no gradient for its input (the images are "
                 "not trained), so the backward pass is less than twice the forward; for the 784-400-20 "
                 "VAE the first layer is almost half of the arithmetic, so the rule overcounts by about 19 %.",
-                lambda b, i, h, z: _flops_with(b, i, h, z, skip_first=False)),
+                lambda b, i, h, z: _flops_with(b, i, h, z, skip_first=False), hint=2),
         Mistake("the forward pass only",
                 "a training step also runs the backward pass, which costs about twice as much as the "
                 "forward: weight gradients and input gradients.",
-                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False, backward_weight=False)),
+                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False, backward_weight=False), hint=2),
         Mistake("multiply-adds counted, not FLOPs",
                 "each term of a product is a multiplication and an addition: two floating-point "
                 "operations (hardware peaks are quoted in FLOPs counted that way).",
-                lambda b, i, h, z: _flops_with(b, i, h, z, per_term=1)),
+                lambda b, i, h, z: _flops_with(b, i, h, z, per_term=1), hint=1),
         Mistake("one head where the encoder has two",
-                "the encoder ends in two linear layers from the hidden units, one for mu and one for "
-                "log sigma^2, each [h_dim -> z_dim].",
-                lambda b, i, h, z: _flops_with(b, i, h, z, heads=1)),
+                "the encoder ends in two linear layers from the hidden units, one for μ and one for "
+                "log σ², each [h_dim → z_dim].",
+                lambda b, i, h, z: _flops_with(b, i, h, z, heads=1), hint=1),
         Mistake("the backward pass without the input gradients",
                 "to reach the earlier layers, the backward pass also multiplies each layer's gradient "
-                "by its weights (g W): a second product per layer, all but the first.",
-                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False)),
+                "by its weights (gW): a second product per layer, all but the first.",
+                lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False), hint=2),
     ],
     rtol=1e-12, atol=0.5,
 )
@@ -174,8 +174,8 @@ class _MeasuredPrediction(Prediction):
     def explain(self) -> str:
         t = _seconds_per_image()
         ratio = t[128] / t[1024]
-        return (f"Measured now on {_device().type}: {1e6 * t[128]:.2f} us per image at batch 128, "
-                f"{1e6 * t[1024]:.2f} us at batch 1024 ({ratio:.2f}x). A step's arithmetic grows with "
+        return (f"Measured now on {_device().type}: {1e6 * t[128]:.2f} µs per image at batch 128, "
+                f"{1e6 * t[1024]:.2f} µs at batch 1024 ({ratio:.2f}×). A step's arithmetic grows with "
                 f"the batch, its overhead (launches, Python, autograd's bookkeeping, Adam over the same "
                 f"652,824 weights) does not: a larger batch helps per image as much as the step of 128 "
                 f"was overhead, little where it was already mostly arithmetic (section 4).")
@@ -192,16 +192,16 @@ batch_1024_per_image = _MeasuredPrediction(
     explain="",
     choices=["a", "b", "c"],
     hints=["Section 4 split a step into arithmetic, memory traffic and overhead. Which of the three "
-           "grows 8x when the batch grows from 128 to 1024, and which stays the same per step?",
+           "grows 8× when the batch grows from 128 to 1024, and which stays the same per step?",
            "Per image, the part that stays the same per step is divided by 8. How large a share of the "
            "step was it on this machine (section 4's figure)? If it was a third, what is the most an "
-           "8x larger batch can save per image?"],
-    traps={"a": "that holds where a step is mostly overhead (a GPU running this small model): there 8x "
+           "8× larger batch can save per image?"],
+    traps={"a": "that holds where a step is mostly overhead (a GPU running this small model): there 8× "
                 "the images cost little more time per step. Where a step is mostly arithmetic, the "
                 "arithmetic per image does not change with the batch, and only the overhead's share "
                 "can be saved.",
            "b": "a step of 128 images here had a large share of overhead, which a batch of 1024 "
-                "shares among 8x as many images.",
+                "shares among 8× as many images.",
            "c": "per image, a larger batch needs the same arithmetic and fewer launches; it loses "
                 "only where its larger activations no longer fit in the cache, by much less than this."},
 )
@@ -233,29 +233,29 @@ arithmetic_intensity = Exercise(
         "the FLOPs of the product first, then every tensor it must read or write at least once.",
         "Three tensors move: the input x [B, n_in] and the weights W [n_out, n_in] are read, the "
         "output y [B, n_out] is written. Each value takes bytes_per_value bytes (4 in float32).",
-        "Divide 2 * B * n_in * n_out by bytes_per_value times the total number of values of x, W and "
+        "Divide 2·B·n_in·n_out by bytes_per_value times the total number of values of x, W and "
         "y. At batch 1, which of the three tensors dominates the bytes?",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("multiply-adds counted, not FLOPs",
                 "each term of the product is a multiplication and an addition: two FLOPs.",
-                lambda b, i, o, s: b * i * o / (s * (b * i + i * o + b * o))),
+                lambda b, i, o, s: b * i * o / (s * (b * i + i * o + b * o)), hint=3),
         Mistake("the weights left out of the bytes",
                 "the weight matrix must be read too. At batch 1 it is nearly all of the traffic: each "
                 "weight is read once for one multiply-add, 2 FLOPs per 4 bytes in float32, and the "
                 "product is memory-bound.",
-                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + b * o))),
+                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + b * o)), hint=2),
         Mistake("the output left out of the bytes",
                 "the product's result y [B, n_out] has to be written to memory too.",
-                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + i * o))),
+                lambda b, i, o, s: 2 * b * i * o / (s * (b * i + i * o)), hint=2),
         Mistake("bits where bytes are meant",
                 "bytes_per_value is already in bytes (4 for float32); multiplying by 8 counts bits.",
-                lambda b, i, o, s: 2 * b * i * o / (8 * s * (b * i + i * o + b * o))),
+                lambda b, i, o, s: 2 * b * i * o / (8 * s * (b * i + i * o + b * o)), hint=2),
         Mistake("bytes per FLOP, the ratio upside down",
                 "intensity is FLOPs per byte: high means much arithmetic for each byte moved "
                 "(compute-bound), low means memory-bound.",
-                lambda b, i, o, s: s * (b * i + i * o + b * o) / (2 * b * i * o)),
+                lambda b, i, o, s: s * (b * i + i * o + b * o) / (2 * b * i * o), hint=1),
     ],
     rtol=1e-9, atol=1e-12,
 )
