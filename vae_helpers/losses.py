@@ -51,6 +51,18 @@ def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp(), dim=1)
 
 
+def gaussian_kl_general(mu0: torch.Tensor, cov0: torch.Tensor, mu1: torch.Tensor, cov1: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu0, cov0) || N(mu1, cov1)) for two full-covariance Gaussians in d dimensions, in closed form.
+
+    1/2 [tr(cov1^-1 cov0) + (mu1 - mu0)^T cov1^-1 (mu1 - mu0) - d + log det cov1 - log det cov0]
+    (notebook 04 derives it). Vectors [d], matrices [d, d]; a scalar tensor.
+    """
+    diff = mu1 - mu0
+    trace = torch.linalg.solve(cov1, cov0).diagonal().sum()
+    quadratic = diff @ torch.linalg.solve(cov1, diff)
+    return 0.5 * (trace + quadratic - mu0.numel() + torch.logdet(cov1) - torch.logdet(cov0))
+
+
 def vae_loss(
     logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -115,3 +127,53 @@ def estimate_log_likelihood(model, x: torch.Tensor, k: int = 5000, chunk: int = 
         remaining -= n
     log_w = torch.cat(parts, dim=0)
     return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+
+@torch.no_grad()
+def log_importance_weights_of_set(model, x: torch.Tensor, k: int, chunk: int = 500, batch: int = 20) -> torch.Tensor:
+    """log w for k samples of every image of ``x``, shape [k, N]: ``batch`` images at a time, ``chunk``
+    samples per pass (to bound memory). Each batch draws in the order ``estimate_log_likelihood(model,
+    x_batch, k, chunk)`` does, so after the same seed the first batch's log-mean-exp is its estimate."""
+    columns = []
+    for xb in x.split(batch):
+        columns.append(torch.cat([log_importance_weights(model, xb, min(chunk, k - s)) for s in range(0, k, chunk)]))
+    return torch.cat(columns, dim=1)
+
+
+def reconstruction_draws(model, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, k: int) -> torch.Tensor:
+    """-log p(x|z) for k codes z = mu + sigma * eps drawn from q = N(mu, diag exp(log_var)). Shape [k, B].
+
+    Unlike ``elbo_k_terms`` it takes any q, not the model's encoder, and keeps the draws one by one
+    (their spread gives a Monte Carlo standard error)."""
+    eps = torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device)
+    z = mu + eps * torch.exp(0.5 * log_var)  # [k, B, z_dim]
+    return reconstruction_nats(model.decode(z), model.flatten(x))
+
+
+def fit_free_q(model, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, steps: int, lr: float,
+               k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Give each image its own q = N(mu, diag exp(log_var)), started at the given values, and fit it by Adam
+    on that image's ELBO (k reparameterized codes per step), the decoder fixed. Returns the fitted
+    (mu, log_var), detached; the model's parameters are left as they were (requires_grad included).
+
+    The gain in ELBO over the encoder's q is a lower bound on the amortization gap (Cremer, Li & Duvenaud 2018).
+    """
+    mu = mu.detach().clone().requires_grad_()
+    log_var = log_var.detach().clone().requires_grad_()
+    optimizer = torch.optim.Adam([mu, log_var], lr=lr)
+    flat = model.flatten(x)
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            eps = torch.randn(k, *mu.shape, dtype=mu.dtype, device=mu.device)
+            z = mu + torch.exp(0.5 * log_var) * eps
+            loss = (reconstruction_nats(model.decode(z), flat).mean(0) + gaussian_kl(mu, log_var)).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+    return mu.detach(), log_var.detach()

@@ -131,3 +131,89 @@ def grid_images(model, z1_values: torch.Tensor, z2_values: torch.Tensor) -> torc
     """Decode the grid of 2-D codes (z1, z2), z1 growing left to right, z2 bottom to top."""
     z1, z2 = torch.meshgrid(z1_values, z2_values.flip(0), indexing="xy")
     return sample_images(model, torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1))
+
+
+def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[str, float] | None = None,
+                         ylim: tuple[float, float] | None = None, figsize=(9.6, 3.4)):
+    """A run read three ways: −ELBO of every step, reconstruction and KL, in nats per image.
+
+    Each epoch's mean over its steps is drawn at the epoch's middle (e − ½), where its steps lie;
+    the test score after the epoch at its end (e). ``reference`` adds a dotted line (label, value)
+    to the −ELBO panel; ``ylim`` frames that panel (steps above it are named in its title).
+    Returns the figure and its three axes.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
+    ends = [r["epoch"] for r in rows]
+    middles = [e - 0.5 for e in ends]
+    fig, axes = plt.subplots(1, 3, figsize=figsize, gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    if len(step_losses):
+        position = torch.arange(1, len(step_losses) + 1) * len(rows) / len(step_losses)  # in epochs
+        axes[0].plot(position, step_losses, lw=0.5, color="0.65", label="one batch")
+    for ax, key, title in ((axes[0], "elbo", "−ELBO"), (axes[1], "recon", "reconstruction"), (axes[2], "kl", "KL")):
+        sign = -1 if key == "elbo" else 1
+        ax.plot(middles, [sign * r[f"train_{key}"] for r in rows], "o-", ms=4, label="mean over the epoch's steps")
+        if rows and rows[0].get(f"test_{key}") is not None:
+            ax.plot(ends, [sign * r[f"test_{key}"] for r in rows], "s--", ms=4, label="test, after the epoch")
+        ax.set(xlabel="epoch", ylabel="nats per image", title=title, xlim=(0, max(ends, default=1)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    if reference is not None:
+        axes[0].axhline(reference[1], color="0.3", ls=":", lw=1.2, label=f"{reference[0]} ({reference[1]:.1f})")
+    if ylim is not None:
+        axes[0].set_ylim(*ylim)
+        axes[0].set_title(f"−ELBO (the first steps lie above {ylim[1]:g})")
+    axes[0].legend(fontsize=9)
+    fig.tight_layout()
+    return fig, axes
+
+
+def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float = 2.0, **style):
+    """Draw the ``n_sd`` contour of a 2-D Gaussian (``mean`` [2], ``cov`` [2, 2]) on ``ax``, unfilled."""
+    from matplotlib.patches import Ellipse
+
+    values, vectors = torch.linalg.eigh(cov)
+    angle = math.degrees(math.atan2(vectors[1, 1].item(), vectors[0, 1].item()))
+    width, height = (2 * n_sd * values.flip(0).sqrt()).tolist()
+    return ax.add_patch(Ellipse(mean.tolist(), width, height, angle=angle, fill=False, **style))
+
+
+def plot_bounds_against_k(curves: dict, differences: dict, reference: dict | None = None, *,
+                          labels: dict | None = None, n_images: int | None = None, figsize=(9.5, 3.9)):
+    """Two panels on a log-k axis (notebook 08): left, each model's mean bound ± standard error,
+    ``curves = {model: {k: per-image tensor}}``; right, differences image by image ± paired standard
+    error, ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
+    (e.g. a paper's) drawn as ticks in a narrow strip of its own, so that it does not read as a k."""
+    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
+    fig, (ax, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 5, 0.9]))
+    shifts = (0.92, 1.0, 1.08, 0.96, 1.04)
+    for (name, b), marker, shift in zip(curves.items(), "o^sDv", shifts):
+        ks = sorted(b)
+        ax.errorbar([k * shift for k in ks], [b[k].mean().item() for k in ks], yerr=[se(b[k]) for k in ks],
+                    fmt=marker + "-", capsize=3, label=(labels or {}).get(name, name))
+    ax.set_ylabel("mean L_k, nats per image (± SE)")
+    ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
+    colours = ("black", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
+    for (label, d), marker, shift, colour in zip(differences.items(), "^sDvo", shifts, colours):
+        ks = sorted(d)
+        ax_d.errorbar([k * shift for k in ks], [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
+                      fmt=marker + "-", capsize=3, color=colour, label=label)
+        if reference and label in reference:
+            ax_r.plot([0], [reference[label]], "_", ms=22, mew=2.5, color=colour)
+    for a in (ax_d, ax_r):
+        a.axhline(0, color="grey", lw=1)
+    ax_d.set_ylabel("difference, nats per image (± paired SE)")
+    ax_d.set_title("differences on the same images", fontsize=10)
+    ax_r.set_ylim(ax_d.get_ylim())
+    ax_r.set_xlim(-0.5, 0.5)
+    ax_r.set_xticks([0], ["paper,\nk = 5000"], fontsize=9)
+    ax_r.tick_params(axis="y", labelleft=False)
+    ax_r.grid(alpha=0.3, axis="y")
+    for a in (ax, ax_d):
+        a.set_xscale("log")
+        a.set_xlabel("k, importance samples per image")
+        a.grid(alpha=0.3, which="both")
+        a.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig
