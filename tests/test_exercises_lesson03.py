@@ -66,7 +66,7 @@ def test_full_cov_transposed_factor_is_named():
         return torch.stack([m + L.T @ e for m, e in zip(mu, eps)])
 
     result = lesson03.reparameterize_full_cov.check(wrong, verbose=False)
-    assert result.mistake == "the factor on the wrong side (L^T eps instead of L eps)"
+    assert result.mistake == "the factor on the wrong side (Lᵀε instead of Lε)"
 
 
 def test_optimal_baseline_sigma_reference_matches_measurement():
@@ -90,4 +90,4 @@ def test_optimal_baseline_sigma_minimises_the_variance():
 
 def test_optimal_baseline_sigma_mean_of_f_is_named():
     result = lesson03.optimal_baseline_sigma.check(lambda mu, sigma: mu**2 + sigma**2, verbose=False)
-    assert result.mistake == "the mean E[f] = mu^2 + sigma^2"
+    assert result.mistake == "the mean E[f] = μ² + σ²"

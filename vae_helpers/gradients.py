@@ -236,7 +236,7 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
 
     d_in, d_hidden, d_z = dims
     if ax is None:
-        ax = plt.figure(figsize=(12.5, 3.4)).add_axes([0, 0, 1, 1])
+        ax = plt.figure(figsize=(9.5, 2.9)).add_axes([0, 0, 1, 1])
     fig_w, fig_h = ax.figure.get_size_inches()
     bbox = ax.get_position()
     half_w = 0.22 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 44 % of the height
@@ -244,21 +244,21 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
         if image is not None:
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
                       interpolation="nearest", aspect="auto")
-        ax.text(x, 0.28, label, ha="center", va="top", fontsize=11)
-    _node(ax, (0.24, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→\n($\\mu$, $\\log\\sigma^2$), {d_z} each", "#dbe9f6", 11)
-    _node(ax, (0.41, 0.78), "$\\mu$", "#dbe9f6")
-    _node(ax, (0.41, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
-    _node(ax, (0.575, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
-    _node(ax, (0.765, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 11)
-    for start, end in (((0.135, 0.55), (0.18, 0.55)), ((0.305, 0.62), (0.39, 0.75)), ((0.305, 0.48), (0.38, 0.35)),
-                       ((0.435, 0.76), (0.525, 0.62)), ((0.44, 0.35), (0.525, 0.48)), ((0.625, 0.55), (0.7, 0.55)),
-                       ((0.81, 0.55), (0.865, 0.55))):
+        ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
+    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→\n($\\mu$, $\\log\\sigma^2$), {d_z} each", "#dbe9f6", 10)
+    _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
+    _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
+    _node(ax, (0.6, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
+    _node(ax, (0.78, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 10)
+    for start, end in (((0.148, 0.55), (0.172, 0.55)), ((0.338, 0.62), (0.405, 0.75)), ((0.338, 0.48), (0.39, 0.36)),
+                       ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
+                       ((0.838, 0.55), (0.862, 0.55))):
         _edge(ax, start, end)
     ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
-            fontsize=11, color="#b03030")
-    ax.text(0.575, 0.73, "random: no derivative", ha="center", fontsize=11, color="tab:red")
-    ax.text(0.6625, 0.58, "$z$", ha="center", va="bottom", fontsize=13)
-    ax.set(xlim=(0, 1), ylim=(0, 1))
+            fontsize=10, color="#b03030")
+    ax.text(0.6, 0.76, "random: no derivative", ha="center", fontsize=10, color="tab:red")
+    ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
+    ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
     ax.axis("off")
     return ax
 
@@ -270,8 +270,8 @@ def draw_computation_graphs(axes=None):
 
     own_figure = axes is None
     if own_figure:
-        _, axes = plt.subplots(1, 2, figsize=(12.5, 3.8))
-    nodes = {"mu": (0.08, 0.75), "sigma": (0.08, 0.25), "z": (0.5, 0.5), "f": (0.92, 0.5), "eps": (0.5, 0.9)}
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    nodes = {"mu": (0.08, 0.75), "sigma": (0.08, 0.25), "z": (0.5, 0.5), "f": (0.92, 0.5), "eps": (0.66, 0.9)}
     forward = [((0.12, 0.72), (0.39, 0.54)), ((0.12, 0.28), (0.39, 0.46)), ((0.61, 0.5), (0.87, 0.5))]
     backward = [((0.89, 0.56), (0.6, 0.58), 0.3), ((0.41, 0.57), (0.1, 0.82), 0.3), ((0.41, 0.43), (0.1, 0.18), -0.3)]
     titles = ("sample(): the draw blocks the gradient", r"rsample(): $\varepsilon$ is an outside input")
@@ -287,15 +287,136 @@ def draw_computation_graphs(axes=None):
     _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
     for y in (0.76, 0.24):
         axes[0].text(0.2, y, "✗", color="tab:red", fontsize=22, ha="center", va="center")
-    axes[0].text(0.5, 0.08, r"no gradient reaches $\mu$ or $\sigma$", color="tab:red", ha="center", fontsize=11)
+    axes[0].text(0.5, 0.06, r"no gradient reaches $\mu$ or $\sigma$", color="tab:red", ha="center", fontsize=10)
     _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
     _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
-    _edge(axes[1], (0.5, 0.83), (0.5, 0.57))
-    axes[1].text(0.2, 0.86, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=11)
-    axes[1].text(0.2, 0.08, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=11)
+    _edge(axes[1], (0.64, 0.83), (0.55, 0.575))
+    axes[1].text(0.03, 0.95, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10)
+    axes[1].text(0.2, 0.06, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10)
     axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
                             plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
-                   loc="lower right", fontsize=10, frameon=False)
+                   loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
     if own_figure:
         axes[0].figure.tight_layout()
     return axes
+
+
+def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, float, float]:
+    """How big the reconstruction term f_x = -log p(x|z) is, how much it moves, and how wide q is.
+
+    ``eps`` [S, N, z_dim] are the draws of ``encoder_gradient_variances``. Returns (mean of f_x over
+    images and draws, standard deviation over the draws of one image averaged over images, mean σ), nats.
+    """
+    with torch.no_grad():
+        mu, log_var = model.encode(x)
+        sigma = torch.exp(0.5 * log_var)
+        f = reconstruction_nats(model.decode(mu + sigma * eps.to(mu.dtype)), x)  # [S, N]
+    return f.mean().item(), f.std(0).mean().item(), sigma.mean().item()
+
+
+ESTIMATOR_COLORS = {"pathwise f'(z)": "tab:blue", "score, no baseline": "tab:red",
+                    "score, b = E[f]": "tab:orange", "score, best b*": "tab:green"}
+
+
+def plot_square_estimators(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor, eps_rep: torch.Tensor,
+                           variance_formula: Callable) -> dict[str, torch.Tensor]:
+    """Notebook 03's figure for f(z) = z²: left, one draw's variance against μ for the four estimators
+    of ``ESTIMATOR_COLORS`` (lines ``variance_formula(name, mu, sigma)``, dots measured on the draws
+    ``eps_mu``); right, histograms of estimates that each average one row of ``eps_rep`` [R, n] (pathwise,
+    no baseline, best baseline μ² + 3σ²). Returns those histograms' estimates by name."""
+    import matplotlib.pyplot as plt
+
+    names = list(ESTIMATOR_COLORS)
+    mus = torch.linspace(-mu_max, mu_max, 13, dtype=torch.float64)
+    measured = {name: [] for name in names}
+    for m in mus.tolist():
+        z, s = m + sigma * eps_mu, eps_mu / sigma
+        b_best = ((z**2 * s**2).mean() / (s**2).mean()).item()
+        measured[names[0]].append((2 * z).var().item())
+        for name, b in zip(names[1:], (0.0, m**2 + sigma**2, b_best)):
+            measured[name].append(((z**2 - b) * s).var().item())
+    z_rep = mu + sigma * eps_rep
+    estimates = {names[0]: (2 * z_rep).mean(1), names[1]: (z_rep**2 * eps_rep / sigma).mean(1),
+                 names[3]: ((z_rep**2 - (mu**2 + 3 * sigma**2)) * eps_rep / sigma).mean(1)}
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.9))
+    fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
+    for name in names:
+        ax.plot(fine, [variance_formula(name, m, sigma) for m in fine], color=ESTIMATOR_COLORS[name], label=name)
+        ax.plot(mus, measured[name], "o", color=ESTIMATOR_COLORS[name], ms=3.5)
+    ax.set(yscale="log", xlabel=r"$\mu$ (mean of $q$)", ylabel="variance of one draw's estimate",
+           title=rf"variance against $\mu$ ($\sigma$ = {sigma:g}; dots measured)")
+    ticks = [2, 4, 6, 10, 20, 40, 100, 200]
+    ax.set_yticks(ticks, labels=[str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_ylim(2, 12 * max(max(v) for v in measured.values()))
+    ax.legend(fontsize=9, loc="upper center", ncol=2)
+    lo = min(h.min() for h in estimates.values()).item()
+    hi = max(h.max() for h in estimates.values()).item()
+    bins = torch.linspace(lo, hi, 61).numpy()
+    for name, h in estimates.items():
+        bx.hist(h.numpy(), bins=bins, histtype="step", lw=1.6, color=ESTIMATOR_COLORS[name],
+                label=f"{name} (std {h.std().item():.2f})")
+    bx.axvline(2 * mu, color="black", lw=1.2, label=rf"true gradient $2\mu$ = {2 * mu:g}")
+    bx.set(xlabel=rf"estimate of $\nabla_\mu E[z^2]$ from {eps_rep.shape[1]} draws",
+           ylabel=f"count (of {eps_rep.shape[0]})", title=rf"{eps_rep.shape[0]} estimates at $\mu$ = {mu:g}")
+    bx.set_ylim(0, 1.5 * bx.get_ylim()[1])
+    bx.legend(fontsize=9, loc="upper right")
+    fig.tight_layout()
+    return estimates
+
+
+def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: torch.Tensor) -> None:
+    """Notebook 03's Algorithm 1 figure: the ELBO estimate per step (with a running mean) and 8 inputs
+    above their reconstructions, both on the grey scale 0 to 1 ([8, 784] each)."""
+    import matplotlib.pyplot as plt
+
+    steps = len(history)
+    window = max(1, steps // 20)
+    smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
+    fig = plt.figure(figsize=(9.5, 4.4))
+    ax = fig.add_axes([0.09, 0.12, 0.36, 0.78])
+    ax.plot(range(1, steps + 1), history, color="lightgrey", lw=1, label="one minibatch")
+    ax.plot(range(window, window + len(smooth)), smooth, color="tab:blue", lw=2, label=f"mean of {window} steps")
+    ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)", title="Algorithm 1 on MNIST")
+    ax.legend(fontsize=9, loc="lower right")
+    grid = fig.add_axes([0.6, 0.03, 0.39, 0.88])
+    rows = [inputs[:4], reconstructions[:4], inputs[4:8], reconstructions[4:8]]
+    tiles = torch.cat([torch.cat(list(r.view(-1, 28, 28)), 1) for r in rows], 0)
+    grid.imshow(tiles, cmap="gray", vmin=0, vmax=1)
+    grid.set(xticks=[], yticks=[28 * (k + 0.5) for k in range(4)],
+             title=f"after {steps} steps (grey scale 0 to 1)")
+    grid.set_yticklabels(["input", "reconstruction", "input", "reconstruction"])
+
+
+def plot_encoder_ratios(ratios: dict) -> None:
+    """Notebook 03's section 6 figure. ``ratios[(z_dim, stage)]`` maps each score-function estimator to
+    its variance over the pathwise one: the two with a baseline as bars (linear axis), the one without
+    as dots on a log axis."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"Z = {z_dim}\n{stage}" for z_dim, stage in ratios]
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 4.0), gridspec_kw={"width_ratios": [2.2, 1]})
+    for k, name in enumerate(("score, b = E[f]", "score, best b*")):
+        bars = ax.bar([j + (k - 0.5) * 0.38 for j in range(len(labels))], [r[name] for r in ratios.values()],
+                      width=0.38, color=ESTIMATOR_COLORS[name], label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=9)
+    ax.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
+    ax.set(xticks=range(len(labels)), ylabel="variance / pathwise variance", title="score function with a baseline")
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_ylim(0, 1.25 * max(max(r["score, b = E[f]"], r["score, best b*"]) for r in ratios.values()))
+    ax.legend(fontsize=9, loc="upper left")
+    no_baseline = [r["score, no baseline"] for r in ratios.values()]
+    bx.plot(range(len(labels)), no_baseline, "o", color=ESTIMATOR_COLORS["score, no baseline"], ms=7)
+    for j, v in enumerate(no_baseline):
+        bx.annotate(f"{v:,.0f}", (j, v), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=9)
+    ticks = [k * 10**e for e in range(2, 8) for k in (1, 3)]
+    bx.set_yscale("log")
+    bx.set_yticks(ticks, labels=[f"{t:,}" for t in ticks])
+    bx.minorticks_off()
+    bx.set_ylim(min(no_baseline) / 2, max(no_baseline) * 3)
+    bx.set(xticks=range(len(labels)), xlim=(-0.6, len(labels) - 0.4), ylabel="variance / pathwise (log)",
+           title="without a baseline")
+    bx.set_xticklabels([label.replace("\n", " ") for label in labels], fontsize=9, rotation=90)
+    bx.grid(axis="y", alpha=0.3)
+    fig.tight_layout()

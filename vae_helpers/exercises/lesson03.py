@@ -2,7 +2,9 @@
 
 - ``step_gradient`` (when the trick fails): the true gradient of P(z > 0), where every pathwise draw is 0;
 - ``reparameterize_full_cov`` (transfer): the trick for a Gaussian with a full covariance matrix;
-- ``optimal_baseline_sigma`` (derive): the variance-minimising constant baseline for the sigma-gradient of E[z^2].
+- ``optimal_baseline_sigma`` (derive): the variance-minimising constant baseline for the σ-gradient of E[z²].
+
+None of them is a log-sum-exp; issue #27's far-apart-columns and float32 cases do not apply here.
 
 Solutions: ``solutions/lesson03.py``.
 """
@@ -31,7 +33,7 @@ def _phi(t):
 
 
 def reference_step_gradient(mu, sigma):
-    """d/dmu P(z > 0) for z ~ N(mu, sigma^2): the density of z at the jump, phi(mu / sigma) / sigma."""
+    """∂/∂μ P(z > 0) for z ~ N(μ, σ²): the density of z at the jump, φ(μ/σ)/σ."""
     return _phi(mu / sigma) / sigma
 
 
@@ -48,29 +50,30 @@ step_gradient = Exercise(
     reference_step_gradient,
     _step_cases,
     hints=[
-        "Forget the estimators for a moment: E[1[z > 0]] = P(z > 0). Write z = mu + sigma eps and express that "
-        "probability with Phi, the standard normal CDF; then differentiate it with respect to mu.",
-        "P(z > 0) = P(eps > -mu / sigma) = Phi(mu / sigma). Phi' is the standard normal density "
-        "phi(t) = exp(-t^2 / 2) / sqrt(2 pi).",
-        "Evaluate phi and the chain-rule factor d(mu / sigma)/dmu at t = mu / sigma. Then compare with the pathwise "
-        "estimate, which sees only f'(z) = 0 away from the jump.",
+        "Forget the estimators for a moment: E[𝟙[z > 0]] = P(z > 0). Write z = μ + σε and express that "
+        "probability with Φ, the standard normal CDF; then differentiate it with respect to μ.",
+        "P(z > 0) = P(ε > −μ/σ) = Φ(μ/σ), which grows with μ. Φ′ is the standard normal density "
+        "φ(t) = exp(−t²/2)/√(2π).",
+        "Evaluate φ at t = μ/σ and multiply by the chain-rule factor ∂(μ/σ)/∂μ. Then compare with the pathwise "
+        "estimate, which sees only f′(z) = 0 away from the jump.",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("zero: the pathwise estimate taken for the gradient",
-                "f'(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with mu, "
-                "so its gradient is positive. The exchange of gradient and expectation fails at the jump.",
-                lambda mu, sigma: torch.zeros_like(mu * sigma)),
-        Mistake("the probability Phi(mu / sigma) instead of its gradient",
-                "Phi(mu / sigma) is E[f] itself; the exercise asks for its derivative in mu.",
-                lambda mu, sigma: 0.5 * (1 + torch.erf(mu / (sigma * math.sqrt(2))))),
-        Mistake("the factor 1 / sigma of the chain rule left out",
-                "d/dmu Phi(mu / sigma) = phi(mu / sigma) * d(mu / sigma)/dmu = phi(mu / sigma) / sigma.",
-                lambda mu, sigma: _phi(mu / sigma)),
+                "f′(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with μ, "
+                "so its gradient is positive. Moving the gradient inside the expectation needs an f that does not "
+                "jump (absolutely continuous, e.g. Lipschitz); a step jumps at 0, and that jump is all the gradient there is.",
+                lambda mu, sigma: torch.zeros_like(mu * sigma), hint=1),
+        Mistake("the probability Φ(μ/σ) instead of its gradient",
+                "Φ(μ/σ) is E[f] itself; the exercise asks for its derivative in μ.",
+                lambda mu, sigma: 0.5 * (1 + torch.erf(mu / (sigma * math.sqrt(2)))), hint=2),
+        Mistake("the factor 1/σ of the chain rule left out",
+                "∂/∂μ Φ(μ/σ) = φ(μ/σ) · ∂(μ/σ)/∂μ = φ(μ/σ)/σ.",
+                lambda mu, sigma: _phi(mu / sigma), hint=3),
         Mistake("the sign flipped",
-                "moving mu to the right moves probability mass past 0 onto the positive side: P(z > 0) grows, "
+                "moving μ to the right moves probability mass past 0 onto the positive side: P(z > 0) grows, "
                 "so the gradient is positive.",
-                lambda mu, sigma: -_phi(mu / sigma) / sigma),
+                lambda mu, sigma: -_phi(mu / sigma) / sigma, hint=2),
     ],
     rtol=1e-6, atol=1e-9,
 )
@@ -80,7 +83,7 @@ step_gradient = Exercise(
 
 
 def reference_reparameterize_full_cov(mu, cov, eps):
-    """z_b = mu_b + L eps_b with L = cholesky(cov), L L^T = cov; rows of [B, d] at once."""
+    """z_b = μ_b + L ε_b with L = cholesky(cov), LLᵀ = Σ; rows of [B, d] at once."""
     scale_tril = torch.linalg.cholesky(cov)
     return mu + eps @ scale_tril.T
 
@@ -109,30 +112,30 @@ reparameterize_full_cov = Exercise(
     reference_reparameterize_full_cov,
     _cov_cases,
     hints=[
-        "In one dimension z = mu + sigma eps has variance sigma^2: the noise is scaled by a square root "
-        "of the variance. In d dimensions, z = mu + A eps has covariance A A^T.",
-        "So A must satisfy A A^T = cov. The lower-triangular A with a positive diagonal is the Cholesky "
-        "factor L; torch.linalg computes it, and MultivariateNormal(mu, cov).rsample() uses it.",
-        "z has shape [B, d]: each row is one vector. L eps_b is written for a column vector eps_b; when the "
+        "In one dimension z = μ + σε has variance σ²: the noise is scaled by a square root "
+        "of the variance. In d dimensions, z = μ + Aε has covariance AAᵀ.",
+        "So A must satisfy AAᵀ = Σ (the argument `cov`). The lower-triangular A with a positive diagonal is "
+        "the Cholesky factor L; torch.linalg computes it, and MultivariateNormal(mu, cov).rsample() uses it.",
+        "z has shape [B, d]: each row is one vector. L ε_b is written for a column vector ε_b; when the "
         "vectors are rows, which side does the matrix multiply from, and transposed or not?",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("the covariance where its square root is meant",
-                "z = mu + cov eps has covariance cov cov^T = cov^2, not cov: like sigma (not sigma^2) in "
-                "one dimension, the noise is scaled by a square root L with L L^T = cov.",
-                lambda mu, cov, eps: mu + eps @ cov.T),
-        Mistake("the factor on the wrong side (L^T eps instead of L eps)",
-                "L^T eps has covariance L^T L, which is not cov; with rows of noise, L eps_b is eps @ L.T.",
-                lambda mu, cov, eps: mu + eps @ torch.linalg.cholesky(cov)),
+                "z = μ + Σε has covariance ΣΣᵀ = Σ², not Σ: like σ (not σ²) in "
+                "one dimension, the noise is scaled by a square root L with LLᵀ = Σ.",
+                lambda mu, cov, eps: mu + eps @ cov.T, hint=1),
+        Mistake("the factor on the wrong side (Lᵀε instead of Lε)",
+                "Lᵀε has covariance LᵀL, which is not Σ; with rows of noise, L ε_b is `eps @ L.T`.",
+                lambda mu, cov, eps: mu + eps @ torch.linalg.cholesky(cov), hint=3),
         Mistake("only the diagonal: the correlations dropped",
                 "scaling each coordinate by its own standard deviation gives the right variances but "
                 "independent coordinates; the off-diagonal covariances are lost.",
-                lambda mu, cov, eps: mu + eps * cov.diagonal().sqrt()),
+                lambda mu, cov, eps: mu + eps * cov.diagonal().sqrt(), hint=1),
         Mistake("another square root of the covariance (right distribution, other numbers)",
-                "any A with A A^T = cov gives z the right distribution, but for a given eps the numbers "
+                "any A with AAᵀ = Σ gives z the right distribution, but for a given ε the numbers "
                 "depend on A: use the Cholesky factor, as MultivariateNormal.rsample does.",
-                _cov_symmetric_root),
+                _cov_symmetric_root, hint=2),
     ],
     rtol=1e-6, atol=1e-8,
 )
@@ -142,7 +145,7 @@ reparameterize_full_cov = Exercise(
 
 
 def reference_optimal_baseline_sigma(mu, sigma):
-    """E[f s^2] / E[s^2] for f = z^2 and the sigma-score s = (eps^2 - 1) / sigma: mu^2 + 5 sigma^2."""
+    """E[f s²]/E[s²] for f = z² and the σ-score s = (ε² − 1)/σ: μ² + 5σ²."""
     return mu**2 + 5 * sigma**2
 
 
@@ -159,29 +162,29 @@ optimal_baseline_sigma = Exercise(
     reference_optimal_baseline_sigma,
     _baseline_cases,
     hints=[
-        "b* = E[f s^2] / E[s^2] with f = z^2 = (mu + sigma eps)^2 and s = (eps^2 - 1) / sigma. Both expectations "
-        "are sums of Gaussian moments: E[eps^2] = 1, E[eps^4] = 3, E[eps^6] = 15, odd ones 0.",
-        "E[s^2] = E[(eps^2 - 1)^2] / sigma^2 = (3 - 2 + 1) / sigma^2. For E[f s^2], expand "
-        "(mu^2 + 2 mu sigma eps + sigma^2 eps^2)(eps^4 - 2 eps^2 + 1) / sigma^2 and drop the odd powers.",
-        "E[s^2] = 2 / sigma^2. In E[f s^2] only the even powers eps^0, eps^2, eps^4, eps^6 survive, and the "
-        "sigma^2 part is the one that needs E[eps^6]. Collect the mu^2 and sigma^2 parts, then divide by E[s^2].",
+        "b* = E[f s²]/E[s²] with f = z² = (μ + σε)² and s = (ε² − 1)/σ, not the μ-score ε/σ. Both "
+        "expectations are sums of Gaussian moments: E[ε²] = 1, E[ε⁴] = 3, E[ε⁶] = 15, odd ones 0.",
+        "E[s²] = E[(ε² − 1)²]/σ² = (3 − 2 + 1)/σ². For E[f s²], expand "
+        "(μ² + 2μσε + σ²ε²)(ε⁴ − 2ε² + 1)/σ² and drop the odd powers.",
+        "E[s²] = 2/σ². In E[f s²] only the even powers ε⁰, ε², ε⁴, ε⁶ survive, and the "
+        "σ² part is the one that needs E[ε⁶]. Collect the μ² and σ² parts, then divide by E[s²].",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("the mean E[f] = mu^2 + sigma^2",
-                "E[f] is a fine baseline but not the best one: the optimum weights f by s^2, and s^2 is large where "
-                "|eps| is large, which is where f is large too.",
-                lambda mu, sigma: mu**2 + sigma**2),
-        Mistake("the mu-gradient's baseline mu^2 + 3 sigma^2",
-                "each parameter has its own score and so its own optimal baseline; for sigma the score is "
-                "(eps^2 - 1) / sigma, not eps / sigma.",
-                lambda mu, sigma: mu**2 + 3 * sigma**2),
-        Mistake("E[f s^2] without the division by E[s^2]",
-                "b* = E[f s^2] / E[s^2], and E[s^2] = 2 / sigma^2 here.",
-                lambda mu, sigma: (2 * mu**2 + 10 * sigma**2) / sigma**2),
-        Mistake("E[eps^6] taken as 9 (it is 15)",
-                "the sixth moment of a standard normal is 5 * 3 * 1 = 15, so the sigma^2 part is (15 - 6 + 1) sigma^2.",
-                lambda mu, sigma: mu**2 + 2 * sigma**2),
+        Mistake("the mean E[f] = μ² + σ²",
+                "E[f] is a fine baseline but not the best one: the optimum weights f by s², and s² is large where "
+                "|ε| is large, which is where f is large too.",
+                lambda mu, sigma: mu**2 + sigma**2, hint=1),
+        Mistake("the μ-gradient's baseline μ² + 3σ²",
+                "each parameter has its own score and so its own optimal baseline; for σ the score is "
+                "(ε² − 1)/σ, not ε/σ.",
+                lambda mu, sigma: mu**2 + 3 * sigma**2, hint=1),
+        Mistake("E[f s²] without the division by E[s²]",
+                "b* = E[f s²]/E[s²], and E[s²] = 2/σ² here.",
+                lambda mu, sigma: (2 * mu**2 + 10 * sigma**2) / sigma**2, hint=3),
+        Mistake("E[ε⁶] taken as 9 (it is 15)",
+                "the sixth moment of a standard normal is 5 · 3 · 1 = 15, so the σ² part is (15 − 6 + 1)σ².",
+                lambda mu, sigma: mu**2 + 2 * sigma**2, hint=1),
     ],
     rtol=1e-6, atol=1e-8,
 )
