@@ -190,3 +190,121 @@ def test_a_catalogued_numeric_prediction_is_named_when_written_with_other_digits
     result = pred.check(0.08495, verbose=False)
     assert result.status == "incorrect" and "wrong inverse" in result.message and result.mistake == 0.0849
     assert pred.check(0.262, verbose=False).passed
+
+
+# ---- diagnoses added after a learner trial (issue #27): shapes, order, rounding, errors, near misses
+
+def flatten_batch(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def flatten_cases():
+    g = torch.Generator().manual_seed(3)
+    return [Case((torch.rand(3, 1, 4, 4, generator=g, dtype=torch.float64),), "3 images"),
+            Case((torch.rand(2, 3, 5, 5, generator=g, dtype=torch.float64),), "2 colour images"),
+            Case((torch.rand(2, 1, 6, 6, generator=g, dtype=torch.float64).transpose(2, 3),), "transposed")]
+
+
+FLATTEN = Exercise("flatten_batch", flatten_batch, flatten_cases, ["a nudge", "closer"], lesson="lesson06")
+
+
+def test_view_on_a_non_contiguous_input_is_explained_not_just_raised():
+    result = check(FLATTEN, lambda x: x.view(x.shape[0], -1))
+    assert result.diagnosis == "view" and "reshape" in result.message and "Stuck?" not in result.message
+
+
+def test_flattening_the_batch_axis_too_is_a_shape_diagnosis():
+    result = check(FLATTEN, lambda x: x.flatten())
+    assert result.diagnosis == "shape" and "flatten(1)" in result.message
+
+
+def test_permuting_before_flattening_is_named_the_wrong_order():
+    result = check(FLATTEN, lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], -1))
+    assert result.diagnosis == "order"
+
+
+def test_a_missing_sum_over_the_last_axis_is_named():
+    result = check(KL, lambda mu, lv: -0.5 * (1 + lv - mu.pow(2) - lv.exp()))
+    assert result.diagnosis == "shape" and "not reduced" in result.message
+
+
+def test_a_sum_over_the_wrong_axis_is_named():
+    result = check(LME, lambda log_w: torch.logsumexp(log_w, 1) - math.log(log_w.shape[1]))
+    assert result.diagnosis == "shape" and "wrong axis" in result.message
+
+
+def output_side(side, kernel, stride, padding):
+    return (side + 2 * padding - kernel) // stride + 1
+
+
+SIDE = Exercise("output_side", output_side, [Case((28, 3, 2, 1)), Case((30, 4, 2, 0)), Case((7, 3, 1, 1))],
+                ["a nudge", "closer"], lesson="lesson06")
+
+
+def test_true_division_where_floor_division_is_meant_is_named():
+    result = check(SIDE, lambda side, kernel, stride, padding: (side + 2 * padding - kernel) / stride + 1)
+    assert result.diagnosis == "rounding" and "whole number" in result.message
+
+
+def test_rounding_to_nearest_where_floor_is_meant_is_an_off_by_one():
+    result = check(SIDE, lambda side, kernel, stride, padding: round((side + 2 * padding - kernel) / stride + 0.01) + 1)
+    assert result.diagnosis == "rounding" and "off by one" in result.message
+
+
+def test_a_missing_plus_one_everywhere_is_a_constant_offset():
+    result = check(SIDE, lambda side, kernel, stride, padding: (side + 2 * padding - kernel) // stride)
+    assert result.diagnosis == "offset" and "too small by 1" in result.message
+
+
+def ess(log_w):  # [k, n]
+    return torch.exp(2 * torch.logsumexp(log_w, 0) - torch.logsumexp(2 * log_w, 0))
+
+
+ESS = Exercise("ess", ess, lambda: [Case((torch.randn(20, 3, generator=torch.Generator().manual_seed(5),
+                                                       dtype=torch.float64) * s,)) for s in (1.0, 2.0)],
+               ["a nudge", "closer"], lesson="lesson08")
+
+
+def test_an_expression_that_cancels_to_a_constant_is_named():
+    result = check(ESS, lambda log_w: torch.softmax(log_w, 0).sum(0))  # the normalised weights, not squared
+    assert result.diagnosis == "constant" and "whatever the inputs" in result.message
+
+
+def test_a_monte_carlo_estimate_where_the_exact_value_is_asked_is_a_near_miss():
+    def kl_by_sampling(mu, lv):
+        g = torch.Generator().manual_seed(0)
+        eps = torch.randn(20000, *mu.shape, generator=g, dtype=mu.dtype)
+        z = mu + (0.5 * lv).exp() * eps
+        log_q = (-0.5 * eps.pow(2) - 0.5 * lv).sum(-1)
+        log_p = (-0.5 * z.pow(2)).sum(-1)
+        return (log_q - log_p).mean(0)
+
+    result = check(KL, kl_by_sampling)
+    assert result.diagnosis == "near" and "Monte-Carlo" in result.message
+
+
+def test_nan_from_the_log_of_a_negative_number_is_not_called_an_overflow():
+    result = check(KL, lambda mu, lv: -0.5 * (1 + torch.log(lv) - mu.pow(2) - lv).sum(-1))  # lv used as the variance
+    assert result.diagnosis == "nan" and "overflow" not in result.message
+
+
+def test_a_matrix_product_in_the_wrong_order_is_explained():
+    ex = Exercise("affine", lambda x, a: x @ a.T,
+                  [Case((torch.ones(4, 3, dtype=torch.float64), torch.eye(2, 3, dtype=torch.float64)))],
+                  ["a nudge", "closer"], lesson="lesson03")
+    result = check(ex, lambda x, a: a @ x)
+    assert result.diagnosis == "matmul" and "x @ Aᵀ" in result.message
+
+
+def test_a_constant_named_root_two_pi_is_named():
+    ex = Exercise("normal_pdf", lambda x: torch.exp(-0.5 * x ** 2) / math.sqrt(2 * math.pi),
+                  [Case((torch.linspace(-2, 2, 5, dtype=torch.float64),))], ["a nudge", "closer"], lesson="lesson03")
+    result = check(ex, lambda x: torch.exp(-0.5 * x ** 2))
+    assert result.diagnosis == "factor" and "√(2π)" in result.message
+
+
+def test_a_factor_of_a_hidden_count_is_named():
+    ex = Exercise("per_image", lambda total: total / 128, [Case((torch.tensor([256.0, 384.0], dtype=torch.float64),))],
+                  ["a nudge", "closer"], lesson="lesson05")
+    result = check(ex, lambda total: total)
+    assert result.diagnosis == "factor" and "128" in result.message

@@ -398,9 +398,19 @@ class Exercise(_Hints):
                 mistake, everywhere = self._diagnose(answers, cases, i - 1)
                 lines = [_("your function raised {error}: {message}", error=type(err).__name__, message=err)
                          + "\n  " + _("on {case}", case=self._describe_case(i, len(cases), case))]
-                lines += (self._mistake_lines(mistake, everywhere) if mistake is not None
-                          else ["  " + _(STUCK)])
-                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None)
+                general = None
+                if mistake is None:
+                    from .diagnose import diagnose_error
+
+                    general = diagnose_error(err)
+                if mistake is not None:
+                    lines += self._mistake_lines(mistake, everywhere)
+                elif general is not None:
+                    lines.append("  " + _("What is wrong: {text}", text=general.text))
+                else:
+                    lines.append("  " + _(STUCK))
+                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
+                                   general.kind if general is not None else None)
             if got is None:
                 if i == 1:
                     return CheckResult(self.name, "not attempted",

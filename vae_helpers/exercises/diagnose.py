@@ -103,6 +103,16 @@ NAMED_FACTORS = [
     (math.log2(10), N_("your result is off by a factor log₂ 10: log₁₀ and log₂ mixed up.")),
     (1 / math.log2(10), N_("your result is off by a factor log₁₀ 2: log₁₀ and log₂ mixed up.")),
 ]
+NAMED_FACTORS += [
+    (math.sqrt(2 * math.pi), N_("your result is the expected value times √(2π) ≈ 2.507: the normal density's "
+                                "1/√(2π) is missing.")),
+    (1 / math.sqrt(2 * math.pi), N_("your result is the expected value divided by √(2π) ≈ 2.507: an extra 1/√(2π) "
+                                    "(a normal density where its exponent alone is meant?).")),
+    (math.sqrt(2), N_("your result is the expected value times √2: a variance and a standard deviation mixed up "
+                      "somewhere, or a ½ inside a square root.")),
+    (1 / math.sqrt(2), N_("your result is the expected value divided by √2: a variance and a standard deviation "
+                          "mixed up somewhere, or a ½ inside a square root.")),
+]
 MINUS_FACTORS = {
     2.0: N_("your result is minus twice the expected value: a sign and a factor 2."),
     0.5: N_("your result is minus half the expected value: a sign and a factor 0.5."),
@@ -152,6 +162,16 @@ def _name_factor(c: float | None, per_case: list[float], sizes: list[list[tuple[
                       "meant (or the reverse).", key=key) if sign == 1 else
                     _("your result is minus the expected value divided by {key}, in every case: a mean where a sum "
                       "is meant (or the reverse), and a sign.", key=key))
+    if c is not None and abs(c) > 1e-12:
+        for value, template in ((c, N_("your result is {sign}{n} times the expected value: a count (a batch size, "
+                                        "a number of samples or of dimensions) multiplied where it should not be, or "
+                                        "a division by it missing.")),
+                                (1 / c, N_("your result is the expected value divided by {n}{sign2}: a count (a batch "
+                                           "size, a number of samples or of dimensions) divided by where it should "
+                                           "not be, or a factor of it missing."))):
+            n = round(abs(value))
+            if n >= 3 and math.isclose(abs(value), n, rel_tol=1e-6):
+                return _(template, n=n, sign="−" if value < 0 else "", sign2=_(", and the sign flipped") if value < 0 else "")
     return None
 
 
@@ -191,12 +211,29 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
         if all(tuple(a.shape) == tuple(b.transpose(-1, -2).shape) and _close(a.transpose(-1, -2), b) for a, b in ts):
             return Diagnosis("transposed", _("your result is the transpose of the right one (its last two axes "
                                              "swapped): check which axis is which."))
+    shape = _shape_diagnosis(ts)
+    if shape is not None:
+        return shape
     paired = _pairs(got, expected)
     if paired is None:
         return None
     g, e, per_case = paired
     if bool(torch.isfinite(e).all()) and not bool(torch.isfinite(g).all()):
         bad = "nan" if bool(torch.isnan(g).any()) else "inf"
+        finite = torch.isfinite(g)
+        if bool(finite.any()) and not _close(g[finite], e[finite]):
+            # wrong even where finite: not (only) an overflow; judge the cases that stayed finite
+            kept = [i for i, (gc, _ec) in enumerate(per_case) if bool(torch.isfinite(gc).all())]
+            if kept and len(kept) < len(got):
+                found = diagnose([got[i] for i in kept], [expected[i] for i in kept], [args[i] for i in kept], names)
+                if found is not None:
+                    return found
+            if bad == "nan":
+                return Diagnosis("nan", _("your result holds nan where the right one is finite, and other values are "
+                                          "off too: a log or a square root of a negative number (a log-variance used "
+                                          "as a variance, or a covariance's entries square-rooted one by one?), or "
+                                          "0/0."))
+            return None
         return Diagnosis("overflow", _("your result holds {bad} where the right one is finite: an exp that "
                                        "overflowed or underflowed. Subtract the maximum before exp, one maximum per "
                                        "group you sum over (per column or per image, not one for the whole tensor), "
@@ -252,4 +289,111 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
     if bool((e >= 0).all()) and _close(g, e.sqrt()) and not _close(g, e):
         return Diagnosis("sqrt", _("your result is the square root of the right one: a standard deviation where "
                                    "a variance is meant (σ for σ²)."))
+    return _rounding(g, e) or _order(per_case) or _constant_answer(g, e) or _near_miss(g, e)
+
+
+def _shape_diagnosis(ts: list) -> Diagnosis | None:
+    """What a wrong shape says: an axis not reduced, one reduced too many, the wrong axis, or merged axes."""
+    pairs = [(a, b) for a, b in ts if a is not None and b is not None and tuple(a.shape) != tuple(b.shape)]
+    if not pairs or len(pairs) < len([1 for a, b in ts if a is not None and b is not None]):
+        return None
+    got, want = pairs[0]
+    shape, expected = list(got.shape), list(want.shape)
+    if got.numel() == want.numel():
+        return Diagnosis("shape", _("your result has the right number of values in shape {shape} where {expected} is "
+                                    "expected: the axes were merged or split differently (flatten(1) keeps the "
+                                    "batch axis, flatten() merges it too).", shape=shape, expected=expected))
+    if got.dim() > want.dim() and shape[:want.dim()] == expected:
+        return Diagnosis("shape", _("your result has shape {shape} where {expected} is expected: an axis is not "
+                                    "reduced; the sum (or mean) over the last axis is missing.", shape=shape,
+                                    expected=expected))
+    if got.dim() < want.dim():
+        return Diagnosis("shape", _("your result has shape {shape} where {expected} is expected: it was reduced over "
+                                    "too many axes; keep one value per row (give sum or mean a dim=).", shape=shape,
+                                    expected=expected))
+    if got.dim() == want.dim():
+        return Diagnosis("shape", _("your result has shape {shape} where {expected} is expected: it was reduced (or "
+                                    "indexed) along the wrong axis; check which axis of each input indexes what.",
+                                    shape=shape, expected=expected))
+    return None
+
+
+def _whole(x: torch.Tensor) -> bool:
+    return bool(torch.all((x - x.round()).abs() < 1e-9))
+
+
+def _rounding(g: torch.Tensor, e: torch.Tensor) -> Diagnosis | None:
+    if _whole(e) and not _whole(g) and bool(torch.all((g - e).abs() < 1)):
+        return Diagnosis("rounding", _("your result is not a whole number where one is expected: round it the way "
+                                       "the question asks (// or math.floor for a size, math.ceil for \"at least\")."))
+    if _whole(g) and not _whole(e) and bool(torch.all((g - e).abs() < 1)):
+        return Diagnosis("rounding", _("your result was rounded to a whole number where a fraction is expected: // "
+                                       "or int() where / is meant."))
+    if _whole(g) and _whole(e) and bool(torch.all((g - e).abs() <= 1)):
+        return Diagnosis("rounding", _("your result is off by one: rounded the wrong way (round where ceil or floor "
+                                       "is meant), or a +1 or −1 missing in a size formula."))
+    return None
+
+
+def _order(per_case: list) -> Diagnosis | None:
+    """The right numbers in the wrong order, in every case."""
+    if not per_case or not all(gc.numel() > 1 for gc, _ in per_case):
+        return None
+    same = all(_close(gc.sort().values, ec.sort().values) for gc, ec in per_case)
+    if same and not all(_close(gc, ec) for gc, ec in per_case):
+        return Diagnosis("order", _("your result holds the right numbers in the wrong order: the values were "
+                                    "permuted (a permute or transpose before flattening, or an index in the wrong "
+                                    "order)."))
+    return None
+
+
+def _constant_answer(g: torch.Tensor, e: torch.Tensor) -> Diagnosis | None:
+    """The same number whatever the inputs, where the right answer varies."""
+    if g.numel() < 2 or _constant(e, rtol=1e-6) is not None:
+        return None
+    c = _constant(g, rtol=1e-6)
+    if c is None:
+        return None
+    return Diagnosis("constant", _("your result is {c} whatever the inputs, where the right one varies: your expression "
+                                   "cancels to a constant (normalised weights that sum to 1, or the same quantity "
+                                   "above and below a fraction bar); check each square and each normalisation.",
+                                   c=f"{c:.4g}"))
+
+
+def _near_miss(g: torch.Tensor, e: torch.Tensor) -> Diagnosis | None:
+    """Close everywhere (within 3 %) but not equal: an estimate where the exact value is asked."""
+    scale = e.abs().clamp_min(1e-12)
+    worst = float(((g - e).abs() / scale).max())
+    if 0 < worst < 0.03:
+        return Diagnosis("near", _("your result is close to the right one everywhere (within {pct} %) but not equal: "
+                                   "a Monte-Carlo estimate or an approximation where the exact value is asked, or a "
+                                   "small term left out.", pct=f"{100 * worst:.2g}"))
+    return None
+
+
+_ERRORS = [
+    ("view size is not compatible", "view", N_("view needs the tensor's values to lie in memory in the order you "
+                                               "ask for, and this case's input is a non-contiguous view (transposed "
+                                               "or sliced). Use reshape(…) or flatten(1), which copy when they must.")),
+    ("shapes cannot be multiplied", "matmul", N_("a matrix product whose inner sizes do not match: write down each "
+                                                 "factor's shape (rows × columns). A batch of row vectors x is "
+                                                 "multiplied on the right, x @ Aᵀ, not A @ x.")),
+    ("must match the size of tensor", "broadcast", N_("two tensors whose shapes do not broadcast: line up their axes "
+                                                      "(add a new axis with [:, None] or unsqueeze where one tensor "
+                                                      "should be repeated against the other).")),
+    ("expected scalar type", "dtype", N_("tensors of different dtypes in one operation: make the new tensors with "
+                                         "the inputs' dtype (torch.zeros_like, or dtype=x.dtype).")),
+    ("can't call numpy() on tensor that requires grad", "graph", N_("numpy() would cut the autograd graph: stay with "
+                                                                    "torch operations on the inputs.")),
+    ("a leaf variable that requires grad is being used in an in-place operation", "in place",
+     N_("an in-place operation on an input that needs a gradient: compute a new tensor instead.")),
+]
+
+
+def diagnose_error(error: Exception) -> Diagnosis | None:
+    """What a raised error means, for the errors a learner's tensor code typically raises."""
+    text = str(error).lower()
+    for needle, kind, explanation in _ERRORS:
+        if needle in text:
+            return Diagnosis(kind, _(explanation))
     return None

@@ -100,7 +100,7 @@ def _lesson_texts(name: str) -> list[str]:
     from .core import Exercise, Prediction
 
     module = importlib.import_module(f"{__package__}.{name}")
-    texts: list[str] = []
+    texts: list[str] = _marked_strings(HERE / f"{name}.py")  # templates filled in at check time
     for obj in vars(module).values():
         if isinstance(obj, Exercise):
             texts += obj.hints
@@ -108,7 +108,9 @@ def _lesson_texts(name: str) -> list[str]:
                 texts += [mistake.name, mistake.why]
             texts += [case.label for case in obj.cases() if case.label]
         elif isinstance(obj, Prediction):
-            texts += [obj.explain, *obj.hints]
+            if not isinstance(getattr(type(obj), "explain", None), property):  # a measured one is a template
+                texts.append(obj.explain)
+            texts += obj.hints
             texts += [why for why in obj.mistakes.values() if isinstance(why, str)]
     return texts
 

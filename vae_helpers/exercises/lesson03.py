@@ -98,6 +98,8 @@ def _cov_cases() -> list[Case]:
     for seed, (b, d) in enumerate(((4, 3), (5, 2), (2, 4))):
         cases.append(Case((_randn((b, d), seed), _cov(d, 10 + seed), _randn((b, d), 20 + seed)),
                           f"{b} rows, d = {d}"))
+    mu, cov = _randn((3, 2), 30).requires_grad_(), _cov(2, 31).requires_grad_()
+    cases.append(Case((mu, cov, _randn((3, 2), 32)), "μ and the covariance carry gradients, as in training"))
     return cases
 
 

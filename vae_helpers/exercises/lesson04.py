@@ -107,7 +107,11 @@ def reference_kl_standard_normal(mu, log_var):
 
 
 def _kl_cases() -> list[Case]:
-    return [Case(pair, f"a [{pair[0].shape[0]}, {pair[0].shape[1]}] batch") for pair in _batches()]
+    cases = [Case(pair, f"a [{pair[0].shape[0]}, {pair[0].shape[1]}] batch") for pair in _batches()]
+    mu, log_var = _batches()[0]
+    cases.append(Case((mu.clone().requires_grad_(), log_var.clone().requires_grad_()),
+                      "an encoder's outputs, which carry gradients"))
+    return cases
 
 
 kl_standard_normal = Exercise(

@@ -18,6 +18,7 @@ import time
 import torch
 
 from .core import Case, Exercise, Mistake, Prediction
+from .i18n import N_, _
 
 LESSON = "lesson09"
 
@@ -153,6 +154,12 @@ def _batch_answer() -> str:
     return "a" if ratio > 1.5 else "c" if ratio < 1 / 1.5 else "b"
 
 
+MEASURED = N_("Measured now on {device}: {t128} µs per image at batch 128, {t1024} µs at batch 1024 ({ratio}×). "
+              "A step's arithmetic grows with the batch, its overhead (launches, Python, autograd's bookkeeping, "
+              "Adam over the same 652,824 weights) does not: a larger batch helps per image as much as the step "
+              "of 128 was overhead, little where it was already mostly arithmetic (section 4).")
+
+
 class _MeasuredPrediction(Prediction):
     """A prediction whose answer is measured on the reader's machine: the explanation quotes the
     measurement, and the 'known trap' messages leave out the choice that turned out right."""
@@ -174,11 +181,8 @@ class _MeasuredPrediction(Prediction):
     def explain(self) -> str:
         t = _seconds_per_image()
         ratio = t[128] / t[1024]
-        return (f"Measured now on {_device().type}: {1e6 * t[128]:.2f} µs per image at batch 128, "
-                f"{1e6 * t[1024]:.2f} µs at batch 1024 ({ratio:.2f}×). A step's arithmetic grows with "
-                f"the batch, its overhead (launches, Python, autograd's bookkeeping, Adam over the same "
-                f"652,824 weights) does not: a larger batch helps per image as much as the step of 128 "
-                f"was overhead, little where it was already mostly arithmetic (section 4).")
+        return _(MEASURED, device=_device().type, t128=f"{1e6 * t[128]:.2f}", t1024=f"{1e6 * t[1024]:.2f}",
+                 ratio=f"{ratio:.2f}")
 
     @explain.setter
     def explain(self, value) -> None:
