@@ -154,3 +154,39 @@ def iwae_diagram(ax=None, k_label="k"):
     ax.set_ylim(0.1, 3.8)
     ax.axis("off")
     return ax
+
+
+def training_curves(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
+                    figsize=(10, 3.6)):
+    """Two panels of a short training run, in nats per image: the loss and its reconstruction part (left),
+    the KL term (right); one point per training step.
+
+    ``history`` holds one ``(reconstruction, KL)`` pair per step. ``baseline`` = ``(label, value)`` draws a
+    dashed reference line on the left (e.g. the average digit's loss), ``test_loss`` a black dot at the
+    last step (the −ELBO on the test images), ``mark_step`` a dotted vertical line with its step number.
+    ``ylim`` zooms the left panel (the first steps start far above it). Returns the figure.
+    """
+    steps = range(1, len(history) + 1)
+    reconstruction = [r for r, _ in history]
+    kl = [k for _, k in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
+    left.plot(steps, [r + k for r, k in history], label="−ELBO, the loss")
+    left.plot(steps, reconstruction, label="reconstruction loss")
+    if baseline is not None:
+        left.axhline(baseline[1], color="grey", ls="--", label=f"{baseline[0]} ({baseline[1]:.1f})")
+    if test_loss is not None:
+        left.plot(len(history), test_loss, "ko", label=f"−ELBO on the test images ({test_loss:.1f})")
+    if mark_step is not None and 1 <= mark_step <= len(history):
+        left.axvline(mark_step, color="grey", ls=":", lw=1)
+        left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
+    left.set_ylim(*ylim)
+    left.legend(fontsize=9, loc="upper right")
+    right.plot(steps, kl, color="C2")
+    for ax, title in ((left, f"per training batch (the loss starts at {sum(history[0]):.0f})"),
+                      (right, "the KL term per training batch")):
+        ax.set_xlabel(f"training step ({batch_size} images each)")
+        ax.set_ylabel("nats per image")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
