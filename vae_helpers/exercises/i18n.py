@@ -111,7 +111,8 @@ def _lesson_texts(name: str) -> list[str]:
             if not isinstance(getattr(type(obj), "explain", None), property):  # a measured one is a template
                 texts.append(obj.explain)
             texts += obj.hints
-            texts += [why for why in obj.mistakes.values() if isinstance(why, str)]
+            traps = getattr(obj, "_traps", None) or obj.mistakes  # a measured prediction's traps: all of them
+            texts += [why for why in traps.values() if isinstance(why, str)]
     return texts
 
 
