@@ -37,7 +37,7 @@ def test_flatten_with_view_names_the_error_and_the_case():
 def test_flatten_with_a_fixed_784_is_recognised_on_the_14x14_case():
     result = lesson06.flatten_batch.check(lambda x: x.reshape(-1, 784), verbose=False)
     assert result.mistake == "a fixed 784 per row"
-    assert "case 2 of 4 (4 images of 14x14)" in result.message and "shape [1, 784]" in result.message
+    assert "case 2 of 4 (4 images of 14×14)" in result.message and "shape [1, 784]" in result.message
 
 
 def test_flatten_with_the_view_of_a_contiguous_copy_passes():

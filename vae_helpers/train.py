@@ -260,3 +260,56 @@ def fit(
             manual.close()
     return history
 
+
+
+def fit_and_score(model, train_images: torch.Tensor, test_images: torch.Tensor, *, epochs: int,
+                  batch_size: int = 128, seed: int = 0, device: torch.device | str = "cpu",
+                  verbose: bool = True, **options) -> dict:
+    """Train ``model`` with ``fit`` (no progress bar) on ``train_images``, score it with ``evaluate`` on
+    ``test_images``; return ``evaluate``'s numbers plus ``model``, ``params`` and ``seconds`` (mean per epoch).
+
+    Every model of a comparison gets the same budget: the same epochs, batch size and seed. ``options``
+    go to ``fit`` (e.g. ``kl_weight``). With ``verbose`` it prints one line per model.
+    """
+    model = model.to(device)
+    history = fit(model, train_images.to(device), None, epochs=epochs, batch_size=batch_size, seed=seed,
+                  progress=False, **options)
+    score = evaluate(model, test_images.to(device), seed=seed)
+    seconds = sum(h.seconds for h in history) / len(history)
+    result = {"model": model, **score, "seconds": seconds, "params": sum(p.numel() for p in model.parameters())}
+    if verbose:
+        extra = "".join(f", {key}={value}" for key, value in options.items())
+        print(f"{model.__class__.__name__}({model.image_size} pixels{extra}): test ELBO {score['elbo']:.1f} "
+              f"(recon {score['recon']:.1f}, KL {score['kl']:.1f})")
+    return result
+
+
+def step_milliseconds(models: dict, images: torch.Tensor, *, batch_size: int = 128, steps: int = 8,
+                      rounds: int = 5) -> dict:
+    """Milliseconds per training step (forward and backward pass of the ELBO on one batch) of each model.
+
+    Per-epoch times are noisy on a shared machine, so the models are timed in alternation, ``rounds``
+    times ``steps`` steps each, and the median round is kept; the weights are not changed. Returns
+    ``{name: ms}`` and, under ``"ratios"``, ``{name: median of (ms / ms of the first model)}``.
+    """
+    from .losses import vae_loss
+
+    names = list(models)
+    times = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            net = models[name]
+            xb = images[:batch_size].to(_device_of(net))
+            sync = torch.cuda.synchronize if xb.is_cuda else (lambda: None)  # a GPU runs asynchronously
+            sync()
+            began = time.perf_counter()
+            for _ in range(steps):
+                logits, mu, log_var = net(xb)
+                vae_loss(logits, xb, mu, log_var)[0].backward()
+            sync()
+            net.zero_grad(set_to_none=True)
+            times[name].append(1000 * (time.perf_counter() - began) / steps)
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    out = {name: median(times[name]) for name in names}
+    out["ratios"] = {name: median([t / b for t, b in zip(times[name], times[names[0]])]) for name in names}
+    return out

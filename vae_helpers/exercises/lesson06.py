@@ -23,25 +23,25 @@ def _view_shape_of_98() -> str:
 view_shape_of_98 = Prediction(
     "view_shape_of_98", _view_shape_of_98, lesson=LESSON,
     choices=["[98, 64]", "[7, 784]", "[8, 784]", "[98, 784]", "error"],
-    explain="view keeps only the total number of values, and it must be a multiple of 784 = 2^4 x 7^2. "
-    "The batch size 98 = 2 x 7^2 supplies the 7^2 and the side 8 supplies 8^2 = 2^6, more than the 2^4 "
-    "needed: 98 x 64 = 6272 = 8 x 784, so view silently returns [8, 784], each row twelve and a quarter "
+    explain="view keeps only the total number of values, and it must be a multiple of 784 = 2⁴ × 7². "
+    "The batch size 98 = 2 × 7² supplies the 7² and the side 8 supplies 8² = 2⁶, more than the 2⁴ "
+    "needed: 98 × 64 = 6272 = 8 × 784, so view silently returns [8, 784], each row twelve and a quarter "
     "small images cut apart.",
     hints=["Count the values: how many numbers does the batch hold in total, and is that a multiple of 784?",
-           "Section 2's rule: 784 = 2^4 x 7^2 must divide B x s^2. Factor 98 and 8^2: which of the factors "
+           "Section 2's rule: 784 = 2⁴ × 7² must divide B·s². Factor 98 and 8²: which of the factors "
            "does each supply?"],
     mistakes={"[98, 64]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
               "length at 784 and does not know where one image ends.",
-              "[7, 784]": "view never drops or pads values: 7 x 784 = 5488 is not the 98 x 64 = 6272 the batch holds.",
-              "[98, 784]": "a view never changes the number of values: 98 x 784 = 76832, not 6272.",
-              "error": "view raises only when the total is not a multiple of 784; here 98 = 2 x 7^2 supplies "
-              "the 7^2 and 8^2 = 2^6 the 2^4, so 6272 = 8 x 784 and view raises nothing."})
+              "[7, 784]": "view never drops or pads values: 7 × 784 = 5488 is not the 98 × 64 = 6272 the batch holds.",
+              "[98, 784]": "a view never changes the number of values: 98 × 784 = 76832, not 6272.",
+              "error": "view raises only when the total is not a multiple of 784; here 98 = 2 × 7² supplies "
+              "the 7² and 8² = 2⁶ the 2⁴, so 6272 = 8 × 784 and view raises nothing."})
 
 # --------------------------------------------------------------------------- 2. predict: which slices view
 
 
 def _slices(x: torch.Tensor) -> dict[str, torch.Tensor]:
-    return {"a": x[:64], "b": x[:, :, :14], "c": x[:, :, :, :14], "d": x.permute(0, 2, 3, 1)}
+    return {"a": x[:64], "b": x[:, :, :14], "c": x[:, :, :, :14], "d": x[::2]}
 
 
 def _viewable_slices() -> str:
@@ -60,26 +60,27 @@ def _viewable_slices() -> str:
 viewable_slices = Prediction(
     "viewable_slices", _viewable_slices, lesson=LESSON,
     choices=["ad", "bd", "abc", "abd", "acd", "abcd"],
-    explain="x[:64] and x[:, :, :14] (the top 14 rows) are each one unbroken block of memory per image, "
-    "so a stride pattern for [len, -1] exists; x[:, :, :, :14] keeps 14 of every 28 values of a row "
-    "(gaps in memory), so view refuses it. x.permute(0, 2, 3, 1) only moves the channel dimension of "
-    "size 1 to the end: a dimension of size 1 is never stepped along, so the 28 x 28 pixels are still "
-    "read in memory order and view accepts it (is_contiguous() even says True: PyTorch ignores the "
-    "stride of a dimension of size 1).",
-    hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the strides.",
+    explain="Inside each image, view(len(y), -1) needs one step size from every value to the next. x[:64] "
+    "and x[::2] keep whole images (x[::2] only doubles the stride between images, which view keeps), and "
+    "x[:, :, :14], the top 14 rows, is 14 × 28 consecutive values per image: all three are viewable. "
+    "x[:, :, :, :14] keeps the first 14 values of every 28: inside an image the step is 1 within a row but "
+    "15 from one row to the next, so no single stride describes it and view refuses.",
+    hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the "
+           "strides, and a step in a slice multiplies one.",
            "view(len(y), -1) works when, inside each image, every step from one value to the next (in the "
-           "order the tensor presents them) is the same distance in memory; a dimension of size 1 adds no step."],
-    mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
-              "and one stride cannot jump over them.",
+           "order the tensor presents them) is the same distance in memory. What happens between images "
+           "does not matter."],
+    mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: inside an image the rows have "
+              "gaps between them, and one stride cannot jump over them.",
               "acd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
               "and one stride cannot jump over them; the top 14 rows, x[:, :, :14], are one block per image.",
-              "ad": "the top 14 rows of each image, x[:, :, :14], are 14 x 28 consecutive values in memory: "
+              "ad": "the top 14 rows of each image, x[:, :, :14], are 14 × 28 consecutive values in memory: "
               "one block per image, which view can describe.",
               "bd": "x[:64] keeps whole images, one block of 784 values each: a slice along the batch "
               "dimension never breaks an image apart.",
               "abc": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
-              "and one stride cannot jump over them; and x.permute(0, 2, 3, 1) only moves a dimension of "
-              "size 1, which is never stepped along."})
+              "and one stride cannot jump over them; and x[::2] keeps whole images, only further apart, "
+              "which the stride of the batch dimension describes."})
 
 # --------------------------------------------------------------------------- 3. flatten any batch
 
@@ -93,9 +94,9 @@ def _flatten_cases() -> list[Case]:
     g = torch.Generator().manual_seed(6)
     return [
         Case((torch.rand(3, 1, 28, 28, generator=g, dtype=torch.float64),), "3 MNIST images"),
-        Case((torch.rand(4, 1, 14, 14, generator=g, dtype=torch.float64),), "4 images of 14x14"),
+        Case((torch.rand(4, 1, 14, 14, generator=g, dtype=torch.float64),), "4 images of 14×14"),
         Case((torch.rand(2, 1, 28, 28, generator=g, dtype=torch.float64).transpose(2, 3),), "transposed"),
-        Case((torch.rand(16, 3, 7, 7, generator=g, dtype=torch.float64),), "16 colour images of 7x7"),
+        Case((torch.rand(16, 3, 7, 7, generator=g, dtype=torch.float64),), "16 colour images of 7×7"),
     ]
 
 
@@ -103,17 +104,19 @@ flatten_batch = Exercise(
     "flatten_batch", reference_flatten_batch, _flatten_cases, lesson=LESSON,
     hints=["Keep the batch dimension as it is and collect everything else into one dimension.",
            "The number of values per image is x[0].numel(), or let -1 work it out; view refuses some layouts.",
-           "Section 3's table names the method made for exactly this; VAE.flatten in section 2 does it too."],
+           "The transposed case needs a copy in the order the tensor presents its values: section 3 names the "
+           "two methods that copy only when they must."],
     mistakes=[
-        Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14x14 it returns "
+        Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14×14 it returns "
                 "one row holding all four. Take the row length from the images, not from MNIST.",
-                lambda x: x.reshape(-1, 784)),
+                lambda x: x.reshape(-1, 784), hint=2),
         Mistake("the whole batch in one row", "reshape(1, -1) (or flatten()) loses the batch dimension: every "
-                "image must stay its own row.", lambda x: x.reshape(1, -1)),
-        Mistake("height times width, channels forgotten", "an image has C x H x W values; with H x W per row, "
-                "a colour image is split into C rows.", lambda x: x.reshape(-1, x.shape[-2] * x.shape[-1])),
-        Mistake("the channel dimension kept", "flatten(2) gives [B, C, H*W]: the encoder's Linear layer wants "
-                "one row per image, [B, C*H*W].", lambda x: x.flatten(2)),
+                "image must stay its own row.", lambda x: x.reshape(1, -1), hint=1),
+        Mistake("height times width, channels forgotten", "an image has C × H × W values; with H × W per row, "
+                "a colour image is split into C rows.", lambda x: x.reshape(-1, x.shape[-2] * x.shape[-1]),
+                hint=2),
+        Mistake("the channel dimension kept", "flatten(2) gives [B, C, H·W]: the encoder's Linear layer wants "
+                "one row per image, [B, C·H·W].", lambda x: x.flatten(2), hint=1),
     ])
 
 # --------------------------------------------------------------------------- 4. transfer: a dilated convolution
@@ -143,18 +146,21 @@ dilated_conv_side = Exercise(
            "Section 6's formula with the kernel size replaced by the span of the dilated kernel."],
     mistakes=[
         Mistake("dilation ignored", "the taps are dilation pixels apart, so the kernel covers more than "
-                "kernel_size pixels and fits at fewer positions.", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1),
-        Mistake("span dilation x kernel_size", "k taps d pixels apart span d * (k - 1) + 1 pixels, not d * k: "
-                "there are k - 1 gaps between k taps.", lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1),
-        Mistake("span without its last tap", "from the first tap to the last is d * (k - 1) pixels further, "
-                "so the kernel covers d * (k - 1) + 1 pixels, the last tap included.",
-                lambda n, k, s, p, d: (n + 2 * p - d * (k - 1)) // s + 1),
-        Mistake("padding on one side only", "padding adds that many pixels on both edges: side + 2 * padding.",
-                lambda n, k, s, p, d: (n + p - _span(k, d)) // s + 1),
-        Mistake("rounded up", "a kernel position that would stick out of the padded image is dropped: round down (//).",
-                lambda n, k, s, p, d: -(-(n + 2 * p - _span(k, d)) // s) + 1),
-        Mistake("the +1 missing", "(padded side - span) // stride counts the steps after the first position; "
-                "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s),
+                "kernel_size pixels and fits at fewer positions.", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,
+                hint=1),
+        Mistake("span dilation × kernel_size", "k taps d pixels apart span d·(k − 1) + 1 pixels, not d·k: "
+                "there are k − 1 gaps between k taps.", lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1,
+                hint=2),
+        Mistake("span without its last tap", "from the first tap to the last is d·(k − 1) pixels further, "
+                "so the kernel covers d·(k − 1) + 1 pixels, the last tap included.",
+                lambda n, k, s, p, d: (n + 2 * p - d * (k - 1)) // s + 1, hint=2),
+        Mistake("padding on one side only", "padding adds that many pixels on both edges: side + 2·padding.",
+                lambda n, k, s, p, d: (n + p - _span(k, d)) // s + 1, hint=3),
+        Mistake("rounded up", "a kernel position that would stick out of the padded image is dropped: "
+                "round down, ⌊·⌋ (// in Python).", lambda n, k, s, p, d: -(-(n + 2 * p - _span(k, d)) // s) + 1,
+                hint=3),
+        Mistake("the +1 missing", "⌊(padded side − span) / stride⌋ counts the steps after the first position; "
+                "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s, hint=3),
     ])
 
 __all__ = ["view_shape_of_98", "viewable_slices", "flatten_batch", "dilated_conv_side"]
