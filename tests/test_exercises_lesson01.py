@@ -114,3 +114,27 @@ def test_the_lesson_does_not_print_the_stable_ess():
     ess_code = [src for src in lesson_code if "ess =" in src]
     assert ess_code, "section 6 computes an ESS"
     assert not any("softmax" in src or "logsumexp(2" in src for src in ess_code)
+
+
+def test_one_global_maximum_and_no_stabilisation_fail_on_the_issue_27_cases():
+    def ess_one_max(a):  # stabilised with one maximum for the whole batch, not one per column
+        m = a.max()
+        return torch.exp(2 * torch.log(torch.exp(a - m).sum(0)) - torch.log(torch.exp(2 * (a - m)).sum(0)))
+
+    result = lesson01.effective_sample_size.check(ess_one_max, verbose=False)
+    assert result.status == "incorrect" and "one maximum per group" in result.message
+    cases = lesson01.effective_sample_size.cases()
+    apart = [c for c in cases if "−800" in c.label][0]
+    assert not torch.isfinite(ess_one_max(*apart.args)).all()  # the −800 column alone catches it
+    f32 = [c for c in cases if "float32" in c.label][0]
+    assert not torch.isfinite(lesson01._ess_direct_exp(*f32.args)).all()  # unstabilised fails at VAE scale
+
+    def mix_one_max(x, log_weights, means, sigma):
+        t = log_weights + Normal(means, sigma).log_prob(x.unsqueeze(-1))
+        m = t.max()
+        return m + torch.log(torch.exp(t - m).sum(-1))
+
+    assert not lesson01.mixture_log_density.check(mix_one_max, verbose=False).passed
+    for case in lesson01.mixture_log_density.cases()[-2:]:  # 800 nats apart, float32 near −110
+        assert not torch.isfinite(mix_one_max(*case.args) if "apart" in case.label
+                                  else lesson01._mix_direct_exp(*case.args)).all()

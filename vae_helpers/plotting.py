@@ -217,3 +217,175 @@ def plot_bounds_against_k(curves: dict, differences: dict, reference: dict | Non
         a.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+# --- added for notebook 01 (the prior-sampling estimate of p(x)); new functions, nothing above changed --
+
+
+def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: float | None = None, zoom_from: int = 2,
+                         figsize=(9.5, 3.9)):
+    """Repeated estimates of log p(x) against the number of draws N (log axis), as a strip plot with
+    each N's median; ``errors`` [repeats, len(n_values)] holds estimate − exact. The right panel zooms
+    on N ≥ n_values[zoom_from] and, given ``rho``, draws ± the predicted sd √((ρ − 1)/N)."""
+    repeats = errors.shape[0]
+    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
+    spread = 10 ** torch.linspace(-0.12, 0.12, repeats, dtype=torch.float64)  # spread the dots sideways
+    for ax in (ax_all, ax_zoom):
+        for j, n in enumerate(n_values):
+            ax.plot(n * spread, errors[:, j], "o", color="tab:blue", ms=4, alpha=0.6,
+                    label="one estimate" if j == 0 else None)
+            ax.plot([n / 1.5, n * 1.5], [errors[:, j].median()] * 2, "k-", lw=2, label="median" if j == 0 else None)
+        ax.axhline(0, color="tab:green", lw=1.5, label=f"exact log p(x) = {exact:.2f}")
+        ax.set(xscale="log", xlabel="prior draws N", ylabel="estimate − exact log p(x)  (nats)")
+        ax.grid(alpha=0.3)
+    n_lo, n_hi = n_values[zoom_from], n_values[-1]
+    if rho is not None:
+        n_fine = torch.logspace(math.log10(n_lo) - 0.3, math.log10(n_hi) + 0.3, 50, dtype=torch.float64)
+        for sign in (1, -1):  # ± 1 predicted sd of log p_hat, about the relative sd for large N
+            ax_zoom.plot(n_fine, sign * ((rho - 1) / n_fine).sqrt(), "r--", lw=1,
+                         label="± predicted sd" if sign > 0 else None)
+    ax_zoom.set(xlim=(n_lo / 2.5, n_hi * 2.5), ylim=(1.2 * errors[:, zoom_from:].min().item(), 0.5),
+                title=f"zoom on N ≥ {n_lo:,}")
+    ax_all.set(title=f"{repeats} estimates for each N")
+    ax_zoom.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return fig, (ax_all, ax_zoom)
+
+
+def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean: torch.Tensor,
+                          posterior_cov: torch.Tensor, z_true: torch.Tensor | None = None, title: str = "",
+                          figsize=(9.5, 5.0)):
+    """2-D samples ``z`` [n, 2] with marker area ∝ weight, the posterior's 1- and 2-sd ellipses, and
+    a second panel zoomed on ± 3 sd around the posterior mean (notebook 01)."""
+    from matplotlib.patches import Rectangle
+
+    def draw(ax, max_area):
+        ax.scatter(z[:, 0], z[:, 1], s=3, color="lightgray", label="prior samples z ~ p(z)")
+        heavy = weights > 1e-3 * weights.max()  # the others would be invisibly small
+        ax.scatter(z[heavy, 0], z[heavy, 1], s=max_area * weights[heavy] / weights.max(),
+                   color="tab:red", alpha=0.5, linewidths=0, label="marker area ∝ weight p(x|z)")
+        for n_sd, style in ((1, "-"), (2, "--")):
+            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, n_sd, color="black", ls=style, lw=1.2, zorder=3)
+        ax.plot([], [], "k-", lw=1.2, label="posterior p(z|x): 1 sd")
+        ax.plot([], [], "k--", lw=1.2, label="posterior p(z|x): 2 sd")
+        if z_true is not None:
+            ax.plot(z_true[0], z_true[1], "k*", ms=10, label="the z that made x")
+
+    half = 3 * posterior_cov.diagonal().sqrt().max().item()  # the zoom: 3 sd around the mean
+    fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
+    draw(ax, max_area=150)
+    ax.add_patch(Rectangle((posterior_mean - half).tolist(), 2 * half, 2 * half, fill=False, color="tab:blue", lw=1.2))
+    ax.set(xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title=title)
+    draw(ax_zoom, max_area=600)
+    ax_zoom.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
+                ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
+                xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title="zoom on the blue square: the posterior")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig, (ax, ax_zoom)
+
+
+def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *, data_dim: int, rel_error: float,
+                        band_from: float = 10.0, figsize=(9.5, 4.0)):
+    """Two log-scale panels (notebook 01): the samples needed against the latent dimension, one line
+    per σ (``by_dim = {σ: [count per d]}``), and against the sharpness 1/σ, one line per d
+    (``by_sigma = {d: [count per 1/σ]}``), with the band 1/σ ≥ ``band_from`` shaded."""
+    fig, (ax_dim, ax_sigma) = plt.subplots(1, 2, figsize=figsize)
+    for s, counts in by_dim.items():
+        ax_dim.semilogy(latent_dims, counts, "o-", label=f"σ = {s:g}")
+    ax_dim.set(xlabel="latent dimension d", ylabel="prior samples needed (median)",
+               title=f"more latent dimensions (D = {data_dim})")
+    for d, counts in by_sigma.items():
+        ax_sigma.loglog(sharpness, counts, "o-", label=f"d = {d}")
+    ax_sigma.axvspan(band_from, max(sharpness), color="tab:green", alpha=0.12, label=f"σ ≤ {1 / band_from:g}")
+    ax_sigma.set(xlabel="sharpness 1/σ of p(x|z)", ylabel="prior samples needed (median)", title="a sharper p(x|z)")
+    for ax in (ax_dim, ax_sigma):
+        ax.axhline(1e6, color="gray", ls=":", lw=1)
+        ax.text(ax.get_xlim()[0], 1.3e6, " a million", color="gray")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    fig.suptitle(f"Prior samples for a {rel_error:.0%} relative error in p(x)", fontsize=12)
+    fig.tight_layout()
+    return fig, (ax_dim, ax_sigma)
+
+
+# --- added for notebook 08 (round 8): the bound curves alone, the paired comparison, the missed mode;
+# --- new functions, nothing above changed
+
+
+def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9)):
+    """Each model's mean bound L_k ± standard error over the images against k on a log axis
+    (notebook 08), ``curves = {model: {k: per-image tensor}}``."""
+    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
+    fig, ax = plt.subplots(figsize=figsize)
+    for (name, b), marker, shift in zip(curves.items(), "o^sDv", (0.92, 1.0, 1.08, 0.96, 1.04)):
+        ks = sorted(b)
+        ax.errorbar([k * shift for k in ks], [b[k].mean().item() for k in ks], yerr=[se(b[k]) for k in ks],
+                    fmt=marker + "-", capsize=3, label=(labels or {}).get(name, name))
+    ax.set(xscale="log", xlabel="k, importance samples per image", ylabel="mean L_k, nats per image (± SE)")
+    ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
+                           reference: dict | None = None, figsize=(9.5, 4.0)):
+    """Two panels (notebook 08): left, per-image scores of model ``a`` against model ``b`` around the
+    diagonal; right, differences image by image against k ± paired standard error,
+    ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` (e.g. a
+    paper's) written as labelled ticks at the right edge."""
+    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
+    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
+    ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
+    lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
+    ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
+    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
+             ylabel=f"{names[0]}: log p(x) estimate, nats")
+    ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
+    ax_s.legend(fontsize=9, loc="upper left")
+    ax_s.grid(alpha=0.3)
+    k_max = 0
+    for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
+        ks = sorted(d)
+        k_max = max(k_max, ks[-1])
+        ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
+                      fmt=marker + "-", capsize=3, color=colour, label=label)
+        if reference and label in reference:
+            ax_d.plot([k_max * 4], [reference[label]], "<", ms=8, color=colour)
+            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 5.5, reference[label]), fontsize=9,
+                          va="center", color=colour)
+    ax_d.axhline(0, color="grey", lw=1)
+    ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
+    ax_d.set_xlim(right=k_max * 60)
+    ax_d.set_title("differences on the same images (◀ paper, k = 5000)", fontsize=10)
+    ax_d.grid(alpha=0.3, which="both")
+    ax_d.legend(fontsize=9, loc="upper left")
+    fig.tight_layout()
+    return fig, (ax_s, ax_d)
+
+
+def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: float = 0.0, z_range=(-7.0, 7.0),
+                     figsize=(9.5, 3.4)):
+    """Two panels (notebook 08): left, a 1-D p(x, z) over z with the proposal q(z|x) and a rug of its
+    samples; right, the bound L_k (``bounds = {k: value}``) against k beside the exact log p(x)."""
+    fig, (ax_z, ax_k) = plt.subplots(1, 2, figsize=figsize)
+    z = torch.linspace(*z_range, 800, dtype=torch.float64)
+    ax_z.plot(z, joint.log_prob(z).exp(), color="black", label="p(x, z): the posterior's shape")
+    ax_z.plot(z, q.log_prob(z).exp(), color="tab:orange", ls="--", label="q(z|x)")
+    ax_z.plot(z_samples[:200].cpu(), torch.zeros(len(z_samples[:200])), "|", ms=12, color="tab:orange",
+              label="200 samples from q")
+    ax_z.set(xlabel="z", ylabel="density")
+    ax_z.set_title("the encoder found one mode of two", fontsize=10)
+    ax_z.legend(fontsize=9, loc="upper left")
+    ks = sorted(bounds)
+    ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="L_k")
+    ax_k.axhline(exact, color="tab:green", lw=1.5, label=f"log p(x) = {exact:g}")
+    ax_k.set(xscale="log", xlabel="k, samples from q", ylabel="nats", ylim=(min(bounds.values()) - 0.2, exact + 0.2))
+    ax_k.set_title("the bound flattens below log p(x)", fontsize=10)
+    ax_k.legend(fontsize=9, loc="center right")
+    for ax in (ax_z, ax_k):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, (ax_z, ax_k)

@@ -317,3 +317,36 @@ def log_importance_moment(
     log_moment = ((n - 1) / 2 * torch.logdet(c) - n / 2 * torch.logdet(sigma) - 0.5 * torch.logdet(safe_a)
                   + 0.5 * quad(h, torch.linalg.inv(safe_a)) - n / 2 * quad(mu, lam) + (n - 1) / 2 * quad(m, c_inv))
     return torch.where(finite, log_moment, torch.full_like(log_moment, math.inf))
+
+
+# --- added for notebook 01: a linear model of digits, and two properties of a drawn digit ------
+
+
+def fit_probabilistic_pca(pixels: torch.Tensor, latent_dim: int) -> LinearGaussianModel:
+    """The maximum-likelihood probabilistic PCA of ``pixels`` [n, D] (Tipping & Bishop 1999), as a
+    LinearGaussianModel: b is the mean, sigma² the mean of the D − d smallest eigenvalues of the
+    covariance, and the columns of W the top d eigenvectors scaled by √(λ_k − sigma²)."""
+    pixels = pixels.to(DTYPE)
+    if not 1 <= latent_dim < pixels.shape[1]:
+        raise ValueError(f"latent_dim must lie in 1 .. {pixels.shape[1] - 1}, got {latent_dim}")
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(pixels.T))  # ascending order
+    eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)  # largest first
+    sigma2 = eigenvalues[latent_dim:].mean()  # the variance per pixel that d directions leave unexplained
+    weight = eigenvectors[:, :latent_dim] * (eigenvalues[:latent_dim] - sigma2).sqrt()
+    return LinearGaussianModel(weight, pixels.mean(0), sigma2.sqrt().item())
+
+
+def slant_and_ink(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two properties of each image [n, H, W]: the slant (how many pixels the ink moves to the right
+    per pixel of height, from the image's second moments; > 0 leans right) and the ink (the sum of
+    the pixel values)."""
+    images = images.to(DTYPE)
+    rows = torch.arange(images.shape[-2], dtype=DTYPE)
+    cols = torch.arange(images.shape[-1], dtype=DTYPE)
+    ink = images.sum((-2, -1))
+    row_mean = (images.sum(-1) * rows).sum(-1) / ink  # the centre of the ink
+    col_mean = (images.sum(-2) * cols).sum(-1) / ink
+    up = row_mean[:, None, None] - rows[None, :, None]  # height above the centre (rows count downwards)
+    right = cols[None, None, :] - col_mean[:, None, None]
+    slant = (images * up * right).sum((-2, -1)) / (images * up**2).sum((-2, -1))
+    return slant, ink

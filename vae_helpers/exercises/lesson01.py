@@ -48,6 +48,16 @@ def _mixture_cases() -> list[Case]:
     log_weights = torch.log(torch.tensor([0.2, 0.5, 0.3], dtype=_F64))
     cases.append(Case((far, log_weights, torch.tensor([-1.0, 0.0, 2.0], dtype=_F64), 0.5),
                       "points far from every component"))
+    # rows hundreds of nats apart: log N(x; μₖ, σ²) near −5 for the first point, near −800 for the second,
+    # so one maximum for the whole table (instead of one per point) underflows for the second point
+    apart = torch.tensor([3.0, 40.0], dtype=_F64)
+    cases.append(Case((apart, torch.log(torch.tensor([0.6, 0.4], dtype=_F64)), torch.tensor([0.0, 0.5], dtype=_F64), 1.0),
+                      "two points whose log-terms are about 800 nats apart"))
+    # float32 at VAE scale: every log-term near −110, a few nats apart; exp(−110) underflows in float32
+    near = torch.tensor([15.0, -14.5, 15.3], dtype=torch.float32)
+    cases.append(Case((near, torch.log(torch.tensor([0.3, 0.7], dtype=torch.float32)),
+                       torch.tensor([0.0, 0.4], dtype=torch.float32), 1.0),
+                      "float32, log-terms near −110"))
     return cases
 
 
@@ -91,41 +101,42 @@ mixture_log_density = Exercise(
     _mixture_cases,
     hints=[
         "This is the likelihood integral with a discrete z: the integral over z becomes a sum over "
-        "the K components, each weighted by its prior probability pi_k = exp(log_weights[k]).",
-        "Far from every component each density N(x; mu_k, sigma^2) underflows to 0, but its log is an "
-        "ordinary number. Keep the logs, log pi_k + log N(x_b; mu_k, sigma^2), in a [B, K] table "
+        "the K components, each weighted by its prior probability πₖ = exp(log_weights[k]). The log "
+        "goes outside the sum: log p(x) = log Σₖ πₖ N(x; μₖ, σ²).",
+        "Far from every component each density N(x; μₖ, σ²) underflows to 0, but its log is an "
+        "ordinary number. Keep the logs, log πₖ + log N(x_b; μₖ, σ²), in a [B, K] table "
         "(one row per point, one column per component), and look for a torch function that sums "
-        "exponentials without forming them.",
-        "log sum_k exp(a_k) is computed stably by the function that section 5 used for the "
-        "log-mean-exp. What array a do you pass it (what are the log-terms of log sum_k pi_k N(x; mu_k, "
-        "sigma^2)?), and over which axis must it reduce so that each point gets one number?",
+        "exponentials without forming them, shifting each row by its own largest term.",
+        "log Σₖ exp(aₖ) is computed stably by the function that section 5 used for the "
+        "log-mean-exp. What array a do you pass it (what are the log-terms of log Σₖ πₖ N(x; μₖ, σ²)?), "
+        "and over which axis must it reduce so that each point gets one number?",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("the mean of the logs where the log of the mean is meant",
-                "sum_k pi_k log N(x; mu_k, sigma^2) is E_z[log p(x|z)], which by Jensen's inequality is "
-                "below log E_z[p(x|z)] = log p(x): the log goes outside the sum.", _mix_mean_of_logs),
+                "Σₖ πₖ log N(x; μₖ, σ²) is E_z[log p(x|z)], which by Jensen's inequality is "
+                "below log E_z[p(x|z)] = log p(x): the log goes outside the sum.", _mix_mean_of_logs, hint=1),
         Mistake("the mixing weights left out",
                 "averaging the K densities with equal weights 1/K ignores p(z): each component counts "
-                "with its prior probability pi_k.", _mix_no_weights),
+                "with its prior probability πₖ.", _mix_no_weights, hint=1),
         Mistake("densities exponentiated before the sum (underflow)",
                 "far from every component each density exp(log N) underflows to 0, so the log of the "
-                "sum is -inf; torch.logsumexp shifts by the largest term first.", _mix_direct_exp),
-        Mistake("sigma written where sigma^2 is meant",
-                "the density has (x - mu)^2 / (2 sigma^2) and log(2 pi sigma^2): with sigma in place of "
-                "sigma^2 it is a Gaussian of variance sigma, not sigma^2.", _mix_sigma_as_variance),
-        Mistake("sigma^2 given as the scale of Normal",
-                "Normal(loc, scale) takes the standard deviation sigma, not the variance sigma^2.",
+                "sum is −∞; torch.logsumexp shifts by the largest term first.", _mix_direct_exp, hint=2),
+        Mistake("σ written where σ² is meant",
+                "the density has (x − μ)²/(2σ²) and log(2πσ²): with σ in place of "
+                "σ² it is a Gaussian of variance σ, not σ².", _mix_sigma_as_variance),
+        Mistake("σ² given as the scale of Normal",
+                "Normal(loc, scale) takes the standard deviation σ, not the variance σ².",
                 _mix_variance_as_scale),
         Mistake("the normalising constant of the Gaussian dropped",
-                "log N(x; mu, sigma^2) includes -0.5 log(2 pi sigma^2); without it p(x) does not "
+                "log N(x; μ, σ²) includes −½ log(2πσ²); without it p(x) does not "
                 "integrate to one.", _mix_no_constant),
         Mistake("only the most probable component kept (max instead of logsumexp)",
                 "the max is a lower bound on the log of the sum: every component contributes to p(x), "
-                "not only the best one.", _mix_max),
+                "not only the best one.", _mix_max, hint=2),
         Mistake("the sum taken over the batch instead of over the components",
                 "reduce over the K components (the last axis of the [B, K] table): the result has one "
-                "value per point, shape [B].", _mix_wrong_axis),
+                "value per point, shape [B].", _mix_wrong_axis, hint=3),
     ],
     rtol=1e-6, atol=1e-8,
 )
@@ -144,7 +155,12 @@ def _ess_cases() -> list[Case]:
         Case((_randn((6, 4), 30),), "6 samples, 4 observations"),
         Case((3.0 * _randn((50, 3), 31),), "50 samples, 3 observations, uneven weights"),
         Case((torch.tensor([[-1000.0, 800.0], [-1001.0, 799.0], [-1003.0, 795.0]], dtype=_F64),),
-             "log-weights near -1000 and 800"),
+             "log-weights near −1000 and 800"),
+        # columns hundreds of nats apart: one maximum for the whole batch underflows the first column
+        Case((torch.stack([-800.0 + 2.0 * _randn((8,), 32), -5.0 + 2.0 * _randn((8,), 33)], dim=1),),
+             "8 samples; log-weights near −800 in one column, near −5 in the other"),
+        # float32 at VAE scale: log-weights near −110 with a spread of a few nats; exp(−110) underflows
+        Case(((-110.0 + 3.0 * _randn((20, 3), 34)).float(),), "float32, 20 samples, log-weights near −110"),
     ]
     return cases
 
@@ -179,35 +195,35 @@ effective_sample_size = Exercise(
     reference_effective_sample_size,
     _ess_cases,
     hints=[
-        "The weights themselves may be exp(800) or exp(-1000): stay in log space until the very end. "
+        "The weights themselves may be e⁸⁰⁰ or e⁻¹⁰⁰⁰: stay in log space until the very end. "
         "The samples run along dim 0; one ESS per column.",
         "Take the log of the ESS: it is made of the logs of two sums of weights. Each sum is a sum of "
-        "exponentials of numbers you have; what is log(w_i^2) in terms of log w_i?",
-        "A ratio of sums like (sum_i w_i)^2 / sum_i w_i^2 is unchanged when every log-weight is shifted "
-        "by the same constant c (every w_i is multiplied by e^c, and e^c cancels). Which c makes every "
-        "exponential safe to compute?",
+        "exponentials of numbers you have; what is log(wᵢ²) in terms of log wᵢ?",
+        "A ratio of sums like (Σᵢ wᵢ)² / Σᵢ wᵢ² is unchanged when every log-weight of one column is "
+        "shifted by the same constant c (every wᵢ is multiplied by eᶜ, and eᶜ cancels). Columns may lie "
+        "hundreds of nats apart: which c, for each column, makes every exponential safe to compute?",
     ],
     lesson=LESSON,
     mistakes=[
         Mistake("the weights exponentiated directly (overflow or underflow)",
-                "exp(800) is inf and exp(-1000) is 0 in floating point, so the ratio becomes nan; "
+                "e⁸⁰⁰ is inf and e⁻¹⁰⁰⁰ is 0 in floating point, so the ratio becomes nan; "
                 "the ESS does not change when every log-weight is shifted by the same amount.",
-                _ess_direct_exp),
+                _ess_direct_exp, hint=1),
         Mistake("the ratio upside down",
-                "ESS = (sum w)^2 / sum w^2 lies between 1 and N; its inverse sum w^2 / (sum w)^2 lies "
+                "ESS = (Σᵢ wᵢ)² / Σᵢ wᵢ² lies between 1 and N; its inverse Σᵢ wᵢ² / (Σᵢ wᵢ)² lies "
                 "between 1/N and 1.", _ess_inverse),
         Mistake("means where sums are meant",
-                "(mean w)^2 / mean(w^2) is ESS / N, the share of the samples that count, not their number.",
+                "(mean w)² / mean(w²) is ESS / N, the share of the samples that count, not their number.",
                 _ess_means),
         Mistake("the log of the ESS returned",
-                "2 logsumexp(a) - logsumexp(2a) is log ESS: exponentiate it at the end.", _ess_log),
+                "2 logsumexp(a) − logsumexp(2a) is log ESS: exponentiate it at the end.", _ess_log, hint=2),
         Mistake("the log-weights squared instead of doubled",
-                "log(w^2) = 2 log w, not (log w)^2.", _ess_squared_logs),
+                "log(w²) = 2 log w, not (log w)².", _ess_squared_logs, hint=2),
         Mistake("the sums taken over the wrong axis",
                 "the samples run along dim 0: sum over dim 0, one ESS per observation (per column).",
-                _ess_wrong_axis),
+                _ess_wrong_axis, hint=1),
     ],
-    rtol=1e-6, atol=1e-8,
+    rtol=1e-4, atol=1e-8,  # float32 case: exp of a difference of two log-sums near −110
 )
 
 
@@ -215,7 +231,7 @@ effective_sample_size = Exercise(
 
 
 def ring_share_answer() -> float:
-    """P(||g(z)|| < 1.1) for g(z) = z/10 + z/||z||, z ~ N(0, I_2): P(||z|| < 1) = 1 - exp(-1/2)."""
+    """P(‖g(z)‖ < 1.1) for g(z) = z/10 + z/‖z‖, z ~ N(0, I₂): P(‖z‖ < 1) = 1 − e^(−1/2)."""
     return 1 - math.exp(-0.5)
 
 
@@ -226,23 +242,23 @@ ring_share_inside = Prediction(
     answer="a",
     lesson=LESSON,
     choices=list(RING_CHOICES),
-    explain="||g(z)|| = 1 + ||z||/10 is below 1.1 exactly when ||z|| < 1. For a 2-D standard normal "
-    "||z||^2 is chi-squared with 2 degrees of freedom, an exponential with mean 2, so "
-    "P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393. Measure it on the ring: "
+    explain="‖g(z)‖ = 1 + ‖z‖/10 is below 1.1 exactly when ‖z‖ < 1. For a 2-D standard normal "
+    "‖z‖² is χ² with 2 degrees of freedom, an exponential with mean 2, so "
+    "P(‖z‖² < 1) = 1 − e^(−1/2) = 0.393. Measure it on the ring: "
     "(ring.norm(dim=1) < 1.1).double().mean().",
     hints=[
-        "Section 2 showed ||g(z)|| = 1 + ||z||/10: turn 'less than 1.1 from the centre' into a "
-        "condition on ||z||, then ask how much of a 2-D standard normal satisfies it.",
-        "The question is P(||z|| < 1) for z ~ N(0, I_2): a disc of radius 1, not a square, and both "
-        "coordinates together. What is the distribution of ||z||^2 = z_1^2 + z_2^2?",
-        "||z||^2 is a sum of two squared independent standard normals: chi-squared with 2 degrees of "
+        "Section 2 showed ‖g(z)‖ = 1 + ‖z‖/10: turn 'less than 1.1 from the centre' into a "
+        "condition on ‖z‖, then ask how much of a 2-D standard normal satisfies it.",
+        "The question is P(‖z‖ < 1) for z ~ N(0, I₂): a disc of radius 1, not a square, and both "
+        "coordinates together. What is the distribution of ‖z‖² = z₁² + z₂²?",
+        "‖z‖² is a sum of two squared independent standard normals: χ² with 2 degrees of "
         "freedom. What is its CDF, and what is its mean?",
     ],
     mistakes={
-        "b": "47 % = 0.683^2 is the share of the square |z_1| < 1, |z_2| < 1; the condition ||z|| < 1 "
+        "b": "47 % = 0.683² is the share of the square |z₁| < 1, |z₂| < 1; the condition ‖z‖ < 1 "
         "is the disc inside that square, which holds less.",
-        "c": "63 % = 1 - exp(-1) treats ||z||^2 as an exponential with mean 1; but ||z||^2 = z_1^2 + z_2^2 "
-        "has mean 2, so P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393.",
+        "c": "63 % = 1 − e⁻¹ treats ‖z‖² as an exponential with mean 1; but ‖z‖² = z₁² + z₂² "
+        "has mean 2, so P(‖z‖² < 1) = 1 − e^(−1/2) = 0.393.",
         "d": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
         "must be small together, so the disc of radius 1 holds less.",
     },
