@@ -78,24 +78,24 @@ def test_mc_kl_grad_variance_returning_one_value_is_told_the_shape():
     assert result.status == "incorrect" and "tuple of 2 values" in result.message
 
 
-def test_which_grows_faster_answer_is_what_torch_measures():
+def test_reverse_kl_growth_answer_is_what_torch_measures():
     p = Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
     sigmas = torch.tensor([1e-1, 1e-2, 1e-3], dtype=torch.float64)
     q = Normal(torch.full_like(sigmas, 0.7), sigmas)
     forward, reverse = kl_divergence(q, p), kl_divergence(p, q)
     assert torch.all(reverse > forward) and torch.all(reverse.diff() / forward.diff() > 10)
     assert torch.allclose(reverse * sigmas**2, torch.full_like(sigmas, 0.5 * (1 + 0.7**2)), rtol=0.05)  # like 1/sigma^2
-    assert lesson04.which_grows_faster.answer() == "c"
+    assert lesson04.reverse_kl_growth.answer() == "c"
 
 
-def test_which_grows_faster():
-    assert lesson04.which_grows_faster.check("C", verbose=False).passed
-    wrong = lesson04.which_grows_faster.check("b", verbose=False)
+def test_reverse_kl_growth():
+    assert lesson04.reverse_kl_growth.check("C", verbose=False).passed
+    wrong = lesson04.reverse_kl_growth.check("b", verbose=False)
     assert not wrong.passed and "1/σ²" in wrong.message
-    same_rate = lesson04.which_grows_faster.check("a", verbose=False)
+    same_rate = lesson04.reverse_kl_growth.check("a", verbose=False)
     assert not same_rate.passed and same_rate.mistake == "a" and "opposite signs" in same_rate.message
-    assert "not one of the choices" in lesson04.which_grows_faster.check("d", verbose=False).message
-    assert solutions.which_grows_faster == lesson04.which_grows_faster.answer()
+    assert "not one of the choices" in lesson04.reverse_kl_growth.check("d", verbose=False).message
+    assert solutions.reverse_kl_growth == lesson04.reverse_kl_growth.answer()
 
 
 def _elbo_linear_gaussian(x, w, v, mu, log_var):

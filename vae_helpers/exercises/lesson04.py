@@ -1,12 +1,12 @@
 """The exercises of notebook 04 (the KL term in closed form).
 
-- ``best_q`` (derive, the notebook's exercise 2): the ELBO-optimal Gaussian q for one observation of a linear-
+- ``best_q`` (derive, the notebook's exercise 3): the ELBO-optimal Gaussian q for one observation of a linear-
   Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
-- ``mc_kl_grad_variance`` (derive): the variance of a one-sample Monte Carlo KL's gradient;
-- ``which_grows_faster`` (predict): as sigma -> 0, does KL(p || q) grow like -log sigma, 1 / sigma or 1 / sigma^2?
+- ``mc_kl_grad_variance`` (derive, the notebook's exercise 2): the variance of a one-sample Monte Carlo KL's gradient;
+- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) grow like -log sigma, -2 log sigma or 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -35,7 +35,7 @@ def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
-# --------------------------------------------------------------------------- exercise 2: the best q of a linear-Gaussian model
+# --------------------------------------------------------------------------- exercise 3: the best q of a linear-Gaussian model
 
 
 def reference_best_q(x, w, v):
@@ -298,11 +298,11 @@ mc_kl_grad_variance = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 4. which KL grows faster
+# --------------------------------------------------------------------------- 4. how the reversed KL grows
 
 
-which_grows_faster = Prediction(
-    "which_grows_faster",
+reverse_kl_growth = Prediction(
+    "reverse_kl_growth",
     answer="c",
     lesson=LESSON,
     choices=["a", "b", "c"],
@@ -321,10 +321,10 @@ which_grows_faster = Prediction(
     mistakes={
         "a": "both KLs contain a log σ² term, but with opposite signs, and KL(p ‖ q) has more: p's spread "
              "(1 + μ²) divided by q's variance σ², which outgrows the logarithm.",
-        "b": "the log-density of a Gaussian is quadratic in (z − μ)/σ, so the price of p's typical points "
-             "scales with 1/σ², not 1/σ.",
+        "b": "the two log σ² terms differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
+             "variance: the price of p's typical points scales with 1/σ², faster than any multiple of log σ.",
     },
 )
 
 
-__all__ = ["best_q", "kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "which_grows_faster"]
+__all__ = ["best_q", "kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "reverse_kl_growth"]
