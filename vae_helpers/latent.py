@@ -17,8 +17,9 @@ from torch.distributions import Normal
 
 from . import losses
 
-__all__ = ["blur_by_neighbourhood", "confusion_matrix", "elbo_surgery", "knn_predict", "mixture_log_density",
-           "plot_code_grid", "plot_codes", "plot_confusion", "rescaled", "spread_indices"]
+__all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "intro_figure",
+           "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
+           "rescaled", "spread_indices"]
 
 
 def knn_predict(codes: torch.Tensor, labels: torch.Tensor, k: int, chunk: int = 1000) -> torch.Tensor:
@@ -96,24 +97,30 @@ def spread_indices(codes: torch.Tensor, labels: torch.Tensor, quantile: float = 
 
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
                sd: torch.Tensor, edge: float) -> None:
-    """Scatter of encoder means coloured by label, class medians, 2σ ellipses, the prior's circles and square."""
+    """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
+    the class colour, the prior's circles (radius 1 and 2) and square."""
+    from matplotlib import patheffects
+
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
-    ax.scatter(mu[shown, 0], mu[shown, 1], s=4, c=plt.cm.tab10(labels[shown].numpy()), alpha=0.6)
+    for c in range(10):  # one scatter per class, so that the legend shows the colours
+        members = shown[labels[shown] == c]
+        ax.scatter(mu[members, 0], mu[members, 1], s=4, color=plt.cm.tab10(c), alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
-        ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False, color="0.15",
-                             lw=1.3, zorder=3))
-    for c in range(10):  # each class's median code, a large dot (the legend's marker)
-        ax.plot(*mu[labels == c].median(0).values.tolist(), "o", color=plt.cm.tab10(c), markersize=10,
-                markeredgecolor="black", label=str(c), zorder=5)
+        ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
+                             color=plt.cm.tab10(int(labels[i])), lw=2, zorder=3))
+    outline = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for c in range(10):  # each class's median code, written as its digit
+        ax.text(*mu[labels == c].median(0).values.tolist(), str(c), color=plt.cm.tab10(c), fontsize=15,
+                fontweight="bold", ha="center", va="center", zorder=5, path_effects=outline)
     for radius in (1, 2):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
-    ax.legend(title="label\n(median)", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=11)
+    ax.legend(title="label", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=11, markerscale=4)
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$")
 
 
 def plot_confusion(confusion: torch.Tensor, ax, xlabel: str, title: str) -> None:
-    """Row-normalised confusion matrix in per cent; colours show only the off-diagonal shares."""
+    """Row-normalised confusion matrix in per cent; colours show only the off-diagonal (misassigned) shares."""
     off = confusion - torch.diag(confusion.diag())
     ax.imshow(off, cmap="Blues", vmin=0, vmax=0.3)
     for i in range(10):
@@ -128,7 +135,7 @@ def plot_confusion(confusion: torch.Tensor, ax, xlabel: str, title: str) -> None
 
 def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor, edge: float) -> None:
     """Decoded images on an even grid of codes (row by row from the top), drawn at their coordinates, with the
-    class medians as dots and the prior's central square (|z_j| ≤ edge) in yellow."""
+    class medians as hollow rings and the prior's central square (|z_j| ≤ edge) in yellow."""
     n = len(axis[0])
     step = [float(a[1] - a[0]) for a in axis]
     picture = torch.cat([torch.cat(list(row[:, 0]), 1) for row in images.cpu().view(n, n, 1, 28, 28)], 0)
@@ -137,7 +144,8 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
                       float(axis[1][0]) - step[1] / 2, float(axis[1][-1]) + step[1] / 2))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="yellow", lw=2))
     for c in range(10):
-        ax.plot(*medians[c].tolist(), "o", color=plt.cm.tab10(c), markersize=10, markeredgecolor="black", label=str(c))
+        ax.plot(*medians[c].tolist(), "o", markerfacecolor="none", markeredgecolor=plt.cm.tab10(c), markersize=9,
+                markeredgewidth=2.5, label=str(c))
     ax.legend(title="class\nmedian", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, borderaxespad=0)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
 
@@ -157,3 +165,53 @@ def blur_by_neighbourhood(images: torch.Tensor, grid_z: torch.Tensor, codes: tor
     purity = (near == majority[:, None]).float().mean(1)
     return {"grey": grey, "purity": purity.cpu(), "density": (dist < radius).sum(1).float().cpu(),
             "majority": majority.cpu()}
+
+
+def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, seed: int):
+    """The lesson's first figure: twelve test digits on top; below, the VAE drawn with the first digit, the
+    model's reconstruction of it and its decoding of one draw from the prior."""
+    from . import diagrams, plotting
+
+    fig = plt.figure(figsize=(11, 5.6))
+    strip = fig.add_axes([0.08, 0.8, 0.84, 0.17])
+    plotting.show_labelled_grid(images[:12], 12, [str(int(c)) for c in labels[:12]], [], "label", "", "", ax=strip,
+                                fontsize=10)
+    with torch.no_grad():
+        recon = plotting.sample_images(model, model.encode(images[:1])[0])[0, 0].cpu()
+        prior = torch.randn(1, model.z_dim, generator=torch.Generator().manual_seed(seed))
+        drawn = plotting.sample_images(model, prior.to(images.device))[0, 0].cpu()
+    diagrams.vae_diagram(plotting.as_images(images[:1])[0, 0].cpu(), recon, dims=(784, h_dim, model.z_dim),
+                         ax=fig.add_axes([0, 0, 1, 0.76]), recon_label="reconstruction", generation=True,
+                         sample_image=drawn, sample_label="from the prior")
+    return fig
+
+
+def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor,
+                            edge: float):
+    """The decoded manifold (``plot_code_grid``) with, below it, the decoder's image at each class's median code."""
+    from . import plotting
+
+    fig = plt.figure(figsize=(9.4, 9.6))
+    ax = fig.add_axes([0.09, 0.2, 0.72, 0.76])
+    plot_code_grid(ax, images, axis, medians, edge)
+    ax.set(aspect="auto", title="2-D model: the decoder on an even grid over the codes")
+    device = next(model.parameters()).device
+    for c in range(10):  # the strip: the decoder at each class's median code
+        tile = fig.add_axes([0.12 + 0.083 * c, 0.015, 0.075, 0.1])
+        tile.imshow(plotting.sample_images(model, medians[c:c + 1].to(device))[0, 0].cpu(), cmap="gray", vmin=0, vmax=1)
+        tile.set_xticks([]), tile.set_yticks([])
+        tile.set_title(f"{c}s", fontsize=11, color=plt.cm.tab10(c), fontweight="bold")
+    fig.text(0.005, 0.065, "decoder at\neach class's\nmedian code", fontsize=10, va="center")
+    return fig
+
+
+def plot_log_ratio(ax, ratios: dict, xlabel: str) -> None:
+    """Overlaid histograms of log q(z) − log p(z), one per group of draws (label → [M] tensor), medians dashed."""
+    values = torch.cat([r.cpu() for r in ratios.values()])
+    bins = torch.linspace(float(values.min()), float(values.max()), 41).tolist()
+    for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue", "tab:green")):
+        ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (median {float(r.median()):.1f})")
+        ax.axvline(float(r.median()), color=color, linestyle="--", linewidth=1.5)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set(xlabel=xlabel, ylabel="draws per bin")
+    ax.legend(fontsize=10, loc="upper left")
