@@ -474,6 +474,17 @@ class _Raised:
     error: Exception
 
 
+def _choice_key(text: str, choices: Sequence[str]) -> str:
+    """A choice as written in any of the usual ways: case, spaces, commas, "torch.Size(...)", letter order."""
+    key = text.strip().lower()
+    if key.startswith("torch.size(") and key.endswith(")"):
+        key = key[len("torch.size("):-1]
+    key = "".join(key.split())
+    if all(c.isalpha() and c.isascii() for c in "".join(choices)):  # letters: "abd", "a, b, d", "dba"
+        key = "".join(sorted(key.replace(",", "")))
+    return key
+
+
 class Prediction(_Hints):
     """Write down a prediction, then ``check`` it: the verdict reveals the measured answer.
 
@@ -509,8 +520,8 @@ class Prediction(_Hints):
             return CheckResult(self.name, "not attempted",
                                _("not attempted yet: write your prediction above, then run this cell."))
         if self.choices:
-            key = str(prediction).strip().lower()
-            valid = {c.lower(): c for c in self.choices}
+            valid = {_choice_key(c, self.choices): c for c in self.choices}
+            key = _choice_key(str(prediction), self.choices)
             if key not in valid:
                 return CheckResult(self.name, "incorrect", _("{prediction} is not one of the choices {choices}.",
                                                              prediction=repr(prediction), choices=list(self.choices)))

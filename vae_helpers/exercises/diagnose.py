@@ -150,18 +150,34 @@ def _name_factor(c: float | None, per_case: list[float], sizes: list[list[tuple[
             if math.isclose(c, -value, rel_tol=1e-4):
                 return _(text)
     for sign in (1, -1):
-        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, n, rel_tol=1e-6))
+        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, n, rel_tol=1e-4))
+        if key and key.startswith("`"):  # an integer argument, not a tensor's dimension
+            return _("your result is {sign}the expected value times {key}, in every case: this argument multiplies "
+                     "where it should not (or divides where it should multiply).", key=key,
+                     sign="" if sign == 1 else _("minus "))
         if key:
             return (_("your result is the expected value times {key}, in every case: a sum where a mean is meant "
                       "(or the reverse).", key=key) if sign == 1 else
                     _("your result is minus the expected value times {key}, in every case: a sum where a mean is "
                       "meant (or the reverse), and a sign.", key=key))
-        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, 1 / n, rel_tol=1e-6))
+        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(sign * v, 1 / n, rel_tol=1e-4))
+        if key and key.startswith("`"):
+            return _("your result is {sign}the expected value divided by {key}, in every case: this argument "
+                     "divides where it should not (or multiplies where it should divide).", key=key,
+                     sign="" if sign == 1 else _("minus "))
         if key:
             return (_("your result is the expected value divided by {key}, in every case: a mean where a sum is "
                       "meant (or the reverse).", key=key) if sign == 1 else
                     _("your result is minus the expected value divided by {key}, in every case: a mean where a sum "
                       "is meant (or the reverse), and a sign.", key=key))
+    if c is not None and c != 1 and abs(c - 1) < 0.01:
+        return _("your result is the expected value times {c}: almost right, as if a constant were written with too "
+                 "few digits (π as 3.14, ln 2 as 0.693, 1/ln 2 as 1.44); use math.pi, math.log(2).", c=f"{c:.6g}")
+    if c is not None:
+        pair = _two_factors(c)
+        if pair is not None:
+            return _("your result is the expected value times {c} = {product}: two slips at once, each a missing or "
+                     "extra factor; fix one, then check again.", c=f"{c:.4g}", product=pair)
     if c is not None and abs(c) > 1e-12:
         for value, template in ((c, N_("your result is {sign}{n} times the expected value: a count (a batch size, "
                                         "a number of samples or of dimensions) multiplied where it should not be, or "
@@ -175,6 +191,37 @@ def _name_factor(c: float | None, per_case: list[float], sizes: list[list[tuple[
     return None
 
 
+ELEMENTARY = [(2.0, "2"), (0.5, "½"), (math.log(2), "ln 2"), (1 / math.log(2), "1/ln 2"), (math.log(10), "ln 10"),
+              (1 / math.log(10), "1/ln 10"), (math.sqrt(2 * math.pi), "√(2π)"), (1 / math.sqrt(2 * math.pi), "1/√(2π)"),
+              (4.0, "4"), (0.25, "¼")]
+
+
+def _two_factors(c: float) -> str | None:
+    """``c`` as ± one or two elementary factors (a sign counts as one), e.g. −(ln 2)² or 2 · ln 2."""
+    if c < 0:
+        for value, name in ELEMENTARY:
+            if math.isclose(-c, value, rel_tol=1e-4):
+                return f"−{name}"
+    for i, (a, name_a) in enumerate(ELEMENTARY):
+        for b, name_b in ELEMENTARY[i:]:
+            if math.isclose(abs(c), a * b, rel_tol=1e-4) and not math.isclose(a * b, 1.0, rel_tol=1e-4):
+                product = f"({name_a})²" if name_a == name_b else f"{name_a} · {name_b}"
+                return ("−" if c < 0 else "") + product
+    return None
+
+
+def _per_element_offset(per_case: list[float], sizes: list[list[tuple[int, str]]]) -> str | None:
+    """An offset of the same constant once per element of one input's axis (the −1 of a KL per coordinate)."""
+    for value, text in ((0.5, "½"), (1.0, "1"), (0.5 * math.log(2 * math.pi), "½ log 2π"), (math.log(2), "ln 2")):
+        key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(abs(v), n * value, rel_tol=1e-4))
+        if key and not key.startswith("`"):
+            word = _("too large") if per_case[0] > 0 else _("too small")
+            return _("your result is {word} by {amount} for each element of {key}, in every case: a constant term "
+                     "of each coordinate (the −1 of a Gaussian KL, a ½ log 2π) is missing or extra.", word=word,
+                     amount=text, key=key)
+    return None
+
+
 def _name_offset(c: float | None, per_case: list[float], sizes: list[list[tuple[int, str]]]) -> str | None:
     word = _("too large") if (c if c is not None else per_case[0]) > 0 else _("too small")
     key = _same_size_in_every_case(per_case, sizes, lambda v, n: math.isclose(abs(v), math.log(n), rel_tol=1e-5))
@@ -185,7 +232,7 @@ def _name_offset(c: float | None, per_case: list[float], sizes: list[list[tuple[
         for value, text in NAMED_OFFSETS:
             if math.isclose(abs(c), value, rel_tol=1e-4):
                 return _("your result is {word} by {amount}, everywhere.", word=word, amount=_(text))
-    return None
+    return _per_element_offset(per_case, sizes)
 
 
 def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> Diagnosis | None:
@@ -235,9 +282,10 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
                                           "0/0."))
             return None
         return Diagnosis("overflow", _("your result holds {bad} where the right one is finite: an exp that "
-                                       "overflowed or underflowed. Subtract the maximum before exp, one maximum per "
-                                       "group you sum over (per column or per image, not one for the whole tensor), "
-                                       "and add it back after the log.", bad=bad))
+                                       "overflowed or underflowed. Stay in log space where you can (log₂(exp(a)) is a/ln 2); "
+                                       "where a sum of exps is needed, subtract the maximum before exp, one maximum "
+                                       "per group you sum over (per column or per image, not one for the whole "
+                                       "tensor), and add it back after the log.", bad=bad))
     for a, b in zip(got, expected):
         for x, y in zip(_parts(a), _parts(b)):
             if (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dtype in LOW_PRECISION
@@ -299,6 +347,10 @@ def _shape_diagnosis(ts: list) -> Diagnosis | None:
         return None
     got, want = pairs[0]
     shape, expected = list(got.shape), list(want.shape)
+    if got.numel() == want.numel() and [n for n in shape if n != 1] == [n for n in expected if n != 1]:
+        return Diagnosis("shape", _("your result has shape {shape} where {expected} is expected: an axis of size 1 "
+                                    "too many or too few (keepdim=True, unsqueeze, or [:, None]); squeeze it, or "
+                                    "reduce without keepdim.", shape=shape, expected=expected))
     if got.numel() == want.numel():
         return Diagnosis("shape", _("your result has the right number of values in shape {shape} where {expected} is "
                                     "expected: the axes were merged or split differently (flatten(1) keeps the "
@@ -378,6 +430,9 @@ _ERRORS = [
     ("shapes cannot be multiplied", "matmul", N_("a matrix product whose inner sizes do not match: write down each "
                                                  "factor's shape (rows × columns). A batch of row vectors x is "
                                                  "multiplied on the right, x @ Aᵀ, not A @ x.")),
+    ("is invalid for input of size", "view", N_("the shape you asked view or reshape for does not hold all the "
+                                                "values: count them (C·H·W per image, not H·W), or write -1 for the "
+                                                "size you do not want to compute.")),
     ("must match the size of tensor", "broadcast", N_("two tensors whose shapes do not broadcast: line up their axes "
                                                       "(add a new axis with [:, None] or unsqueeze where one tensor "
                                                       "should be repeated against the other).")),
