@@ -27,7 +27,9 @@ def test_encoder_signal_prediction():
     assert not grows.passed and grows.mistake == "a" and "log p(x)" in grows.message
     control = ex.check("c", verbose=False)
     assert not control.passed and control.mistake == "c" and "control" in control.message
-    assert "not one of the choices" in ex.check("d", verbose=False).message
+    noisier = ex.check("d", verbose=False)
+    assert not noisier.passed and noisier.mistake == "d" and "1/√k" in noisier.message
+    assert "not one of the choices" in ex.check("e", verbose=False).message
     assert solutions.encoder_signal_as_k_grows == ex.answer()
 
 

@@ -353,15 +353,15 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=label)
         if reference and label in reference:
-            ax_d.plot([k_max * 4], [reference[label]], "<", ms=8, color=colour)
-            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 5.5, reference[label]), fontsize=9,
+            ax_d.plot([k_max * 2.5], [reference[label]], "<", ms=8, color=colour)
+            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 3.4, reference[label]), fontsize=9,
                           va="center", color=colour)
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(right=k_max * 60)
+    ax_d.set_xlim(right=k_max * 40)
     ax_d.set_title("differences on the same images (◀ paper, k = 5000)", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
-    ax_d.legend(fontsize=9, loc="upper left")
+    ax_d.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig, (ax_s, ax_d)
 
@@ -389,3 +389,91 @@ def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: flo
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig, (ax_z, ax_k)
+
+
+def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict, *, ax=None, title: str | None = None,
+                          label: str = "p(z|x), 2 sd"):
+    """A 2-D Gaussian's 1, 2 and 3-sd regions in grey, its 2-sd contour dashed, and other Gaussians' 2-sd contours.
+
+    ``mean`` [2], ``cov`` [2, 2]; ``ellipses`` maps a legend label to (mean [2], cov [2, 2], colour). The window
+    is computed so that the 3-sd region and every ellipse lie inside it. Returns the axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5.6))
+    mean, cov = mean.double(), cov.double()
+    boxes = [(mean, 3 * cov.diagonal().sqrt())] + [(m.double(), 2 * c.double().diagonal().sqrt())
+                                                   for m, c, _ in ellipses.values()]
+    lo = torch.stack([m - h for m, h in boxes]).min(0).values - 0.1
+    hi = torch.stack([m + h for m, h in boxes]).max(0).values + 0.1
+    g1, g2 = torch.meshgrid(*[torch.linspace(a, b, 200, dtype=torch.float64) for a, b in zip(lo.tolist(), hi.tolist())],
+                            indexing="xy")
+    gaussian = torch.distributions.MultivariateNormal(mean, cov)
+    peak = gaussian.log_prob(mean).item()
+    ax.contourf(g1, g2, gaussian.log_prob(torch.stack([g1, g2], dim=-1)),
+                levels=[peak - k**2 / 2 for k in (3.0, 2.0, 1.0, 0.0)], cmap="Greys", alpha=0.7)
+    draw_gaussian_ellipse(ax, mean, cov, color="black", ls="--", lw=1.5, label=label)
+    for name, (m, c, colour) in ellipses.items():
+        draw_gaussian_ellipse(ax, m, c, color=colour, lw=2, label=name)
+    ax.set(xlabel="$z_1$", ylabel="$z_2$", title=title, aspect="equal",
+           xlim=(lo[0].item(), hi[0].item()), ylim=(lo[1].item(), hi[1].item()))
+    ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
+    return ax
+
+
+def plot_log_weight_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int = 80):
+    """One panel per entry of ``log_w`` (name -> log importance weights [N]): their histogram on a log count
+    scale, their mean (the ELBO, red), log p(x) (dashed), and the share of log weights above log p(x).
+
+    Every sample is inside the shared x range. Returns (fig, axes).
+    """
+    low = min(v.min().item() for v in log_w.values()) - 0.2
+    high = max(v.max().item() for v in log_w.values()) + 0.2
+    fig, axes = plt.subplots(1, len(log_w), figsize=(5 * len(log_w), 4.2), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, (name, values) in zip(axes, log_w.items()):
+        ax.hist(values, bins=bins, range=(low, high), color=colors[name], alpha=0.6, zorder=1)
+        ax.axvline(values.mean(), color="tab:red", lw=2, label="mean of log w = ELBO", zorder=3)
+        ax.axvline(log_px, color="black", ls="--", lw=1.5, label="log p(x) = log E[w]", zorder=3)
+        log_mean_w = (torch.logsumexp(values, 0) - math.log(len(values))).item()
+        ax.text(0.97, 0.95, f"ELBO {values.mean():.3f}\nlog p(x) {log_px:.3f}\nlog of mean w {log_mean_w:.3f}",
+                fontsize=10, ha="right", va="top", transform=ax.transAxes,
+                bbox=dict(facecolor="white", alpha=0.9, edgecolor="none"))
+        ax.set_yscale("log")
+        above = (values > log_px + 1e-9).double().mean().item()
+        ax.set(title=f"q = {name}: {above:.1%} of log w above log p(x)", xlabel="log w (nats)")
+    axes[0].set_ylabel(f"count of {len(next(iter(log_w.values()))):,} samples (log scale)")
+    axes[0].legend(fontsize=9, loc="upper left")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *, marked: tuple | None = None,
+                          title: str | None = None):
+    """The ELBO against a shift t of q's mean: ``along`` (blue, the gap to log p(x) shaded) and ``across``
+    (brown), both lists over ``shifts`` (which contains t = 0, the optimum). ``marked`` = (t, ELBO, label,
+    colour) marks one q on the curves. The window ends 3.3 nats below log p(x). Returns (fig, ax).
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    ts = shifts.tolist()
+    i0, i_label = min(range(len(ts)), key=lambda i: abs(ts[i])), min(range(len(ts)), key=lambda i: abs(ts[i] - 0.9))
+    top = along[i0]
+    ax.fill_between(ts, along, log_px, color="tab:red", alpha=0.12)
+    ax.plot(ts, along, color="tab:blue", lw=2)
+    ax.plot(ts, across, color="tab:brown", lw=2)
+    ax.axhline(log_px, color="black", ls="--", lw=1.5)
+    ax.text(ts[-1], log_px + 0.08, "log p(x)", ha="right", va="bottom", fontsize=10)
+    ax.text(ts[0] + 0.1, along[1] - 0.15, "(+t, +t): along the long axis", color="tab:blue", fontsize=10, va="top")
+    ax.text(ts[i_label] + 0.08, across[i_label], "(+t, −t)", color="tab:brown", fontsize=10, va="center")
+    ax.text(ts[0] / 1.75, log_px - 0.5, "shaded: the gap log p(x) − ELBO\nalong the long axis", color="tab:red",
+            fontsize=10, ha="center", va="center")
+    if marked is not None:
+        t, value, label, colour = marked
+        ax.plot(t, value, "o", color=colour, ms=9)
+        ax.annotate(label, (t, value), xytext=(t - 0.2, value - 0.75), fontsize=10, ha="center", color=colour,
+                    arrowprops=dict(arrowstyle="-", color=colour))
+    ax.annotate("", xy=(0, log_px), xytext=(0, top), arrowprops=dict(arrowstyle="<->", lw=1.5, shrinkA=0, shrinkB=0))
+    ax.text(0.08, (log_px + top) / 2, f"price of a diagonal q: {log_px - top:.2f} nats", fontsize=10, va="center")
+    ax.set(xlabel="shift t of the mean of q (in sd of q, per coordinate)", ylabel="ELBO (nats)", title=title,
+           xlim=(ts[0] - 0.05, ts[-1] + 0.05), ylim=(log_px - 3.3, log_px + 0.5))
+    fig.tight_layout()
+    return fig, ax

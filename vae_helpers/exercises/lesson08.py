@@ -37,7 +37,7 @@ encoder_signal_as_k_grows = Prediction(
     "encoder_signal_as_k_grows",
     answer="b",
     lesson=LESSON,
-    choices=["a", "b", "c"],
+    choices=["a", "b", "c", "d"],
     explain=("L_k tends to log p(x), which does not depend on the encoder, so the expected gradient of L_k "
              "with respect to the encoder's parameters tends to zero: like 1/k, as L_k's distance to "
              "log p(x) does. The noise of a k-sample estimate of it falls only like 1/√k, so the "
@@ -57,6 +57,9 @@ encoder_signal_as_k_grows = Prediction(
              "which no choice of encoder changes.",
         "c": "that is the k-sample ELBO's gradient (the control's), whose expectation does not depend on k. "
              "L_k's expectation does: it tends to log p(x), which has no encoder in it.",
+        "d": "the noise does not grow: the gradient is still an average over k samples, and its standard "
+             "deviation falls like 1/√k. What changes is the expectation: L_k tends to log p(x), which has "
+             "no encoder in it.",
     },
 )
 
@@ -145,8 +148,8 @@ bits_per_dim = Exercise(
         "bits (log base 2). Also: which sign does a cost in bits have?",
         "log₂ y = ln y / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
         "image has num_pixels.",
-        "A worked number to test yourself on: the paper's 84.78 nats per 28 × 28 image is about 0.156 bits "
-        "per dimension. One value per image: shape [B].",
+        "A worked number to test yourself on: 100 nats per 28 × 28 image is about 0.184 bits per "
+        "dimension. One value per image: shape [B].",
     ],
     lesson=LESSON,
     mistakes=[
