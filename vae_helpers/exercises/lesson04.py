@@ -25,6 +25,12 @@ def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=_F64)
 
 
+# One catalogue entry per concept, shared by the exercises on it (the KL's direction).
+WRONG_DIRECTION = "the KL in the wrong direction, KL(p ‖ q)"
+WRONG_DIRECTION_WHY = ("the expectation is under q, the encoder's distribution: KL(q ‖ p) divides by p's variance; "
+                       "KL(p ‖ q) divides by q's and is a different number.")
+
+
 def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(mu, log_var) pairs [B, d] with B != d, log-variances between -4 and 2."""
     pairs = []
@@ -128,6 +134,8 @@ kl_standard_normal = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake(WRONG_DIRECTION, WRONG_DIRECTION_WHY,  # the same mistake as in kl_diagonal_gaussians
+                lambda mu, lv: 0.5 * torch.sum(lv + (1 + mu**2) / lv.exp() - 1, dim=1)),
         Mistake("summed over the batch instead of the latent dimensions",
                 "the rows are images and the columns latent coordinates: sum over dim=1 for one KL per "
                 "image, shape [B].",
@@ -195,9 +203,7 @@ kl_diagonal_gaussians = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("the KL in the wrong direction, KL(p ‖ q)",
-                "the expectation is under q, the encoder's distribution: KL(q ‖ p) divides by p's "
-                "variance; KL(p ‖ q) divides by q's and is a different number.",
+        Mistake(WRONG_DIRECTION, WRONG_DIRECTION_WHY,
                 lambda mq, lq, mp, lp: _kl_parts(mp, lp, mq, lq, lp.exp(), lq.exp()), hint=3),
         Mistake("σ where σ² is meant (exp(log_var / 2) for the variances)",
                 "the ratio term has variances, σ² = exp(log_var); exp(log_var / 2) is a standard "
