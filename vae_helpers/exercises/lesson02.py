@@ -199,11 +199,10 @@ forward_kl_estimate = Exercise(
         "identity p(x) = E_q[w] has a sibling: E_p(z|x)[f(z)] = E_q[(p(z|x) / q(z|x)) f(z)].",
         "p(z|x) / q(z|x) = w / p(x) and log p(z|x) − log q(z|x) = log w − log p(x) (Bayes' rule). "
         "p(x) is not given: estimate it from the same k weights, log p̂(x) = log((1/k) Σᵢ wᵢ).",
-        "Self-normalised importance sampling: turn the k log weights into weights that sum to one over the "
-        "samples (dim 0), and average hint 2's log ratio with them. Stay in logs: log-weights near −110, or "
-        "−800, underflow when exponentiated, so subtract a maximum first, one per observation (column). "
-        "For the last question: the best q's C⁻¹ is the diagonal of Λ, and Going deeper's ρ_q is finite "
-        "only when 2Λ − C⁻¹ is positive definite.",
+        "With p(x) estimated from the same samples, the weights of hint 1 become weights that sum to one "
+        "over each observation's k samples (self-normalised importance sampling). Log-weights near −110, "
+        "or −800, underflow when exponentiated: torch has a function that normalises them without leaving "
+        "logs. For the last question, recall when Going deeper's ρ_q is finite.",
     ],
     lesson="lesson02",
     mistakes=[
