@@ -168,13 +168,15 @@ def _leave_one_out_mean(values: torch.Tensor) -> torch.Tensor:
 
 def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> dict[str, float]:
     """Total variance (summed over every encoder weight) of a one-draw-per-image estimate of the gradient
-    of the batch-mean reconstruction term, for four estimators: ``{"pathwise", "score, no baseline",
-    "score, b = E[f]", "score, best b*": variance}``.
+    of the batch-mean reconstruction term, for five estimators: ``{"pathwise", "score, no baseline",
+    "score, constant b", "score, b = E[f]", "score, best b*": variance}``.
 
     ``x`` is [N, 784]; ``eps`` [S, N, z_dim] holds S independent draws of the noise for every image.
-    The score-function baselines are leave-one-out means over the other S - 1 draws of the same image:
-    ``b = E[f_x]`` per image, and the optimal constant ``b* = E[f s^2] / E[s^2]`` separately for each of
-    q's parameters (mu_k and log sigma_k^2 of each image). Computed in float64 on a copy of ``model``.
+    ``constant b`` is one number for all images: the mean of f over every other image and draw (what a
+    running average of f gives in training). The two per-image baselines are *oracles* that a practical
+    REINFORCE does not have: leave-one-out means over the other S - 1 draws of the same image,
+    ``b = E[f_x]``, and the optimal constant ``b* = E[f s^2] / E[s^2]`` separately for each of q's
+    parameters (mu_k and log sigma_k^2 of each image). Computed in float64 on a copy of ``model``.
 
     By the chain rule each estimate is ``J_x^T u`` summed over images, with ``J_x`` the Jacobian of the
     encoder's outputs (mu, log sigma^2) for image x ([2 z_dim, n_weights]) and ``u`` the per-draw
@@ -192,9 +194,11 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
     (df_dz,) = torch.autograd.grad(f.sum(), z)  # each f depends only on its own z
     f = f.detach()[..., None]
     s = torch.cat([eps / sigma, (eps**2 - 1) / 2], dim=-1)  # scores for mu and log sigma^2, [S, N, 2 z_dim]
+    everyone_else = (f.sum() - f) / (f.numel() - 1)  # one number for the whole data set, as a running mean gives
     u = {
         "pathwise": torch.cat([df_dz, df_dz * sigma * eps / 2], dim=-1),
         "score, no baseline": f * s,
+        "score, constant b": (f - everyone_else) * s,
         "score, b = E[f]": (f - _leave_one_out_mean(f)) * s,
         "score, best b*": (f - _leave_one_out_mean(f * s**2) / _leave_one_out_mean(s**2)) * s,
     }
@@ -301,21 +305,61 @@ def draw_computation_graphs(axes=None):
     return axes
 
 
-def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, float, float]:
+def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, float, float, float]:
     """How big the reconstruction term f_x = -log p(x|z) is, how much it moves, and how wide q is.
 
     ``eps`` [S, N, z_dim] are the draws of ``encoder_gradient_variances``. Returns (mean of f_x over
-    images and draws, standard deviation over the draws of one image averaged over images, mean σ), nats.
+    images and draws; standard deviation over the draws of one image, averaged over images; standard
+    deviation across images of each image's mean f_x; mean σ), the first three in nats.
     """
     with torch.no_grad():
         mu, log_var = model.encode(x)
         sigma = torch.exp(0.5 * log_var)
         f = reconstruction_nats(model.decode(mu + sigma * eps.to(mu.dtype)), x)  # [S, N]
-    return f.mean().item(), f.std(0).mean().item(), sigma.mean().item()
+    return f.mean().item(), f.std(0).mean().item(), f.mean(0).std().item(), sigma.mean().item()
+
+
+def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: str, steps: int, batch: int,
+                     lr: float, seed: int, decay: float = 0.9) -> list[float]:
+    """Adam on Kingma and Welling's estimator with the closed-form KL, where the encoder's gradient of the
+    reconstruction term is ``"pathwise"`` (through z = mu + sigma * eps) or ``"score"`` (REINFORCE with one
+    constant baseline for all images, a running mean of f with weight ``decay``). The decoder and the KL
+    term get the same gradient either way. Trains ``model`` in place; returns the ELBO estimate (nats per
+    image) of every step."""
+    if estimator not in ("pathwise", "score"):
+        raise ValueError(f"estimator={estimator!r} is not allowed: use 'pathwise' or 'score'.")
+    from .losses import gaussian_kl
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batches = torch.Generator().manual_seed(seed)
+    noise = torch.Generator().manual_seed(seed + 1)
+    baseline, history = None, []
+    for _ in range(steps):
+        x = x_train[torch.randint(0, len(x_train), (batch,), generator=batches)]
+        mu, log_var = model.encode(x)
+        sigma = torch.exp(0.5 * log_var)
+        z = mu + sigma * torch.randn(mu.shape, generator=noise, dtype=mu.dtype)
+        kl = gaussian_kl(mu, log_var)
+        if estimator == "pathwise":
+            f = reconstruction_nats(model.decode(z), x)
+            loss = (f + kl).mean()
+        else:
+            z = z.detach()
+            f = reconstruction_nats(model.decode(z), x)  # its gradient reaches the decoder only
+            baseline = f.mean().item() if baseline is None else decay * baseline + (1 - decay) * f.mean().item()
+            log_q = torch.distributions.Normal(mu, sigma).log_prob(z).sum(-1)
+            loss = (f + (f.detach() - baseline) * log_q + kl).mean()  # the score term's value has mean ~0
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(-(f + kl).mean().item())
+    return history
 
 
 ESTIMATOR_COLORS = {"pathwise f'(z)": "tab:blue", "score, no baseline": "tab:red",
                     "score, b = E[f]": "tab:orange", "score, best b*": "tab:green"}
+_ENCODER_LABELS = {"score, b = E[f]": "score, per-image mean $b_x$", "score, best b*": "score, per-image best $b^*$",
+                   "score, constant b": "score, one constant $b$", "score, no baseline": "score, no baseline"}
 
 
 def plot_square_estimators(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor, eps_rep: torch.Tensor,
@@ -339,7 +383,7 @@ def plot_square_estimators(mu: float, sigma: float, mu_max: float, eps_mu: torch
     estimates = {names[0]: (2 * z_rep).mean(1), names[1]: (z_rep**2 * eps_rep / sigma).mean(1),
                  names[3]: ((z_rep**2 - (mu**2 + 3 * sigma**2)) * eps_rep / sigma).mean(1)}
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.9))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 4.5))
     fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
     for name in names:
         ax.plot(fine, [variance_formula(name, m, sigma) for m in fine], color=ESTIMATOR_COLORS[name], label=name)
@@ -349,8 +393,8 @@ def plot_square_estimators(mu: float, sigma: float, mu_max: float, eps_mu: torch
     ticks = [2, 4, 6, 10, 20, 40, 100, 200]
     ax.set_yticks(ticks, labels=[str(t) for t in ticks])
     ax.minorticks_off()
-    ax.set_ylim(2, 12 * max(max(v) for v in measured.values()))
-    ax.legend(fontsize=9, loc="upper center", ncol=2)
+    ax.set_ylim(2, max(300, 1.4 * max(max(v) for v in measured.values())))
+    ax.legend(fontsize=9, loc="upper center", ncol=2, bbox_to_anchor=(0.5, -0.2), frameon=False)
     lo = min(h.min() for h in estimates.values()).item()
     hi = max(h.max() for h in estimates.values()).item()
     bins = torch.linspace(lo, hi, 61).numpy()
@@ -391,32 +435,62 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
 
 def plot_encoder_ratios(ratios: dict) -> None:
     """Notebook 03's section 6 figure. ``ratios[(z_dim, stage)]`` maps each score-function estimator to
-    its variance over the pathwise one: the two with a baseline as bars (linear axis), the one without
-    as dots on a log axis."""
+    its variance over the pathwise one. Left, linear axis: the two per-image (oracle) baselines as bars;
+    right, log axis: the practical constant baseline and no baseline as dots."""
     import matplotlib.pyplot as plt
 
     labels = [f"Z = {z_dim}\n{stage}" for z_dim, stage in ratios]
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 4.0), gridspec_kw={"width_ratios": [2.2, 1]})
+    x = range(len(labels))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.3), gridspec_kw={"width_ratios": [1.15, 1]})
     for k, name in enumerate(("score, b = E[f]", "score, best b*")):
-        bars = ax.bar([j + (k - 0.5) * 0.38 for j in range(len(labels))], [r[name] for r in ratios.values()],
-                      width=0.38, color=ESTIMATOR_COLORS[name], label=name)
-        ax.bar_label(bars, fmt="%.1f", fontsize=9)
+        bars = ax.bar([j + (k - 0.5) * 0.38 for j in x], [r[name] for r in ratios.values()],
+                      width=0.38, color=ESTIMATOR_COLORS[name], label=_ENCODER_LABELS[name])
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in bars.datavalues], fontsize=9)
     ax.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
-    ax.set(xticks=range(len(labels)), ylabel="variance / pathwise variance", title="score function with a baseline")
-    ax.set_xticklabels(labels, fontsize=9)
-    ax.set_ylim(0, 1.25 * max(max(r["score, b = E[f]"], r["score, best b*"]) for r in ratios.values()))
+    ax.set(ylabel="variance / pathwise variance", title="oracle baselines (other draws of the same image)")
+    ax.set_ylim(0, 1.3 * max(max(r["score, b = E[f]"], r["score, best b*"]) for r in ratios.values()))
     ax.legend(fontsize=9, loc="upper left")
-    no_baseline = [r["score, no baseline"] for r in ratios.values()]
-    bx.plot(range(len(labels)), no_baseline, "o", color=ESTIMATOR_COLORS["score, no baseline"], ms=7)
-    for j, v in enumerate(no_baseline):
-        bx.annotate(f"{v:,.0f}", (j, v), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=9)
-    ticks = [k * 10**e for e in range(2, 8) for k in (1, 3)]
+    top = 1
+    for name, color in (("score, no baseline", "tab:red"), ("score, constant b", "tab:purple")):
+        values = [r[name] for r in ratios.values()]
+        top = max(top, *values)
+        bx.plot(x, values, "o", color=color, ms=7, label=_ENCODER_LABELS[name])
+        for j, v in enumerate(values):
+            bx.annotate(f"{v:,.0f}", (j, v), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=9)
     bx.set_yscale("log")
-    bx.set_yticks(ticks, labels=[f"{t:,}" for t in ticks])
+    ticks = [k * 10**e for e in range(0, 8) for k in (1, 3)]
+    bx.set_yticks(ticks, labels=[f"{t:,.0f}" for t in ticks])
     bx.minorticks_off()
-    bx.set_ylim(min(no_baseline) / 2, max(no_baseline) * 3)
-    bx.set(xticks=range(len(labels)), xlim=(-0.6, len(labels) - 0.4), ylabel="variance / pathwise (log)",
-           title="without a baseline")
-    bx.set_xticklabels([label.replace("\n", " ") for label in labels], fontsize=9, rotation=90)
+    bx.set_ylim(2, top * 8)
+    bx.set(ylabel="variance / pathwise (log scale)", title="practical: one constant baseline, or none")
     bx.grid(axis="y", alpha=0.3)
+    bx.legend(fontsize=9, loc="upper left")
+    for axis in (ax, bx):
+        axis.set_xticks(list(x))
+        axis.set_xticklabels(labels, fontsize=9)
+        axis.set_xlim(-0.6, len(labels) - 0.4)
+    fig.tight_layout()
+
+
+def plot_score_vs_pathwise_training(histories: dict) -> None:
+    """Notebook 03's "Going deeper" figure: ``histories[(z_dim, estimator)]`` are per-step ELBO estimates
+    from ``train_encoder_by``; drawn as running means of 15 steps, colour by estimator, dashes by z_dim."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    styles = {}
+    for (z_dim, estimator), history in histories.items():
+        window = max(1, min(15, len(history) // 5))
+        smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
+        ls = styles.setdefault(z_dim, ("-", "--", ":")[len(styles) % 3])
+        name = "pathwise" if estimator == "pathwise" else "score function, running-mean $b$"
+        ax.plot(range(window, window + len(smooth)), smooth, ls=ls, lw=1.8,
+                color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
+    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\nmean of {window} steps)",
+           title="the same VAE trained with either encoder gradient")
+    lo = min(min(h[len(h) // 3:]) for h in histories.values())
+    hi = max(max(h[-window:]) for h in histories.values())
+    ax.set_ylim(lo - 10, hi + 0.6 * (hi - lo))
+    ax.set_xlim(0, max(len(h) for h in histories.values()))
+    ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
