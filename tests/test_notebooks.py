@@ -19,7 +19,7 @@ KERNEL = "vae-notebooks"
 
 #: non-default parameters per notebook: small, quick, and different from the defaults
 QUICK_PARAMETERS: dict[str, dict] = {
-    "00_overview_and_setup": {"SEED": 3, "DEVICE_NAME": "cpu", "TRAIN_STEPS": 20},
+    "00_overview_and_setup": {"SEED": 3, "TRAIN_STEPS": 20},
     "01_latent_variable_models": {"SEED": 1, "N_PRIOR_SAMPLES": 5000, "N_CONVERGENCE_REPEATS": 5, "N_REPEATS": 30, "MAX_LATENT_DIM": 4,
                                   "N_DATA_POINTS": 50, "N_FIT_IMAGES": 500, "DIGIT_LATENT_DIM": 3,
                                   "N_DIGIT_SAMPLES": 1000},
