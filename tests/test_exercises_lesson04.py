@@ -90,10 +90,10 @@ def test_reverse_kl_growth_answer_is_what_torch_measures():
 
 def test_reverse_kl_growth():
     assert lesson04.reverse_kl_growth.check("C", verbose=False).passed
-    wrong = lesson04.reverse_kl_growth.check("b", verbose=False)
-    assert not wrong.passed and "1/σ²" in wrong.message
-    same_rate = lesson04.reverse_kl_growth.check("a", verbose=False)
-    assert not same_rate.passed and same_rate.mistake == "a" and "opposite signs" in same_rate.message
+    same_rate = lesson04.reverse_kl_growth.check("b", verbose=False)
+    assert not same_rate.passed and same_rate.mistake == "b" and "1/σ²" in same_rate.message
+    bounded = lesson04.reverse_kl_growth.check("a", verbose=False)
+    assert not bounded.passed and bounded.mistake == "a" and "without bound" in bounded.message
     assert "not one of the choices" in lesson04.reverse_kl_growth.check("d", verbose=False).message
     assert solutions.reverse_kl_growth == lesson04.reverse_kl_growth.answer()
 

@@ -6,7 +6,7 @@
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 2): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) grow like -log sigma, -2 log sigma or 1 / sigma^2?
+- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) stay bounded, grow like -log sigma or like 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -325,9 +325,9 @@ reverse_kl_growth = Prediction(
         "dominates as σ → 0.",
     ],
     mistakes={
-        "a": "both KLs contain a log σ² term, but with opposite signs, and KL(p ‖ q) has more: p's spread "
-             "(1 + μ²) divided by q's variance σ², which outgrows the logarithm.",
-        "b": "the two log σ² terms differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
+        "a": "under p, typical points z stay about 1 away from μ however narrow q is, and −log q(z) charges each "
+             "of them (z − μ)²/(2σ²): the average, p's spread (1 + μ²) over q's variance σ², grows without bound.",
+        "b": "the log σ² terms of the two KLs differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
              "variance: the price of p's typical points scales with 1/σ², faster than any multiple of log σ.",
     },
 )
