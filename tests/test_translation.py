@@ -267,3 +267,11 @@ def test_inline_code_may_point_to_the_chinese_edition():
     unit = tr.Unit("00_demo.ipynb", 3, 1, "Open `notebooks/04_kl.ipynb` with `make lab`.")
     assert tr.fidelity_problems(unit, "用 `make lab EDITION=zh` 打开 `notebooks/zh/04_kl.ipynb`。") == []
     assert tr.fidelity_problems(unit, "用 `make lab` 打开 `notebooks/05_x.ipynb`。") != []
+
+
+def test_a_display_formula_is_translated_only_for_its_text_labels():
+    assert tr.is_prose("$$\\mathrm{ELBO} = \\underbrace{a}_{\\text{reconstruction term}} - b$$")
+    assert not tr.is_prose("$$\\log p(x) = \\log \\int p(x\\mid z)\\,p(z)\\,dz$$")
+    unit = tr.Unit("00_demo.ipynb", 3, 1, "$$a = \\underbrace{b}_{\\text{approximation gap}} + 1$$")
+    assert tr.fidelity_problems(unit, "$$a = \\underbrace{b}_{\\text{近似差距}} + 1$$") == []
+    assert tr.fidelity_problems(unit, "$$a = \\underbrace{b}_{\\text{近似差距}} + 2$$") != []

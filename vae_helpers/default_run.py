@@ -21,6 +21,8 @@ from pathlib import Path
 
 from .checkpoint import atomic_write
 
+from .exercises.i18n import _
+
 DEFAULTS_FILE = Path(__file__).with_name("lesson_defaults.json")
 #: knobs that say where files are, not what is computed: they never make a run "not the default"
 WHERE_KNOBS = frozenset({"DATA_ROOT", "DATA_MIRROR", "RUNS_DIR", "REUSE_RUNS"})
@@ -41,7 +43,8 @@ class DefaultRun:
         """Assert each named claim in the default run; elsewhere say in one line that they were not checked."""
         if not self.is_default:
             knobs = ", ".join(f"{k}={v!r}" for k, v in self.changed.items())
-            print(f"· other parameters ({knobs}): the sentences about the default run are not checked")
+            print("· " + _("other parameters ({knobs}): the sentences about the default run are not checked",
+                           knobs=knobs))
             return
         failed = [name for name, holds in claims.items() if not bool(holds)]
         if failed:
@@ -49,7 +52,8 @@ class DefaultRun:
                 f"{self.lesson}: in the default run the text no longer holds: {', '.join(failed)} — "
                 f"update the sentence, or find what changed the numbers")
         n = len(claims)
-        print(f"✓ {n} statement{'s' if n != 1 else ''} about the default run hold{'' if n != 1 else 's'}")
+        print("✓ " + (_("1 statement about the default run holds") if n == 1
+                      else _("{n} statements about the default run hold", n=n)))
 
 
 def parameters_of(notebook: Path) -> dict[str, object]:

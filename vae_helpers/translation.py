@@ -86,6 +86,7 @@ def split_blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
+_TEXT_WORDS = re.compile(r"\\text\{[^{}]*[A-Za-z]{2,}[^{}]*\}")
 _COMMENT_WORDS = re.compile(r"#[^\n]*?[A-Za-z]{2,}\s+[A-Za-z]{2,}")
 
 
@@ -102,6 +103,9 @@ def is_prose(block: str) -> bool:
     """
     if is_fence(block):
         return _COMMENT_WORDS.search(block) is not None
+    text = block.strip()
+    if text.startswith("$$") and text.endswith("$$") and text.count("$$") == 2:  # a display: only its \text labels
+        return _TEXT_WORDS.search(text) is not None
     for pattern in _NOT_PROSE:
         block = pattern.sub(" ", block)
     return re.search(r"[A-Za-z]{2,}", block) is not None

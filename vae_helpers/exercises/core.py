@@ -288,8 +288,9 @@ class Exercise(_Hints):
 
     def _describe_case(self, i: int, n: int, case: Case) -> str:
         parts = [f"{a}={describe_value(v)}" for a, v in zip(self.arg_names, case.args)]
-        label = f" ({_(case.label)})" if case.label else ""
-        return _("case {i} of {n}{label}: ", i=i, n=n, label=label) + ", ".join(parts)
+        head = (_("case {i} of {n} ({label}): ", i=i, n=n, label=_(case.label)) if case.label
+                else _("case {i} of {n}: ", i=i, n=n))
+        return head + ", ".join(parts)
 
     def _call(self, fn: Callable, case: Case):
         return call_with_time_limit(fn, _copy_args(case.args), self.time_limit)
@@ -465,8 +466,7 @@ class Exercise(_Hints):
         for g, e in zip(_parts(got), _parts(expected)):
             if (isinstance(g, torch.Tensor) and isinstance(e, torch.Tensor) and e.dtype == torch.float64
                     and g.dtype in (torch.float32, torch.float16, torch.bfloat16)):
-                return _("the values are close, but your result is {dtype} where the inputs are float64: a .float() or "
-                         "a new tensor of the default dtype lost half the digits; keep the inputs' dtype",
+                return _("the values are close, but your result is {dtype} where the inputs are float64",
                          dtype=str(g.dtype).removeprefix("torch."))
         missing = self._unreached_inputs(fn, case)
         if missing:
@@ -591,7 +591,7 @@ class Prediction(_Hints):
         shown = answer if isinstance(answer, str) else _fmt(float(answer))
         explain = _(self.explain)
         if right:
-            return CheckResult(self.name, "correct", _("right: {answer}.", answer=shown) + " " + explain)
+            return CheckResult(self.name, "correct", _("right: {answer}. {explain}", answer=shown, explain=explain))
         why = self.mistakes.get(prediction, "")
         if not why and not isinstance(answer, str):  # a catalogued number, written with other digits
             why, prediction = next(((text, key) for key, text in self.mistakes.items()

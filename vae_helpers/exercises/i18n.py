@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 CATALOGS = HERE / "po"
 COMPILED = HERE / "messages_zh.json"
 # The modules whose texts a learner reads: the machinery (templates marked with _ or N_) and the lessons.
-MACHINERY = ("core", "diagnose")
+MACHINERY = ("core", "diagnose", "default_run")  # default_run: the lessons' check-cell lines
 _chosen: str | None = None
 
 
@@ -118,8 +118,12 @@ def _lesson_texts(name: str) -> list[str]:
 
 def texts_of(module: str) -> list[str]:
     """The distinct English texts of ``module`` ("core", "diagnose" or "lessonNN"), in order."""
-    raw = _marked_strings(HERE / f"{module}.py") if module in MACHINERY else _lesson_texts(module)
+    raw = _marked_strings(_source(module)) if module in MACHINERY else _lesson_texts(module)
     return list(dict.fromkeys(t for t in raw if t.strip()))
+
+
+def _source(module: str) -> Path:
+    return HERE.parent / "default_run.py" if module == "default_run" else HERE / f"{module}.py"
 
 
 def modules() -> list[str]:
@@ -222,6 +226,7 @@ def build() -> int:
     text = compiled_text()
     translation.write_text_atomic(COMPILED, lambda: text)
     _compiled.cache_clear()
+    _templates.cache_clear()
     return len(json.loads(text))
 
 
@@ -253,14 +258,44 @@ def problems(module: str) -> list[str]:
 _VERDICT = re.compile(r"^([·✓✗]) (\w+): (.*)$")
 
 
-def translate_output(text: str) -> str:
-    """A stored check output (``· name: message``) with its message in Chinese, where one is known."""
+@lru_cache(maxsize=1)
+def _templates() -> list:
+    """(a regex of an English template with placeholders, its Chinese) for every compiled template."""
+    found = []
+    for english, chinese in _compiled().items():
+        names = placeholders(english)
+        if not names or len(set(names)) != len(names):
+            continue
+        pattern = ""
+        for literal, field, _spec, _conv in string.Formatter().parse(english):
+            pattern += re.escape(literal)
+            if field is not None:
+                pattern += f"(?P<{field}>.+?)"
+        found.append((re.compile(f"^{pattern}$"), chinese))
+    return found
+
+
+def translate_line(line: str) -> str:
+    """One English message in Chinese, if it is a known message or an instance of a known template."""
     messages = _compiled()
+    if line in messages:
+        return messages[line]
+    for pattern, chinese in _templates():
+        match = pattern.match(line)
+        if match:
+            return chinese.format(**match.groupdict())
+    return line
+
+
+def translate_output(text: str) -> str:
+    """A stored check output (``· name: message``, ``✓ …``) with its messages in Chinese, where known."""
     lines = []
     for line in text.split("\n"):
         match = _VERDICT.match(line)
-        if match and match.group(3) in messages:
-            line = f"{match.group(1)} {match.group(2)}: {messages[match.group(3)]}"
+        if match:
+            line = f"{match.group(1)} {match.group(2)}: {translate_line(match.group(3))}"
+        elif line[:2] in ("✓ ", "· "):
+            line = line[:2] + translate_line(line[2:])
         lines.append(line)
     return "\n".join(lines)
 

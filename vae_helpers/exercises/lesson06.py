@@ -22,7 +22,7 @@ def _view_shape_of_98() -> str:
 
 view_shape_of_98 = Prediction(
     "view_shape_of_98", _view_shape_of_98, lesson=LESSON,
-    choices=["[98, 64]", "[7, 784]", "[8, 784]", "[98, 784]", "error"],
+    choices=["[98, 64]", "[7, 784]", "[8, 784]", "[12, 784]", "error"],
     explain="view keeps only the total number of values, and it must be a multiple of 784 = 2⁴ × 7². "
     "The batch size 98 = 2 × 7² supplies the 7² and the side 8 supplies 8² = 2⁶, more than the 2⁴ "
     "needed: 98 × 64 = 6272 = 8 × 784, so view silently returns [8, 784], each row twelve and a quarter "
@@ -33,7 +33,8 @@ view_shape_of_98 = Prediction(
     mistakes={"[98, 64]": "that is what a flatten per image gives (x.flatten(1)); view(-1, 784) fixes the row "
               "length at 784 and does not know where one image ends.",
               "[7, 784]": "view never drops or pads values: 7 × 784 = 5488 is not the 98 × 64 = 6272 the batch holds.",
-              "[98, 784]": "a view never changes the number of values: 98 × 784 = 76832, not 6272.",
+              "[12, 784]": "12 is about how many 8×8 images fit in one row (784 / 64 = 12.25), not the number of "
+              "rows: the batch's 98 × 64 = 6272 values fill 6272 / 784 rows.",
               "error": "view raises only when the total is not a multiple of 784; here 98 = 2 × 7² supplies "
               "the 7² and 8² = 2⁶ the 2⁴, so 6272 = 8 × 784 and view raises nothing."})
 
