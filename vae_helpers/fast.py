@@ -223,3 +223,125 @@ def bar_chart(values: dict, labels: dict, xlabel: str, title: str, *, colors=Non
         ax.set_title(title)
         fig.tight_layout()
         plt.show()
+
+
+def alternate(fns: dict, rounds: int, min_run_time: float) -> dict:
+    """Time several callables side by side with ``torch.utils.benchmark`` (notebook 09).
+
+    ``rounds`` rounds; in each, every callable in turn runs ``blocked_autorange`` for
+    ``min_run_time / rounds`` seconds. A busy machine then slows all of them alike, and each
+    median (a ``Measurement`` over the blocks of all rounds) is comparable with the others.
+    """
+    from torch.utils import benchmark
+
+    timers = {name: benchmark.Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads(),
+                                    description=name.replace("\n", " ")) for name, fn in fns.items()}
+    parts = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            parts[name].append(timer.blocked_autorange(min_run_time=min_run_time / rounds))
+    return {name: benchmark.Measurement(1, [t for m in ms for t in m.times], ms[0].task_spec)
+            for name, ms in parts.items()}
+
+
+_VIEWS = {"aten::t", "aten::view", "aten::reshape", "aten::transpose", "aten::as_strided", "aten::expand",
+          "aten::detach", "aten::empty", "aten::empty_like", "aten::empty_strided", "aten::_unsafe_view",
+          "aten::alias", "aten::resolve_conj", "aten::resolve_neg", "aten::permute", "aten::select",
+          "aten::slice", "aten::unsqueeze", "aten::squeeze", "aten::lift_fresh", "aten::result_type"}
+ADAM_FLOPS_PER_WEIGHT = 12  # two moment updates, a square root, a division, the step: about a dozen
+ADAM_BYTES_PER_WEIGHT = 28  # float32: weight, gradient and two moments read, three of them written
+
+
+def kernel_groups(prof, steps: int, model: torch.nn.Module, batch: int, device: torch.device) -> dict:
+    """Per training step, for the three groups of ``profile_shares``: profiled self time, FLOPs and bytes.
+
+    The profile must be recorded with ``record_shapes=True``. Matrix products: the exact count of
+    the step's products (forward, weight gradients, input gradients of every linear layer but the
+    first), each reading and writing its three float32 matrices once. Adam: about a dozen FLOPs and
+    28 bytes per weight. Everything else: each ``aten::`` operator that touches data (views and
+    allocations left out) counted as one FLOP per element of its largest input, reading its inputs
+    and writing one tensor of that size: a rough count, good to a small factor. Returns
+    ``{group: {"seconds", "flops", "bytes", "ops"}}``, all per step.
+    """
+    import math
+
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    products = {"flops": 0.0, "bytes": 0.0, "ops": 0.0}
+    for i, lin in enumerate(linears):
+        n_products = 2 if i == 0 else 3  # the first layer's input (the images) needs no gradient
+        products["flops"] += n_products * 2 * batch * lin.in_features * lin.out_features
+        products["bytes"] += n_products * 4 * (batch * lin.in_features + lin.in_features * lin.out_features
+                                               + batch * lin.out_features)
+    n_weights = sum(p.numel() for p in model.parameters())
+    groups = {"matrix products": products,
+              "Adam's update": {"flops": ADAM_FLOPS_PER_WEIGHT * n_weights,
+                                "bytes": ADAM_BYTES_PER_WEIGHT * n_weights, "ops": 0.0},
+              "everything else": {"flops": 0.0, "bytes": 0.0, "ops": 0.0}}
+    for g in groups.values():
+        g["seconds"] = 0.0
+    for e in prof.key_averages(group_by_input_shape=True):
+        name = e.key
+        group = ("matrix products" if name in ("aten::mm", "aten::addmm")
+                 else "Adam's update" if "adam" in name.lower() else "everything else")
+        groups[group]["seconds"] += getattr(e, key) * 1e-6 / steps
+        if group != "everything else" or not name.startswith("aten::") or name in _VIEWS:
+            continue
+        numels = [math.prod(s) for s in (e.input_shapes or []) if isinstance(s, (list, tuple)) and s
+                  and all(isinstance(d, int) for d in s)]
+        if numels:
+            largest = max(numels)
+            groups[group]["flops"] += e.count * largest / steps
+            groups[group]["bytes"] += e.count * 4 * (sum(numels) + largest) / steps
+    return groups
+
+
+def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -> None:
+    """The measured roofline: min(compute speed, intensity x memory speed), with ``points``
+    ``{label: (FLOP/byte, FLOP/s, colour)}`` placed by their measured speed (notebook 09)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    balance = flops_per_s / bytes_per_s
+    lo = min([0.02] + [0.5 * p[0] for p in points.values()])
+    hi = max([200.0] + [2 * p[0] for p in points.values()])
+    xs = np.geomspace(lo, hi, 200)
+    with plt.rc_context({"font.size": 10}):
+        fig, ax = plt.subplots(figsize=(8.5, 4.6))
+        ax.loglog(xs, np.minimum(flops_per_s, xs * bytes_per_s) / 1e9, color="k", lw=1.5,
+                  label="roof: the measured product and copy speeds")
+        ax.axvline(balance, color="k", ls=":", lw=0.8)
+        ax.text(balance, 1.3 * flops_per_s / 1e9, f" balance point {balance:.0f} FLOP/byte", va="bottom", fontsize=9)
+        for label, (intensity, speed, colour) in points.items():
+            ax.plot(intensity, speed / 1e9, "o", ms=9, color=colour)
+            ax.annotate(label, (intensity, speed / 1e9), textcoords="offset points", xytext=(0, -17), fontsize=9,
+                        ha="center")  # below the point, clear of the roof
+        ys = [p[1] / 1e9 for p in points.values()] + [flops_per_s / 1e9]
+        ax.set_ylim(0.3 * min(ys), 4 * max(ys))
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("arithmetic intensity (FLOP per byte moved, log scale)")
+        ax.set_ylabel("speed reached (GFLOP/s, log scale)")
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+        fig.tight_layout()
+        plt.show()
+
+
+def count_ops(fn, x: torch.Tensor, steps: int, device: torch.device) -> float:
+    """``aten::`` operators per call of ``fn(x)`` as ``profile_shares`` counts them (a short profile)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with quiet_stderr(), profile(activities=activities) as prof:
+        for _ in range(steps):
+            fn(x)
+    return profile_shares(prof, steps, device)[1]
+
+
+def save_quoted(path, values: dict) -> None:
+    """Write the numbers a lesson's prose quotes to ``path`` as JSON (a fill script rewrites the prose)."""
+    import json
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps(values, indent=1, ensure_ascii=False))
