@@ -128,3 +128,18 @@ def test_a_mistake_pointer_names_the_hint_in_both_languages(chinese):
                         mistakes=[Mistake("tripled", "3 is not 2", lambda x: 3 * x, hint=2)])
     result = exercise.check(lambda x: 3 * x, verbose=False)
     assert ".hint(2)" in result.message and result.mistake == "tripled"
+
+
+def test_a_solution_is_printed_with_its_docstring_translated(monkeypatch):
+    from vae_helpers.exercises.core import _with_docstring_translated
+
+    source = 'def f(x):\n    """Twice x.\n\n    Because two."""\n    return 2 * x  # double\n'
+    monkeypatch.setattr(i18n, "_compiled", lambda: {"Twice x.\n\nBecause two.": "x 的两倍。\n\n因为是二。"})
+    i18n.set_language("zh")
+    try:
+        shown = _with_docstring_translated(source)
+    finally:
+        i18n.set_language(None)
+    assert "x 的两倍。" in shown and "因为是二。" in shown and "Twice" not in shown
+    assert "return 2 * x  # double" in shown  # the code stays as written
+    compile(shown, "<solution>", "exec")

@@ -254,7 +254,28 @@ class _Hints:
             print(_("(the solution is {name} in solutions/{lesson}.py of the vae-notebooks repository; that file "
                     "is not next to this installation)", name=self.solution_name, lesson=self.lesson))
         else:
-            print(source.rstrip())
+            print(_with_docstring_translated(source).rstrip())
+
+
+def _with_docstring_translated(source: str) -> str:
+    """A function's source with its docstring in the reader's language (the code itself stays as written)."""
+    import ast
+    import textwrap
+
+    try:
+        node = ast.parse(textwrap.dedent(source)).body[0]
+    except (SyntaxError, IndexError):
+        return source
+    doc = ast.get_docstring(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    translated = _(doc) if doc else None
+    if not doc or translated == doc:
+        return source
+    first = node.body[0]
+    lines = source.splitlines()
+    indent = lines[first.lineno - 1][: len(lines[first.lineno - 1]) - len(lines[first.lineno - 1].lstrip())]
+    body = "\n".join(indent + line if line else "" for line in translated.splitlines())
+    new = [f'{indent}"""{body.lstrip()}', f'{indent}"""'] if "\n" in translated else [f'{indent}"""{translated}"""']
+    return "\n".join(lines[: first.lineno - 1] + new + lines[first.end_lineno:]) + "\n"
 
 
 class Exercise(_Hints):

@@ -116,8 +116,20 @@ def _lesson_texts(name: str) -> list[str]:
     return texts
 
 
+def _solution_docstrings() -> list[str]:
+    """The docstrings of the reference solutions (solutions/lessonNN.py), which ``.solution()`` prints."""
+    found = []
+    for path in sorted((HERE.parents[1] / "solutions").glob("lesson[0-9][0-9].py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node):
+                found.append(ast.get_docstring(node))
+    return found
+
+
 def texts_of(module: str) -> list[str]:
-    """The distinct English texts of ``module`` ("core", "diagnose" or "lessonNN"), in order."""
+    """The distinct English texts of ``module`` ("core", "diagnose", "default_run", "solutions" or "lessonNN")."""
+    if module == "solutions":
+        return list(dict.fromkeys(_solution_docstrings()))
     raw = _marked_strings(_source(module)) if module in MACHINERY else _lesson_texts(module)
     return list(dict.fromkeys(t for t in raw if t.strip()))
 
@@ -127,7 +139,8 @@ def _source(module: str) -> Path:
 
 
 def modules() -> list[str]:
-    return [*MACHINERY, *lesson_modules()]
+    extra = ["solutions"] if (HERE.parents[1] / "solutions").is_dir() else []  # a source checkout has them
+    return [*MACHINERY, *lesson_modules(), *extra]
 
 
 def catalog_path(module: str) -> Path:
