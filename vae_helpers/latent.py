@@ -19,16 +19,28 @@ from . import losses
 
 __all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
-           "rescaled", "spread_indices"]
+           "rescaled", "spread_indices", "vote"]
+
+
+def vote(near: torch.Tensor, classes: int = 10) -> torch.Tensor:
+    """[M]: the majority label of each row of ``near`` [M, k] (labels of the k nearest codes, nearest first).
+
+    A tie goes to the tied label whose member comes first in the row, i.e. the nearest one (``torch.mode`` would
+    give it to the smallest label, which biases the vote towards small digits).
+    """
+    counts = torch.nn.functional.one_hot(near, classes).sum(1)  # [M, classes]
+    is_top = counts.gather(1, near) == counts.max(1, keepdim=True).values  # [M, k]: neighbour's label is a top label
+    return near.gather(1, is_top.float().argmax(1, keepdim=True)).squeeze(1)  # argmax: the first True
 
 
 def knn_predict(codes: torch.Tensor, labels: torch.Tensor, k: int, chunk: int = 1000) -> torch.Tensor:
-    """Leave-one-out k-nearest-neighbour vote: each code gets the majority label of its k nearest *other* codes."""
+    """Leave-one-out k-nearest-neighbour vote: each code gets the majority label of its k nearest *other* codes
+    (ties to the nearest tied neighbour, see ``vote``)."""
     predicted = []
     for start in range(0, len(codes), chunk):
         dist = torch.cdist(codes[start:start + chunk], codes)
         dist[torch.arange(len(dist)), torch.arange(start, start + len(dist))] = float("inf")  # not itself
-        predicted.append(torch.mode(labels[dist.topk(k, largest=False).indices], dim=1).values)
+        predicted.append(vote(labels[dist.topk(k, largest=False).indices]))  # topk sorts: nearest first
     return torch.cat(predicted)
 
 
@@ -83,16 +95,30 @@ def rescaled(model, c: torch.Tensor):
     return out
 
 
-def spread_indices(codes: torch.Tensor, labels: torch.Tensor, quantile: float = 0.8) -> torch.Tensor:
+def spread_indices(codes: torch.Tensor, labels: torch.Tensor, quantile: float = 0.8, own_region_k: int = 0) -> torch.Tensor:
     """Two indices per class, spread over the cloud: the code nearest to the class's median code, and the code
-    at the given quantile of the class's distances from that median (a typical outer member)."""
+    at the given quantile of the class's distances from that median (a typical outer member). With
+    ``own_region_k`` > 0 the outer member is chosen among the codes whose ``own_region_k`` nearest other codes
+    vote their own class, so that it sits in its class's region rather than in another's."""
     codes, labels, chosen = codes.cpu(), labels.cpu(), []
+    own = knn_predict(codes, labels, own_region_k) == labels if own_region_k else torch.ones(len(labels), dtype=torch.bool)
     for c in labels.unique().tolist():
         members = (labels == c).nonzero().flatten()
         dist = (codes[members] - codes[members].median(0).values).norm(dim=1)
         target = torch.quantile(dist, quantile)
-        chosen += [int(members[dist.argmin()]), int(members[(dist - target).abs().argmin()])]
+        outer = torch.where(own[members], (dist - target).abs(), torch.tensor(float("inf")))
+        chosen += [int(members[dist.argmin()]), int(members[outer.argmin()])]
     return torch.tensor(chosen)
+
+
+def _label_offsets(medians: torch.Tensor, min_gap: float, shift: tuple) -> list:
+    """Where to write each class's label: at its median, or, when an earlier class's median lies within
+    ``min_gap``, shifted by ``shift`` (drawn with a leader line)."""
+    places = []
+    for c, m in enumerate(medians.tolist()):
+        crowded = any(float((medians[c] - medians[d]).norm()) < min_gap for d in range(c))
+        places.append((m[0] + shift[0], m[1] + shift[1]) if crowded else None)
+    return places
 
 
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
@@ -109,9 +135,12 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=plt.cm.tab10(int(labels[i])), lw=2, zorder=3))
     outline = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for c in range(10):  # each class's median code, written as its digit
-        ax.text(*mu[labels == c].median(0).values.tolist(), str(c), color=plt.cm.tab10(c), fontsize=15,
-                fontweight="bold", ha="center", va="center", zorder=5, path_effects=outline)
+    medians = torch.stack([mu[labels == c].median(0).values for c in range(10)])
+    for c, place in enumerate(_label_offsets(medians, 0.3, (0.75, -0.55))):  # each class's median, written as its digit
+        m = medians[c].tolist()
+        ax.annotate(str(c), m, xytext=place or m, color=plt.cm.tab10(c), fontsize=15, fontweight="bold", ha="center",
+                    va="center", zorder=5, path_effects=outline,
+                    arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(c), lw=1.5) if place else None)
     for radius in (1, 2):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
@@ -143,9 +172,17 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
               extent=(float(axis[0][0]) - step[0] / 2, float(axis[0][-1]) + step[0] / 2,
                       float(axis[1][0]) - step[1] / 2, float(axis[1][-1]) + step[1] / 2))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="yellow", lw=2))
+    from matplotlib import patheffects
+
+    outline = [patheffects.withStroke(linewidth=3, foreground="white")]
+    places = _label_offsets(medians, 0.3, (0.5, -0.45))
     for c in range(10):
         ax.plot(*medians[c].tolist(), "o", markerfacecolor="none", markeredgecolor=plt.cm.tab10(c), markersize=9,
                 markeredgewidth=2.5, label=str(c))
+        for d in ([c] + [e for e in range(c) if float((medians[c] - medians[e]).norm()) < 0.3] if places[c] else []):
+            ax.annotate(str(d), medians[d].tolist(), xytext=(medians[c][0] + 0.55 * (1 if d == c else -1), medians[c][1] - 0.45),
+                        color=plt.cm.tab10(d), fontsize=12, fontweight="bold", ha="center", va="center",
+                        path_effects=outline, arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(d), lw=1.5))
     ax.legend(title="class\nmedian", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, borderaxespad=0)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
 
@@ -212,6 +249,6 @@ def plot_log_ratio(ax, ratios: dict, xlabel: str) -> None:
     for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue", "tab:green")):
         ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (median {float(r.median()):.1f})")
         ax.axvline(float(r.median()), color=color, linestyle="--", linewidth=1.5)
-    ax.axvline(0, color="black", linewidth=1)
+    ax.axvline(0, color="black", linewidth=1, label="0: densities q(z) = p(z)")
     ax.set(xlabel=xlabel, ylabel="draws per bin")
     ax.legend(fontsize=10, loc="upper left")
