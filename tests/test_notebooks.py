@@ -28,7 +28,7 @@ QUICK_PARAMETERS: dict[str, dict] = {
                             "MAX_K": 64},
     "03_reparameterization_trick": {"SEED": 7, "MU": -0.6, "SIGMA": 0.5, "N_SAMPLES": 20, "REPEATS": 300,
                                     "N_VARIANCE": 20000, "MU_MAX": 2.0, "N_IMAGES": 256, "H_DIM": 8, "Z_DIM": 3,
-                                    "BATCH": 16, "STEPS": 20, "N_COMPARE": 2, "N_DRAWS": 200, "Z_SWEEP": [4]},
+                                    "BATCH": 16, "COMPARE_BATCH": 16, "STEPS": 20, "N_COMPARE": 2, "N_DRAWS": 200, "Z_SWEEP": [4]},
     "04_kl_closed_form": {"SEED": 5, "MU": -1.2, "LOG_VAR": 0.7, "MC_SAMPLES": 20000, "Z_DIM": 5,
                           "LAMBDA": 50, "LR": 0.3, "STEPS": 100, "TRAIN_LR": 0.2, "TRAIN_STEPS": 60, "CHAINS": 20},
     "05_training_the_vae": {"EPOCHS": 1, "LIMIT": 256, "DEMO_IMAGES": 256, "TRAIN_PROBE": 128, "NOISE_REPEATS": 4,

@@ -286,17 +286,19 @@ def draw_computation_graphs(axes=None):
             _node(ax, nodes[key], label, "white")
         for start, end in forward:
             _edge(ax, start, end)
-        for start, end, rad in backward:
-            _edge(ax, start, end, color, dashed=True, rad=rad)
+    for start, end, rad in backward:  # sample(): the backward pass ends at the sampling node
+        _edge(axes[1], start, end, "tab:blue", dashed=True, rad=rad)
+    _edge(axes[0], *backward[0][:2], "tab:red", dashed=True, rad=backward[0][2])
     _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
-    for y in (0.76, 0.24):
-        axes[0].text(0.2, y, "✗", color="tab:red", fontsize=22, ha="center", va="center")
-    axes[0].text(0.5, 0.06, r"no gradient reaches $\mu$ or $\sigma$", color="tab:red", ha="center", fontsize=10)
+    axes[0].text(0.6, 0.68, "✗", color="tab:red", fontsize=22, ha="center", va="center")
+    axes[0].text(0.5, 0.2, "the backward pass stops at the draw:\n" + r"no gradient reaches $\mu$ or $\sigma$",
+                 color="tab:red", ha="center", va="top", fontsize=10)
     _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
     _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
     _edge(axes[1], (0.64, 0.83), (0.55, 0.575))
-    axes[1].text(0.03, 0.95, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10)
-    axes[1].text(0.2, 0.06, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10)
+    axes[1].text(0.3, 0.8, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10, ha="left", va="bottom")
+    axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10,
+                 ha="left", va="top")
     axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
                             plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
                    loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
@@ -305,25 +307,29 @@ def draw_computation_graphs(axes=None):
     return axes
 
 
-def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, float, float, float]:
+def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, ...]:
     """How big the reconstruction term f_x = -log p(x|z) is, how much it moves, and how wide q is.
 
     ``eps`` [S, N, z_dim] are the draws of ``encoder_gradient_variances``. Returns (mean of f_x over
     images and draws; standard deviation over the draws of one image, averaged over images; standard
-    deviation across images of each image's mean f_x; mean σ), the first three in nats.
+    deviation across images of each image's mean f_x; mean σ; the smallest and the largest σ of one latent
+    dimension, averaged over the images), the first three in nats.
     """
     with torch.no_grad():
         mu, log_var = model.encode(x)
         sigma = torch.exp(0.5 * log_var)
         f = reconstruction_nats(model.decode(mu + sigma * eps.to(mu.dtype)), x)  # [S, N]
-    return f.mean().item(), f.std(0).mean().item(), f.mean(0).std().item(), sigma.mean().item()
+    per_dim = sigma.mean(0)  # each latent dimension's σ, averaged over the images
+    return (f.mean().item(), f.std(0).mean().item(), f.mean(0).std().item(), sigma.mean().item(),
+            per_dim.min().item(), per_dim.max().item())
 
 
 def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: str, steps: int, batch: int,
                      lr: float, seed: int, decay: float = 0.9) -> list[float]:
     """Adam on Kingma and Welling's estimator with the closed-form KL, where the encoder's gradient of the
     reconstruction term is ``"pathwise"`` (through z = mu + sigma * eps) or ``"score"`` (REINFORCE with one
-    constant baseline for all images, a running mean of f with weight ``decay``). The decoder and the KL
+    constant baseline for all images: a running mean of f over earlier batches with weight ``decay``, started on
+    a batch of its own and updated after each step, so that it never depends on the current draws). The decoder and the KL
     term get the same gradient either way. Trains ``model`` in place; returns the ELBO estimate (nats per
     image) of every step."""
     if estimator not in ("pathwise", "score"):
@@ -334,6 +340,12 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
     batches = torch.Generator().manual_seed(seed)
     noise = torch.Generator().manual_seed(seed + 1)
     baseline, history = None, []
+    if estimator == "score":  # start the running mean on a batch of its own, so no step's baseline uses its own f
+        with torch.no_grad():
+            x0 = x_train[torch.randint(0, len(x_train), (batch,), generator=torch.Generator().manual_seed(seed + 2))]
+            mu0, log_var0 = model.encode(x0)
+            z0 = mu0 + torch.exp(0.5 * log_var0) * torch.randn(mu0.shape, generator=noise, dtype=mu0.dtype)
+            baseline = reconstruction_nats(model.decode(z0), x0).mean().item()
     for _ in range(steps):
         x = x_train[torch.randint(0, len(x_train), (batch,), generator=batches)]
         mu, log_var = model.encode(x)
@@ -346,9 +358,9 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
         else:
             z = z.detach()
             f = reconstruction_nats(model.decode(z), x)  # its gradient reaches the decoder only
-            baseline = f.mean().item() if baseline is None else decay * baseline + (1 - decay) * f.mean().item()
             log_q = torch.distributions.Normal(mu, sigma).log_prob(z).sum(-1)
-            loss = (f + (f.detach() - baseline) * log_q + kl).mean()  # the score term's value has mean ~0
+            loss = (f + (f.detach() - baseline) * log_q + kl).mean()  # baseline from earlier batches only
+            baseline = decay * baseline + (1 - decay) * f.mean().item()  # updated after its use
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -473,11 +485,11 @@ def plot_encoder_ratios(ratios: dict) -> None:
 
 
 def plot_score_vs_pathwise_training(histories: dict) -> None:
-    """Notebook 03's "Going deeper" figure: ``histories[(z_dim, estimator)]`` are per-step ELBO estimates
+    """Notebook 03's section 6 training figure: ``histories[(z_dim, estimator)]`` are per-step ELBO estimates
     from ``train_encoder_by``; drawn as running means of 15 steps, colour by estimator, dashes by z_dim."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = plt.subplots(figsize=(9.5, 3.8))
     styles = {}
     for (z_dim, estimator), history in histories.items():
         window = max(1, min(15, len(history) // 5))
@@ -486,11 +498,14 @@ def plot_score_vs_pathwise_training(histories: dict) -> None:
         name = "pathwise" if estimator == "pathwise" else "score function, running-mean $b$"
         ax.plot(range(window, window + len(smooth)), smooth, ls=ls, lw=1.8,
                 color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
-    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\nmean of {window} steps)",
-           title="the same VAE trained with either encoder gradient")
+    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\nmean of {window} steps)")
+    start = sum(sum(h[:10]) / len(h[:10]) for h in histories.values()) / len(histories)
     lo = min(min(h[len(h) // 3:]) for h in histories.values())
     hi = max(max(h[-window:]) for h in histories.values())
-    ax.set_ylim(lo - 10, hi + 0.6 * (hi - lo))
+    ax.set_ylim(lo - 5, hi + 8)
     ax.set_xlim(0, max(len(h) for h in histories.values()))
-    ax.legend(fontsize=9, loc="upper left")
+    ax.set_title(f"the same VAE trained with either encoder gradient\n(all four start near {start:.0f}, off this scale)",
+                 fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
     fig.tight_layout()
