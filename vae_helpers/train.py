@@ -154,6 +154,7 @@ def fit(
     resume: dict | None = None,
     on_epoch_end: Callable[[TrainingSnapshot], None] | None = None,
     progress: bool = True,
+    loss_fn: Callable | None = None,
 ) -> list[EpochStats]:
     """Train ``model`` with Adam on images already on its device; return the per-epoch history.
 
@@ -172,7 +173,13 @@ def fit(
     ``engine='manual'`` (ELBO only) replaces autograd by a hand-written backward pass
     (``vae_helpers.manual_step``): the same gradients with far less overhead per step;
     ``compile_adam=True`` adds its one-pass Adam update, built by ``torch.compile`` (CPU).
+    ``loss_fn(logits, x, mu, log_var)``, if given, replaces the loss that is minimised (e.g. a deliberately
+    wrong one, to see what it trains; one-sample ELBO with autograd only); the history still reports the
+    true ELBO.
     """
+    if loss_fn is not None and (objective != "elbo" or k != 1 or engine != "autograd" or kl_weight != 1):
+        raise ValueError("loss_fn replaces the one-sample ELBO: use it with objective='elbo', k=1, "
+                         "engine='autograd' and kl_weight=1")
     device = _device_of(model)
     validate(
         RunConfig(
@@ -223,6 +230,8 @@ def fit(
                         recon = kl = torch.full((), float("nan"), device=device)
                     if objective == "elbo":
                         loss = neg_elbo if kl_weight == 1 else recon + kl_weight * kl
+                        if loss_fn is not None:
+                            loss = loss_fn(logits, x, mu, log_var)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
