@@ -102,7 +102,7 @@ best_isotropic_q = Exercise(
     _cov_cases,
     hints=[
         "Start from KL(q ‖ p) of section 5 and put cᵢ = s² in every coordinate: one unknown is left. "
-        "The mean plays no part in the price.",
+        "As in section 5, the best mean is the posterior mean μ, and then the mean term drops out.",
         "Only two terms of that KL depend on s²: s² Σᵢ Λᵢᵢ and −d log s². Set the "
         "derivative with respect to s² to zero, then put s² back into the KL for the gap.",
         "Setting the derivative to zero gives an equation of the form a = b / s², with a and b not depending on "
