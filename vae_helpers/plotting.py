@@ -295,9 +295,11 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
         ax_dim.semilogy(latent_dims, counts, "o-", label=f"σ = {s:g}")
     ax_dim.set(xlabel="latent dimension d", ylabel="prior samples needed (median)",
                title=f"more latent dimensions (D = {data_dim})")
-    for d, counts in by_sigma.items():
-        ax_sigma.loglog(sharpness, counts, "o-", label=f"d = {d}")
-    ax_sigma.axvspan(band_from, max(sharpness), color="tab:green", alpha=0.12, label=f"σ ≤ {1 / band_from:g}")
+    shades = plt.get_cmap("viridis")  # the right panel's lines mean d, not σ: another palette and markers
+    for k, (d, counts) in enumerate(by_sigma.items()):
+        ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "--", color=shades(0.15 + 0.7 * k / max(1, len(by_sigma) - 1)),
+                        label=f"d = {d}")
+    ax_sigma.axvspan(band_from, max(sharpness), color="gray", alpha=0.15, label=f"σ ≤ {1 / band_from:g}")
     ax_sigma.set(xlabel="sharpness 1/σ of p(x|z)", ylabel="prior samples needed (median)", title="a sharper p(x|z)")
     for ax in (ax_dim, ax_sigma):
         ax.axhline(1e6, color="gray", ls=":", lw=1)
@@ -353,12 +355,12 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=label)
         if reference and label in reference:
-            ax_d.plot([k_max * 2.5], [reference[label]], "<", ms=8, color=colour)
-            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 3.4, reference[label]), fontsize=9,
+            ax_d.plot([k_max * 1.25], [reference[label]], "<", ms=8, color=colour)
+            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 1.6, reference[label]), fontsize=9,
                           va="center", color=colour)
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(right=k_max * 40)
+    ax_d.set_xlim(right=k_max * 12)
     ax_d.set_title("differences on the same images (◀ paper, k = 5000)", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
     ax_d.legend(fontsize=9, loc="lower right")

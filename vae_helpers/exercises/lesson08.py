@@ -49,8 +49,9 @@ encoder_signal_as_k_grows = Prediction(
         "If a family of functions tends to a limit that does not depend on a parameter, what happens to "
         "their derivative with respect to that parameter? And how fast does the noise of an average of "
         "k samples fall?",
-        "Compare two rates for large k: log p(x) − L_k shrinks like 1/k (its leading term is "
-        "Var[w] / (2k p(x)²)), while the standard deviation of a k-sample average shrinks like 1/√k.",
+        "A Taylor expansion of log around p(x) gives, for large k, log p(x) − L_k ≈ Var_q[w] / (2k p(x)²). "
+        "Differentiate both sides with respect to an encoder parameter, and set the result beside the "
+        "noise of a k-sample average.",
     ],
     mistakes={
         "a": "a tighter bound is more sensitive to the model p, not to q: in the limit L_k is log p(x), "
