@@ -331,7 +331,7 @@ def fit_probabilistic_pca(pixels: torch.Tensor, latent_dim: int) -> LinearGaussi
         raise ValueError(f"latent_dim must lie in 1 .. {pixels.shape[1] - 1}, got {latent_dim}")
     eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(pixels.T))  # ascending order
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)  # largest first
-    sigma2 = eigenvalues[latent_dim:].mean()  # the variance per pixel that d directions leave unexplained
+    sigma2 = eigenvalues[latent_dim:].mean()  # the average variance of the D - d directions left out
     weight = eigenvectors[:, :latent_dim] * (eigenvalues[:latent_dim] - sigma2).sqrt()
     return LinearGaussianModel(weight, pixels.mean(0), sigma2.sqrt().item())
 
