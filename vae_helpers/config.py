@@ -206,3 +206,9 @@ def resolve_device(preference: str = "auto"):
     if name == "auto":
         name = "cuda" if cuda_available() else "mps" if mps_available() else "cpu"
     return torch.device(name)
+
+
+def require_positive_ints(**knobs: Any) -> None:
+    """Refuse any knob that is not a positive whole number, e.g. ``require_positive_ints(TRAIN_STEPS=200)``."""
+    for name, value in knobs.items():
+        _positive_int(name, value)
