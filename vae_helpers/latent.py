@@ -133,14 +133,16 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         ax.scatter(mu[members, 0], mu[members, 1], s=4, color=plt.cm.tab10(c), alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
-                             color=plt.cm.tab10(int(labels[i])), lw=2, zorder=3))
+                             color=plt.cm.tab10(int(labels[i])), lw=2, zorder=4,
+                             path_effects=[patheffects.withStroke(linewidth=4.5, foreground="black")]))
     outline = [patheffects.withStroke(linewidth=3, foreground="white")]
     medians = torch.stack([mu[labels == c].median(0).values for c in range(10)])
     for c, place in enumerate(_label_offsets(medians, 0.3, (0.75, -0.55))):  # each class's median, written as its digit
         m = medians[c].tolist()
         ax.annotate(str(c), m, xytext=place or m, color=plt.cm.tab10(c), fontsize=15, fontweight="bold", ha="center",
                     va="center", zorder=5, path_effects=outline,
-                    arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(c), lw=1.5) if place else None)
+                    arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(c), lw=2, zorder=5,
+                                    path_effects=[patheffects.withStroke(linewidth=4, foreground="white")]) if place else None)
     for radius in (1, 2):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
@@ -172,17 +174,9 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
               extent=(float(axis[0][0]) - step[0] / 2, float(axis[0][-1]) + step[0] / 2,
                       float(axis[1][0]) - step[1] / 2, float(axis[1][-1]) + step[1] / 2))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="yellow", lw=2))
-    from matplotlib import patheffects
-
-    outline = [patheffects.withStroke(linewidth=3, foreground="white")]
-    places = _label_offsets(medians, 0.3, (0.5, -0.45))
-    for c in range(10):
-        ax.plot(*medians[c].tolist(), "o", markerfacecolor="none", markeredgecolor=plt.cm.tab10(c), markersize=9,
-                markeredgewidth=2.5, label=str(c))
-        for d in ([c] + [e for e in range(c) if float((medians[c] - medians[e]).norm()) < 0.3] if places[c] else []):
-            ax.annotate(str(d), medians[d].tolist(), xytext=(medians[c][0] + 0.55 * (1 if d == c else -1), medians[c][1] - 0.45),
-                        color=plt.cm.tab10(d), fontsize=12, fontweight="bold", ha="center", va="center",
-                        path_effects=outline, arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(d), lw=1.5))
+    for c in range(10):  # thin rings, identified by the legend outside the grid
+        ax.plot(*medians[c].tolist(), "o", markerfacecolor="none", markeredgecolor=plt.cm.tab10(c), markersize=8,
+                markeredgewidth=1.5, label=str(c))
     ax.legend(title="class\nmedian", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, borderaxespad=0)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
 

@@ -184,7 +184,7 @@ moment_matched_kl = Exercise(
            "add up the coordinates."],
     lesson=LESSON,
     mistakes=[
-        Mistake("only the spread of the means (A_u) as the variance",
+        Mistake("only the spread of the means (A_j) as the variance",
                 "each q(z|xₙ) has its own width too: Var(zⱼ) = Eₙ[σⱼ²] + Varₙ(μⱼ).", _means_only, hint=2),
         Mistake("only the encoders' variances",
                 "the means differ from image to image, and that spread adds to the variance: "
@@ -211,7 +211,7 @@ moment_matched_kl = Exercise(
 # --------------------------------------------------------------------------- 3. predict: the midpoint's length
 
 #: the options of the prediction, and the length each stands for
-MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": math.sqrt(2)}
+MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": 4.0}
 
 
 def _midpoint_length(d: int = 20, n: int = 20000) -> float:
@@ -239,7 +239,7 @@ midpoint_length = Prediction(
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
     mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
               "c": "halving the length would mean halving the standard deviation; averaging halves the variance.",
-              "d": "that would be a midpoint shrunk to the length of a 2-D draw; the two independent draws cancel "
-                   "only in part: each of the 20 coordinates of the midpoint still has variance 1/2."})
+              "d": "that keeps the midpoint near the shell; but averaging two independent draws halves the variance of "
+                   "each of the 20 coordinates, which shrinks the length by a factor √2, not by a tenth."})
 
 __all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
