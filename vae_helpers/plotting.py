@@ -479,3 +479,117 @@ def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *,
            xlim=(ts[0] - 0.05, ts[-1] + 0.05), ylim=(log_px - 3.3, log_px + 0.5))
     fig.tight_layout()
     return fig, ax
+
+
+def plot_sampled_kl_training(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int):
+    """Notebook 04's gradient descent on one unused coordinate's KL. ``train_runs[lr_, sampled]`` = (KL path,
+    σ path), each [steps, runs], for ``lr`` and ``lr / 4``. Left: σ of three sampled runs and the closed-form run;
+    right: the mean KL of the sampled runs, the closed-form KL, and the first-order floor ``lr_ * v_at_prior / 4``
+    labelled with the measured floor (mean over the second half). Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
+    for k in range(3):
+        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
+                     label="one-sample KL (3 of the runs)" if k == 0 else None)
+    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
+    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
+    axes[0].set(ylim=(0.5, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
+                title=f"One unused coordinate, learning rate {lr:g}")
+    for lr_, color in ((lr, "tab:red"), (lr / 4, "tab:blue")):
+        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
+        closed_path = train_runs[lr_, False][0][:, 0].tolist()
+        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
+        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2,
+                     label=rf"one-sample, mean of {chains}, $\eta$ = {lr_:g}")
+        axes[1].plot(closed_path, color=color, lw=2.5, ls="--", label=rf"closed form, $\eta$ = {lr_:g}")
+        floor = lr_ * v_at_prior / 4
+        axes[1].axhline(floor, color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
+        axes[1].text(0.97 * steps, floor / 1.5, rf"floor: measured {kl_floor:.2g}; predicted $\eta V/4$ = {floor:.2g}",
+                     ha="right", va="top", fontsize=10, color="0.2")
+        if reach:
+            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
+            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0),
+                             textcoords="offset points", ha="left", va="center", fontsize=10, color=color)
+    axes[1].set(yscale="log", ylim=(1e-4, 10), xlabel="gradient step",
+                ylabel="KL of q from p (nats, log scale)", title=r"KL at learning rates $\eta$ and $\eta/4$")
+    axes[0].legend(fontsize=10, loc="lower right")
+    axes[1].legend(fontsize=10, loc="upper right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_kl_landscape(kl_1d, example: tuple[float, float]):
+    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)). Left: against σ (log scale) for μ = 0, 1, 2, with
+    ``kl_1d(mu, sigma)`` elementwise; right: filled contours over (μ, log σ²), the minimum and the point
+    ``example`` = (μ, log σ²) marked. Returns (fig, axes)."""
+    f64 = dict(dtype=torch.float64)
+    sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.2))
+    for m in (0.0, 1.0, 2.0):
+        axes[0].plot(sigmas, kl_1d(torch.tensor(m, **f64), sigmas), label=rf"$\mu$ = {m:g}")
+    axes[0].axvline(1.0, color="grey", lw=0.8, ls=":")
+    axes[0].set(xscale="log", ylim=(0, 6), xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
+                title=r"KL against $\sigma$: smallest at $\sigma$ = 1")
+    axes[0].legend(fontsize=10, loc="upper center")
+    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 121), torch.linspace(-6, 3, 121), indexing="xy")
+    kl_grid = -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp())
+    contour = axes[1].contourf(mu_grid, lv_grid, kl_grid, levels=[0, 0.5, 1, 2, 3, 4, 6, 8, 12], cmap="viridis",
+                               vmin=-2)
+    lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=[0.5, 1, 2, 4], colors="white", linewidths=0.8)
+    axes[1].clabel(lines, fmt="%g", fontsize=10, manual=[(-0.53, -1.5), (-1.13, -1.5), (-1.81, -1.5), (-2.7, -1.5)])
+    axes[1].plot([0], [0], "w*", ms=12)
+    label_box = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85)
+    axes[1].annotate("minimum (the prior)", (0, 0), xytext=(0, 10), textcoords="offset points", ha="center",
+                     va="bottom", fontsize=10, bbox=label_box)
+    axes[1].plot([example[0]], [example[1]], "o", color="tab:red", mec="white", ms=7)
+    axes[1].annotate("the example q", example, xytext=(8, -8), textcoords="offset points", ha="left",
+                     va="top", fontsize=10, bbox=label_box)
+    fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g")
+    axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$", title="KL over the encoder's two outputs")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_sigma_descent(runs: dict, sigma_star: dict, safe_run: list, safe_lr: float, steps_at_safe_lr,
+                       lr: float, steps: int):
+    """Notebook 04's gradient descent on the toy loss. ``runs[name, param]`` = σ after each step for the
+    coordinates ``name`` (first: the unused one) with parameter "sigma" or "log sigma^2"; a run shorter than
+    ``steps + 1`` diverged and goes to the right panel. ``safe_run``: the unused coordinate in σ at ``safe_lr``.
+    Plots |σ|/σ* against the step. Returns (fig, axes)."""
+    names = list(sigma_star)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4), width_ratios=(1.6, 1))
+    colors = dict(zip(names, ("tab:green", "tab:purple")))
+    for (name, param), path in runs.items():
+        ax = axes[1] if len(path) <= steps else axes[0]
+        ratio_path = [abs(v) / sigma_star[name] for v in path]
+        wide = name == names[0] and param == "log sigma^2"  # drawn wide: the other s-run lies on it
+        ax.plot(range(len(path)), ratio_path, "-" if param == "log sigma^2" else "o--", color=colors[name], ms=4,
+                lw=6 if wide else 1.8, alpha=0.45 if wide else 1.0,
+                label=f"{name}, parameter ".replace("lambda", r"$\lambda$")
+                + {"sigma": r"$\sigma$", "log sigma^2": r"$\log\sigma^2$"}[param])
+        negative = [i for i, v in enumerate(path) if v < 0]
+        if negative:
+            ax.plot(negative, [ratio_path[i] for i in negative], "kx", ms=9, mew=2,
+                    label=r"$\sigma < 0$: not a valid std")
+            ax.annotate(rf"step {negative[0]}: $\sigma$ = {path[negative[0]]:.2f}",
+                        (negative[0], ratio_path[negative[0]]), xytext=(12, -4),
+                        textcoords="offset points", ha="left", va="top", fontsize=10)
+    axes[0].plot(range(len(safe_run)), safe_run, ":", color=colors[names[0]], lw=2.5,
+                 label=rf"unused, parameter $\sigma$, learning rate {safe_lr:.4f}")
+    if steps_at_safe_lr:
+        axes[0].annotate(f"within 0.1 % after {steps_at_safe_lr} steps", (steps_at_safe_lr, safe_run[steps_at_safe_lr]),
+                         xytext=(40, 1.3), textcoords="data", ha="center", fontsize=10,
+                         arrowprops=dict(arrowstyle="->", color="0.3"))
+    for ax in axes:
+        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    ticks = [t for t in (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 1000) if t <= 4 * steps]
+    axes[0].set_xscale("symlog", linthresh=10)
+    axes[0].set_xticks(ticks, [str(t) for t in ticks])
+    axes[0].set(xlim=(0, 4 * steps), xlabel="gradient step (linear up to 10, then log scale)",
+                ylabel=r"$|\sigma| / \sigma_*$",
+                title=f"Runs that converge (learning rate {lr:g} unless labelled)\n(the two $\\log\\sigma^2$ runs coincide)")
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
+    axes[1].set(yscale="log", xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
+                title=f"The run that diverges (learning rate {lr:g})")
+    fig.tight_layout()
+    return fig, axes

@@ -198,8 +198,7 @@ kl_diagonal_gaussians = Exercise(
         "log 2π terms still cancel.",
         "Step 3 now needs E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)² (variance plus squared offset of the "
         "mean).",
-        "Step 4 per coordinate: the log q part still averages to −½ log σ_q² − ½; the −log p part now "
-        "averages to ½ log σ_p² + (your step-3 average)/(2σ_p²).",
+        "Step 4 per coordinate: the log q part still averages to −½ log σ_q² − ½, as in section 2.",
     ],
     lesson=LESSON,
     mistakes=[
