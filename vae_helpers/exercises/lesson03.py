@@ -54,8 +54,8 @@ step_gradient = Exercise(
         "probability with Φ, the standard normal CDF; then differentiate it with respect to μ.",
         "P(z > 0) = P(ε > −μ/σ) = Φ(μ/σ), which grows with μ. Φ′ is the standard normal density "
         "φ(t) = exp(−t²/2)/√(2π).",
-        "Evaluate φ at t = μ/σ and multiply by the chain-rule factor ∂(μ/σ)/∂μ. Then compare with the pathwise "
-        "estimate, which sees only f′(z) = 0 away from the jump.",
+        "Check your formula against a finite difference of P(z > 0) in μ. For the second question: as μ moves, "
+        "P(z > 0) changes only because probability crosses one point. What does f′ tell a single draw about that point?",
     ],
     lesson=LESSON,
     mistakes=[
@@ -116,8 +116,8 @@ reparameterize_full_cov = Exercise(
     hints=[
         "In one dimension z = μ + σε has variance σ²: the noise is scaled by a square root "
         "of the variance. In d dimensions, z = μ + Aε has covariance AAᵀ.",
-        "So A must satisfy AAᵀ = Σ (the argument `cov`). The lower-triangular A with a positive diagonal is "
-        "the Cholesky factor L; torch.linalg computes it, and MultivariateNormal(mu, cov).rsample() uses it.",
+        "So A must satisfy AAᵀ = Σ (the argument `cov`). Among such A exactly one is lower-triangular with a "
+        "positive diagonal; torch.linalg has a factorization that returns it.",
         "z has shape [B, d]: each row is one vector. L ε_b is written for a column vector ε_b; when the "
         "vectors are rows, which side does the matrix multiply from, and transposed or not?",
     ],
