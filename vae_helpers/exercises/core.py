@@ -580,6 +580,11 @@ class Prediction(_Hints):
     def answer(self):
         return self._answer() if callable(self._answer) else self._answer
 
+    def accepted(self) -> set:
+        """The choices counted right (the answer; a measured prediction may add a neighbour near a boundary)."""
+        answer = self.answer()
+        return {answer} if isinstance(answer, str) else set()
+
     def check(self, prediction, verbose: bool = True) -> CheckResult:
         result = self._check(prediction)
         if verbose:
@@ -598,10 +603,11 @@ class Prediction(_Hints):
                                                              prediction=repr(prediction), choices=list(self.choices)))
             prediction = valid[key]
         answer = self.answer()
-        if isinstance(answer, (tuple, frozenset, set)):  # a measured answer near a boundary: either reading is right
-            right, answer = prediction in answer, _(" or ").join(sorted(answer))
-        elif isinstance(answer, str):
-            right = prediction == answer
+        if isinstance(answer, str):
+            accepted = self.accepted()  # a measured answer near a boundary: a neighbouring choice is right too
+            right = prediction == answer or prediction in accepted
+            if len(accepted) > 1:
+                answer = _(" or ").join(sorted(accepted))
         else:
             try:
                 value = float(prediction)
