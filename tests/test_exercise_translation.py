@@ -96,6 +96,15 @@ def test_language_follows_the_folder_then_the_environment(tmp_path, monkeypatch)
         i18n.set_language("fr")
 
 
+def test_a_copy_of_the_chinese_edition_is_chinese_too(tmp_path, monkeypatch):
+    copy = tmp_path / "notebooks"  # e.g. the browser test serves notebooks/zh/ from a folder named notebooks
+    (copy / "po").mkdir(parents=True)
+    (copy / "po" / "00_overview_and_setup.po").write_text("", encoding="utf-8")
+    monkeypatch.delenv(i18n.ENVIRONMENT, raising=False)
+    monkeypatch.chdir(copy)
+    assert i18n.language() == "zh"
+
+
 def test_a_stale_translation_fails_and_names_itself(tmp_path, monkeypatch):
     polib = pytest.importorskip("polib")
     monkeypatch.setattr(i18n, "CATALOGS", tmp_path)

@@ -11,7 +11,7 @@ kernel needs no gettext library.
     python -m vae_helpers.exercises.i18n status    # what is untranslated or out of date
 
 Which language: ``set_language("zh")`` when called; otherwise Chinese when the kernel runs in
-``notebooks/zh/`` (JupyterLab starts a notebook's kernel in its folder) or when the environment says
+``notebooks/zh/`` or a copy of it (a folder holding po/NN_*.po; JupyterLab starts a notebook's kernel in its folder) or when the environment says
 ``VAE_NOTEBOOKS_LANG=zh`` (``make lab EDITION=zh`` and ``make run EDITION=zh`` set it); else English.
 """
 
@@ -50,12 +50,20 @@ def set_language(language: str | None) -> None:
     _chosen = language
 
 
+def _is_chinese_edition(folder: Path) -> bool:
+    """A folder of the Chinese edition's notebooks: it holds their catalogs, po/NN_*.po (a copy of notebooks/zh/)."""
+    try:
+        return any((folder / "po").glob("[0-9][0-9]_*.po"))
+    except OSError:
+        return False
+
+
 def language() -> str:
     """The language messages are shown in now (see the module's docstring for how it is chosen)."""
     if _chosen is not None:
         return _chosen
     cwd = Path.cwd()
-    if cwd.name == "zh" and cwd.parent.name == "notebooks":
+    if (cwd.name == "zh" and cwd.parent.name == "notebooks") or _is_chinese_edition(cwd):
         return "zh"
     if cwd.name == "notebooks":
         return "en"
