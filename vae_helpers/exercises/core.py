@@ -426,14 +426,7 @@ class Exercise(_Hints):
                     from .diagnose import diagnose_error
 
                     general = diagnose_error(err)
-                if mistake is not None:
-                    lines += self._mistake_lines(mistake, everywhere)
-                elif general is not None:
-                    lines.append("  " + _("What is wrong: {text}", text=general.text))
-                else:
-                    lines.append("  " + _(STUCK))
-                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
-                                   general.kind if general is not None else None)
+                return self._incorrect(lines, mistake, everywhere, general)
             if got is None:
                 if i == 1:
                     return CheckResult(self.name, "not attempted",
@@ -466,20 +459,24 @@ class Exercise(_Hints):
                                                       "were.", name=changed[0]))
                 lines = [_("not yet right. On {case}", case=self._describe_case(i, len(cases), case)),
                          f"  {problem}" + _(".")]
-                if mistake is not None:
-                    lines += self._mistake_lines(mistake, everywhere)
-                elif general is not None:
-                    lines.append("  " + _("What is wrong: {text}", text=general.text))
-                else:
-                    lines.append("  " + _(STUCK))
-                return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
-                                   general.kind if general is not None else None)
+                return self._incorrect(lines, mistake, everywhere, general)
         message = _("correct (1 case checked).") if len(cases) == 1 else _("correct ({n} cases checked).", n=len(cases))
         if changed_any:
             message += "\n  " + _("Note: your function changes its input `{name}` in place. The check gave it a copy, "
                                    "but called on your own tensors it would overwrite them: compute a new tensor "
                                    "instead.", name=changed_any[0])
         return CheckResult(self.name, "correct", message)
+
+    def _incorrect(self, lines: list[str], mistake: Mistake | None, everywhere: bool, general) -> CheckResult:
+        """The verdict on a wrong answer: what differs, then the named mistake, a diagnosis, or the nudge."""
+        if mistake is not None:
+            lines += self._mistake_lines(mistake, everywhere)
+        elif general is not None:
+            lines.append("  " + _("What is wrong: {text}", text=general.text))
+        else:
+            lines.append("  " + _(STUCK))
+        return CheckResult(self.name, "incorrect", "\n".join(lines), mistake.name if mistake else None,
+                           general.kind if general is not None else None)
 
     def _quiet_problem(self, fn: Callable, case: Case, got: Any, expected: Any, changed: list[str]) -> str | None:
         """What is wrong with an answer whose values are right: a lower precision, or an input the gradient no
