@@ -192,15 +192,15 @@ class _MeasuredPrediction(Prediction):
 
     @property
     def mistakes(self) -> dict:
-        right = self.answer()
-        return {k: v for k, v in self._traps.items() if k != right}
+        right = self.accepted()  # the answer, and a neighbour near the boundary: neither is a trap
+        return {k: v for k, v in self._traps.items() if k not in right}
 
     @mistakes.setter
     def mistakes(self, value) -> None:  # Prediction.__init__ sets it; the traps above are used instead
         pass
 
     def accepted(self) -> set:
-        return _batch_accepted()
+        return _batch_accepted() | {self.answer()}
 
     @property
     def explain(self) -> str:
