@@ -11,6 +11,10 @@ view_shape_of_98 = "[8, 784]"
 # image; x[:, :, :, :14] has gaps between its rows, so view refuses it
 viewable_slices = "abd"
 
+# Exercise 3: recon is [B, 3, 32], so recon.mean() divides each image's reconstruction by 3 × 32 = 96 rows:
+# β = 96; [B, 3, 32] + [B] lines B up with the 32 of the rows, so only B = 32 and B = 1 broadcast
+row_summed_colour_loss = "β = 96; batches 1 and 32"
+
 
 def flatten_batch(x):
     """Keep the batch dimension, collect the rest; reshape copies when view() cannot."""

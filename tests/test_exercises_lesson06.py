@@ -16,6 +16,14 @@ def test_the_predictions_are_measured_not_stored():
     assert lesson06.view_shape_of_98.answer() == solutions.view_shape_of_98
 
 
+def test_the_colour_loss_prediction_measures_beta_and_the_broadcasting_batches():
+    assert lesson06.row_summed_colour_loss.answer() == solutions.row_summed_colour_loss == "β = 96; batches 1 and 32"
+    result = lesson06.row_summed_colour_loss.check("β = 96; batches 1, 3 and 32", verbose=False)
+    assert result.status == "incorrect" and "last dimension" in result.message
+    result = lesson06.row_summed_colour_loss.check("β = 32; batches 1 and 32", verbose=False)
+    assert result.status == "incorrect" and "3 channels" in result.message
+
+
 def test_predicting_a_flatten_per_image_is_told_why_view_differs():
     result = lesson06.view_shape_of_98.check("[98, 64]", verbose=False)
     assert result.status == "incorrect" and "flatten per image" in result.message

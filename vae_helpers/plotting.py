@@ -315,16 +315,25 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
 # --- new functions, nothing above changed
 
 
-def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9)):
+def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9),
+                      band: bool = False):
     """Each model's mean bound L_k ± standard error over the images against k on a log axis
-    (notebook 08), ``curves = {model: {k: per-image tensor}}``."""
+    (notebook 08), ``curves = {model: {k: per-image tensor}}``. ``band=True`` draws the ± standard error
+    as a light shaded band instead of error bars (added in round 11; the default is unchanged)."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     fig, ax = plt.subplots(figsize=figsize)
     for (name, b), marker, shift in zip(curves.items(), "o^sDv", (0.92, 1.0, 1.08, 0.96, 1.04)):
         ks = sorted(b)
-        ax.errorbar([k * shift for k in ks], [b[k].mean().item() for k in ks], yerr=[se(b[k]) for k in ks],
-                    fmt=marker + "-", capsize=3, label=(labels or {}).get(name, name))
-    ax.set(xscale="log", xlabel="k, importance samples per image", ylabel="mean L_k, nats per image (± SE)")
+        means, errors = [b[k].mean().item() for k in ks], [se(b[k]) for k in ks]
+        if band:
+            line, = ax.plot(ks, means, marker + "-", label=(labels or {}).get(name, name))
+            ax.fill_between(ks, [m - e for m, e in zip(means, errors)], [m + e for m, e in zip(means, errors)],
+                            color=line.get_color(), alpha=0.12, lw=0)
+        else:
+            ax.errorbar([k * shift for k in ks], means, yerr=errors, fmt=marker + "-", capsize=3,
+                        label=(labels or {}).get(name, name))
+    ax.set(xscale="log", xlabel="k, importance samples per image",
+           ylabel="mean L_k, nats per image" + (" (band: ± SE)" if band else " (± SE)"))
     ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, loc="lower right")
@@ -366,6 +375,28 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     ax_d.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig, (ax_s, ax_d)
+
+
+def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4)):
+    """Two panels of box plots (notebook 08, round 11): the largest normalised importance weight per test image,
+    ``shares = {model: {k: per-image tensor}}``, in groups of ``ks[0]`` (training) and ``ks[1]`` (evaluation);
+    the median written beside its red line, the equal-weights level 1/k dashed on the left."""
+    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
+    names = list(shares)
+    for ax, k, role in zip(axes, ks, ("training", "evaluation")):
+        values = [shares[name][k] for name in names]
+        ax.boxplot([v.cpu().numpy() for v in values], widths=0.5, medianprops=dict(color="tab:red", lw=2))
+        for i, v in enumerate(values, start=1):
+            ax.annotate(f"{v.median():.2f}", (i + 0.28, v.median().item()), fontsize=9, va="center", color="tab:red")
+        ax.set_xticks(range(1, len(names) + 1), names)
+        ax.set_title(f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
+        ax.set_xlabel(f"{len(values[0])} test images per box; red: median")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
+    axes[0].annotate(f"1/k: all {ks[0]} equal", (0.55, 1 / ks[0] + 0.02), fontsize=9, color="grey")
+    axes[0].set_ylabel("largest normalised weight")
+    fig.tight_layout()
+    return fig, axes
 
 
 def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: float = 0.0, z_range=(-7.0, 7.0),
@@ -481,11 +512,13 @@ def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *,
     return fig, ax
 
 
-def plot_sampled_kl_training(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int):
+def plot_sampled_kl_training(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
+                             short_floor_labels: bool = False):
     """Notebook 04's gradient descent on one unused coordinate's KL. ``train_runs[lr_, sampled]`` = (KL path,
     σ path), each [steps, runs], for ``lr`` and ``lr / 4``. Left: σ of three sampled runs and the closed-form run;
     right: the mean KL of the sampled runs, the closed-form KL, and the first-order floor ``lr_ * v_at_prior / 4``
-    labelled with the measured floor (mean over the second half). Returns (fig, axes)."""
+    labelled with the measured floor (mean over the second half). ``short_floor_labels`` (added later; default
+    the old look): shorter floor labels, set in the last 40 % of the steps. Returns (fig, axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
     for k in range(3):
         axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
@@ -503,7 +536,9 @@ def plot_sampled_kl_training(train_runs: dict, lr: float, v_at_prior: float, ste
         axes[1].plot(closed_path, color=color, lw=2.5, ls="--", label=rf"closed form, $\eta$ = {lr_:g}")
         floor = lr_ * v_at_prior / 4
         axes[1].axhline(floor, color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
-        axes[1].text(0.97 * steps, floor / 1.5, rf"floor: measured {kl_floor:.2g}; predicted $\eta V/4$ = {floor:.2g}",
+        floor_text = (rf"measured {kl_floor:.2g}, predicted {floor:.2g}" if short_floor_labels
+                      else rf"floor: measured {kl_floor:.2g}; predicted $\eta V/4$ = {floor:.2g}")
+        axes[1].text(0.99 * steps if short_floor_labels else 0.97 * steps, floor / 1.5, floor_text,
                      ha="right", va="top", fontsize=10, color="0.2")
         if reach:
             axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
@@ -593,3 +628,181 @@ def plot_sigma_descent(runs: dict, sigma_star: dict, safe_run: list, safe_lr: fl
                 title=f"The run that diverges (learning rate {lr:g})")
     fig.tight_layout()
     return fig, axes
+
+
+def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: str | None = None):
+    """Stacked bars, one per model: −ELBO split into the data's entropy floor, the reconstruction above it, and the KL."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    parts = (("entropy floor (the data)", floor, "0.75"), ("reconstruction above the floor", recon_above_floor,
+             "tab:blue"), ("KL (the code)", kl, "tab:orange"))
+    bottom = [0.0] * len(labels)
+    for name, values, color in parts:
+        ax.bar(labels, values, bottom=bottom, color=color, label=name, width=0.6)
+        for i, (b, v) in enumerate(zip(bottom, values)):  # a thin segment gets its label beside the bar
+            thin = v < 0.07 * (max(floor) + max(recon_above_floor) + max(kl))
+            ax.text(i + (0.33 if thin else 0), b + v / 2, f"{v:.1f}", ha="left" if thin else "center",
+                    va="center", fontsize=10)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    for i, total in enumerate(bottom):
+        ax.text(i, total + 2, f"−ELBO {total:.1f}", ha="center", va="bottom", fontsize=10)
+    ax.set(ylabel="nats per test image", ylim=(0, 1.18 * max(bottom)))
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=9, loc="upper left")
+    return ax
+
+
+# --- added for notebook 04 (round 11): the descent figure of section 5; new function, nothing above changed
+
+
+def plot_toy_descent(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3):
+    """Notebook 04's gradient descent on the toy loss. ``runs[name, param]`` = σ after each step (σ itself may
+    go negative) for the coordinates ``name`` of ``sigma_star`` (first: the unused one, second: the precise one),
+    ``param`` "s" (the parameter is log σ²) or "sigma"; ``runs[first, "sigma, safe"]`` at ``safe_lr``. Left: the
+    runs that converge, |σ|/σ* against the step (log scale of step + 1), a dot where each first stays within
+    ``tol``; right: the runs that diverge (shorter than the others). Returns (fig, axes)."""
+    unused, precise = list(sigma_star)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.7), width_ratios=(1.6, 1))
+    colors = {unused: "tab:green", precise: "tab:purple"}
+    longest = max(len(path) for path in runs.values())
+    styles = {  # key: (label, line style, width, alpha, where to put the step count)
+        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, (0, -9)),
+        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "-", 2, 1.0, None),
+        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, (0, -9)),
+        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, (0, -9)),
+        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, None),
+    }
+    for key, path in runs.items():
+        name = key[0]
+        label, style, width, alpha, offset = styles[key]
+        ratio = [abs(v) / sigma_star[name] for v in path]
+        diverged = len(path) < longest and len(path) < 20
+        ax = axes[1] if diverged else axes[0]
+        x = range(len(path)) if diverged else [k + 1 for k in range(len(path))]
+        ax.plot(x, ratio, style, color=colors[name], lw=width, alpha=alpha, ms=4, label=label)
+        if diverged:
+            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=10)
+        elif offset:
+            k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
+            if k is not None:
+                ax.plot(k + 1, ratio[k], "o", color=colors[name], ms=8, mec="black", zorder=5)
+                ax.annotate(f"{k} steps", (k + 1, ratio[k]), xytext=offset, textcoords="offset points",
+                            ha="center", va="top", fontsize=10)
+    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 400, 1000) if t < longest]
+    axes[0].set_xscale("log")
+    axes[0].set_xticks([t + 1 for t in ticks], [str(t) for t in ticks])
+    axes[0].minorticks_off()
+    axes[0].set(xlim=(0.9, longest * 1.4), ylim=(0.75, 2.08), xlabel="gradient step (log scale of step + 1)",
+                ylabel=r"$|\sigma| / \sigma_*$",
+                title="Runs that converge (dots: within 0.1 % from then on)\n"
+                      r"(the two $\log\sigma^2$ runs coincide)")
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
+    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
+                title="The run that diverges")
+    for ax in axes:
+        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None):
+    """Notebook 02's toy encoders: each entry of ``gaps`` (legend label -> amortization gap after each training
+    step, a list) as a curve on a log scale, and the ``approximation_gap`` as a dashed line. Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for (label, values), colour in zip(gaps.items(), ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
+        ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
+    ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
+    ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
+    ax.legend(fontsize=9, loc="upper right")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_elbo_terms_per_digit(images: torch.Tensor, decoded: torch.Tensor, reconstruction, kl, *,
+                              title: str | None = None):
+    """Notebook 02's digits: ``images`` [n, 1, 28, 28] on top, ``decoded`` [n, 28, 28] below, each column
+    labelled with its reconstruction term, KL term and their difference, the ELBO (all in nats; the
+    reconstruction term is ``reconstruction``, the log-likelihood, not the loss). Returns (fig, axes)."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 3.3), squeeze=False, layout="constrained")
+    for i in range(n):
+        axes[0, i].imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)  # white strokes on black
+        axes[1, i].imshow(decoded[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        rec, k = float(reconstruction[i]), float(kl[i])
+        axes[1, i].set_xlabel(f"rec. {rec:.0f}\nKL {k:.1f}\nELBO {rec - k:.0f}", fontsize=10)
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("test digit x", fontsize=10)
+    axes[1, 0].set_ylabel("decoded\nfrom z = μ", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig, axes
+
+
+def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, window: float = 1.5,
+                     title: str | None = None):
+    """Notebook 02's importance-weighted bounds: ``bounds`` maps a name to its L_k estimates, one per entry of
+    ``k_values`` (powers of two), drawn against k on a log-2 axis with log p(x) dashed; the window ends
+    ``window`` nats below log p(x), and a curve that leaves it says so in its legend label. Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    for name, values in bounds.items():
+        hidden = [k for k, v in zip(k_values, values) if v < log_px - window]
+        note = f" (k ≤ {max(hidden)} below the plot; $\\mathcal{{L}}_1$ = {values[0]:.1f})" if hidden else ""
+        ax.plot(k_values, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
+    ax.axhline(log_px, color="black", ls="--", label="log p(x)")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="number of importance samples k", ylabel=r"$\mathcal{L}_k$ (nats)", title=title,
+           ylim=(log_px - window, log_px + 0.1))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig, ax
+
+
+# --- added for notebook 01 (round 11): digits ranked by a property; a new function, nothing above changed
+
+
+def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None = None, title: str = "",
+                       figsize=(9, 3.2)):
+    """One row per property (notebook 01): ``n`` of the ``images`` [N, 28, 28] at evenly spaced ranks of
+    ``values[name]`` (``{name: [N] tensor}``), each tile titled with its value (format ``formats[name]``)."""
+    fig, axes = plt.subplots(len(values), n, figsize=figsize, squeeze=False)
+    for row, (name, v) in enumerate(values.items()):
+        picks = v.argsort()[torch.linspace(0, len(v) - 1, n).round().long()]  # evenly spaced ranks
+        for ax, i in zip(axes[row], picks):
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=1)
+            shown = format(v[i].item(), (formats or {}).get(name, ".2f"))
+            ax.set_title(f"{name} {shown.replace('-0.00', '0.00')}", fontsize=10)
+            ax.set_xticks([]), ax.set_yticks([])
+        axes[row, 0].set_ylabel(f"by {name}", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None):
+    """Bars of notebook 05's section 4: the signal and the two variances of one step's gradient, per epoch.
+
+    ``measured[epoch, what]`` is ``[variance, …, signal, …]`` for ``what`` in "eps alone", "images and eps".
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.8))
+    bars = (("signal: squared length of the mean gradient", "images and eps", 2, "tab:green"),
+            ("variance, images and ε change", "images and eps", 0, "tab:blue"),
+            ("variance, ε alone changes", "eps alone", 0, "tab:orange"))
+    top = max(measured[e, what][column] for _, what, column, _ in bars for e in epochs)
+    for b, (label, what, column, colour) in enumerate(bars):
+        xs, values = [i + (b - 1) * 0.27 for i in range(len(epochs))], [measured[e, what][column] for e in epochs]
+        ax.bar(xs, values, width=0.27, color=colour, label=label)
+        for x_bar, v in zip(xs, values):
+            ax.text(x_bar, v + 0.01 * top, f"{v:.0f}", ha="center", va="bottom", fontsize=9)
+    ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
+           ylabel="sum over all weights, nats²", title=f"one step's gradient, {batch_size} images, one z each")
+    ax.legend(loc="upper left", fontsize=9)
+    return ax

@@ -83,7 +83,49 @@ viewable_slices = Prediction(
               "and one stride cannot jump over them; and x[::2] keeps whole images, only further apart, "
               "which the stride of the batch dimension describes."})
 
-# --------------------------------------------------------------------------- 3. flatten any batch
+# --------------------------------------------------------------------------- 3. predict: section 4's bug in colour
+
+
+def _row_summed_colour_loss() -> str:
+    """Measured: the β that .sum(-1) then .mean() trains on [B, 3, 32, 32], and the batches that broadcast."""
+    g = torch.Generator().manual_seed(6)
+    logits, x = torch.randn(4, 3, 32, 32, generator=g), torch.rand(4, 3, 32, 32, generator=g)
+    cost = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    beta = round((cost.flatten(1).sum(1).mean() / cost.sum(-1).mean()).item())
+    silent = []
+    for batch in range(1, 129):
+        try:
+            torch.zeros(batch, 3, 32) + torch.zeros(batch)
+            silent.append(batch)
+        except RuntimeError:
+            pass
+    batches = "only batch " + str(silent[0]) if len(silent) == 1 else (
+        "batches " + ", ".join(map(str, silent[:-1])) + " and " + str(silent[-1]))
+    return f"β = {beta}; {batches}"
+
+
+row_summed_colour_loss = Prediction(
+    "row_summed_colour_loss", _row_summed_colour_loss, lesson=LESSON,
+    choices=["β = 32; batches 1 and 32", "β = 96; batches 1 and 32", "β = 96; batches 1, 3 and 32",
+             "β = 96; only batch 32", "β = 1024; batches 1 and 32"],
+    explain="recon has shape [B, 3, 32]: each entry sums the 32 pixels of one row of one channel, and an image "
+    "holds 3 × 32 = 96 such rows. recon.mean() therefore divides each image's reconstruction by 96, and the "
+    "loss is (recon + 96·KL) / 96: a β-VAE with β = 96. Broadcasting lines shapes up from the right, so "
+    "[B, 3, 32] + [B] compares B with the 32 of the rows: it runs when B is 32, or 1 (a dimension of size 1 "
+    "stretches to anything), and raises for every other batch size.",
+    hints=["Write down recon's shape, then count how many of its entries one image contributes to recon.mean().",
+           "Broadcasting compares shapes from the last dimension backwards: which size of [B, 3, 32] meets the "
+           "B of kl's [B]? And what does a dimension of size 1 do?"],
+    mistakes={"β = 32; batches 1 and 32": "recon.mean() averages over B × 3 × 32 entries: besides the 32 rows, "
+              "the 3 channels divide each image's reconstruction too.",
+              "β = 96; batches 1, 3 and 32": "broadcasting starts from the last dimension: kl's [B] meets the 32 "
+              "of [B, 3, 32], never the channel dimension, so B = 3 raises.",
+              "β = 96; only batch 32": "a dimension of size 1 stretches to any size: with a batch of one, [1, 3, 32] "
+              "+ [1] runs silently too.",
+              "β = 1024; batches 1 and 32": ".sum(-1) has already added the 32 pixels of each row: the mean then "
+              "divides by the 3 × 32 = 96 rows of an image, not by its 1024 pixels per channel."})
+
+# --------------------------------------------------------------------------- 4. flatten any batch
 
 
 def reference_flatten_batch(x: torch.Tensor) -> torch.Tensor:
@@ -120,7 +162,7 @@ flatten_batch = Exercise(
                 "one row per image, [B, C·H·W].", lambda x: x.flatten(2), hint=1),
     ])
 
-# --------------------------------------------------------------------------- 4. transfer: a dilated convolution
+# --------------------------------------------------------------------------- 5. transfer: a dilated convolution
 
 
 def reference_dilated_conv_side(side: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int:
@@ -144,7 +186,8 @@ dilated_conv_side = Exercise(
            "between its first tap and its last, both included?",
            "With kernel_size 3 and dilation 2 the taps sit at offsets 0, 2 and 4: the kernel spans 5 pixels. "
            "With dilation 1 your answer must be section 6's formula.",
-           "Section 6's formula with the kernel size replaced by the span of the dilated kernel."],
+           "Test your idea on hint 2's kernel before writing code: on an input of side 9, without padding, at "
+           "stride 1, how many positions does it fit? Your function must give the same."],
     mistakes=[
         Mistake("dilation ignored", "the taps are dilation pixels apart, so the kernel covers more than "
                 "kernel_size pixels and fits at fewer positions.", lambda n, k, s, p, d: (n + 2 * p - k) // s + 1,
@@ -164,4 +207,4 @@ dilated_conv_side = Exercise(
                 "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s, hint=3),
     ])
 
-__all__ = ["view_shape_of_98", "viewable_slices", "flatten_batch", "dilated_conv_side"]
+__all__ = ["view_shape_of_98", "viewable_slices", "row_summed_colour_loss", "flatten_batch", "dilated_conv_side"]
