@@ -6,7 +6,8 @@
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 2): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) stay bounded, grow like -log sigma or like 1 / sigma^2?
+- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) stay bounded, grow like -log sigma, like 1 / sigma or
+  like 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -308,9 +309,9 @@ mc_kl_grad_variance = Exercise(
 
 reverse_kl_growth = Prediction(
     "reverse_kl_growth",
-    answer="c",
+    answer="d",
     lesson=LESSON,
-    choices=["a", "b", "c"],
+    choices=["a", "b", "c", "d"],
     explain=("KL(q ‖ p) = ½(μ² + σ² − 1 − log σ²) grows only like −log σ, while "
              "KL(p ‖ q) = ½((1 + μ²)/σ² − 1 + log σ²) grows like 1/σ²: under p, points far from q's narrow "
              "peak are common, and log q punishes each of them by its squared distance over σ². Training "
@@ -320,14 +321,16 @@ reverse_kl_growth = Prediction(
         "when q's peak becomes very narrow?",
         "Derive KL(p ‖ q) = E_p[log p(z) − log q(z)] with the steps of section 2; you need "
         "E_p[(z − μ)²] = 1 + μ².",
-        "In −log q(z) the term (z − μ)²/(2σ²) is divided by q's variance; its average under p is what "
-        "dominates as σ → 0.",
+        "Of the terms of −log q(z), ½ log σ² grows only like −log σ; compare it with the term that holds "
+        "(z − μ)², once averaged under p.",
     ],
     mistakes={
         "a": "under p, typical points z stay about 1 away from μ however narrow q is, and −log q(z) charges each "
              "of them (z − μ)²/(2σ²): the average, p's spread (1 + μ²) over q's variance σ², grows without bound.",
         "b": "the log σ² terms of the two KLs differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
              "variance: the price of p's typical points scales with 1/σ², faster than any multiple of log σ.",
+        "c": "under p the squared distance (z − μ)² averages 1 + μ² whatever σ is, and −log q(z) divides it by "
+             "q's variance σ², not by σ.",
     },
 )
 
