@@ -13,19 +13,22 @@ def mixture_log_density(x: torch.Tensor, log_weights: torch.Tensor, means: torch
     return torch.logsumexp(log_weights + log_lik, dim=-1)  # log sum_k p(z = k) p(x_b | z = k)
 
 
-def effective_sample_size(log_weights: torch.Tensor) -> torch.Tensor:
-    """ESS = (sum_i w_i)^2 / sum_i w_i^2 over dim 0, from log w_i, without overflow. Shape [B]."""
-    log_sum = torch.logsumexp(log_weights, dim=0)  # log sum_i w_i
-    log_sum_of_squares = torch.logsumexp(2 * log_weights, dim=0)  # log sum_i w_i^2
-    return torch.exp(2 * log_sum - log_sum_of_squares)
-    # also right: w = torch.softmax(log_weights, dim=0); 1 / w.pow(2).sum(dim=0)
+def wide_proposal_draws() -> str:
+    """Prediction: choice "d", about 1.8 million draws.
+
+    For Gaussians, rho = E_q[(p(z|x) / q(z|x))^2] of a q that is c times wider than the posterior is
+    c^2 / sqrt(2 c^2 - 1) per direction, and the directions multiply: 1.2 gives 1.0502 per direction,
+    1.0502^20 = 2.66 for d = 20 and 1.0502^200 = 2.66^10 = 18,000 for d = 200. A 10 % error takes
+    (rho - 1) / 0.1^2 = 1.8 million draws.
+    """
+    return "d"
 
 
 def ring_share_inside() -> str:
-    """Prediction: choice "a", about 39 %.
+    """Prediction: choice "b", about 39 %.
 
     g(z) = z/10 + z/||z|| points along z with length ||g(z)|| = ||z||/10 + 1, so ||g(z)|| < 1.1
     exactly when ||z|| < 1. For z ~ N(0, I_2), ||z||^2 = z_1^2 + z_2^2 is chi-squared with two
     degrees of freedom, an exponential distribution with mean 2: P(||z||^2 < 1) = 1 - exp(-1/2) = 0.393.
     """
-    return "a"
+    return "b"

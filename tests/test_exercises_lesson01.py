@@ -53,30 +53,6 @@ def test_mixture_that_ignores_the_weights_is_named():
     assert result.status == "incorrect" and "case 1" in result.message
 
 
-def test_ess_through_softmax_passes_and_naive_ess_is_named():
-    softmax_ess = lambda a: 1 / torch.softmax(a, dim=0).pow(2).sum(dim=0)  # noqa: E731
-    assert lesson01.effective_sample_size.check(softmax_ess, verbose=False).passed
-
-    def naive(a):
-        w = torch.exp(a)
-        return torch.sum(w, 0) ** 2 / torch.sum(w * w, 0)
-
-    result = lesson01.effective_sample_size.check(naive, verbose=False)
-    assert result.status == "incorrect" and "case 3" in result.message and "exponentiated directly" in result.message
-
-
-def test_ess_over_the_wrong_axis_is_caught_by_its_shape():
-    result = lesson01.effective_sample_size.check(lambda a: 1 / torch.softmax(a, dim=1).pow(2).sum(dim=1),
-                                                  verbose=False)
-    assert result.status == "incorrect" and "shape" in result.message and result.mistake == "the sums taken over the wrong axis"
-
-
-def test_ess_as_a_fraction_is_named():
-    result = lesson01.effective_sample_size.check(
-        lambda a: 1 / (torch.softmax(a, dim=0).pow(2).sum(dim=0) * a.shape[0]), verbose=False)
-    assert result.mistake == "means where sums are meant"
-
-
 def test_ring_prediction_matches_a_measurement():
     z = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     ring = z / 10 + z / z.norm(dim=1, keepdim=True)
@@ -85,50 +61,40 @@ def test_ring_prediction_matches_a_measurement():
     closest = min(lesson01.RING_CHOICES, key=lambda c: abs(lesson01.RING_CHOICES[c] - measured))
     assert lesson01.ring_share_inside.answer() == closest
     assert lesson01.ring_share_inside.check(closest, verbose=False).passed
-    wrong = lesson01.ring_share_inside.check("D", verbose=False)
-    assert wrong.status == "incorrect" and "1-D normal" in wrong.message and "0.393" in wrong.message
-    square = lesson01.ring_share_inside.check("b", verbose=False)
+    assert min(lesson01.RING_CHOICES.values()) < measured < max(lesson01.RING_CHOICES.values())  # no elimination
+    even = lesson01.ring_share_inside.check("A", verbose=False)
+    assert even.status == "incorrect" and "evenly" in even.message and "0.393" in even.message
+    square = lesson01.ring_share_inside.check("c", verbose=False)
     assert square.status == "incorrect" and "square" in square.message
-    mean_one = lesson01.ring_share_inside.check("c", verbose=False)
+    mean_one = lesson01.ring_share_inside.check("d", verbose=False)
     assert mean_one.status == "incorrect" and "mean 2" in mean_one.message
     assert lesson01.ring_share_inside.check("e", verbose=False).status == "incorrect"
 
 
+def test_wide_proposal_prediction_matches_a_measurement():
+    # rho of a q widened 1.2-fold around a Gaussian posterior, measured by Monte Carlo in 1-D, then multiplied
+    c, n = 1.2, 400_000
+    z = c * torch.randn(n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    w = Normal(0.0, 1.0).log_prob(z).exp() / Normal(0.0, c).log_prob(z).exp()  # p(z|x) / q(z|x)
+    per_direction = w.pow(2).mean().item()
+    assert abs(per_direction - c**2 / math.sqrt(2 * c**2 - 1)) < 0.002
+    draws = (per_direction**200 - 1) / 0.1**2
+    closest = min(lesson01.DRAWS_CHOICES, key=lambda k: abs(math.log(lesson01.DRAWS_CHOICES[k] / draws)))
+    assert closest == lesson01.wide_proposal_draws.answer() == "d"
+    assert abs(lesson01.wide_proposal_draws_answer(latent_dim=20) - 166) < 1  # section 9: d = 20
+    linear = lesson01.wide_proposal_draws.check("b", verbose=False)
+    assert linear.status == "incorrect" and "exponentially" in linear.message
+
+
 def test_no_hint_is_the_solution_code_and_the_identity_comes_last():
-    for ex, code in ((lesson01.mixture_log_density, "logsumexp(log_weights +"),
-                     (lesson01.effective_sample_size, "logsumexp(2 * log_weights")):
-        assert not any(code in hint for hint in ex.hints), ex.name
-    assert "shifted by the same constant" in lesson01.effective_sample_size.hints[-1]
+    ex = lesson01.mixture_log_density
+    assert not any("logsumexp(log_weights +" in hint for hint in ex.hints), ex.name
     assert "CDF" in lesson01.ring_share_inside.hints[-1]
     assert not any("exp(-" in hint for hint in lesson01.ring_share_inside.hints)  # the CDF is left to the reader
+    assert not any("million" in hint or "18,000" in hint for hint in lesson01.wide_proposal_draws.hints)
 
 
-def test_the_lesson_does_not_print_the_stable_ess():
-    # Exercise 2 asks for the ESS from log-weights without overflow; section 6 must not show that code
-    import nbformat
-
-    from vae_helpers.data import project_root
-
-    nb = nbformat.read(project_root() / "notebooks" / "01_latent_variable_models.ipynb", as_version=4)
-    lesson_code = [c.source for c in nb.cells if c.cell_type == "code" and "def effective_sample_size" not in c.source]
-    ess_code = [src for src in lesson_code if "ess =" in src]
-    assert ess_code, "section 6 computes an ESS"
-    assert not any("softmax" in src or "logsumexp(2" in src for src in ess_code)
-
-
-def test_one_global_maximum_and_no_stabilisation_fail_on_the_issue_27_cases():
-    def ess_one_max(a):  # stabilised with one maximum for the whole batch, not one per column
-        m = a.max()
-        return torch.exp(2 * torch.log(torch.exp(a - m).sum(0)) - torch.log(torch.exp(2 * (a - m)).sum(0)))
-
-    result = lesson01.effective_sample_size.check(ess_one_max, verbose=False)
-    assert result.status == "incorrect" and "one maximum per group" in result.message
-    cases = lesson01.effective_sample_size.cases()
-    apart = [c for c in cases if "−800" in c.label][0]
-    assert not torch.isfinite(ess_one_max(*apart.args)).all()  # the −800 column alone catches it
-    f32 = [c for c in cases if "float32" in c.label][0]
-    assert not torch.isfinite(lesson01._ess_direct_exp(*f32.args)).all()  # unstabilised fails at VAE scale
-
+def test_mixture_with_one_global_maximum_fails_on_the_issue_27_cases():
     def mix_one_max(x, log_weights, means, sigma):
         t = log_weights + Normal(means, sigma).log_prob(x.unsqueeze(-1))
         m = t.max()

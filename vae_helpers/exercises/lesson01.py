@@ -1,7 +1,7 @@
 """The exercises of notebook 01 (latent-variable models and the likelihood integral).
 
 - ``mixture_log_density`` (transfer): p(x) = sum_z p(x|z) p(z) for a discrete z, in log space;
-- ``effective_sample_size`` (transfer): the ESS of importance weights given only their logs;
+- ``wide_proposal_draws`` (predict): the draws a slightly too wide proposal needs in 200 dimensions;
 - ``ring_share_inside`` (predict): how much of Doersch's ring lies close to its inner edge.
 
 Solutions: ``solutions/lesson01.py``.
@@ -142,88 +142,39 @@ mixture_log_density = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 2. ESS from log-weights
+# --------------------------------------------------------------------------- 2. a good proposal in more dimensions
 
 
-def reference_effective_sample_size(log_weights):
-    """ESS = (sum_i w_i)^2 / sum_i w_i^2 over dim 0 (the samples), from log w; shape [B]."""
-    return torch.exp(2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(2 * log_weights, dim=0))
+def wide_proposal_draws_answer(widen: float = 1.2, latent_dim: int = 200, rel_error: float = 0.1) -> float:
+    """(rho - 1) / delta^2 for q = the posterior widened c-fold in each of d directions (Gaussians)."""
+    rho = (widen**2 / math.sqrt(2 * widen**2 - 1)) ** latent_dim
+    return (rho - 1) / rel_error**2
 
 
-def _ess_cases() -> list[Case]:
-    cases = [
-        Case((_randn((6, 4), 30),), "6 samples, 4 observations"),
-        Case((3.0 * _randn((50, 3), 31),), "50 samples, 3 observations, uneven weights"),
-        Case((torch.tensor([[-1000.0, 800.0], [-1001.0, 799.0], [-1003.0, 795.0]], dtype=_F64),),
-             "log-weights near −1000 and 800"),
-        # columns hundreds of nats apart: one maximum for the whole batch underflows the first column
-        Case((torch.stack([-800.0 + 2.0 * _randn((8,), 32), -5.0 + 2.0 * _randn((8,), 33)], dim=1),),
-             "8 samples; log-weights near −800 in one column, near −5 in the other"),
-        # float32 at VAE scale: log-weights near −110 with a spread of a few nats; exp(−110) underflows
-        Case(((-110.0 + 3.0 * _randn((20, 3), 34)).float(),), "float32, 20 samples, log-weights near −110"),
-    ]
-    return cases
+DRAWS_CHOICES = {"a": 170, "b": 1_700, "c": 18_000, "d": 1_800_000}
 
-
-def _ess_direct_exp(log_weights):
-    w = log_weights.exp()
-    return w.sum(0) ** 2 / (w**2).sum(0)
-
-
-def _ess_inverse(log_weights):
-    return 1 / reference_effective_sample_size(log_weights)
-
-
-def _ess_means(log_weights):
-    return reference_effective_sample_size(log_weights) / log_weights.shape[0]
-
-
-def _ess_log(log_weights):
-    return 2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(2 * log_weights, dim=0)
-
-
-def _ess_wrong_axis(log_weights):
-    return reference_effective_sample_size(log_weights.T)
-
-
-def _ess_squared_logs(log_weights):
-    return torch.exp(2 * torch.logsumexp(log_weights, dim=0) - torch.logsumexp(log_weights**2, dim=0))
-
-
-effective_sample_size = Exercise(
-    "effective_sample_size",
-    reference_effective_sample_size,
-    _ess_cases,
-    hints=[
-        "The weights themselves may be e⁸⁰⁰ or e⁻¹⁰⁰⁰: stay in log space until the very end. "
-        "The samples run along dim 0; one ESS per column.",
-        "Take the log of the ESS: it is made of the logs of two sums of weights. Each sum is a sum of "
-        "exponentials of numbers you have; what is log(wᵢ²) in terms of log wᵢ?",
-        "A ratio of sums like (Σᵢ wᵢ)² / Σᵢ wᵢ² is unchanged when every log-weight of one column is "
-        "shifted by the same constant c (every wᵢ is multiplied by eᶜ, and eᶜ cancels). Columns may lie "
-        "hundreds of nats apart: which c, for each column, makes every exponential safe to compute?",
-    ],
+wide_proposal_draws = Prediction(
+    "wide_proposal_draws",
+    answer="d",
     lesson=LESSON,
-    mistakes=[
-        Mistake("the weights exponentiated directly (overflow or underflow)",
-                "e⁸⁰⁰ is inf and e⁻¹⁰⁰⁰ is 0 in floating point, so the ratio becomes nan; "
-                "the ESS does not change when every log-weight is shifted by the same amount.",
-                _ess_direct_exp, hint=1),
-        Mistake("the ratio upside down",
-                "ESS = (Σᵢ wᵢ)² / Σᵢ wᵢ² lies between 1 and N; its inverse Σᵢ wᵢ² / (Σᵢ wᵢ)² lies "
-                "between 1/N and 1.", _ess_inverse),
-        Mistake("means where sums are meant",
-                "(mean w)² / mean(w²) is ESS / N, the share of the samples that count, not their number.",
-                _ess_means),
-        Mistake("the log of the ESS returned",
-                "2 logsumexp(a) − logsumexp(2a) is log ESS: exponentiate it at the end.", _ess_log, hint=2),
-        Mistake("the log-weights squared instead of doubled",
-                "log(w²) = 2 log w, not (log w)².", _ess_squared_logs, hint=2),
-        Mistake("the sums taken over the wrong axis",
-                "the samples run along dim 0: sum over dim 0, one ESS per observation (per column).",
-                _ess_wrong_axis, hint=1),
+    choices=list(DRAWS_CHOICES),
+    explain="Over independent directions the ratio ρ multiplies: 1.05 per direction gives ρ = 1.05²⁰ = 2.66 "
+    "for d = 20 and 1.05²⁰⁰ = 2.66¹⁰ ≈ 18,000 for d = 200. A 10 % error then takes (ρ − 1)/0.1² ≈ 1.8 million "
+    "draws. Even a proposal that is only a little off in each direction pays exponentially in d, so an "
+    "encoder has to fit the posterior closely.",
+    hints=[
+        "Section 9's ρ for d = 20 is a product of 20 equal factors, one per direction. What is one factor?",
+        "In d = 200 directions there are ten times as many factors. How does ρ grow: ten times, or to the tenth power?",
+        "Section 5 turned ρ into a number of draws for a relative error δ. Use it with δ = 0.1.",
     ],
-    rtol=1e-4, atol=1e-8,  # float32 case: exp of a difference of two log-sums near −110
+    mistakes={
+        "a": "170 draws is the cost for d = 20. The widening per direction is the same, but ρ is a product "
+        "over directions: ten times the directions raise it to the tenth power.",
+        "b": "1,700 draws assumes that ρ − 1 grows in proportion to d. But log ρ, not ρ, is a sum over "
+        "directions, so ρ grows exponentially in d.",
+        "c": "18,000 is ρ itself. The number of draws for a relative error δ is (ρ − 1)/δ², a hundred times "
+        "more for δ = 0.1.",
+    },
 )
 
 
@@ -235,11 +186,11 @@ def ring_share_answer() -> float:
     return 1 - math.exp(-0.5)
 
 
-RING_CHOICES = {"a": 0.39, "b": 0.47, "c": 0.63, "d": 0.68}
+RING_CHOICES = {"a": 0.25, "b": 0.39, "c": 0.47, "d": 0.63}
 
 ring_share_inside = Prediction(
     "ring_share_inside",
-    answer="a",
+    answer="b",
     lesson=LESSON,
     choices=list(RING_CHOICES),
     explain="‖g(z)‖ = 1 + ‖z‖/10 is below 1.1 exactly when ‖z‖ < 1. For a 2-D standard normal "
@@ -255,11 +206,11 @@ ring_share_inside = Prediction(
         "freedom. What is its CDF, and what is its mean?",
     ],
     mistakes={
-        "b": "47 % = 0.683² is the share of the square |z₁| < 1, |z₂| < 1; the condition ‖z‖ < 1 "
+        "a": "25 % ≈ 0.1/0.38 assumes that the points spread evenly across the ring's width, from 1 to 1.38. "
+        "They do not: ‖z‖ < 1 is the crowded middle of the Gaussian, so the inner edge holds more.",
+        "c": "47 % = 0.683² is the share of the square |z₁| < 1, |z₂| < 1; the condition ‖z‖ < 1 "
         "is the disc inside that square, which holds less.",
-        "c": "63 % = 1 − e⁻¹ treats ‖z‖² as an exponential with mean 1; but ‖z‖² = z₁² + z₂² "
+        "d": "63 % = 1 − e⁻¹ treats ‖z‖² as an exponential with mean 1; but ‖z‖² = z₁² + z₂² "
         "has mean 2, so P(‖z‖² < 1) = 1 − e^(−1/2) = 0.393.",
-        "d": "68 % is the share of a 1-D normal within one standard deviation; in 2-D both coordinates "
-        "must be small together, so the disc of radius 1 holds less.",
     },
 )
