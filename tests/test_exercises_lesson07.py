@@ -125,13 +125,14 @@ def test_the_bound_holds_for_a_mixture():
 
 def test_midpoint_prediction():
     ex = lesson07.midpoint_length
-    assert ex.answer() == "b"
+    assert ex.answer() == "c"
     assert abs(lesson07._midpoint_length() - math.sqrt(10)) < 0.1
-    assert ex.check("B", verbose=False).passed
+    assert ex.check("C", verbose=False).passed
     wrong = ex.check("a", verbose=False)
     assert not wrong.passed and "single draw" in wrong.message
     assert ex.check(math.sqrt(20), verbose=False).status == "incorrect"  # a number is not one of the choices
-    assert ex.check("c", verbose=False).mistake == "c"
+    assert ex.check("d", verbose=False).mistake == "d"
+    assert ex.check("b", verbose=False).mistake == "b"
 
 
 def test_the_package_mixture_density_equals_the_textbook_one():

@@ -19,6 +19,7 @@ from . import losses
 
 __all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
+           "print_surgery", "prior_shaped_control",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -130,7 +131,7 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
     for c in range(10):  # one scatter per class, so that the legend shows the colours
         members = shown[labels[shown] == c]
-        ax.scatter(mu[members, 0], mu[members, 1], s=4, color=plt.cm.tab10(c), alpha=0.6, label=str(c))
+        ax.scatter(mu[members, 0], mu[members, 1], s=6, color=plt.cm.tab10(c), alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=plt.cm.tab10(int(labels[i])), lw=2, zorder=4,
@@ -141,8 +142,7 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         m = medians[c].tolist()
         ax.annotate(str(c), m, xytext=place or m, color=plt.cm.tab10(c), fontsize=15, fontweight="bold", ha="center",
                     va="center", zorder=5, path_effects=outline,
-                    arrowprops=dict(arrowstyle="-", color=plt.cm.tab10(c), lw=2, zorder=5,
-                                    path_effects=[patheffects.withStroke(linewidth=4, foreground="white")]) if place else None)
+                    arrowprops=dict(arrowstyle="-", color="black", lw=0.8, shrinkA=6, zorder=5) if place else None)
     for radius in (1, 2):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
@@ -173,11 +173,20 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
     ax.imshow(picture, cmap="gray", vmin=0, vmax=1,
               extent=(float(axis[0][0]) - step[0] / 2, float(axis[0][-1]) + step[0] / 2,
                       float(axis[1][0]) - step[1] / 2, float(axis[1][-1]) + step[1] / 2))
-    ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="yellow", lw=2))
-    for c in range(10):  # thin rings, identified by the legend outside the grid
-        ax.plot(*medians[c].tolist(), "o", markerfacecolor="none", markeredgecolor=plt.cm.tab10(c), markersize=8,
-                markeredgewidth=1.5, label=str(c))
-    ax.legend(title="class\nmedian", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=11, borderaxespad=0)
+    from matplotlib import patheffects
+
+    inside = [a[a.abs() <= edge] for a in axis]  # the tile centres within the prior's central square
+    corner = [float(a.min()) - s / 2 for a, s in zip(inside, step)]  # frame drawn between the tiles, not across them
+    ax.add_patch(plt.Rectangle(corner, float(inside[0].max() - inside[0].min()) + step[0],
+                               float(inside[1].max() - inside[1].min()) + step[1], fill=False, linestyle=":",
+                               color="yellow", lw=2.5))
+    outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
+    for c, place in enumerate(_label_offsets(medians, 0.3, (0.0, -0.3))):  # rings labelled with their digit
+        m = medians[c].tolist()
+        ax.plot(*m, "o", markerfacecolor="none", markeredgecolor="white", markersize=14, markeredgewidth=2.2,
+                path_effects=outline)
+        ax.annotate(str(c), m, xytext=(10, -12) if place else (10, 4), textcoords="offset points", color="white",
+                    fontsize=13, fontweight="bold", path_effects=outline)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
 
 
@@ -223,7 +232,7 @@ def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor
     from . import plotting
 
     fig = plt.figure(figsize=(9.4, 9.6))
-    ax = fig.add_axes([0.09, 0.2, 0.72, 0.76])
+    ax = fig.add_axes([0.09, 0.2, 0.86, 0.76])
     plot_code_grid(ax, images, axis, medians, edge)
     ax.set(aspect="auto", title="2-D model: the decoder on an even grid over the codes")
     device = next(model.parameters()).device
@@ -234,6 +243,32 @@ def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor
         tile.set_title(f"{c}s", fontsize=11, color=plt.cm.tab10(c), fontweight="bold")
     fig.text(0.005, 0.065, "decoder at\neach class's\nmedian code", fontsize=10, va="center")
     return fig
+
+
+def prior_shaped_control(mu: torch.Tensor, log_var: torch.Tensor, samples: int, seed: int) -> dict:
+    """ELBO surgery of a control cloud: each image keeps its encoder variances, but the means are redrawn from
+    N(0, diag(1 − E_n σ_j²)), so that the mixture has the prior's mean and covariance (and, for many images, nearly
+    its shape). Returns ``elbo_surgery``'s dict with I(x; z) from its direct estimate, which is steadier here than
+    the Monte Carlo KL (whose rare far draws from the widest Gaussians make it heavy-tailed), and
+    KL(q_N ‖ p) = average KL − I."""
+    mu, log_var = mu.double(), log_var.double()
+    spread = (1 - log_var.exp().mean(0)).clamp_min(0).sqrt()  # the means' standard deviation per coordinate
+    means = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * spread
+    out = elbo_surgery(means.to(mu.device), log_var, samples, seed + 1)
+    return {**out, "info": out["info_direct"], "marginal": out["kl"] - out["info_direct"]}
+
+
+def print_surgery(split: dict, elbo: dict, n: int) -> None:
+    """The ELBO surgery as a table: per row (model or control), ELBO = −(reconstruction + KL term) where ``elbo``
+    has the row, then KL term = I(x; z) + KL(q_N ‖ p) from ``split`` (``elbo_surgery``'s dicts), in nats per image."""
+    width = max(9, *(len(name) for name in split))
+    print(f"the first N = {n} test images, log N = {math.log(n):.2f} nats; all in nats per image")
+    print(f"{'':>{width}} | {'ELBO':>7} = -({'recon':>6} + {'KL term':>7}) | {'KL term':>7} = {'I(x;z)':>6} + {'KL(q_N||p)':>10}")
+    for name, r in split.items():
+        h = elbo.get(name)
+        left = f"{h['elbo']:>7.1f} = -({h['recon']:>6.1f} + {h['kl']:>7.2f})" if h else f"{'(no decoder)':>29}"
+        spread = f" ± {r['marginal_se']:.2f}" if name in elbo else ""
+        print(f"{name:>{width}} | {left} | {r['kl']:>7.2f} = {r['info']:>6.2f} + {r['marginal']:>6.2f}{spread}")
 
 
 def plot_log_ratio(ax, ratios: dict, xlabel: str) -> None:

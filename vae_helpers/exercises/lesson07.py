@@ -211,7 +211,7 @@ moment_matched_kl = Exercise(
 # --------------------------------------------------------------------------- 3. predict: the midpoint's length
 
 #: the options of the prediction, and the length each stands for
-MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(10), "c": math.sqrt(5), "d": 4.0}
+MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(15), "c": math.sqrt(10), "d": math.sqrt(5)}
 
 
 def _midpoint_length(d: int = 20, n: int = 20000) -> float:
@@ -238,8 +238,8 @@ midpoint_length = Prediction(
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
     mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
-              "c": "halving the length would mean halving the standard deviation; averaging halves the variance.",
-              "d": "that keeps the midpoint near the shell; but averaging two independent draws halves the variance of "
-                   "each of the 20 coordinates, which shrinks the length by a factor √2, not by a tenth."})
+              "b": "√15 would keep three quarters of each coordinate's variance; the average of two independent "
+                   "values keeps only half of it.",
+              "d": "halving the length would mean halving the standard deviation; averaging halves the variance."})
 
 __all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
