@@ -1,10 +1,12 @@
 """The exercises of notebook 08 (evaluating log p(x) · 评估对数似然).
 
-- ``encoder_signal_as_k_grows`` (predict): what happens to the encoder's gradient of L_k as k grows;
-- ``test_images_needed`` (transfer): how many test images a paired comparison of two models
-  needs for a given standard error;
-- ``bits_per_dim`` (transfer): nats per image to bits per dimension;
-- ``effective_sample_size`` (derive): how many of the k importance samples really count.
+1. ``bits_per_dim`` (warm-up): nats per image to bits per dimension;
+2. ``encoder_signal_as_k_grows`` (predict): what happens to the encoder's gradient of L_k as k grows;
+3. ``test_images_needed`` (transfer): how many test images a paired comparison of two models
+   needs for a given standard error;
+4. ``effective_sample_size`` (derive): how many of the k importance samples really count.
+
+The numbers are the notebook's exercise numbers.
 
 Solutions: ``solutions/lesson08.py``.
 """
@@ -30,7 +32,62 @@ def _log_weights(k: int, b: int, seed: int, scale: float = 3.0, shift: float = -
     return shift + scale * _randn((k, b), seed)
 
 
-# --------------------------------------------------------------------------- 1. the encoder's gradient as k grows
+# --------------------------------------------------------------------------- 1. bits per dimension
+
+
+def reference_bits_per_dim(log_px, num_pixels):
+    """−log p(x) in nats per image → bits per dimension: divide by D and by ln 2. Shape [B]."""
+    return -log_px / (num_pixels * math.log(2))
+
+
+def _bits_cases() -> list[Case]:
+    return [Case((torch.tensor([-86.76, -111.7, -50.0], dtype=_F64), 784), "28 × 28 binary images"),
+            Case((-60.0 + 5.0 * _randn((5,), 20), 196), "14 × 14 images"),
+            Case((-7000.0 + 100.0 * _randn((2,), 21), 3072), "32 × 32 colour images, D = 3 × 1024")]
+
+
+bits_per_dim = Exercise(
+    "bits_per_dim",
+    reference_bits_per_dim,
+    _bits_cases,
+    hints=[
+        "Two conversions: from a whole image to one dimension (pixel), and from nats (natural log) to "
+        "bits (log base 2). Also: which sign does a cost in bits have?",
+        "log₂ y = ln y / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
+        "image has num_pixels.",
+        "A worked number to test yourself on: 100 nats per 28 × 28 image is about 0.184 bits per "
+        "dimension. One value per image: shape [B].",
+    ],
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the sign kept",
+                "log p(x) is negative; the code length −log₂ p(x) is positive: bits per dimension "
+                "measure a cost.",
+                lambda lp, d: lp / (d * math.log(2)), hint=1),
+        Mistake("nats left as nats",
+                "the log p(x) estimates are natural logs; a bit is log base 2, so divide by ln 2 too.",
+                lambda lp, d: -lp / d, hint=2),
+        Mistake("multiplied by ln 2 instead of divided",
+                "log₂ y = ln y / ln 2: there are more bits than nats in the same probability "
+                "(1 nat ≈ 1.44 bits).",
+                lambda lp, d: -lp * math.log(2) / d, hint=2),
+        Mistake("log base 10 instead of base 2",
+                "dividing by ln 10 gives decimal digits (bans), not bits; use ln 2.",
+                lambda lp, d: -lp / (d * math.log(10)), hint=2),
+        Mistake("not divided by the number of dimensions",
+                "that is bits per image; per dimension divides by D = num_pixels, which lets images of "
+                "different sizes be compared.",
+                lambda lp, d: -lp / math.log(2), hint=2),
+        Mistake("averaged over the batch",
+                "the function converts each image's estimate; the average over the test set comes later "
+                "(shape [B], not one number).",
+                lambda lp, d: (-lp / (d * math.log(2))).mean(), hint=3),
+    ],
+    rtol=1e-9, atol=1e-12,
+)
+
+
+# --------------------------------------------------------------------------- 2. the encoder's gradient as k grows
 
 
 encoder_signal_as_k_grows = Prediction(
@@ -58,14 +115,14 @@ encoder_signal_as_k_grows = Prediction(
              "which no choice of encoder changes.",
         "c": "that is the k-sample ELBO's gradient (the control's), whose expectation does not depend on k. "
              "L_k's expectation does: it tends to log p(x), which has no encoder in it.",
-        "d": "the noise does not grow: the gradient is still an average over k samples, and its standard "
-             "deviation falls like 1/√k. What changes is the expectation: L_k tends to log p(x), which has "
-             "no encoder in it.",
+        "d": "the noise does not grow: the gradient is a self-normalised weighted sum of k per-sample "
+             "gradients, and Rainforth et al. (2018) show that its standard deviation still falls like 1/√k. "
+             "What changes is the expectation: L_k tends to log p(x), which has no encoder in it.",
     },
 )
 
 
-# --------------------------------------------------------------------------- 2. how many test images
+# --------------------------------------------------------------------------- 3. how many test images
 
 
 def reference_test_images_needed(a, b, target_se):
@@ -123,61 +180,6 @@ test_images_needed = Exercise(
                 lambda a, b, t: math.floor((a - b).var().item() / t**2), hint=3),
     ],
     rtol=0.0, atol=0.5,
-)
-
-
-# --------------------------------------------------------------------------- 3. bits per dimension
-
-
-def reference_bits_per_dim(log_px, num_pixels):
-    """−log p(x) in nats per image → bits per dimension: divide by D and by ln 2. Shape [B]."""
-    return -log_px / (num_pixels * math.log(2))
-
-
-def _bits_cases() -> list[Case]:
-    return [Case((torch.tensor([-86.76, -111.7, -50.0], dtype=_F64), 784), "28 × 28 binary images"),
-            Case((-60.0 + 5.0 * _randn((5,), 20), 196), "14 × 14 images"),
-            Case((-7000.0 + 100.0 * _randn((2,), 21), 3072), "32 × 32 colour images, D = 3 × 1024")]
-
-
-bits_per_dim = Exercise(
-    "bits_per_dim",
-    reference_bits_per_dim,
-    _bits_cases,
-    hints=[
-        "Two conversions: from a whole image to one dimension (pixel), and from nats (natural log) to "
-        "bits (log base 2). Also: which sign does a cost in bits have?",
-        "log₂ y = ln y / ln 2: how many bits is one nat? Per dimension means per pixel, of which an "
-        "image has num_pixels.",
-        "A worked number to test yourself on: 100 nats per 28 × 28 image is about 0.184 bits per "
-        "dimension. One value per image: shape [B].",
-    ],
-    lesson=LESSON,
-    mistakes=[
-        Mistake("the sign kept",
-                "log p(x) is negative; the code length −log₂ p(x) is positive: bits per dimension "
-                "measure a cost.",
-                lambda lp, d: lp / (d * math.log(2)), hint=1),
-        Mistake("nats left as nats",
-                "the log p(x) estimates are natural logs; a bit is log base 2, so divide by ln 2 too.",
-                lambda lp, d: -lp / d, hint=2),
-        Mistake("multiplied by ln 2 instead of divided",
-                "log₂ y = ln y / ln 2: there are more bits than nats in the same probability "
-                "(1 nat ≈ 1.44 bits).",
-                lambda lp, d: -lp * math.log(2) / d, hint=2),
-        Mistake("log base 10 instead of base 2",
-                "dividing by ln 10 gives decimal digits (bans), not bits; use ln 2.",
-                lambda lp, d: -lp / (d * math.log(10)), hint=2),
-        Mistake("not divided by the number of dimensions",
-                "that is bits per image; per dimension divides by D = num_pixels, which lets images of "
-                "different sizes be compared.",
-                lambda lp, d: -lp / math.log(2), hint=2),
-        Mistake("averaged over the batch",
-                "the function converts each image's estimate; the average over the test set comes later "
-                "(shape [B], not one number).",
-                lambda lp, d: (-lp / (d * math.log(2))).mean(), hint=3),
-    ],
-    rtol=1e-9, atol=1e-12,
 )
 
 
@@ -244,4 +246,4 @@ effective_sample_size = Exercise(
 )
 
 
-__all__ = ["encoder_signal_as_k_grows", "test_images_needed", "bits_per_dim", "effective_sample_size"]
+__all__ = ["bits_per_dim", "encoder_signal_as_k_grows", "test_images_needed", "effective_sample_size"]
