@@ -243,10 +243,12 @@ diagonal_price_3d = Prediction(
     lesson="lesson02",
     rtol=0.02,
     explain=(
-        "KL* = ½ (Σᵢ log Λᵢᵢ − log|Λ|). With unit variances and every pair at r = 0.5, "
+        "KL* = ½ (Σᵢ log Λᵢᵢ + log|Σ|). With unit variances and every pair at r = 0.5, "
         "|Σ| = (1 − r)² (1 + 2r) = 0.5 and Λᵢᵢ = (1 + r) / ((1 − r)(1 + 2r)) = 1.5, so "
-        "KL* = ½ (3 log 1.5 + log 0.5) = 0.262 nats: less than the three pairs' prices added up (0.432), "
-        "because the pairs' correlations overlap."
+        "KL* = ½ (3 log 1.5 + log 0.5) = 0.262 nats, less than three pair prices (0.432). The pairs count each "
+        "coordinate twice: each pair squeezes its variance to 1 − r² = 0.75, 2 × ½ log(4/3) = 0.288 per coordinate, "
+        "where both neighbours together squeeze it to 1/Λᵢᵢ = 2/3, ½ log 1.5 = 0.203. The determinant, "
+        "½ log 0.5 = −0.347 against 3 × ½ log 0.75 = −0.432, takes back part of the difference."
     ),
     hints=[
         "Section 5's general formula needs the diagonal of Λ = Σ⁻¹ and log|Λ| = −log|Σ|. "
