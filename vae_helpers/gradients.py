@@ -249,7 +249,7 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
                       interpolation="nearest", aspect="auto")
         ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
-    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→\n($\\mu$, $\\log\\sigma^2$), {d_z} each", "#dbe9f6", 10)
+    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→2×{d_z}", "#dbe9f6", 10)
     _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
     _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
     _node(ax, (0.6, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
@@ -422,9 +422,11 @@ def plot_square_estimators(mu: float, sigma: float, mu_max: float, eps_mu: torch
     return estimates
 
 
-def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: torch.Tensor) -> None:
+def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: torch.Tensor,
+                  centred: bool = False) -> None:
     """Notebook 03's Algorithm 1 figure: the ELBO estimate per step (with a running mean) and 8 inputs
-    above their reconstructions, both on the grey scale 0 to 1 ([8, 784] each)."""
+    above their reconstructions, both on the grey scale 0 to 1 ([8, 784] each). ``centred=True`` draws
+    each running mean at the middle of its window (and says so), not at its last step."""
     import matplotlib.pyplot as plt
 
     steps = len(history)
@@ -433,7 +435,9 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
     fig = plt.figure(figsize=(9.5, 4.4))
     ax = fig.add_axes([0.09, 0.12, 0.36, 0.78])
     ax.plot(range(1, steps + 1), history, color="lightgrey", lw=1, label="one minibatch")
-    ax.plot(range(window, window + len(smooth)), smooth, color="tab:blue", lw=2, label=f"mean of {window} steps")
+    first = (window + 1) // 2 if centred else window
+    ax.plot(range(first, first + len(smooth)), smooth, color="tab:blue", lw=2,
+            label=f"{'centred ' if centred else ''}mean of {window} steps")
     ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)", title="Algorithm 1 on MNIST")
     ax.legend(fontsize=9, loc="lower right")
     grid = fig.add_axes([0.6, 0.03, 0.39, 0.88])
@@ -484,9 +488,10 @@ def plot_encoder_ratios(ratios: dict) -> None:
     fig.tight_layout()
 
 
-def plot_score_vs_pathwise_training(histories: dict) -> None:
+def plot_score_vs_pathwise_training(histories: dict, centred: bool = False) -> None:
     """Notebook 03's section 6 training figure: ``histories[(z_dim, estimator)]`` are per-step ELBO estimates
-    from ``train_encoder_by``; drawn as running means of 15 steps, colour by estimator, dashes by z_dim."""
+    from ``train_encoder_by``; drawn as running means of 15 steps, colour by estimator, dashes by z_dim.
+    ``centred=True`` draws each mean at the middle of its window (and says so)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9.5, 3.8))
@@ -496,9 +501,10 @@ def plot_score_vs_pathwise_training(histories: dict) -> None:
         smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
         ls = styles.setdefault(z_dim, ("-", "--", ":")[len(styles) % 3])
         name = "pathwise" if estimator == "pathwise" else "score function, running-mean $b$"
-        ax.plot(range(window, window + len(smooth)), smooth, ls=ls, lw=1.8,
+        first = (window + 1) // 2 if centred else window
+        ax.plot(range(first, first + len(smooth)), smooth, ls=ls, lw=1.8,
                 color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
-    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\nmean of {window} steps)")
+    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\n{'centred ' if centred else ''}mean of {window} steps)")
     start = sum(sum(h[:10]) / len(h[:10]) for h in histories.values()) / len(histories)
     lo = min(min(h[len(h) // 3:]) for h in histories.values())
     hi = max(max(h[-window:]) for h in histories.values())
@@ -508,4 +514,58 @@ def plot_score_vs_pathwise_training(histories: dict) -> None:
                  fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    fig.tight_layout()
+
+
+def draw_reparameterized_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None,
+                             recon_label="untrained output"):
+    """``diagrams.vae_diagram`` for notebook 03: the KL label says only "KL term" (section 5 estimates it
+    from z, not in closed form), and the arrow log σ² → z carries the conversion σ = exp(½ log σ²)."""
+    from .diagrams import vae_diagram
+
+    ax = vae_diagram(x_image, recon_image, dims=dims, ax=ax, recon_label=recon_label)
+    for text in ax.texts:
+        if text.get_text().startswith("KL term"):
+            text.set_text("KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$")
+    # the arrow log σ² → z runs from (4.53, 1.45) to (5.1, 1.85): label it just below its midpoint
+    ax.text(4.68, 1.5, "$\\sigma = e^{\\log\\sigma^2/2}$", fontsize=9, ha="left", va="top")
+    return ax
+
+
+def plot_baseline_ratios(ratios: dict, oracle: str = "score, best b*") -> None:
+    """Notebook 03's section 6 figure, practical baselines first. ``ratios[(z_dim, stage)]`` maps each
+    score-function estimator to its variance over the pathwise one. Left, log axis: no baseline and one
+    constant baseline (what training can afford); right, linear axis: the per-image oracle ``oracle``."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"Z = {z_dim}\n{stage}" for z_dim, stage in ratios]
+    x = range(len(labels))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.3), gridspec_kw={"width_ratios": [1.15, 1]})
+    top = 1
+    for name, color in (("score, no baseline", "tab:red"), ("score, constant b", "tab:purple")):
+        values = [r[name] for r in ratios.values()]
+        top = max(top, *values)
+        ax.plot(x, values, "o", color=color, ms=7, label=_ENCODER_LABELS[name])
+        for j, v in enumerate(values):
+            ax.annotate(f"{v:,.0f}", (j, v), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=9)
+    ax.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
+    ax.set_yscale("log")
+    ticks = [k * 10**e for e in range(0, 8) for k in (1, 3)]
+    ax.set_yticks(ticks, labels=[f"{t:,.0f}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_ylim(0.7, top * 8)
+    ax.set(ylabel="variance / pathwise variance (log scale)", title="practical: no baseline, or one constant $b$")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper left")
+    bars = bx.bar(list(x), [r[oracle] for r in ratios.values()], width=0.5, color=ESTIMATOR_COLORS[oracle],
+                  label=_ENCODER_LABELS[oracle])
+    bx.bar_label(bars, labels=[f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in bars.datavalues], fontsize=9)
+    bx.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
+    bx.set(ylabel="variance / pathwise variance", title="oracle: per-image best $b^*$")
+    bx.set_ylim(0, 1.35 * max(r[oracle] for r in ratios.values()))
+    bx.legend(fontsize=9, loc="upper left")
+    for axis in (ax, bx):
+        axis.set_xticks(list(x))
+        axis.set_xticklabels(labels, fontsize=9)
+        axis.set_xlim(-0.6, len(labels) - 0.4)
     fig.tight_layout()
