@@ -73,7 +73,7 @@ def _normal(english: str) -> str:
 def glossary() -> dict[str, str]:
     """English name (normalised) → its one Chinese term."""
     terms: dict[str, str] = {}
-    for row in _table_after("## 6 · Glossary"):
+    for row in _table_after("## Appendix B · Glossary"):
         english, chinese = row[0], row[1]
         for name in _english_names(english):
             assert name not in terms, f"glossary: {name!r} has two rows"
@@ -143,7 +143,7 @@ def problems_in(path: Path, terms: dict[str, str], titles: dict[str, str]) -> li
 def test_the_glossary_has_one_term_per_concept():
     terms = glossary()
     assert len(terms) > 60
-    rows = _table_after("## 6 · Glossary")
+    rows = _table_after("## Appendix B · Glossary")
     chinese = [row[1] for row in rows]
     repeated = sorted({c for c in chinese if chinese.count(c) > 1})
     assert not repeated, f"a Chinese term names two rows of the glossary: {repeated}"

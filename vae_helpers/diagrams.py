@@ -131,19 +131,19 @@ def iwae_diagram(ax=None, k_label="k"):
     _box(ax, 0.5, 1.5, 0.8, 0.6, "x", "white", size=12)
     _box(ax, 2.15, 1.5, 1.9, 0.9, "encoder\n" r"$q(z\mid x)=\mathcal{N}(\mu,\sigma^2)$", ENCODER)
     _arrow(ax, (0.9, 1.5), (1.2, 1.5))
-    _box(ax, 9.65, 3.45, 2.8, 0.45, r"prior $p(z)=\mathcal{N}(0, I)$: $\log p(z_i)$", "white", size=9)
+    _box(ax, 9.65, 3.45, 3.3, 0.45, r"prior $p(z)=\mathcal{N}(0, I)$: $\log p(z_i)$", "white", size=10)
     rows = [(2.55, "1"), (1.75, "2"), (0.55, k_label)]
     for y, i in rows:
         _box(ax, 4.05, y, 1.4, 0.5, rf"$z_{{{i}}}=\mu+\sigma\varepsilon_{{{i}}}$", NOISE, size=10)
         _arrow(ax, (3.1, 1.5), (3.35, y))
-        _box(ax, 6.1, y, 1.7, 0.6, "decoder\n" rf"$\log p(x\mid z_{{{i}}})$", DECODER, size=9)
+        _box(ax, 6.1, y, 1.7, 0.62, "decoder\n" rf"$\log p(x\mid z_{{{i}}})$", DECODER, size=10)
         _arrow(ax, (4.75, y), (5.25, y))
         _box(ax, 9.65, y, 4.7, 0.5,
              rf"$\log w_{{{i}}}=\log p(x\mid z_{{{i}}})+\log p(z_{{{i}}})-\log q(z_{{{i}}}\mid x)$", "white", size=10)
         _arrow(ax, (6.95, y), (7.3, y))
         _arrow(ax, (12.0, y), (12.2, 1.5))
     _arrow(ax, (9.65, 3.22), (9.65, 2.8))
-    ax.text(9.65, 3.0, "  (every row)", ha="left", va="center", fontsize=9)
+    ax.text(9.65, 3.0, "  (every row)", ha="left", va="center", fontsize=10)
     ax.text(4.05, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
     ax.text(6.1, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
     ax.text(9.65, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
@@ -157,14 +157,17 @@ def iwae_diagram(ax=None, k_label="k"):
 
 
 def training_curves(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
-                    figsize=(10, 3.6)):
+                    figsize=(10, 3.6), test_kl=None):
     """Two panels of a short training run, in nats per image: the loss and its reconstruction part (left),
     the KL term (right); one point per training step.
 
     ``history`` holds one ``(reconstruction, KL)`` pair per step. ``baseline`` = ``(label, value)`` draws a
     dashed reference line on the left (e.g. the average digit's loss), ``test_loss`` a black dot at the
     last step (the −ELBO on the test images), ``mark_step`` a dotted vertical line with its step number.
-    ``ylim`` zooms the left panel (the first steps start far above it). Returns the figure.
+    ``ylim`` zooms the left panel (the first steps start far above it). ``test_kl`` adds the KL term on
+    the test images as a black dot on the right (and, with ``test_loss``, their reconstruction loss on the
+    left). ``mark_step="baseline"`` marks the first step after which every batch's reconstruction loss stays
+    below the baseline. Returns the figure.
     """
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
@@ -176,12 +179,20 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
         left.axhline(baseline[1], color="grey", ls="--", label=f"{baseline[0]} ({baseline[1]:.1f})")
     if test_loss is not None:
         left.plot(len(history), test_loss, "ko", label=f"−ELBO on the test images ({test_loss:.1f})")
+        if test_kl is not None:
+            left.plot(len(history), test_loss - test_kl, "o", mfc="white", mec="k",
+                      label=f"reconstruction loss on them ({test_loss - test_kl:.1f})")
+    if mark_step == "baseline" and baseline is not None:
+        mark_step = 1 + max((i for i, r in enumerate(reconstruction, 1) if r >= baseline[1]), default=0)
     if mark_step is not None and 1 <= mark_step <= len(history):
         left.axvline(mark_step, color="grey", ls=":", lw=1)
         left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
     left.set_ylim(*ylim)
     left.legend(fontsize=9, loc="upper right")
-    right.plot(steps, kl, color="C2")
+    right.plot(steps, kl, color="C2", label="KL term per batch")
+    if test_kl is not None:
+        right.plot(len(history), test_kl, "ko", label=f"KL term on the test images ({test_kl:.1f})")
+        right.legend(fontsize=9, loc="upper right")
     for ax, title in ((left, f"per training batch (the loss starts at {sum(history[0]):.0f})"),
                       (right, "the KL term per training batch")):
         ax.set_xlabel(f"training step ({batch_size} images each)")
@@ -190,3 +201,15 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def graphical_model_with_encoder(ax=None, n_label="N images"):
+    """``graphical_model`` with q_φ(z|x) written beside its dashed arc rather than under φ's arrow, on a white
+    patch where it crosses the plate's edge (added for notebook 02). Returns the axes."""
+    ax = graphical_model(ax=ax, inference=True, n_label=n_label)
+    for text in ax.texts:
+        if text.get_text().startswith("$q_"):
+            text.set_position((0.68, 1.2))
+            text.set_horizontalalignment("right")
+            text.set_bbox(dict(facecolor="white", edgecolor="none", pad=1.5))  # over the plate's edge
+    return ax
