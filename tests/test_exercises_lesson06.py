@@ -18,8 +18,10 @@ def test_the_predictions_are_measured_not_stored():
 
 def test_the_colour_loss_prediction_measures_beta_and_the_broadcasting_batches():
     assert lesson06.row_summed_colour_loss.answer() == solutions.row_summed_colour_loss == "β = 96; batches 1 and 32"
-    result = lesson06.row_summed_colour_loss.check("β = 96; batches 1, 3 and 32", verbose=False)
-    assert result.status == "incorrect" and "last dimension" in result.message
+    result = lesson06.row_summed_colour_loss.check("β = 96; only batch 32", verbose=False)
+    assert result.status == "incorrect" and "size 1" in result.message
+    result = lesson06.row_summed_colour_loss.check("β = 1024; batches 1, 3 and 32", verbose=False)
+    assert result.status == "incorrect" and "never with the 3 channels" in result.message
     result = lesson06.row_summed_colour_loss.check("β = 32; batches 1 and 32", verbose=False)
     assert result.status == "incorrect" and "3 channels" in result.message
 

@@ -60,7 +60,7 @@ def _viewable_slices() -> str:
 
 viewable_slices = Prediction(
     "viewable_slices", _viewable_slices, lesson=LESSON,
-    choices=["ad", "bd", "abc", "abd", "acd", "abcd"],
+    choices=["ab", "bc", "cd", "abc", "abd", "acd", "bcd", "abcd"],
     explain="Inside each image, view(len(y), -1) needs one step size from every value to the next. x[:64] "
     "and x[::2] keep whole images (x[::2] only doubles the stride between images, which view keeps), and "
     "x[:, :, :14], the top 14 rows, is 14 × 28 consecutive values per image: all three are viewable. "
@@ -73,12 +73,16 @@ viewable_slices = Prediction(
            "does not matter."],
     mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: inside an image the rows have "
               "gaps between them, and one stride cannot jump over them.",
+              "ab": "x[::2] keeps whole images, only further apart: the stride of the batch dimension doubles, "
+              "and view(len(y), -1) never looks between images.",
+              "bc": "a slice along the batch dimension never breaks an image apart: x[:64] and x[::2] keep "
+              "whole images; and x[:, :, :, :14] leaves gaps between its rows.",
+              "cd": "x[:, :, :, :14] leaves gaps between its rows that one stride cannot jump over; x[:64] and "
+              "the top 14 rows, x[:, :, :14], are one block of memory per image.",
+              "bcd": "x[:64] keeps whole images, one block of 784 values each; x[:, :, :, :14] leaves gaps "
+              "between its rows that one stride cannot jump over.",
               "acd": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
               "and one stride cannot jump over them; the top 14 rows, x[:, :, :14], are one block per image.",
-              "ad": "the top 14 rows of each image, x[:, :, :14], are 14 × 28 consecutive values in memory: "
-              "one block per image, which view can describe.",
-              "bd": "x[:64] keeps whole images, one block of 784 values each: a slice along the batch "
-              "dimension never breaks an image apart.",
               "abc": "x[:, :, :, :14] keeps the first 14 values of every 28: the rows have gaps between them, "
               "and one stride cannot jump over them; and x[::2] keeps whole images, only further apart, "
               "which the stride of the batch dimension describes."})
@@ -106,8 +110,8 @@ def _row_summed_colour_loss() -> str:
 
 row_summed_colour_loss = Prediction(
     "row_summed_colour_loss", _row_summed_colour_loss, lesson=LESSON,
-    choices=["β = 32; batches 1 and 32", "β = 96; batches 1 and 32", "β = 96; batches 1, 3 and 32",
-             "β = 96; only batch 32", "β = 1024; batches 1 and 32"],
+    choices=["β = 32; batches 1 and 32", "β = 32; batches 1, 3 and 32", "β = 96; batches 1 and 32",
+             "β = 96; only batch 32", "β = 1024; batches 1, 3 and 32", "β = 1024; only batch 32"],
     explain="recon has shape [B, 3, 32]: each entry sums the 32 pixels of one row of one channel, and an image "
     "holds 3 × 32 = 96 such rows. recon.mean() therefore divides each image's reconstruction by 96, and the "
     "loss is (recon + 96·KL) / 96: a β-VAE with β = 96. Broadcasting lines shapes up from the right, so "
@@ -118,12 +122,15 @@ row_summed_colour_loss = Prediction(
            "B of kl's [B]? And what does a dimension of size 1 do?"],
     mistakes={"β = 32; batches 1 and 32": "recon.mean() averages over B × 3 × 32 entries: besides the 32 rows, "
               "the 3 channels divide each image's reconstruction too.",
-              "β = 96; batches 1, 3 and 32": "broadcasting starts from the last dimension: kl's [B] meets the 32 "
-              "of [B, 3, 32], never the channel dimension, so B = 3 raises.",
               "β = 96; only batch 32": "a dimension of size 1 stretches to any size: with a batch of one, [1, 3, 32] "
               "+ [1] runs silently too.",
-              "β = 1024; batches 1 and 32": ".sum(-1) has already added the 32 pixels of each row: the mean then "
-              "divides by the 3 × 32 = 96 rows of an image, not by its 1024 pixels per channel."})
+              "β = 32; batches 1, 3 and 32": "recon.mean() averages over B × 3 × 32 entries, so the channels divide "
+              "too (β = 96); and broadcasting compares kl's [B] with the last size, 32, never with the 3 channels.",
+              "β = 1024; batches 1, 3 and 32": ".sum(-1) has already added the 32 pixels of each row: the mean divides "
+              "by the 3 × 32 = 96 rows of an image; and broadcasting compares kl's [B] with the last size, 32, "
+              "never with the 3 channels.",
+              "β = 1024; only batch 32": ".sum(-1) has already added the 32 pixels of each row: the mean divides by "
+              "the 3 × 32 = 96 rows of an image, not by 1024; and a batch of one broadcasts too."})
 
 # --------------------------------------------------------------------------- 4. flatten any batch
 
