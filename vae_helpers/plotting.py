@@ -134,12 +134,13 @@ def grid_images(model, z1_values: torch.Tensor, z2_values: torch.Tensor) -> torc
 
 
 def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[str, float] | None = None,
-                         ylim: tuple[float, float] | None = None, figsize=(9.6, 3.4)):
+                         ylim: tuple[float, float] | None = None, figsize=(9.6, 3.4), zoom_from: int | None = None):
     """A run read three ways: −ELBO of every step, reconstruction and KL, in nats per image.
 
     Each epoch's mean over its steps is drawn at the epoch's middle (e − ½), where its steps lie;
     the test score after the epoch at its end (e). ``reference`` adds a dotted line (label, value)
-    to the −ELBO panel; ``ylim`` frames that panel (steps above it are named in its title).
+    to the −ELBO panel; ``ylim`` frames that panel (steps above it are named in its title);
+    ``zoom_from`` adds an inset of its epoch means and test scores from that epoch on.
     Returns the figure and its three axes.
     """
     from matplotlib.ticker import MaxNLocator
@@ -164,7 +165,15 @@ def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[st
     if ylim is not None:
         axes[0].set_ylim(*ylim)
         axes[0].set_title(f"−ELBO (the first steps lie above {ylim[1]:g})")
-    axes[0].legend(fontsize=9)
+    axes[0].legend(fontsize=9, loc="upper right")
+    late = [r for r in rows if zoom_from is not None and r["epoch"] >= zoom_from]
+    if len(late) > 1:
+        inset = axes[0].inset_axes([0.3, 0.2, 0.42, 0.42])
+        inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
+        inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
+        inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}, zoomed", fontsize=9)
+        inset.tick_params(labelsize=8)
+        inset.grid(alpha=0.3)
     fig.tight_layout()
     return fig, axes
 
@@ -223,10 +232,11 @@ def plot_bounds_against_k(curves: dict, differences: dict, reference: dict | Non
 
 
 def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: float | None = None, zoom_from: int = 2,
-                         figsize=(9.5, 3.9)):
+                         figsize=(9.5, 3.9), exact_label: str | None = None):
     """Repeated estimates of log p(x) against the number of draws N (log axis), as a strip plot with
     each N's median; ``errors`` [repeats, len(n_values)] holds estimate − exact. The right panel zooms
-    on N ≥ n_values[zoom_from] and, given ``rho``, draws ± the predicted sd √((ρ − 1)/N)."""
+    on N ≥ n_values[zoom_from] and, given ``rho``, draws ± the predicted sd √((ρ − 1)/N).
+    ``exact_label`` (optional) replaces the legend text of the zero line."""
     repeats = errors.shape[0]
     fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
     spread = 10 ** torch.linspace(-0.12, 0.12, repeats, dtype=torch.float64)  # spread the dots sideways
@@ -235,7 +245,7 @@ def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: floa
             ax.plot(n * spread, errors[:, j], "o", color="tab:blue", ms=4, alpha=0.6,
                     label="one estimate" if j == 0 else None)
             ax.plot([n / 1.5, n * 1.5], [errors[:, j].quantile(0.5).item()] * 2, "k-", lw=2, label="median" if j == 0 else None)
-        ax.axhline(0, color="tab:green", lw=1.5, label=f"exact log p(x) = {exact:.2f}")
+        ax.axhline(0, color="tab:green", lw=1.5, label=exact_label or f"exact log p(x) = {exact:.2f}")
         ax.set(xscale="log", xlabel="prior draws N", ylabel="estimate − exact log p(x)  (nats)")
         ax.grid(alpha=0.3)
     n_lo, n_hi = n_values[zoom_from], n_values[-1]
@@ -316,24 +326,27 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
 
 
 def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9),
-                      band: bool = False):
+                      band: bool = False, errors: bool = True):
     """Each model's mean bound L_k ± standard error over the images against k on a log axis
     (notebook 08), ``curves = {model: {k: per-image tensor}}``. ``band=True`` draws the ± standard error
-    as a light shaded band instead of error bars (added in round 11; the default is unchanged)."""
+    as a light shaded band instead of error bars (added in round 11; the default is unchanged).
+    ``errors=False`` draws the means only, without any standard error (added in round 12)."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     fig, ax = plt.subplots(figsize=figsize)
     for (name, b), marker, shift in zip(curves.items(), "o^sDv", (0.92, 1.0, 1.08, 0.96, 1.04)):
         ks = sorted(b)
-        means, errors = [b[k].mean().item() for k in ks], [se(b[k]) for k in ks]
-        if band:
+        means, errors_k = [b[k].mean().item() for k in ks], [se(b[k]) for k in ks]
+        if not errors:
+            ax.plot(ks, means, marker + "-", label=(labels or {}).get(name, name))
+        elif band:
             line, = ax.plot(ks, means, marker + "-", label=(labels or {}).get(name, name))
-            ax.fill_between(ks, [m - e for m, e in zip(means, errors)], [m + e for m, e in zip(means, errors)],
+            ax.fill_between(ks, [m - e for m, e in zip(means, errors_k)], [m + e for m, e in zip(means, errors_k)],
                             color=line.get_color(), alpha=0.12, lw=0)
         else:
-            ax.errorbar([k * shift for k in ks], means, yerr=errors, fmt=marker + "-", capsize=3,
+            ax.errorbar([k * shift for k in ks], means, yerr=errors_k, fmt=marker + "-", capsize=3,
                         label=(labels or {}).get(name, name))
     ax.set(xscale="log", xlabel="k, importance samples per image",
-           ylabel="mean L_k, nats per image" + (" (band: ± SE)" if band else " (± SE)"))
+           ylabel="mean L_k, nats per image" + ("" if not errors else " (band: ± SE)" if band else " (± SE)"))
     ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, loc="lower right")
@@ -342,12 +355,19 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
 
 
 def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
-                           reference: dict | None = None, figsize=(9.5, 4.0)):
+                           reference: dict | None = None, figsize=(9.5, 4.0), reference_strip: bool = False,
+                           reference_label: str = "paper,\nk = 5000"):
     """Two panels (notebook 08): left, per-image scores of model ``a`` against model ``b`` around the
     diagonal; right, differences image by image against k ± paired standard error,
     ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` (e.g. a
-    paper's) written as labelled ticks at the right edge."""
+    paper's) written as labelled ticks at the right edge. ``reference_strip=True`` (added in round 12; the
+    default is unchanged) draws them instead as short ticks in a narrow strip of their own, titled
+    ``reference_label``, so that they cannot read as a k or as a point of another curve."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
+    if reference_strip:
+        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 0.7]))
+        return _paired_comparison_strip(a, b, names, differences, reference or {}, reference_label, se,
+                                        fig, ax_s, ax_d, ax_r)
     fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
     lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
@@ -377,6 +397,42 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     return fig, (ax_s, ax_d)
 
 
+def _paired_comparison_strip(a, b, names, differences, reference, reference_label, se, fig, ax_s, ax_d, ax_r):
+    """plot_paired_comparison with ``reference_strip=True`` (round 12): the reference values as ticks in ``ax_r``."""
+    ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
+    lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
+    ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
+    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
+             ylabel=f"{names[0]}: log p(x) estimate, nats")
+    ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
+    ax_s.legend(fontsize=9, loc="upper left")
+    ax_s.grid(alpha=0.3)
+    k_max = 0
+    for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
+        ks = sorted(d)
+        k_max = max(k_max, ks[-1])
+        ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
+                      fmt=marker + "-", capsize=3, color=colour, label=label)
+        if label in reference:
+            ax_r.plot([0], [reference[label]], "_", ms=10, mew=2.5, color=colour)
+            ax_r.annotate(f"{reference[label]:+.2f}", (0, reference[label]), xytext=(7, 0), textcoords="offset points",
+                          fontsize=9, va="center", color=colour)
+    for ax in (ax_d, ax_r):
+        ax.axhline(0, color="grey", lw=1)
+    ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
+    ax_d.set_xlim(0.7, k_max * 1.5)
+    ax_d.set_title("differences on the same images", fontsize=10)
+    ax_d.grid(alpha=0.3, which="both")
+    ax_d.legend(fontsize=9, loc="lower right")
+    ax_r.set_ylim(ax_d.get_ylim())
+    ax_r.set_xlim(-0.4, 1.2)
+    ax_r.set_xticks([0], [reference_label], fontsize=9)
+    ax_r.tick_params(axis="y", labelleft=False)
+    ax_r.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig, (ax_s, ax_d, ax_r)
+
+
 def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4)):
     """Two panels of box plots (notebook 08, round 11): the largest normalised importance weight per test image,
     ``shares = {model: {k: per-image tensor}}``, in groups of ``ks[0]`` (training) and ``ks[1]`` (evaluation);
@@ -400,9 +456,10 @@ def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4)):
 
 
 def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: float = 0.0, z_range=(-7.0, 7.0),
-                     figsize=(9.5, 3.4)):
+                     figsize=(9.5, 3.4), reference: tuple | None = None):
     """Two panels (notebook 08): left, a 1-D p(x, z) over z with the proposal q(z|x) and a rug of its
-    samples; right, the bound L_k (``bounds = {k: value}``) against k beside the exact log p(x)."""
+    samples; right, the bound L_k (``bounds = {k: value}``) against k beside the exact log p(x).
+    ``reference = (value, label)`` adds a dashed grey line on the right (added in round 12; default unchanged)."""
     fig, (ax_z, ax_k) = plt.subplots(1, 2, figsize=figsize)
     z = torch.linspace(*z_range, 800, dtype=torch.float64)
     ax_z.plot(z, joint.log_prob(z).exp(), color="black", label="p(x, z): the posterior's shape")
@@ -415,6 +472,8 @@ def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: flo
     ks = sorted(bounds)
     ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="L_k")
     ax_k.axhline(exact, color="tab:green", lw=1.5, label=f"log p(x) = {exact:g}")
+    if reference is not None:
+        ax_k.axhline(reference[0], color="grey", ls="--", lw=1, label=reference[1])
     ax_k.set(xscale="log", xlabel="k, samples from q", ylabel="nats", ylim=(min(bounds.values()) - 0.2, exact + 0.2))
     ax_k.set_title("the bound flattens below log p(x)", fontsize=10)
     ax_k.legend(fontsize=9, loc="center right")
@@ -708,11 +767,13 @@ def plot_toy_descent(runs: dict, sigma_star: dict, lr: float, safe_lr: float, to
     return fig, axes
 
 
-def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None):
+def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
+                           colors: tuple | None = None):
     """Notebook 02's toy encoders: each entry of ``gaps`` (legend label -> amortization gap after each training
-    step, a list) as a curve on a log scale, and the ``approximation_gap`` as a dashed line. Returns (fig, ax)."""
+    step, a list) as a curve on a log scale, and the ``approximation_gap`` as a dashed line. ``colors``, one per
+    curve, replaces the default palette (orange, red, brown, pink). Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    for (label, values), colour in zip(gaps.items(), ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
+    for (label, values), colour in zip(gaps.items(), colors or ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
         ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
     ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
     ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
@@ -723,17 +784,17 @@ def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str |
 
 
 def plot_elbo_terms_per_digit(images: torch.Tensor, decoded: torch.Tensor, reconstruction, kl, *,
-                              title: str | None = None):
+                              title: str | None = None, rec_label: str = "rec."):
     """Notebook 02's digits: ``images`` [n, 1, 28, 28] on top, ``decoded`` [n, 28, 28] below, each column
-    labelled with its reconstruction term, KL term and their difference, the ELBO (all in nats; the
-    reconstruction term is ``reconstruction``, the log-likelihood, not the loss). Returns (fig, axes)."""
+    labelled with its reconstruction term (after ``rec_label``), KL term and their difference, the ELBO (all in
+    nats; the reconstruction term is ``reconstruction``, the log-likelihood, not the loss). Returns (fig, axes)."""
     n = len(images)
     fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 3.3), squeeze=False, layout="constrained")
     for i in range(n):
         axes[0, i].imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)  # white strokes on black
         axes[1, i].imshow(decoded[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
         rec, k = float(reconstruction[i]), float(kl[i])
-        axes[1, i].set_xlabel(f"rec. {rec:.0f}\nKL {k:.1f}\nELBO {rec - k:.0f}", fontsize=10)
+        axes[1, i].set_xlabel(f"{rec_label} {rec:.0f}\nKL {k:.1f}\nELBO {rec - k:.0f}", fontsize=10)
         for ax in axes[:, i]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -745,15 +806,19 @@ def plot_elbo_terms_per_digit(images: torch.Tensor, decoded: torch.Tensor, recon
 
 
 def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, window: float = 1.5,
-                     title: str | None = None):
+                     title: str | None = None, errors: dict | None = None):
     """Notebook 02's importance-weighted bounds: ``bounds`` maps a name to its L_k estimates, one per entry of
     ``k_values`` (powers of two), drawn against k on a log-2 axis with log p(x) dashed; the window ends
-    ``window`` nats below log p(x), and a curve that leaves it says so in its legend label. Returns (fig, ax)."""
+    ``window`` nats below log p(x), and a curve that leaves it says so in its legend label. ``errors`` (name ->
+    one standard error per k), if given, is drawn as error bars. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=(10, 4.4))
     for name, values in bounds.items():
         hidden = [k for k, v in zip(k_values, values) if v < log_px - window]
         note = f" (k ≤ {max(hidden)} below the plot; $\\mathcal{{L}}_1$ = {values[0]:.1f})" if hidden else ""
         ax.plot(k_values, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
+        if errors is not None:
+            ax.errorbar(k_values, values, yerr=errors[name], fmt="none", ecolor=colors[name], elinewidth=1.5,
+                        capsize=4)
     ax.axhline(log_px, color="black", ls="--", label="log p(x)")
     ax.set_xscale("log", base=2)
     ax.set(xlabel="number of importance samples k", ylabel=r"$\mathcal{L}_k$ (nats)", title=title,
@@ -806,3 +871,152 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
            ylabel="sum over all weights, nats²", title=f"one step's gradient, {batch_size} images, one z each")
     ax.legend(loc="upper left", fontsize=9)
     return ax
+
+
+# --- added for notebook 04 (round 12): the two descent figures redrawn; new functions, nothing above changed
+
+
+def plot_kl_noise_floor(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int):
+    """Notebook 04's gradient descent on one unused coordinate's KL, as ``plot_sampled_kl_training`` but with
+    a legend by line style (colour = learning rate, written with the measured floor, the mean over the second
+    half, above each sampled curve), the predicted floors ``lr_ * v_at_prior / 4`` in the legend, and the KL axis
+    from 1e-4 to 1. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0))
+    for k in range(3):
+        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
+                     label="one-sample KL (3 of the runs)" if k == 0 else None)
+    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
+    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
+    axes[0].set(ylim=(0.5, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
+                title=f"One unused coordinate, learning rate {lr:g}")
+    for lr_, color in ((lr, "tab:red"), (lr / 4, "tab:blue")):
+        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
+        closed_path = train_runs[lr_, False][0][:, 0].tolist()
+        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
+        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2)
+        axes[1].plot(closed_path, color=color, lw=2.5, ls="--")
+        axes[1].axhline(lr_ * v_at_prior / 4, color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
+        axes[1].text(0.99 * steps, kl_floor * 1.35, rf"$\eta$ = {lr_:g}: measured floor {kl_floor:.2g}", ha="right",
+                     va="bottom", fontsize=10, color=color)
+        if reach:
+            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
+            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0) if lr_ == lr else (-7, 0),
+                             textcoords="offset points", ha="left" if lr_ == lr else "right", va="center", fontsize=10,
+                             color=color)
+    axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step",
+                ylabel="KL of q from p (nats, log scale)", title=r"KL at learning rates $\eta$ and $\eta/4$")
+    axes[0].legend(fontsize=10, loc="lower right")
+    proxies = [matplotlib.lines.Line2D([], [], color="0.2", lw=1.2), matplotlib.lines.Line2D([], [], color="0.2", lw=2.5, ls="--"),
+               matplotlib.lines.Line2D([], [], color="0.35", lw=2.5, ls=(0, (1, 1.5)))]
+    axes[1].legend(proxies, [f"sampled KL, mean of {chains} runs", "closed-form KL", r"predicted floors $\eta V/4$"],
+                   fontsize=10, loc="lower right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_toy_descent_linear(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
+                            xmax: int = 40):
+    """Notebook 04's gradient descent on the toy loss, as ``plot_toy_descent`` but with a linear step axis up to
+    ``xmax``, the second log σ² run drawn as crosses on the first, the legend inside, and the step count of the
+    slow run (``runs[first, "sigma, safe"]``) written as text. Returns (fig, axes)."""
+    unused, precise = list(sigma_star)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), width_ratios=(1.6, 1))
+    colors = {unused: "tab:green", precise: "tab:purple"}
+    styles = {  # key: (label, line style, width, alpha, marker size)
+        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, 0),
+        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "x", 0, 1.0, 6),
+        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
+        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, 0),
+        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
+    }
+    longest = max(len(path) for path in runs.values())
+    for key, path in runs.items():
+        name = key[0]
+        label, style, width, alpha, ms = styles[key]
+        ratio = [abs(v) / sigma_star[name] for v in path]
+        diverged = len(path) < longest and len(path) < 20
+        ax = axes[1] if diverged else axes[0]
+        shown = len(path) if diverged else min(len(path), xmax + 1)
+        ax.plot(range(shown), ratio[:shown], style, color=colors[name], lw=width, alpha=alpha, ms=ms, mew=1.5,
+                label=label, zorder=4 if style == "x" else 2)
+        if diverged:
+            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=10)
+            continue
+        k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
+        if k is None or key == (precise, "s"):
+            continue
+        if k <= xmax:
+            ax.plot(k, ratio[k], "o", color=colors[name], ms=8, mec="black", zorder=5)
+            ax.annotate(f"{k} steps", (k, ratio[k]), xytext=(0, -9), textcoords="offset points",
+                        ha="center", va="top", fontsize=10)
+        else:
+            ax.text(0.98, 0.97, f"rate {safe_lr:.2g} (dotted): within 0.1 % only after {k} steps", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=10, color=colors[name])
+    axes[0].set(xlim=(-0.5, xmax + 0.5), ylim=(0.75, 2.08), xlabel="gradient step",
+                ylabel=r"$|\sigma| / \sigma_*$", title="Runs that converge (dots: within 0.1 % from then on)")
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
+    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
+                title="The run that diverges")
+    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
+        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
+        ax.legend(fontsize=10, **where)
+    fig.tight_layout()
+    return fig, axes
+
+
+# --- added for notebook 08 (round 12): new function, nothing above changed ------------------------------
+
+
+def plot_proposal_log_weights(log_w: dict, colors: dict, *, underflow: float | None = None, title: str = "",
+                              zoom_margin: float = 5.0, figsize=(9.5, 3.4)):
+    """One image's log importance weights under several proposals (notebook 08, section 3),
+    ``log_w = {label: [K] tensor}``: left, every draw on a log count scale; right, a zoom on the last
+    entry's range (the encoder). A dashed line marks each proposal's log p̂(x), the log of its mean weight;
+    ``underflow`` draws a grey line where exp(log w) rounds to 0 in float32, with everything left of it 0."""
+    log_mean = {name: (torch.logsumexp(v, 0) - math.log(len(v))).item() for name, v in log_w.items()}
+    last = list(log_w)[-1]
+    right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
+    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
+    ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
+              (log_w[last].min().item() - zoom_margin, right_edge))
+    for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
+        for name, v in log_w.items():
+            ax.hist(v.cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name], alpha=0.6,
+                    label=f"{name}: log p̂(x) = {log_mean[name]:.1f}")
+            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
+        if underflow is not None:
+            ax.axvline(underflow, color="grey", lw=1.5)
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("log w, nats")
+        ax.grid(alpha=0.3)
+    n = len(log_w[last])
+    axes[0].set(yscale="log", ylabel=f"draws of {n} (log scale)")
+    axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
+    axes[0].legend(fontsize=9, loc="upper left")
+    axes[1].set_ylabel(f"draws of {n}")
+    axes[1].set_title("zoom on the right end (dashed: log p̂(x))", fontsize=10)
+    if underflow is not None:
+        axes[1].annotate(f"float32: w = 0\nleft of {underflow:g}", (underflow, 0.97), xytext=(-4, 0),
+                         textcoords="offset points", xycoords=("data", "axes fraction"), ha="right", va="top",
+                         fontsize=9, color="dimgrey")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None):
+    """Rows of grey-scale images (notebook 01): ``rows = {row label: images [n, side*side]}``, one row per
+    entry, the label at the left of each row. Values are clamped to [0, 1]. Returns the figure."""
+    n_cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=figsize or (1.4 * n_cols + 0.1, 1.6 * len(rows) + 0.2),
+                             squeeze=False)
+    for r, (name, images) in enumerate(rows.items()):
+        for ax in axes[r]:
+            ax.set_xticks([]), ax.set_yticks([])
+        for ax, image in zip(axes[r], images):
+            ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(name, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
