@@ -19,7 +19,7 @@ from . import losses
 
 __all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
-           "print_surgery", "prior_shaped_control",
+           "lesson_models", "log_ratio_figure", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -227,8 +227,9 @@ def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, 
 
 
 def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor,
-                            edge: float):
-    """The decoded manifold (``plot_code_grid``) with, below it, the decoder's image at each class's median code."""
+                            edge: float, title_color: str | None = None):
+    """The decoded manifold (``plot_code_grid``) with, below it, the decoder's image at each class's median code,
+    titled in the class's colour, or in ``title_color`` when given."""
     from . import plotting
 
     fig = plt.figure(figsize=(9.4, 9.6))
@@ -240,7 +241,7 @@ def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor
         tile = fig.add_axes([0.12 + 0.083 * c, 0.015, 0.075, 0.1])
         tile.imshow(plotting.sample_images(model, medians[c:c + 1].to(device))[0, 0].cpu(), cmap="gray", vmin=0, vmax=1)
         tile.set_xticks([]), tile.set_yticks([])
-        tile.set_title(f"{c}s", fontsize=11, color=plt.cm.tab10(c), fontweight="bold")
+        tile.set_title(f"{c}s", fontsize=11, color=title_color or plt.cm.tab10(c), fontweight="bold")
     fig.text(0.005, 0.065, "decoder at\neach class's\nmedian code", fontsize=10, va="center")
     return fig
 
@@ -281,3 +282,58 @@ def plot_log_ratio(ax, ratios: dict, xlabel: str) -> None:
     ax.axvline(0, color="black", linewidth=1, label="0: densities q(z) = p(z)")
     ax.set(xlabel=xlabel, ylabel="draws per bin")
     ax.legend(fontsize=10, loc="upper left")
+
+
+def prior_shaped_means(log_var: torch.Tensor, seed: int) -> torch.Tensor:
+    """[N, d] means for the encoder variances exp(log_var) [N, d], drawn from N(0, diag(1 − E_n σ_j²)): the mixture
+    of N(meanₙ, σₙ²) then has the prior's mean and covariance (``prior_shaped_control``'s recipe, for any N)."""
+    spread = (1 - log_var.exp().mean(0)).clamp_min(0).sqrt()  # the means' standard deviation per coordinate
+    return torch.randn(log_var.shape, generator=torch.Generator().manual_seed(seed), dtype=log_var.dtype).to(
+        log_var.device) * spread
+
+
+def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal"):
+    """One row of overlaid histograms per panel (title → {label → [M] tensor of log q(z) − log p(z)}), on shared
+    bins, each group's mean dashed and quoted in the legend."""
+    values = torch.cat([r.cpu() for ratios in panels.values() for r in ratios.values()])
+    bins = torch.linspace(float(values.min()), float(values.max()), 51).tolist()
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True)
+    for ax, (title, ratios) in zip(axes, panels.items()):
+        for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
+            mean = float(r.mean())
+            ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean:.1f})")
+            ax.axvline(mean, color=color, linestyle="--", linewidth=1.5)
+        ax.axvline(0, color="black", linewidth=1, label=zero_label)
+        ax.set(ylabel="draws per bin", title=title)
+        ax.legend(fontsize=10, loc="upper left")
+    axes[-1].set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def lesson_models(settings: dict, runs_dir, reuse: bool = True, **run_config) -> tuple[dict, dict]:
+    """Train (or load from ``runs_dir``) one VAE per entry of ``settings`` (name → (z_dim, kl_weight)), the other
+    ``config.RunConfig`` fields from ``run_config``; print one line per model; return (models, histories)."""
+    from . import config, runs
+
+    models, histories = {}, {}
+    for name, (z_dim, beta) in settings.items():
+        cfg = config.validate(config.RunConfig(z_dim=z_dim, kl_weight=beta, **run_config))
+        models[name], histories[name], loaded = runs.train_or_load(cfg, runs_dir, f"z{z_dim}-beta{beta:g}", reuse=reuse)
+        print(f"{name:>9}: {'loaded' if loaded else 'trained'} ({cfg.epochs} epochs); "
+              f"test ELBO {histories[name][-1].test_elbo:.1f} nats/image")
+    return models, histories
+
+
+def prior_regions_legend(ax, edge: float) -> None:
+    """A second legend (lower right) for ``plot_codes``' dashed circles and dotted square, with the prior's mass
+    inside each: P(‖z‖ ≤ r) = 1 − exp(−r²/2) in 2-D, and (2Φ(edge) − 1)² for the square."""
+    from matplotlib.lines import Line2D
+
+    from matplotlib.legend import Legend
+
+    inside = [1 - math.exp(-r * r / 2) for r in (1, 2)]
+    square = float(2 * Normal(0.0, 1.0).cdf(torch.tensor(edge)) - 1) ** 2
+    handles = [Line2D([], [], color="black", linestyle="--", lw=1), Line2D([], [], color="black", linestyle=":", lw=1.5)]
+    labels = [f"circles r = 1, 2: {inside[0]:.0%}, {inside[1]:.0%} of p(z)", f"square |z_j| ≤ {edge:.2f}: {square:.0%} of p(z)"]
+    ax.add_artist(Legend(ax, handles, labels, loc="lower right", fontsize=10))  # the class legend stays ax's own
