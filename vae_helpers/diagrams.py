@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
 ENCODER, DECODER, NOISE, LOSS, GENERATE = "#dbe9f6", "#fde0c5", "#e8e8e8", "#b03030", "#2a7a2a"
@@ -32,12 +33,14 @@ def _image(ax, image, x, y, size, label):
 
 
 def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, losses=True,
-                recon_label="Bernoulli means", generation=False, sample_image=None, sample_label="new image"):
+                recon_label="Bernoulli means", generation=False, sample_image=None, sample_label="new image",
+                batch=None):
     """Encoder → μ, σ → z = μ + σ·ε → decoder, with the two loss terms; optional digit images ([28, 28]).
 
     ``recon_label`` names the image on the right (e.g. "untrained output"). ``generation=True`` adds the
     path that makes new images (green, dashed): a code drawn from the prior N(0, I) goes straight into
     the decoder, no encoder; ``sample_image`` (with ``sample_label``) shows what the decoder makes of it.
+    ``batch`` (a number) writes the tensor shapes of a batch of that size beside the boxes.
     """
     d_in, d_hidden, d_z = dims
     if ax is None:
@@ -59,6 +62,13 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
     _arrow(ax, (6.7, 2.0), (6.98, 2.0))
     _arrow(ax, (8.72, 2.0), (9.13, 2.0))
     ax.text(6.84, 2.12, "$z$", fontsize=10, ha="center", va="bottom")
+    if batch is not None:
+        shape = dict(fontsize=8.5, color="#1f4e79", ha="center")
+        ax.text(0.55, 2.52, f"[{batch},1,28,28]", va="bottom", **shape)
+        ax.text(2.25, 2.62, f"[{batch},{d_in}]→[{batch},{d_hidden}]", va="bottom", **shape)
+        ax.text(4.05, 1.0, f"[{batch},{d_z}] each", va="top", **shape)
+        ax.text(5.9, 2.45, f"[{batch},{d_z}]", va="bottom", **shape)
+        ax.text(7.85, 2.62, f"→[{batch},{d_in}] logits", va="bottom", **shape)
     top = 3.8 if losses else 3.0
     if generation:
         # to make a new image, skip the encoder: a code from the prior goes straight into the decoder
@@ -166,8 +176,8 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
     last step (the −ELBO on the test images), ``mark_step`` a dotted vertical line with its step number.
     ``ylim`` zooms the left panel (the first steps start far above it). ``test_kl`` adds the KL term on
     the test images as a black dot on the right (and, with ``test_loss``, their reconstruction loss on the
-    left). ``mark_step="baseline"`` marks the first step after which every batch's reconstruction loss stays
-    below the baseline. Returns the figure.
+    left). ``mark_step="baseline"`` marks the first step after which every batch's loss (−ELBO, KL term
+    included) stays below the baseline, with a dot on the loss curve. Returns the figure.
     """
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
@@ -183,7 +193,9 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
             left.plot(len(history), test_loss - test_kl, "o", mfc="white", mec="k",
                       label=f"reconstruction loss on them ({test_loss - test_kl:.1f})")
     if mark_step == "baseline" and baseline is not None:
-        mark_step = 1 + max((i for i, r in enumerate(reconstruction, 1) if r >= baseline[1]), default=0)
+        mark_step = 1 + max((i for i, (r, k) in enumerate(history, 1) if r + k >= baseline[1]), default=0)
+        if mark_step <= len(history):
+            left.plot(mark_step, sum(history[mark_step - 1]), "o", color="C0", ms=6, zorder=5)
     if mark_step is not None and 1 <= mark_step <= len(history):
         left.axvline(mark_step, color="grey", ls=":", lw=1)
         left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
@@ -213,3 +225,63 @@ def graphical_model_with_encoder(ax=None, n_label="N images"):
             text.set_horizontalalignment("right")
             text.set_bbox(dict(facecolor="white", edgecolor="none", pad=1.5))  # over the plate's edge
     return ax
+
+
+def conv_vae_diagram(channels=16, z_dim=20, ax=None):
+    """The convolutional VAE of notebook 06 as feature maps: 1×28×28 → c×14×14 → 2c×7×7 → code → back."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 2.8))
+    c = channels
+    # (x centre, map side in pixels, channels, label, colour); a map is a square whose side grows with its pixels
+    stages = [(0.6, 28, 1, "x\n1×28×28", "white"), (2.4, 14, c, f"{c}×14×14", ENCODER),
+              (4.1, 7, 2 * c, f"{2 * c}×7×7", ENCODER), (5.85, None, None, f"μ, log σ²\n2×{z_dim}", ENCODER),
+              (7.3, None, None, f"z\n{z_dim}", "white"), (9.0, 7, 2 * c, f"{2 * c}×7×7", DECODER),
+              (10.7, 14, c, f"{c}×14×14", DECODER), (12.4, 28, 1, "logits 1×28×28\n→ flatten: 784", DECODER)]
+    half = {}
+    for x, side, depth, label, colour in stages:
+        if side is None:
+            _box(ax, x, 1.5, 0.9, 0.62, label, colour, size=9)
+            half[x] = 0.47
+            continue
+        size = 0.4 + 0.6 * side / 28
+        layers = 1 if depth == 1 else 3  # a stack of three squares stands for many channels
+        for k in reversed(range(layers)):
+            ax.add_patch(Rectangle((x - size / 2 + 0.07 * k, 1.5 - size / 2 + 0.07 * k), size, size, fc=colour,
+                                   ec="#333333", lw=1.0))
+        ax.text(x, 0.92, label, ha="center", va="top", fontsize=9)
+        half[x] = size / 2 + 0.07 * (layers - 1)
+    arrows = [(0.6, 2.4, "conv 4×4,\nstride 2"), (2.4, 4.1, "conv 4×4,\nstride 2"),
+              (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, "sample"),
+              (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed\nconv"),
+              (10.7, 12.4, "transposed\nconv")]
+    for a, b, label in arrows:
+        _arrow(ax, (a + half[a] + 0.05, 1.5), (b - half[b] - 0.05, 1.5))
+        middle = (a + half[a] + b - half[b]) / 2
+        ax.plot([middle, middle], [1.55, 2.08], color="#999999", lw=0.8, ls=":")
+        ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=8.5)
+    ax.set_xlim(-0.1, 13.2)
+    ax.set_ylim(0.45, 2.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def reconstructions_and_samples(images, reconstructions, samples, ncol=12, figsize=(10, 4.4), fontsize=10):
+    """Two panels of digit tiles ([N, 1, 28, 28] or [N, 784], values in [0, 1]): test images above their
+    reconstructions, then, after a gap, new images decoded from prior codes, under one label. Returns the figure."""
+    from torchvision.utils import make_grid
+
+    def tiles(batch):
+        return make_grid(batch.reshape(-1, 1, 28, 28).clamp(0, 1), nrow=ncol, padding=2, pad_value=1.0)[0].numpy()
+
+    pairs = tiles(torch.cat([images[:ncol].reshape(-1, 784), reconstructions[:ncol].reshape(-1, 784)]))
+    new = tiles(samples)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, height_ratios=(pairs.shape[0], new.shape[0]),
+                                      gridspec_kw=dict(hspace=0.3))
+    for ax, grid, labels in ((top, pairs, ["test image", "reconstruction"]), (bottom, new, ["new image"])):
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
+        ax.set_yticks([grid.shape[0] * (i + 0.5) / len(labels) for i in range(len(labels))], labels, fontsize=fontsize)
+        ax.set_xticks([])
+    top.set_title(f"the first {ncol} test images and their reconstructions", fontsize=fontsize)
+    bottom.set_title(f"{len(samples)} new images, decoded from codes z drawn from N(0, I)", fontsize=fontsize)
+    return fig
