@@ -1021,3 +1021,211 @@ def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+# --- added for notebook 02 (round 13): two new functions, nothing above changed
+
+
+def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int = 80):
+    """Notebook 02, section 3: one panel per entry of ``log_w`` (name -> log importance weights [N]), their
+    histogram on a log count scale, their mean (the ELBO, red) and log p(x) (dashed), titled with the share of
+    log weights above log p(x). Every sample is inside the shared x range. Returns (fig, axes)."""
+    low = min(v.min().item() for v in log_w.values()) - 0.2
+    high = max(v.max().item() for v in log_w.values()) + 0.2
+    fig, axes = plt.subplots(1, len(log_w), figsize=(5 * len(log_w), 4.0), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, (name, values) in zip(axes, log_w.items()):
+        ax.hist(values, bins=bins, range=(low, high), color=colors[name], alpha=0.6, zorder=1)
+        ax.axvline(values.mean(), color="tab:red", lw=2, label="mean of log w = ELBO", zorder=3)
+        ax.axvline(log_px, color="black", ls="--", lw=1.5, label="log p(x)", zorder=3)
+        ax.set_yscale("log")
+        above = (values > log_px + 1e-9).double().mean().item()
+        ax.set(title=f"q = {name}: {above:.1%} of log w above log p(x)", xlabel="log w (nats)")
+    axes[0].set_ylabel(f"count of {len(next(iter(log_w.values()))):,} samples (log scale)")
+    axes[0].legend(fontsize=9, loc="upper left")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstruction, kl, *,
+                          title: str | None = None):
+    """Notebook 02, section 6: the test digits ``images`` [n, 1, 28, 28] (top row), a row of numbers under each
+    (its reconstruction term ``reconstruction``, a log-likelihood averaged over q; its KL term ``kl``; their
+    difference, the ELBO; all in nats), and ``decoded`` [n, 28, 28], the image decoded from the mean code, in the
+    bottom row. The row labels sit in a column of their own. Returns the figure."""
+    n = len(images)
+    fig = plt.figure(figsize=(2.3 + 1.15 * n, 4.4), layout="constrained")
+    grid = fig.add_gridspec(3, n + 1, width_ratios=[2.0] + [1] * n, height_ratios=[1, 0.62, 1])
+    labels = fig.add_subplot(grid[1, 0])
+    labels.axis("off")
+    for y, text in zip((0.83, 0.5, 0.17), ("reconstruction term,\navg. over q", "KL term", "ELBO")):
+        labels.text(1.0, y, text, ha="right", va="center", fontsize=10, transform=labels.transAxes)
+    for row, text in ((0, "test digit x"), (2, "decoded from z = μ,\nfor illustration")):
+        ax = fig.add_subplot(grid[row, 0])
+        ax.axis("off")
+        ax.text(1.0, 0.5, text, ha="right", va="center", fontsize=10, transform=ax.transAxes)
+    for i in range(n):
+        top, middle, bottom = (fig.add_subplot(grid[r, i + 1]) for r in range(3))
+        top.imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)  # white strokes on black
+        bottom.imshow(decoded[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        middle.axis("off")
+        rec, k = float(reconstruction[i]), float(kl[i])
+        for y, text in zip((0.83, 0.5, 0.17), (f"{rec:.0f}", f"{k:.1f}", f"{rec - k:.0f}")):
+            middle.text(0.5, y, text, ha="center", va="center", fontsize=10, transform=middle.transAxes)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+# --- added for notebook 04 (round 13): three figures redrawn; new functions, nothing above changed
+
+
+def plot_kl_noise_floor_batch(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
+                              batch: int = 128):
+    """Notebook 04's gradient descent on one unused coordinate's KL, as ``plot_kl_noise_floor`` but each dotted
+    predicted floor ``rate * v_at_prior / (4 * B)`` labelled with its number (B = 1 for the runs drawn, and a
+    third line for ``lr`` with a batch of ``batch``), the measured floor (mean over the second half) beside it,
+    and the legends clear of the curves. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0))
+    for k in range(3):
+        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
+                     label="one-sample KL (3 of the runs)" if k == 0 else None)
+    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
+    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
+    axes[0].set(ylim=(0.3, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
+                title=f"One unused coordinate, learning rate {lr:g}")
+    axes[0].legend(fontsize=10, loc="lower right")
+    dotted = dict(color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
+    for lr_, color, above, name in ((lr, "tab:red", True, rf"$\eta$ = {lr:g}"), (lr / 4, "tab:blue", False, r"$\eta/4$")):
+        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
+        closed_path = train_runs[lr_, False][0][:, 0].tolist()
+        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
+        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2)
+        axes[1].plot(closed_path, color=color, lw=2.5, ls="--")
+        predicted = lr_ * v_at_prior / 4
+        axes[1].axhline(predicted, **dotted)
+        axes[1].text(0.99 * steps, predicted * (1.5 if above else 1 / 1.5),
+                     f"{name}: measured {kl_floor:.2g}, predicted {predicted:.2g}", ha="right",
+                     va="bottom" if above else "top", fontsize=10, color=color)
+        if reach:
+            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
+            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0) if lr_ == lr else (-7, 0),
+                             textcoords="offset points", ha="left" if lr_ == lr else "right", va="center", fontsize=10,
+                             color=color)
+    batch_floor = lr * v_at_prior / (4 * batch)
+    axes[1].axhline(batch_floor, **dotted)
+    axes[1].text(0.99 * steps, batch_floor / 1.5, rf"$\eta$, B = {batch}: predicted {batch_floor:.2g}",
+                 ha="right", va="top", fontsize=10, color="tab:red")
+    axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step",
+                ylabel="KL of q from p (nats, log scale)", title=r"Mean KL at learning rates $\eta$ and $\eta/4$")
+    proxies = [matplotlib.lines.Line2D([], [], color="0.2", lw=1.2), matplotlib.lines.Line2D([], [], color="0.2", lw=2.5, ls="--"),
+               matplotlib.lines.Line2D([], [], **dotted)]
+    axes[1].legend(proxies, [f"sampled KL, mean of {chains} runs", "closed-form KL",
+                             r"predicted floor $\eta V/(4B)$, batch of B"], fontsize=10, loc="upper right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float = 1.0):
+    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)), as ``plot_kl_landscape`` but with a labelled contour
+    line at every band edge, distinct bands, and the two points where the ``level``-nat contour crosses μ = 0
+    marked with their log σ². Returns (fig, axes, (s_low, s_high))."""
+    f64 = dict(dtype=torch.float64)
+    sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
+    for m in (0.0, 1.0, 2.0):
+        axes[0].plot(sigmas, kl_1d(torch.tensor(m, **f64), sigmas), label=rf"$\mu$ = {m:g}")
+    axes[0].axvline(1.0, color="grey", lw=0.8, ls=":")
+    axes[0].set(xscale="log", ylim=(0, 6), xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
+                title=r"KL against $\sigma$: smallest at $\sigma$ = 1")
+    axes[0].legend(fontsize=10, loc="upper center")
+    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, **f64), torch.linspace(-6, 3, 241, **f64), indexing="xy")
+    kl_grid = -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp())
+    levels = [0, 0.5, 1, 2, 4, 8]
+    band_colors = [matplotlib.colormaps["viridis"](x) for x in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]  # one distinct colour per band
+    contour = axes[1].contourf(mu_grid, lv_grid, kl_grid, levels=levels + [40], colors=band_colors)
+    lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=levels[1:], colors="white", linewidths=0.9)
+    at = -1.5  # labels where each contour crosses log σ² = at, on the left
+    spots = [(-math.sqrt(2 * v - (math.exp(at) - 1 - at)), at) for v in levels[1:-1]] + [(-2.55, 2.4)]
+    axes[1].clabel(lines, fmt="%g", fontsize=10, manual=spots)
+    # the level-nat contour at mu = 0: (e^s - 1 - s) / 2 = level, solved by bisection below and above 0
+    def crossing(lo, hi):
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            if (0.5 * (math.exp(mid) - 1 - mid) > level) == (0.5 * (math.exp(lo) - 1 - lo) > level):
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+    s_low, s_high = crossing(-30.0, 0.0), crossing(0.0, 10.0)
+    label_box = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85)
+    axes[1].plot([0, 0], [s_low, s_high], color="white", lw=1.2, ls="--")
+    for s in (s_low, s_high):
+        axes[1].plot([0], [s], "o", color="white", mec="black", ms=6)
+        axes[1].annotate(rf"$\log\sigma^2$ = {s:+.2f}".replace("-", "−"), (0, s), xytext=(-8, 0), textcoords="offset points",
+                         ha="right", va="center", fontsize=10, bbox=label_box)
+    axes[1].plot([0], [0], "w*", ms=12, mec="black")
+    axes[1].annotate("minimum (the prior)", (0, 0), xytext=(8, 6), textcoords="offset points", ha="left",
+                     va="bottom", fontsize=10, bbox=label_box)
+    axes[1].plot([example[0]], [example[1]], "o", color="tab:red", mec="white", ms=7)
+    axes[1].annotate("the example q", example, xytext=(8, -8), textcoords="offset points", ha="left",
+                     va="top", fontsize=10, bbox=label_box)
+    fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g", ticks=levels)
+    axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$",
+                title=rf"KL over the encoder's two outputs (dots: {level:g} nat at $\mu$ = 0)")
+    fig.tight_layout()
+    return fig, axes, (s_low, s_high)
+
+
+def plot_toy_descent_milestones(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
+                                xmax: int = 40):
+    """Notebook 04's gradient descent on the toy loss, as ``plot_toy_descent_linear`` but with the milestones
+    (the step from which a run stays within ``tol``) drawn as black diamonds, unlike any run's markers, and
+    named in the title. Returns (fig, axes)."""
+    unused, precise = list(sigma_star)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), width_ratios=(1.6, 1))
+    colors = {unused: "tab:green", precise: "tab:purple"}
+    styles = {  # key: (label, line style, width, alpha, marker size)
+        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, 0),
+        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "x", 0, 1.0, 6),
+        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
+        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, 0),
+        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
+    }
+    longest = max(len(path) for path in runs.values())
+    for key, path in runs.items():
+        name = key[0]
+        label, style, width, alpha, ms = styles[key]
+        ratio = [abs(v) / sigma_star[name] for v in path]
+        diverged = len(path) < longest and len(path) < 20
+        ax = axes[1] if diverged else axes[0]
+        shown = len(path) if diverged else min(len(path), xmax + 1)
+        ax.plot(range(shown), ratio[:shown], style, color=colors[name], lw=width, alpha=alpha, ms=ms, mew=1.5,
+                label=label, zorder=4 if style == "x" else 2)
+        if diverged:
+            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=10)
+            continue
+        k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
+        if k is None or key == (precise, "s"):
+            continue
+        if k <= xmax:
+            ax.plot(k, ratio[k], "D", color="black", ms=9, zorder=5)
+            ax.annotate(f"{k} steps", (k, ratio[k]), xytext=(0, -10), textcoords="offset points",
+                        ha="center", va="top", fontsize=10)
+        else:
+            ax.text(0.98, 0.97, f"rate {safe_lr:.2g} (dotted): within 0.1 % only after {k} steps", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=10, color=colors[name])
+    axes[0].set(xlim=(-0.5, xmax + 0.5), ylim=(0.75, 2.08), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$",
+                title="Runs that converge (black diamonds: within 0.1 % from then on)")
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
+    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
+                title="The run that diverges")
+    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
+        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
+        ax.legend(fontsize=10, **where)
+    fig.tight_layout()
+    return fig, axes

@@ -43,6 +43,8 @@ adam_summed_loss = Prediction(
     hints=["Adam keeps running means of each weight's gradient g and of g², m̂ and v̂ (corrected for "
            "their start at 0), and moves the weight by lr · m̂ / (√v̂ + ε). Which of these change when "
            "every g is 128 times larger?",
+           "Write the step as a fraction, lr · m̂ / (√v̂ + ε): where does a factor on g end up above the "
+           "line, and where below it?",
            "On the first step m̂ = g and v̂ = g². Replace g by 128 g in m̂ / (√v̂ + ε) and simplify "
            "(ε = 10⁻⁸ is tiny next to |g|)."],
     mistakes={"b": "that is plain SGD, whose step is lr · g; Adam's step is lr · m̂ / (√v̂ + ε), and a "
