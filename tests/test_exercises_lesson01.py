@@ -80,10 +80,11 @@ def test_wide_proposal_prediction_matches_a_measurement():
     assert abs(per_direction - c**2 / math.sqrt(2 * c**2 - 1)) < 0.002
     draws = (per_direction**200 - 1) / 0.1**2
     closest = min(lesson01.DRAWS_CHOICES, key=lambda k: abs(math.log(lesson01.DRAWS_CHOICES[k] / draws)))
-    assert closest == lesson01.wide_proposal_draws.answer() == "d"
+    assert closest == lesson01.wide_proposal_draws.answer() == "c"
     assert abs(lesson01.wide_proposal_draws_answer(latent_dim=20) - 166) < 1  # section 9: d = 20
-    linear = lesson01.wide_proposal_draws.check("b", verbose=False)
-    assert linear.status == "incorrect" and "exponentially" in linear.message
+    per_widening = lesson01.wide_proposal_draws.check("d", verbose=False)
+    assert per_widening.status == "incorrect" and "1.05" in per_widening.message
+    assert abs(math.log10(1.2**200 / 0.1**2) - math.log10(lesson01.DRAWS_CHOICES["d"])) < 0.1
 
 
 def test_no_hint_is_the_solution_code_and_the_identity_comes_last():

@@ -25,7 +25,7 @@ QUICK_PARAMETERS: dict[str, dict] = {
                                   "N_DIGIT_SAMPLES": 1000},
     "02_encoder_and_elbo": {"SEED": 1, "N_ELBO_SAMPLES": 2000, "N_TEST": 200, "ENCODER_STEPS": 50, "N_IMAGES": 256,
                             "VAE_STEPS": 20, "N_SHOWN": 6, "FREE_Q_STEPS": 20},
-    "03_reparameterization_trick": {"SEED": 7, "MU": -0.6, "SIGMA": 0.5, "N_SAMPLES": 20, "REPEATS": 300,
+    "03_reparameterization_trick": {"SEED": 7, "MU": -0.6, "SIGMA": 0.5,
                                     "N_VARIANCE": 20000, "MU_MAX": 2.0, "N_IMAGES": 256, "H_DIM": 8, "Z_DIM": 3,
                                     "BATCH": 16, "COMPARE_BATCH": 16, "STEPS": 20, "N_COMPARE": 2, "N_DRAWS": 200, "Z_SWEEP": [4]},
     "04_kl_closed_form": {"SEED": 5, "MU": -1.2, "LOG_VAR": 0.7, "MC_SAMPLES": 20000, "Z_DIM": 5,

@@ -1147,7 +1147,8 @@ def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float
     levels = [0, 0.5, 1, 2, 4, 8]
     band_colors = [matplotlib.colormaps["viridis"](x) for x in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]  # one distinct colour per band
     contour = axes[1].contourf(mu_grid, lv_grid, kl_grid, levels=levels + [40], colors=band_colors)
-    lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=levels[1:], colors="white", linewidths=0.9)
+    lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=levels[1:], linewidths=0.9,
+                            colors=["white" if v < 2 else "black" for v in levels[1:]])  # readable on each band
     at = -1.5  # labels where each contour crosses log σ² = at, on the left
     spots = [(-math.sqrt(2 * v - (math.exp(at) - 1 - at)), at) for v in levels[1:-1]] + [(-2.55, 2.4)]
     axes[1].clabel(lines, fmt="%g", fontsize=10, manual=spots)

@@ -107,9 +107,9 @@ mixture_log_density = Exercise(
         "ordinary number. Keep the logs, log πₖ + log N(x_b; μₖ, σ²), in a [B, K] table "
         "(one row per point, one column per component), and look for a torch function that sums "
         "exponentials without forming them, shifting each row by its own largest term.",
-        "log Σₖ exp(aₖ) is computed stably by the function that section 5 used for the "
-        "log-mean-exp. What array a do you pass it (what are the log-terms of log Σₖ πₖ N(x; μₖ, σ²)?), "
-        "and over which axis must it reduce so that each point gets one number?",
+        "Build the [B, K] table of log πₖ + log N(x_b; μₖ, σ²) by broadcasting x against the K means. "
+        "Each row holds the log-terms of one point: reduce each row, over the component axis, with the "
+        "stable log-of-a-sum-of-exponentials, so that each point gets one number.",
     ],
     lesson=LESSON,
     mistakes=[
@@ -151,11 +151,11 @@ def wide_proposal_draws_answer(widen: float = 1.2, latent_dim: int = 200, rel_er
     return (rho - 1) / rel_error**2
 
 
-DRAWS_CHOICES = {"a": 170, "b": 1_700, "c": 18_000, "d": 1_800_000}
+DRAWS_CHOICES = {"a": 170, "b": 18_000, "c": 1_800_000, "d": 7e17}
 
 wide_proposal_draws = Prediction(
     "wide_proposal_draws",
-    answer="d",
+    answer="c",
     lesson=LESSON,
     choices=list(DRAWS_CHOICES),
     explain="Over independent directions the ratio ρ multiplies: 1.05 per direction gives ρ = 1.05²⁰ = 2.66 "
@@ -170,10 +170,11 @@ wide_proposal_draws = Prediction(
     mistakes={
         "a": "170 draws is the cost for d = 20. The widening per direction is the same, but ρ is a product "
         "over directions: ten times the directions raise it to the tenth power.",
-        "b": "1,700 draws assumes that ρ − 1 grows in proportion to d. But log ρ, not ρ, is a sum over "
-        "directions, so ρ grows exponentially in d.",
-        "c": "18,000 is ρ itself. The number of draws for a relative error δ is (ρ − 1)/δ², a hundred times "
+        "b": "18,000 is ρ itself. The number of draws for a relative error δ is (ρ − 1)/δ², a hundred times "
         "more for δ = 0.1.",
+        "d": "7×10¹⁷ = 1.2²⁰⁰/0.1² takes the widening c = 1.2 as the factor per direction. The factor is "
+        "c²/√(2c² − 1) = 1.05: a proposal slightly too wide costs little per direction, though the "
+        "directions still multiply.",
     },
 )
 
