@@ -91,3 +91,47 @@ def test_optimal_baseline_sigma_minimises_the_variance():
 def test_optimal_baseline_sigma_mean_of_f_is_named():
     result = lesson03.optimal_baseline_sigma.check(lambda mu, sigma: mu**2 + sigma**2, verbose=False)
     assert result.mistake == "the mean E[f] = μ² + σ²"
+
+
+def _other_roots():
+    """Square roots A of the covariance (AAᵀ = Σ) other than the Cholesky factor, as a reader might write them."""
+
+    def symmetric(mu, cov, eps):
+        values, vectors = torch.linalg.eigh(cov)
+        return mu + eps @ (vectors @ torch.diag(values.sqrt()) @ vectors.T).T
+
+    def upper_triangular(mu, cov, eps):  # U Uᵀ = Σ with U upper-triangular: Cholesky of the reversed matrix
+        flip = torch.flip(torch.eye(cov.shape[0], dtype=cov.dtype), [0])
+        upper = flip @ torch.linalg.cholesky(flip @ cov @ flip) @ flip
+        return mu + eps @ upper.T
+
+    def rotated(mu, cov, eps):  # L Q with a fixed orthogonal Q
+        d = cov.shape[0]
+        q, _ = torch.linalg.qr(torch.arange(1.0, d * d + 1, dtype=cov.dtype).view(d, d) ** 0.5)
+        return mu + eps @ (torch.linalg.cholesky(cov) @ q).T
+
+    return {"symmetric": symmetric, "upper-triangular": upper_triangular, "rotated": rotated}
+
+
+def test_full_cov_any_square_root_passes_and_says_it_is_not_the_reference():
+    for name, fn in _other_roots().items():
+        mu, cov, eps = lesson03.reparameterize_full_cov.cases()[0].args
+        assert not torch.allclose(fn(mu, cov, eps), lesson03.reparameterize_full_cov.reference(mu, cov, eps)), name
+        result = lesson03.reparameterize_full_cov.check(fn, verbose=False)
+        assert result.passed, (name, result.message)
+        assert "AAᵀ = Σ" in result.message and "Cholesky" in result.message, result.message
+
+
+def test_full_cov_a_root_that_changes_with_the_noise_fails():
+    def not_affine(mu, cov, eps):  # right root at ε = I, but not affine in ε
+        L = torch.linalg.cholesky(cov)
+        return mu + eps.abs() @ L.T
+
+    result = lesson03.reparameterize_full_cov.check(not_affine, verbose=False)
+    assert result.status == "incorrect"
+
+
+def test_full_cov_mu_left_out_is_named():
+    result = lesson03.reparameterize_full_cov.check(lambda mu, cov, eps: eps @ torch.linalg.cholesky(cov).T,
+                                                    verbose=False)
+    assert result.mistake == "μ left out"

@@ -569,3 +569,179 @@ def plot_baseline_ratios(ratios: dict, oracle: str = "score, best b*") -> None:
         axis.set_xticklabels(labels, fontsize=9)
         axis.set_xlim(-0.6, len(labels) - 0.4)
     fig.tight_layout()
+
+
+# --------------------------------------------------------------------------- notebook 03's figures, round 12
+
+
+def draw_vae_with_trick(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output"):
+    """``diagrams.vae_diagram`` for notebook 03, with the conversion σ = exp(½ log σ²) written inside the node
+    z = μ + σ⊙ε (9.5 pt, one line) and a neutral "KL term" label (section 5 estimates it from z)."""
+    from .diagrams import vae_diagram
+
+    ax = vae_diagram(x_image, recon_image, dims=dims, ax=ax, recon_label=recon_label)
+    for text in ax.texts:
+        if text.get_text().startswith("KL term"):
+            text.set_text("KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$")
+        if "\\odot" in text.get_text() and text.get_text().startswith("$z ="):
+            x, y = text.get_position()
+            text.set_position((x, y + 0.16))
+            ax.text(x, y - 0.16, "σ = exp(½ log σ²)", fontsize=9.5, ha="center", va="center")
+    return ax
+
+
+def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor,
+                                 variance_formula: Callable) -> dict[str, list[float]]:
+    """Notebook 03's section 4 figure for f(z) = z². Left: one draw's estimate of ∇_μ E[z²] as a function of
+    ε at (``mu``, ``sigma``), pathwise 2z (a line) against the score function (z² − b)ε/σ with b = 0 and with
+    the best b* = μ² + 3σ² (cubics), over the N(0, 1) density. Right: one draw's variance against μ for the
+    four estimators of ``ESTIMATOR_COLORS`` (lines from ``variance_formula(name, mu, sigma)``, dots measured
+    on ``eps_mu``). Returns the measured variances by name, at the 13 values of μ."""
+    import matplotlib.pyplot as plt
+
+    names = list(ESTIMATOR_COLORS)
+    mus = torch.linspace(-mu_max, mu_max, 13, dtype=torch.float64)
+    measured = {name: [] for name in names}
+    for m in mus.tolist():
+        z, s = m + sigma * eps_mu, eps_mu / sigma
+        b_best = ((z**2 * s**2).mean() / (s**2).mean()).item()
+        measured[names[0]].append((2 * z).var().item())
+        for name, b in zip(names[1:], (0.0, m**2 + sigma**2, b_best)):
+            measured[name].append(((z**2 - b) * s).var().item())
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.4))
+    e = torch.linspace(-3, 3, 301, dtype=torch.float64)
+    z = mu + sigma * e
+    b_star = mu**2 + 3 * sigma**2
+    curves = {names[0]: (2 * z, "pathwise $f'(z) = 2z$"),
+              names[1]: (z**2 * e / sigma, "score, no baseline: $z^2\\varepsilon/\\sigma$"),
+              names[3]: ((z**2 - b_star) * e / sigma, f"score, best $b^*$ = {b_star:g}: $(z^2 - b^*)\\varepsilon/\\sigma$")}
+    for name, (values, label) in curves.items():
+        ax.plot(e, values, color=ESTIMATOR_COLORS[name], lw=2, label=label)
+    ax.axhline(2 * mu, color="black", lw=1, ls=":", label=f"true gradient $2\\mu$ = {2 * mu:g}")
+    top, bottom = 30.0, -15.0
+    density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)
+    ax.fill_between(e, bottom, bottom + density / density.max() * 0.35 * (top - bottom), color="lightgrey",
+                    alpha=0.7, lw=0, label="density of $\\varepsilon$ (not to scale)")
+    ax.set(xlim=(-3, 3), ylim=(bottom, top), xlabel="$\\varepsilon$ (the draw's noise)",
+           ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
+           title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
+    ax.legend(fontsize=9, loc="upper left")
+    ax.grid(alpha=0.3)
+    fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
+    for name in names:
+        bx.plot(fine, [variance_formula(name, m, sigma) for m in fine], color=ESTIMATOR_COLORS[name], label=name)
+        bx.plot(mus, measured[name], "o", color=ESTIMATOR_COLORS[name], ms=3.5)
+    bx.set(yscale="log", xlabel="$\\mu$ (mean of $q$)", ylabel="variance of one draw's estimate",
+           title=f"variance against $\\mu$ ($\\sigma$ = {sigma:g}; dots measured)")
+    ticks = [2, 4, 6, 10, 20, 40, 100, 200]
+    bx.set_yticks(ticks, labels=[str(t) for t in ticks])
+    bx.minorticks_off()
+    bx.set_ylim(2, max(300, 1.4 * max(max(v) for v in measured.values())))
+    bx.legend(fontsize=9, loc="upper center", ncol=2)
+    fig.tight_layout()
+    return measured
+
+
+def plot_encoder_baselines(ratios: dict, stats: dict, oracle: str = "score, best b*") -> None:
+    """Notebook 03's section 6 figure. Left, one log axis: each score-function estimator's variance over the
+    pathwise one (no baseline, one constant b, the per-image oracle ``oracle``) for every ``(z_dim, stage)``
+    of ``ratios``. Right: what a constant b leaves and what the score reads, from ``stats[(z_dim, stage)]`` of
+    ``reconstruction_spread``: the spread of f_x across images and between draws of one image, in nats."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"Z = {z_dim}\n{stage}" for z_dim, stage in ratios]
+    x = list(range(len(labels)))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    markers = (("score, no baseline", "tab:red", "o"), ("score, constant b", "tab:purple", "s"),
+               (oracle, ESTIMATOR_COLORS.get(oracle, "tab:green"), "D"))
+    top = 1
+    for name, color, marker in markers:
+        values = [r[name] for r in ratios.values()]
+        top = max(top, *values)
+        shift = {"score, constant b": -0.12, oracle: 0.12}.get(name, 0.0)  # side by side where they are close
+        ax.plot([j + shift for j in x], values, marker, color=color, ms=7, label=_ENCODER_LABELS[name])
+        left = name == "score, constant b"  # its numbers on the left of its markers, the others' on the right
+        for j, v in enumerate(values):
+            ax.annotate(f"{v:,.0f}" if v >= 10 else f"{v:.1f}", (j + shift, v), xytext=(-9 if left else 9, 0),
+                        textcoords="offset points", ha="right" if left else "left", va="center", fontsize=9)
+    ax.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
+    ax.set_yscale("log")
+    ticks = [10**e for e in range(0, 8) if 10**e <= top * 8]
+    ax.set_yticks(ticks, labels=[f"{t:,}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_ylim(0.7, top * 4)
+    ax.set(ylabel="variance / pathwise variance (log scale)", title="score-function variance, three baselines")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper center", ncol=2, bbox_to_anchor=(0.5, -0.17), frameon=False)
+    across = [stats[k][2] for k in ratios]
+    within = [stats[k][1] for k in ratios]
+    for k, (values, color, label) in enumerate(((across, "tab:purple", "across images (what one $b$ leaves)"),
+                                                (within, "tab:grey", "between draws of one image"))):
+        bars = bx.bar([j + (k - 0.5) * 0.38 for j in x], values, width=0.38, color=color, label=label)
+        bx.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=9)
+    bx.set(ylabel="standard deviation of $f_x$ (nats)", title="how much $f_x$ moves")
+    bx.set_ylim(0, 1.3 * max(across + within))
+    bx.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False)
+    for axis in (ax, bx):
+        axis.set_xticks(x)
+        axis.set_xticklabels(labels, fontsize=9)
+        axis.set_xlim(-0.6, len(labels) - 0.4)
+    fig.tight_layout()
+
+
+def catch_up_steps(histories: dict, window: int = 15) -> dict:
+    """For each z_dim of ``histories[(z_dim, estimator)]``: the first step at which the pathwise run's centred
+    running mean of ``window`` steps reaches the score-function run's mean over its last ``window`` steps."""
+    found = {}
+    for z_dim in sorted({z for z, _ in histories}):
+        target = sum(histories[z_dim, "score"][-window:]) / window
+        smooth = torch.tensor(histories[z_dim, "pathwise"]).unfold(0, window, 1).mean(1)
+        reached = (smooth >= target).nonzero()
+        found[z_dim] = int(reached[0]) + (window + 1) // 2 if len(reached) else None
+    return found
+
+
+def plot_training_gap(histories: dict, window: int = 15, start: int | None = None) -> dict:
+    """Notebook 03's training comparison: centred running means of ``window`` steps from step ``start`` on
+    (None: from a few steps before the first curve enters the axes),
+    colour by estimator, dashes by z_dim, legend inside; a dotted line at each score-function run's final
+    level, marked where the pathwise run first reached it. Returns ``catch_up_steps``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    styles = {}
+    for (z_dim, estimator), history in histories.items():
+        smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
+        ls = styles.setdefault(z_dim, ("-", "--", ":")[len(styles) % 3])
+        name = "pathwise" if estimator == "pathwise" else "score function, running-mean $b$"
+        first = (window + 1) // 2
+        ax.plot(range(first, first + len(smooth)), smooth, ls=ls, lw=1.8,
+                color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
+    steps = max(len(h) for h in histories.values())
+    caught = catch_up_steps(histories, window)
+    first_level = sum(sum(h[:10]) / len(h[:10]) for h in histories.values()) / len(histories)
+    lo = min(min(h[len(h) // 3:]) for h in histories.values())
+    hi = max(max(h[-window:]) for h in histories.values())
+    ax.set_ylim(lo - 5, hi + 8)
+    ordered = sorted((step, z_dim) for z_dim, step in caught.items() if step is not None)
+    for k, (step, z_dim) in enumerate(ordered):  # the earlier step labelled on its left, the later on its right
+        level = sum(histories[z_dim, "score"][-window:]) / window
+        ax.plot([step, steps], [level, level], color="grey", lw=1, ls=":")
+        ax.plot([step, step], [lo - 5, level], color="grey", lw=1, ls=":")
+        ax.plot(step, level, "o", color="black", ms=5)
+        right = k == len(ordered) - 1 and len(ordered) > 1
+        ax.text(step + (2 if right else -2), lo - 3, f"Z = {z_dim}: step {step}", ha="left" if right else "right",
+                va="bottom", fontsize=9)
+    if start is None:
+        entered = [int((torch.tensor(h).unfold(0, window, 1).mean(1) >= lo - 5).nonzero()[0]) + (window + 1) // 2
+                   for h in histories.values() if len(h) >= window and max(h) >= lo - 5]
+        start = max(0, min(entered, default=0) - 5)
+    ax.set_xlim(start, steps)
+    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)")
+    ax.set_title(f"the same VAE, the same minibatches, either encoder gradient (all four start near "
+                 f"{first_level:.0f}".replace("-", "\u2212") + ")", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=9, loc="upper left")
+    fig.tight_layout()
+    return caught
