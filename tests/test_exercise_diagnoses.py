@@ -308,3 +308,24 @@ def test_a_factor_of_a_hidden_count_is_named():
                   ["a nudge", "closer"], lesson="lesson05")
     result = check(ex, lambda total: total)
     assert result.diagnosis == "factor" and "128" in result.message
+
+
+def test_two_known_mistakes_at_once_are_both_named():
+    # a learner who divides by ln 2 and forgets the channels: each slip is catalogued on its own
+    from vae_helpers.exercises import lesson05, lesson09
+
+    result = lesson05.elbo_in_nats.check(lambda bpd, shape: -bpd * shape[-1] * shape[-2] / math.log(2), verbose=False)
+    assert result.status == "incorrect" and result.mistake is not None and " + " in result.mistake
+    assert "divided by ln 2" in result.mistake and "channels" in result.mistake
+    assert "two known mistakes at once" in result.message
+
+
+def test_two_effects_that_only_add_up_by_algebra_are_not_named_as_two_mistakes():
+    # k dividing the images' part instead of the ε part: the sum of "whole variance / k" and "k left out"
+    # minus the right answer equals it by algebra, yet the learner made neither mistake
+    from vae_helpers.exercises import lesson05
+
+    swapped = lambda v_eps, v_total, batch_size, k: ((v_total - v_eps) * 128 / (batch_size * k)
+                                                     + v_eps * 128 / batch_size)
+    result = lesson05.step_variance.check(swapped, verbose=False)
+    assert result.status == "incorrect" and (result.mistake is None or " + " not in result.mistake)

@@ -358,6 +358,57 @@ class Exercise(_Hints):
                 best, best_count = mistake, count
         return best, False
 
+    def _two_mistakes(self, answers: list, cases: list[Case], expected: list) -> tuple[Mistake, Mistake] | None:
+        """Two known mistakes made at once, each explaining its own part of the difference on every case.
+
+        Their effects combine when they touch different numbers of the output, or when one of them is a
+        constant offset (it adds) or a constant factor (it multiplies) within each case.
+        """
+        from .diagnose import _close, _pairs
+
+        if any(a is None or isinstance(a, _Raised) for a in answers) or len(self.mistakes) < 2:
+            return None
+        ran = [(a, e) for a, e in zip(answers, expected)]
+        if self._compare is not None:
+            ran = [self._compare(a, e) for a, e in ran]
+        both = _pairs([a for a, _ in ran], [e for _, e in ran])
+        if both is None:
+            return None
+        got, ref, per_case = both
+        bounds = torch.tensor([0] + [len(e) for _, e in per_case]).cumsum(0).tolist()
+
+        def constant_per_case(values: torch.Tensor) -> bool:
+            """The same within every case; where a case is one number, the same in every case."""
+            if all(hi - lo <= 1 for lo, hi in zip(bounds, bounds[1:])):
+                return bool(torch.allclose(values, values[:1].expand_as(values), rtol=1e-6, atol=1e-9))
+            return all(bool(torch.allclose(values[lo:hi], values[lo:hi][:1].expand(hi - lo), rtol=1e-6, atol=1e-9))
+                       for lo, hi in zip(bounds, bounds[1:]) if hi > lo)
+
+        effects = []  # (mistake, its output flattened over all cases)
+        for mistake in self.mistakes:
+            try:
+                outs = [self._call(mistake.fn, c) for c in cases]
+                if self._compare is not None:
+                    outs = [self._compare(o, e)[0] for o, e in zip(outs, expected)]
+                flat = _pairs(outs, [e for _, e in ran])
+            except Exception:
+                continue
+            if flat is not None and not _close(flat[0], ref, 1e-6, 1e-9):
+                effects.append((mistake, flat[0]))
+        nonzero = bool((ref.abs() > 1e-12).all())
+        for i, (first, a) in enumerate(effects):
+            for second, b in effects[i + 1:]:
+                if _close(got, a, 1e-6, 1e-9) or _close(got, b, 1e-6, 1e-9):
+                    continue
+                da, db = a - ref, b - ref
+                apart = not bool(((da.abs() > 1e-9) & (db.abs() > 1e-9)).any())
+                if (apart or constant_per_case(da) or constant_per_case(db)) and _close(got - ref, da + db, 1e-4, 1e-6):
+                    return first, second
+                if nonzero and (constant_per_case(a / ref) or constant_per_case(b / ref)) \
+                        and _close(got / ref, (a / ref) * (b / ref), 1e-4, 1e-6):
+                    return first, second
+        return None
+
     def _general(self, fn: Callable, answers: list, cases: list[Case], expected: list, failing: int):
         """A general diagnosis (diagnose.py), or an answer that changes between two identical calls."""
         from .diagnose import diagnose, random_diagnosis
@@ -447,6 +498,11 @@ class Exercise(_Hints):
                 mistake, everywhere = self._diagnose(answers, cases, i - 1)
                 general = None
                 if mistake is None or not everywhere:
+                    pair = self._two_mistakes(answers, cases, expected)
+                    if pair is not None:
+                        lines = [_("not yet right. On {case}", case=self._describe_case(i, len(cases), case)),
+                                 f"  {problem}" + _(".")]
+                        return self._two_mistakes_verdict(lines, *pair)
                     general = self._general(fn, answers, cases, expected, i - 1)
                     if general is not None:
                         mistake = None
@@ -466,6 +522,15 @@ class Exercise(_Hints):
                                    "but called on your own tensors it would overwrite them: compute a new tensor "
                                    "instead.", name=changed_any[0])
         return CheckResult(self.name, "correct", message)
+
+    def _two_mistakes_verdict(self, lines: list[str], first: Mistake, second: Mistake) -> CheckResult:
+        """Two known mistakes at once: name both, and point to the hint about the first."""
+        lines.append("  " + _("This looks like two known mistakes at once. First, {name}: {why}",
+                              name=_(first.name), why=_(first.why)))
+        lines.append("  " + _("Second, {name}: {why}", name=_(second.name), why=_(second.why)))
+        hint = min((m.hint for m in (first, second) if m.hint), default=0)
+        lines.append("  " + (_(".hint({n}) is about this.", n=hint) if hint else _("Fix both, then check again.")))
+        return CheckResult(self.name, "incorrect", "\n".join(lines), f"{first.name} + {second.name}", None)
 
     def _incorrect(self, lines: list[str], mistake: Mistake | None, everywhere: bool, general) -> CheckResult:
         """The verdict on a wrong answer: what differs, then the named mistake, a diagnosis, or the nudge."""

@@ -113,6 +113,10 @@ mixture_log_density = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("the log-weights dropped altogether",
+                "each component counts with its weight: add log π_k to its log-density inside the log-sum-exp; "
+                "without it the sum adds the K densities instead of weighting them.",
+                lambda x, log_weights, means, sigma: torch.logsumexp(_log_components(x, means, sigma), dim=-1), hint=2),
         Mistake("the mean of the logs where the log of the mean is meant",
                 "Σₖ πₖ log N(x; μₖ, σ²) is E_z[log p(x|z)], which by Jensen's inequality is "
                 "below log E_z[p(x|z)] = log p(x): the log goes outside the sum.", _mix_mean_of_logs, hint=1),

@@ -63,6 +63,12 @@ step_gradient = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("divided by σ² instead of σ",
+                "the chain rule gives one factor 1/σ: d/dμ Φ(μ/σ) = φ(μ/σ) · 1/σ.",
+                lambda mu, sigma: _phi(mu / sigma) / sigma**2, hint=3),
+        Mistake("the density taken at μ, not at the jump 0",
+                "P(z > 0) changes with μ by the density of z at the boundary z = 0, φ((0 − μ)/σ)/σ, not at its peak.",
+                lambda mu, sigma: _phi(torch.zeros_like(mu)) / sigma, hint=2),
         Mistake("zero: the pathwise estimate taken for the gradient",
                 "f′(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with μ, "
                 "so its gradient is positive. Moving the gradient inside the expectation needs an f that does not "

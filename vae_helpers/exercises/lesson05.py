@@ -144,6 +144,10 @@ elbo_in_nats = Exercise(
            "(log₂ y = ln y / ln 2); and a sign, since bits per dimension count the cost −ELBO."],
     lesson="lesson05",
     mistakes=[
+        Mistake("not multiplied by the number of dimensions",
+                "bits per dimension share one image's cost out over its C·H·W dimensions: multiply by their "
+                "number to get the cost of the whole image.",
+                lambda bpd, shape: -bpd * math.log(2), hint=2),
         Mistake("the sign forgotten",
                 "bits per dimension count a cost, −ELBO, which is positive; the ELBO itself (a "
                 "log-probability bound) is negative, like every ELBO of this notebook.",

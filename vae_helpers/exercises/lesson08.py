@@ -60,6 +60,9 @@ bits_per_dim = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("divided by the image side instead of the number of pixels",
+                "a 28×28 image has 784 dimensions, one per pixel: divide by num_pixels, not by its square root.",
+                lambda log_px, num_pixels: -log_px / (math.sqrt(num_pixels) * math.log(2))),
         Mistake("the sign kept",
                 "log p(x) is negative; the code length −log₂ p(x) is positive: bits per dimension "
                 "measure a cost.",
@@ -158,6 +161,9 @@ test_images_needed = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("the target standard error not squared",
+                "the standard error falls like 1/√N, so N = Var(a − b) / se², with the target squared.",
+                lambda a, b, target_se: math.ceil((a - b).var().item() / target_se)),
         Mistake("the variances of the two models added, as if the images were independent",
                 "var(a) + var(b) is the variance of a difference of two independent scores; both models "
                 "see the same images, so the image-to-image spread cancels in a − b: use the variance of a − b.",

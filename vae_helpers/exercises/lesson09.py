@@ -1,7 +1,7 @@
 """The exercises of notebook 09 (making training fast · 加速训练).
 
 - ``training_step_flops`` (derive): the exact floating-point operations of the matrix products of
-  one training step, forward and backward, where section 4 used the rule of thumb "3x the forward";
+  one training step, forward and backward, against the common rule of thumb "3x the forward";
 - ``batch_1024_per_image`` (predict, then measured on this machine): is a step of 1024 images
   faster *per image* than a step of 128?
 - ``arithmetic_intensity`` (derive): FLOPs per byte moved of one linear layer, as a function of
@@ -12,6 +12,7 @@ Solutions: ``solutions/lesson09.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 
@@ -21,6 +22,28 @@ from .core import Case, Exercise, Mistake, Prediction
 from .i18n import N_, _
 
 LESSON = "lesson09"
+
+_RUN: dict = {}  # numbers of the notebook's run that the discussions quote (use_run)
+
+
+def use_run(**values) -> None:
+    """Remember numbers of the notebook's run for the discussions (``balance_point``: section 4's, FLOP/byte)."""
+    _RUN.update(values)
+
+
+class _DiscussedExercise(Exercise):
+    """An exercise whose written follow-up question is answered after a correct function."""
+
+    def __init__(self, *args, discussion, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._discussion = discussion
+
+    def _check(self, fn):
+        result = super()._check(fn)
+        if result.status == "correct":
+            result = dataclasses.replace(result, message=result.message + "\n  " + self._discussion())
+        return result
+
 
 # --------------------------------------------------------------------------- 1. FLOPs of one step
 
@@ -61,7 +84,20 @@ def _flops_with(batch, image_size, h_dim, z_dim, *, per_term=2, heads=2, backwar
     return total
 
 
-training_step_flops = Exercise(
+FLOPS_DISCUSSION = N_("The follow-up: for the 784-400-20 VAE at batch 128 the products of a step are {exact} MFLOP; "
+                      "three forward passes would be {rule} MFLOP, {over} % too many. The rule assumes the backward pass "
+                      "costs two forward passes, but the first layer needs no gradient for its input (the images are "
+                      "not trained), and that layer is {first} % of the forward FLOPs.")
+
+
+def _flops_discussion() -> str:
+    exact = reference_training_step_flops(128, 784, 400, 20)
+    forward = sum(2 * 128 * i * o for i, o in _layers(784, 400, 20))
+    return _(FLOPS_DISCUSSION, exact=f"{exact / 1e6:.1f}", rule=f"{3 * forward / 1e6:.1f}",
+             over=f"{100 * (3 * forward / exact - 1):.0f}", first=f"{100 * 2 * 128 * 784 * 400 / forward:.0f}")
+
+
+training_step_flops = _DiscussedExercise(
     "training_step_flops",
     reference_training_step_flops,
     _flops_cases,
@@ -99,7 +135,7 @@ training_step_flops = Exercise(
                 "by its weights (gW): a second product per layer, all but the first.",
                 lambda b, i, h, z: _flops_with(b, i, h, z, backward_input=False), hint=2),
     ],
-    rtol=1e-12, atol=0.5,
+    rtol=1e-12, atol=0.5, discussion=_flops_discussion,
 )
 
 
@@ -123,39 +159,46 @@ def _device() -> torch.device:
 
 @functools.cache
 def _seconds_per_image() -> dict[int, float]:
-    """fit's fp32 step on this machine (the best of several blocks), per image, at batch 128 and 1024."""
+    """fit's fp32 step on this machine, per image, at batch 128 and 1024: the best of blocks timed in
+    alternation, so that a burst of load elsewhere on the machine hits both batch sizes alike."""
     from .. import fast, train
     from ..model import VAE
 
     device = _device()
-    out = {}
+    steps, sizes = {}, {}
     for batch in (128, 1024):
         torch.manual_seed(0)
         model = VAE(784, 400, 20).to(device)
         optimizer = train.make_adam(model, 1e-3)
         x = torch.rand(batch, 784, generator=torch.Generator().manual_seed(1)).to(device)
 
-        def step():
+        def step(model=model, optimizer=optimizer, x=x):
             logits, mu, log_var = model(x)
             loss = fast.vae_loss(logits, x, mu, log_var)[0]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
 
-        def block(n):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            began = time.perf_counter()
-            for _ in range(n):
-                step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            return (time.perf_counter() - began) / n
+        steps[batch] = step
 
-        block(3)  # warm-up
-        n = max(1, round(0.05 / max(block(2), 1e-6)))  # blocks of about 50 ms
-        out[batch] = min(block(n) for _ in range(5)) / batch
-    return out
+    def block(batch, n):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        for _ in range(n):
+            steps[batch]()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - began) / n
+
+    for batch in steps:
+        block(batch, 3)  # warm-up
+        sizes[batch] = max(1, round(0.03 / max(block(batch, 2), 1e-6)))  # blocks of about 30 ms
+    best = {batch: float("inf") for batch in steps}
+    for _ in range(11):
+        for batch in steps:
+            best[batch] = min(best[batch], block(batch, sizes[batch]))
+    return {batch: best[batch] / batch for batch in steps}
 
 
 def _batch_answer() -> str:
@@ -177,9 +220,9 @@ def _batch_accepted() -> set[str]:
 
 
 MEASURED = N_("Measured now on {device}: {t128} µs per image at batch 128, {t1024} µs at batch 1024 ({ratio}×). "
-              "A step's arithmetic grows with the batch, its overhead (launches, Python, autograd's bookkeeping, "
-              "Adam over the same 652,824 weights) does not: a larger batch helps per image as much as the step "
-              "of 128 was overhead, little where it was already mostly arithmetic (section 4).")
+              "A step's products grow with the batch; its overhead (launches, Python, autograd's bookkeeping) and "
+              "Adam's update of the same 652,824 weights do not. So a larger batch helps per image as much as the "
+              "step of 128 was spent on those, and little where it was mostly the products (section 4).")
 
 
 class _MeasuredPrediction(Prediction):
@@ -253,7 +296,28 @@ def _intensity_cases() -> list[Case]:
             Case((128, 400, 20, 4), "the mu head")]
 
 
-arithmetic_intensity = Exercise(
+INTENSITY_DISCUSSION = N_("The follow-up: the first layer (784 → 400, float32) has an intensity of {i1} FLOP/byte at "
+                          "batch 1 (the weights are nearly all of the bytes), {i128} at batch 128 and {i1024} at batch "
+                          "1024; it tends to {limit} as the batch grows. {crossing} bfloat16 halves the bytes, so it "
+                          "doubles the intensity at every batch size; but it also raises the compute roof, which moves "
+                          "the balance point right, so the crossing need not move to a smaller batch.")
+CROSSING = N_("It crosses section 4's float32 balance point, {balance} FLOP/byte, at batch {batch}.")
+NO_BALANCE = N_("Run section 4 first to compare it with this machine's balance point.")
+
+
+def _intensity_discussion() -> str:
+    f = lambda b: reference_arithmetic_intensity(b, 784, 400, 4)  # noqa: E731
+    balance = _RUN.get("balance_point")
+    if balance is None:
+        crossing = _(NO_BALANCE)
+    else:
+        batch = next((b for b in range(1, 1 << 20) if f(b) >= balance), None)
+        crossing = _(CROSSING, balance=f"{balance:.1f}", batch=batch if batch else "—")
+    return _(INTENSITY_DISCUSSION, i1=f"{f(1):.2f}", i128=f"{f(128):.0f}", i1024=f"{f(1024):.0f}",
+             limit=f"{2 * 784 * 400 / (4 * (784 + 400)):.0f}", crossing=crossing)
+
+
+arithmetic_intensity = _DiscussedExercise(
     "arithmetic_intensity",
     reference_arithmetic_intensity,
     _intensity_cases,
@@ -286,8 +350,8 @@ arithmetic_intensity = Exercise(
                 "(compute-bound), low means memory-bound.",
                 lambda b, i, o, s: s * (b * i + i * o + b * o) / (2 * b * i * o), hint=1),
     ],
-    rtol=1e-9, atol=1e-12,
+    rtol=1e-9, atol=1e-12, discussion=_intensity_discussion,
 )
 
 
-__all__ = ["use_device", "training_step_flops", "batch_1024_per_image", "arithmetic_intensity"]
+__all__ = ["use_device", "use_run", "training_step_flops", "batch_1024_per_image", "arithmetic_intensity"]
