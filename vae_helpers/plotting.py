@@ -165,7 +165,12 @@ def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[st
     if ylim is not None:
         axes[0].set_ylim(*ylim)
         axes[0].set_title(f"−ELBO (the first steps lie above {ylim[1]:g})")
-    axes[0].legend(fontsize=9, loc="upper right")
+    if zoom_from is None:
+        axes[0].legend(fontsize=9)
+    else:  # below the reference line at the top, above the inset
+        axes[0].legend(fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.89))
+    for ax in axes:
+        ax.set_xlim(0, max(ends, default=1) + 0.4)
     late = [r for r in rows if zoom_from is not None and r["epoch"] >= zoom_from]
     if len(late) > 1:
         inset = axes[0].inset_axes([0.33, 0.2, 0.62, 0.36])
@@ -173,7 +178,7 @@ def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[st
         inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
         inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}, zoomed", transform=inset.transAxes,
                    ha="right", va="top", fontsize=9)
-        inset.tick_params(labelsize=8)
+        inset.tick_params(labelsize=9)
         inset.grid(alpha=0.3)
     fig.tight_layout()
     return fig, axes
@@ -327,11 +332,12 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
 
 
 def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9),
-                      band: bool = False, errors: bool = True):
+                      band: bool = False, errors: bool = True, ylabel: str | None = None):
     """Each model's mean bound L_k ± standard error over the images against k on a log axis
     (notebook 08), ``curves = {model: {k: per-image tensor}}``. ``band=True`` draws the ± standard error
     as a light shaded band instead of error bars (added in round 11; the default is unchanged).
-    ``errors=False`` draws the means only, without any standard error (added in round 12)."""
+    ``errors=False`` draws the means only, without any standard error (added in round 12).
+    ``ylabel`` replaces the y-axis label (added in round 13; the default is unchanged)."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     fig, ax = plt.subplots(figsize=figsize)
     for (name, b), marker, shift in zip(curves.items(), "o^sDv", (0.92, 1.0, 1.08, 0.96, 1.04)):
@@ -347,7 +353,7 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
             ax.errorbar([k * shift for k in ks], means, yerr=errors_k, fmt=marker + "-", capsize=3,
                         label=(labels or {}).get(name, name))
     ax.set(xscale="log", xlabel="k, importance samples per image",
-           ylabel="mean L_k, nats per image" + ("" if not errors else " (band: ± SE)" if band else " (± SE)"))
+           ylabel=ylabel or "mean L_k, nats per image" + ("" if not errors else " (band: ± SE)" if band else " (± SE)"))
     ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, loc="lower right")
@@ -434,10 +440,11 @@ def _paired_comparison_strip(a, b, names, differences, reference, reference_labe
     return fig, (ax_s, ax_d, ax_r)
 
 
-def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4)):
+def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4), titles: tuple | None = None):
     """Two panels of box plots (notebook 08, round 11): the largest normalised importance weight per test image,
     ``shares = {model: {k: per-image tensor}}``, in groups of ``ks[0]`` (training) and ``ks[1]`` (evaluation);
-    the median written beside its red line, the equal-weights level 1/k dashed on the left."""
+    the median written beside its red line, the equal-weights level 1/k dashed on the left.
+    ``titles`` (added in round 13; the default is unchanged) replaces the two panel titles."""
     fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
     names = list(shares)
     for ax, k, role in zip(axes, ks, ("training", "evaluation")):
@@ -446,7 +453,7 @@ def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4)):
         for i, v in enumerate(values, start=1):
             ax.annotate(f"{v.median():.2f}", (i + 0.28, v.median().item()), fontsize=9, va="center", color="tab:red")
         ax.set_xticks(range(1, len(names) + 1), names)
-        ax.set_title(f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
+        ax.set_title(titles[ks.index(k)] if titles else f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
         ax.set_xlabel(f"{len(values[0])} test images per box; red: median")
         ax.grid(alpha=0.3, axis="y")
     axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
@@ -853,28 +860,29 @@ def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None
 
 
 def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None):
-    """Bars of notebook 05's section 4: the signal and the two variances of one step's gradient, per epoch.
+    """Bars of notebook 05's section 4, per epoch: the signal, and one step's variance stacked by its source.
 
-    ``measured[epoch, what]`` is ``[variance, …, signal, …]`` for ``what`` in "eps alone", "images and eps".
+    ``measured[epoch, what]`` is ``[variance, …, signal, …]`` for ``what`` in "eps alone", "images and eps";
+    the variance with fresh images and ε splits into ε's part ("eps alone") and the images' part (the rest).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 3.8))
-    bars = (("signal: squared length of the mean gradient", "images and eps", 2, "tab:green"),
-            ("variance, images and ε change", "images and eps", 0, "tab:blue"),
-            ("variance, ε alone changes", "eps alone", 0, "tab:orange"))
-    top = max(measured[e, what][column] for _, what, column, _ in bars for e in epochs)
-    for b, (label, what, column, colour) in enumerate(bars):
-        xs, values = [i + (b - 1) * 0.27 for i in range(len(epochs))], [measured[e, what][column] for e in epochs]
-        ax.bar(xs, values, width=0.27, color=colour, label=label)
-        for x_bar, v in zip(xs, values):
-            ax.text(x_bar, v + 0.01 * top, f"{v:.0f}", ha="center", va="bottom", fontsize=9)
+    width, top = 0.34, 0.0
+    for i, e in enumerate(epochs):
+        total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][2]
+        eps = measured[e, "eps alone"][0]
+        top = max(top, total, signal)
+        ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length of the mean gradient" if i == 0 else None)
+        ax.bar(i + width / 2, eps, width, color="tab:orange", label="variance from ε" if i == 0 else None)
+        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images" if i == 0 else None)
+        ax.text(i - width / 2, signal, f"{signal:.0f}", ha="center", va="bottom", fontsize=9)
+        ax.text(i + width / 2, total, f"{total:.0f}", ha="center", va="bottom", fontsize=9)
+        ax.text(i + width / 2, eps / 2, f"{eps:.0f}", ha="center", va="center", fontsize=9)
+        ax.text(i + width / 2, eps + (total - eps) / 2, f"{total - eps:.0f}", ha="center", va="center", fontsize=9)
     ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
-           ylabel="sum over all weights, nats²", title=f"one step's gradient, {batch_size} images, one z each")
+           ylabel="sum over all weights,\n(nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
     ax.legend(loc="upper left", fontsize=9)
     return ax
-
-
-# --- added for notebook 04 (round 12): the two descent figures redrawn; new functions, nothing above changed
 
 
 def plot_kl_noise_floor(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int):
@@ -1228,5 +1236,52 @@ def plot_toy_descent_milestones(runs: dict, sigma_star: dict, lr: float, safe_lr
     for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
         ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
         ax.legend(fontsize=10, **where)
+    fig.tight_layout()
+    return fig, axes
+
+
+# --- added for notebook 08 (round 13): new functions, nothing above changed
+
+
+def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = None,
+                        underflow_label: str = "≈ −104: e^a rounds to 0 in float32", title: str = "",
+                        rug: int = 20, zoom_margin: float = 5.0, figsize=(9.5, 3.6)):
+    """One image's log importance weights under two proposals (notebook 08, section 3),
+    ``log_w = {label: [K] tensor}``, the first drawn as outline bars, the last filled. Left: every draw on a
+    log count scale. Right: a zoom on the last entry's range, also on a log count scale, with a rug of the
+    first entry's ``rug`` largest draws (the few that set its estimate). Dashed lines mark each proposal's
+    log p̂(x); ``underflow`` draws a grey line labelled ``underflow_label``."""
+    log_mean = {name: (torch.logsumexp(v, 0) - math.log(len(v))).item() for name, v in log_w.items()}
+    names = list(log_w)
+    first, last = names[0], names[-1]
+    right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
+    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
+    ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
+              (log_w[last].min().item() - zoom_margin, right_edge))
+    for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
+        for name in names:
+            outline = name == first
+            ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
+                    histtype="step" if outline else "stepfilled", lw=1.8 if outline else 0,
+                    alpha=1.0 if outline else 0.55, label=f"{name}: log p̂(x) = {log_mean[name]:.1f}")
+            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
+        if underflow is not None:
+            ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
+        ax.set_xlim(lo, hi)
+        ax.set_yscale("log")
+        ax.set_xlabel("log w, nats")
+        ax.grid(alpha=0.3)
+    n = len(log_w[last])
+    axes[0].set_ylabel(f"draws of {n} (log scale)")
+    axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
+    axes[0].legend(fontsize=9, loc="upper left")
+    axes[1].set_ylabel(f"draws of {n} (log scale)")
+    axes[1].set_title(f"zoom; ticks: the {first.split(':')[0]}'s {rug} largest draws", fontsize=10)
+    top = log_w[first].topk(min(rug, len(log_w[first]))).values.cpu().numpy()
+    axes[1].plot(top, [0.7] * len(top), "|", ms=14, mew=1.5, color=colors[first])
+    axes[1].set_ylim(bottom=0.5)
+    if underflow is not None:
+        axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
+                         xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
     fig.tight_layout()
     return fig, axes
