@@ -17,7 +17,7 @@ from torch.distributions import Normal
 
 from . import losses
 
-__all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "intro_figure",
+__all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
            "lesson_models", "log_ratio_figure", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
@@ -85,6 +85,19 @@ def elbo_surgery(mu: torch.Tensor, log_var: torch.Tensor, samples: int, seed: in
             "marginal_se": float(marginal.std() / math.sqrt(len(mu))), "info_direct": float(torch.stack(information).mean())}
 
 
+def information_estimate(mu: torch.Tensor, log_var: torch.Tensor, draws: int, seed: int, chunk: int = 250) -> float:
+    """I(x; z) of the mixture of all N encoder Gaussians, estimated directly: the average of
+    log q(z|xₙ) − log q_N(z) over ``draws`` codes, each from the Gaussian of a random image n. For large N (the
+    60000 training images), where ``elbo_surgery``'s draws from every image would be slow."""
+    mu, log_var = mu.double(), log_var.double()
+    g = torch.Generator().manual_seed(seed)
+    k = torch.randint(0, len(mu), (draws,), generator=g).to(mu.device)
+    std = log_var[k].mul(0.5).exp()
+    z = mu[k] + std * torch.randn(draws, mu.shape[1], generator=g, dtype=torch.float64).to(mu.device)
+    log_mix = torch.cat([mixture_log_density(z[i:i + chunk], mu, log_var) for i in range(0, draws, chunk)])
+    return float((Normal(mu[k], std).log_prob(z).sum(1) - log_mix).mean())
+
+
 def rescaled(model, c: torch.Tensor):
     """The same VAE with z_j multiplied by c_j in the encoder and divided by c_j in the decoder's first layer."""
     out = copy.deepcopy(model)
@@ -123,15 +136,23 @@ def _label_offsets(medians: torch.Tensor, min_gap: float, shift: tuple) -> list:
 
 
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
-               sd: torch.Tensor, edge: float) -> None:
+               sd: torch.Tensor, edge: float, *, boxed: bool = False) -> None:
     """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
-    the class colour, the prior's circles (radius 1 and 2) and square."""
+    the class colour, the prior's circles (radius 1 and 2) and square.
+
+    With ``boxed`` the points are smaller and fainter and drawn in the order of ``shown`` (no class hides under a
+    later one), and each median's digit sits in a white box edged in the class colour, shifted labels with a
+    visible leader to a dot at the median."""
     from matplotlib import patheffects
 
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
+    if boxed:  # one scatter in random order; empty scatters give the legend its colours
+        ax.scatter(mu[shown, 0], mu[shown, 1], s=5, c=[plt.cm.tab10(int(c)) for c in labels[shown]], alpha=0.6,
+                   linewidths=0)
     for c in range(10):  # one scatter per class, so that the legend shows the colours
         members = shown[labels[shown] == c]
-        ax.scatter(mu[members, 0], mu[members, 1], s=6, color=plt.cm.tab10(c), alpha=0.6, label=str(c))
+        ax.scatter([] if boxed else mu[members, 0], [] if boxed else mu[members, 1], s=6, color=plt.cm.tab10(c),
+                   alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=plt.cm.tab10(int(labels[i])), lw=2, zorder=4,
@@ -140,6 +161,14 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
     medians = torch.stack([mu[labels == c].median(0).values for c in range(10)])
     for c, place in enumerate(_label_offsets(medians, 0.3, (0.75, -0.55))):  # each class's median, written as its digit
         m = medians[c].tolist()
+        if boxed:
+            if place:
+                ax.plot(*m, "o", color="black", markersize=4, zorder=8)
+            ax.annotate(str(c), m, xytext=place or m, color="black", fontsize=13, fontweight="bold", ha="center",
+                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=plt.cm.tab10(c), lw=2.5),
+                        arrowprops=dict(arrowstyle="-", color="black", lw=1.6, shrinkA=0, shrinkB=2, zorder=6)
+                        if place else None)
+            continue
         ax.annotate(str(c), m, xytext=place or m, color=plt.cm.tab10(c), fontsize=15, fontweight="bold", ha="center",
                     va="center", zorder=5, path_effects=outline,
                     arrowprops=dict(arrowstyle="-", color="black", lw=0.8, shrinkA=6, zorder=5) if place else None)

@@ -87,7 +87,8 @@ aggregate_log_density = Exercise(
            "the log of the average, not the average of the logs. Work on the log scale throughout.",
            "You need all M × N component log densities at once: give z a middle axis, [M, 1, d], so that it "
            "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates. The standard "
-           "deviation is σ = exp(½ log σ²).",
+           "deviation is σ = exp(½ log σ²). One check case has 20-D codes far from narrow components: each density is "
+           "at most e^(−32000), 0 even in float64, while its log is an ordinary number.",
            "Never exponentiate the log densities yourself: exp(−110) is 0 in float32. The log of a sum of "
            "exponentials is computed safely by pulling out the largest term of each code's row (one maximum per "
            "code, not one for the whole table); and since the mean is the sum times 1/N, on the log scale it is "
