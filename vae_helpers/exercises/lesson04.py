@@ -78,6 +78,10 @@ best_q = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("the likelihood's curvature doubled (σ² = v / (v + 2w²))",
+                "the reconstruction term charges w²σ²/(2v), so its pull on σ² is w²/(2v); with the KL's ½(1 − 1/σ²) "
+                "that balances at σ² = v / (v + w²).",
+                lambda x, w, v: (w * x / (v + w**2), torch.log(v / (v + 2 * w**2))), hint=3),
         Mistake("z replaced by its mean in the reconstruction term (the w²σ² dropped)",
                 "E_q[(x − wz)²] is not (x − wμ)²: the spread of z adds w²σ², and that term is what "
                 "makes a useful coordinate precise; without it the KL alone sets σ = 1.",
@@ -203,6 +207,9 @@ kl_diagonal_gaussians = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("(μ_q − μ_p)² not divided by σ_p²",
+                "the mean difference is measured in p's units, like q's variance: (σ_q² + (μ_q − μ_p)²) / σ_p².",
+                lambda mq, lq, mp, lp: 0.5 * torch.sum(lp - lq + lq.exp() / lp.exp() + (mq - mp) ** 2 - 1, dim=1)),
         Mistake(WRONG_DIRECTION, WRONG_DIRECTION_WHY,
                 lambda mq, lq, mp, lp: _kl_parts(mp, lp, mq, lq, lp.exp(), lq.exp()), hint=3),
         Mistake("σ where σ² is meant (exp(log_var / 2) for the variances)",
@@ -287,6 +294,9 @@ mc_kl_grad_variance = Exercise(
     ],
     lesson=LESSON,
     mistakes=[
+        Mistake("the derivative taken in log σ, not in log σ²",
+                "the encoder outputs log σ², and d/d log σ = 2 · d/d log σ²: a derivative in log σ has 4 times the variance.",
+                lambda mu, log_var: (log_var.exp(), 4 * (mu**2 * log_var.exp() / 4 + log_var.exp() ** 2 / 2))),
         Mistake("standard deviations where variances are asked",
                 "the variance is the square of the spread: Var[z] = σ², not σ.", _var_std),
         Mistake("exp(log_var) used as σ (it is σ²)",
