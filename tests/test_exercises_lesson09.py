@@ -96,3 +96,25 @@ def test_a_ratio_near_the_boundary_accepts_both_neighbouring_choices(monkeypatch
     assert "a or b" in ex.check("b", verbose=False).message
     assert not ex.check("c", verbose=False).passed
     assert set(ex.mistakes) == {"c"}  # an accepted neighbour is no trap
+
+
+def test_a_correct_answer_gets_the_follow_up_answered():
+    import solutions.lesson09 as solutions
+
+    message = lesson09.training_step_flops.check(solutions.training_step_flops, verbose=False).message
+    assert "419.8 MFLOP" in message and "19 %" in message
+    lesson09.use_run(balance_point=5.8)
+    message = lesson09.arithmetic_intensity.check(solutions.arithmetic_intensity, verbose=False).message
+    assert "at batch 13" in message and "moves the balance point right" in message
+
+
+def test_a_neighbouring_choice_accepted_near_the_boundary_still_hears_its_trap():
+    from unittest import mock
+
+    from vae_helpers.exercises import lesson09 as module
+
+    ex = module.batch_1024_per_image
+    with mock.patch.object(module, "_batch_accepted", return_value={"a", "b"}), \
+            mock.patch.object(ex, "answer", return_value="b"):
+        result = ex.check("a", verbose=False)
+    assert result.status == "correct" and "near the boundary" in result.message

@@ -680,7 +680,12 @@ class Prediction(_Hints):
         shown = answer if isinstance(answer, str) else _fmt(float(answer))
         explain = _(self.explain)
         if right:
-            return CheckResult(self.name, "correct", _("right: {answer}. {explain}", answer=shown, explain=explain))
+            message = _("right: {answer}. {explain}", answer=shown, explain=explain)
+            trap = getattr(self, "_traps", {}).get(prediction, "") if prediction != self.answer() else ""
+            if trap:  # accepted only because the measurement lies near a boundary: still say what usually fails
+                message += "\n  " + _("Your choice counts because this measurement lies near the boundary; on most "
+                                       "machines the reasoning behind it fails: {why}", why=_(trap))
+            return CheckResult(self.name, "correct", message)
         why = self.mistakes.get(prediction, "")
         if not why and not isinstance(answer, str):  # a catalogued number, written with other digits
             why, prediction = next(((text, key) for key, text in self.mistakes.items()
