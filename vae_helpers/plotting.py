@@ -173,7 +173,7 @@ def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[st
         ax.set_xlim(0, max(ends, default=1) + 0.4)
     late = [r for r in rows if zoom_from is not None and r["epoch"] >= zoom_from]
     if len(late) > 1:
-        inset = axes[0].inset_axes([0.33, 0.2, 0.62, 0.36])
+        inset = axes[0].inset_axes([0.33, 0.13, 0.62, 0.3])
         inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
         inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
         inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}, zoomed", transform=inset.transAxes,
