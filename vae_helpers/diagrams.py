@@ -63,7 +63,7 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
     _arrow(ax, (8.72, 2.0), (9.13, 2.0))
     ax.text(6.84, 2.12, "$z$", fontsize=10, ha="center", va="bottom")
     if batch is not None:
-        shape = dict(fontsize=8.5, color="#1f4e79", ha="center")
+        shape = dict(fontsize=9.5, color="#1f4e79", ha="center")
         ax.text(0.55, 2.52, f"[{batch},1,28,28]", va="bottom", **shape)
         ax.text(2.25, 2.62, f"[{batch},{d_in}]→[{batch},{d_hidden}]", va="bottom", **shape)
         ax.text(4.05, 1.0, f"[{batch},{d_z}] each", va="top", **shape)
@@ -130,11 +130,13 @@ def graphical_model(ax=None, inference=True, n_label="N images"):
     return ax
 
 
-def iwae_diagram(ax=None, k_label="k"):
+def iwae_diagram(ax=None, k_label="k", both_heads=False):
     """The importance-weighted bound as a data flow: x -> q(z|x) -> k samples z_i -> decoder -> log w_i -> L_k.
 
     Each row shows the three terms of log w_i: the decoder's log p(x|z_i), the prior's log p(z_i), and the
     encoder's log q(z_i|x). Added for lesson 08; self-contained (uses only this module's private drawing helpers).
+    ``both_heads=True`` (added in round 13; the default is unchanged) ends the same log w column in two heads:
+    the mean of the log w_i (the k-sample ELBO, the control's objective) and log-sum-exp − log k (L_k, the IWAE's).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(13, 3.8))
@@ -151,12 +153,27 @@ def iwae_diagram(ax=None, k_label="k"):
         _box(ax, 9.65, y, 4.7, 0.5,
              rf"$\log w_{{{i}}}=\log p(x\mid z_{{{i}}})+\log p(z_{{{i}}})-\log q(z_{{{i}}}\mid x)$", "white", size=10)
         _arrow(ax, (6.95, y), (7.3, y))
-        _arrow(ax, (12.0, y), (12.2, 1.5))
+        if not both_heads:
+            _arrow(ax, (12.0, y), (12.2, 1.5))
     _arrow(ax, (9.65, 3.22), (9.65, 2.8))
     ax.text(9.65, 3.0, "  (every row)", ha="left", va="center", fontsize=10)
     ax.text(4.05, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
     ax.text(6.1, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
     ax.text(9.65, 1.15, r"$\vdots$", ha="center", va="center", fontsize=14)
+    if both_heads:
+        for y in (2.35, 0.75):
+            for row_y, _ in rows:
+                _arrow(ax, (12.0, row_y), (12.25, y), color="#999999")
+        _box(ax, 13.05, 2.35, 1.6, 0.75, "mean of\n" r"the $\log w_i$", "white")
+        _arrow(ax, (13.85, 2.35), (14.05, 2.35), color=LOSS)
+        ax.text(14.1, 2.35, "k-sample ELBO\n(the control)", ha="left", va="center", fontsize=10, color=LOSS)
+        _box(ax, 13.05, 0.75, 1.6, 0.75, "log-sum-exp\n" rf"$-\,\log {k_label}$", "white")
+        _arrow(ax, (13.85, 0.75), (14.05, 0.75), color=LOSS)
+        ax.text(14.1, 0.75, rf"$L_{{{k_label}}}$" "\n(the IWAE)", ha="left", va="center", fontsize=10, color=LOSS)
+        ax.set_xlim(0.0, 15.5)
+        ax.set_ylim(0.1, 3.8)
+        ax.axis("off")
+        return ax
     _box(ax, 12.98, 1.5, 1.56, 1.0, "log-sum-exp\n" rf"$-\,\log {k_label}$", "white")
     _arrow(ax, (13.76, 1.5), (14.0, 1.5), color=LOSS)
     ax.text(14.05, 1.5, rf"$L_{{{k_label}}}$", ha="left", va="center", fontsize=13, color=LOSS)
@@ -167,7 +184,7 @@ def iwae_diagram(ax=None, k_label="k"):
 
 
 def training_curves(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
-                    figsize=(10, 3.6), test_kl=None):
+                    figsize=(10, 3.6), test_kl=None, mark_label=None, log_y=False):
     """Two panels of a short training run, in nats per image: the loss and its reconstruction part (left),
     the KL term (right); one point per training step.
 
@@ -177,7 +194,9 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
     ``ylim`` zooms the left panel (the first steps start far above it). ``test_kl`` adds the KL term on
     the test images as a black dot on the right (and, with ``test_loss``, their reconstruction loss on the
     left). ``mark_step="baseline"`` marks the first step after which every batch's loss (−ELBO, KL term
-    included) stays below the baseline, with a dot on the loss curve. Returns the figure.
+    included) stays below the baseline, with a dot on the loss curve. ``mark_label`` gives that dot a legend
+    entry (``{step}`` is replaced by its step). ``log_y`` draws the left panel on a logarithmic axis, so that
+    ``ylim`` can reach the first steps' loss. Returns the figure.
     """
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
@@ -195,10 +214,18 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
     if mark_step == "baseline" and baseline is not None:
         mark_step = 1 + max((i for i, (r, k) in enumerate(history, 1) if r + k >= baseline[1]), default=0)
         if mark_step <= len(history):
-            left.plot(mark_step, sum(history[mark_step - 1]), "o", color="C0", ms=6, zorder=5)
+            label = mark_label.format(step=mark_step) if mark_label else None
+            left.plot(mark_step, sum(history[mark_step - 1]), "o", color="C0", ms=6, zorder=5, label=label)
     if mark_step is not None and 1 <= mark_step <= len(history):
         left.axvline(mark_step, color="grey", ls=":", lw=1)
         left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
+    if log_y:
+        from matplotlib.ticker import NullFormatter
+
+        left.set_yscale("log")
+        ticks = [t for t in (100, 150, 200, 300, 400, 500) if ylim[0] <= t <= ylim[1]]
+        left.set_yticks(ticks, [str(t) for t in ticks])
+        left.yaxis.set_minor_formatter(NullFormatter())
     left.set_ylim(*ylim)
     left.legend(fontsize=9, loc="upper right")
     right.plot(steps, kl, color="C2", label="KL term per batch")
@@ -258,7 +285,7 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None):
         _arrow(ax, (a + half[a] + 0.05, 1.5), (b - half[b] - 0.05, 1.5))
         middle = (a + half[a] + b - half[b]) / 2
         ax.plot([middle, middle], [1.55, 2.08], color="#999999", lw=0.8, ls=":")
-        ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=8.5)
+        ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=9.5)
     ax.set_xlim(-0.1, 13.2)
     ax.set_ylim(0.45, 2.6)
     ax.set_aspect("equal")
