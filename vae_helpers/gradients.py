@@ -671,7 +671,7 @@ def plot_encoder_baselines(ratios: dict, stats: dict, oracle: str = "score, best
     ax.set_yticks(ticks, labels=[f"{t:,}" for t in ticks])
     ax.minorticks_off()
     ax.set_ylim(0.7, top * 4)
-    ax.set(ylabel="variance / pathwise variance (log scale)", title="score-function variance, three baselines")
+    ax.set(ylabel="variance / pathwise variance (log scale)", title="score-function variance with three choices of baseline")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper center", ncol=2, bbox_to_anchor=(0.5, -0.17), frameon=False)
     across = [stats[k][2] for k in ratios]
@@ -725,19 +725,24 @@ def plot_training_gap(histories: dict, window: int = 15, start: int | None = Non
     hi = max(max(h[-window:]) for h in histories.values())
     ax.set_ylim(lo - 5, hi + 8)
     ordered = sorted((step, z_dim) for z_dim, step in caught.items() if step is not None)
+    levels = {z_dim: sum(histories[z_dim, "score"][-window:]) / window for _, z_dim in ordered}
     for k, (step, z_dim) in enumerate(ordered):  # the earlier step labelled on its left, the later on its right
-        level = sum(histories[z_dim, "score"][-window:]) / window
+        level = levels[z_dim]
         ax.plot([step, steps], [level, level], color="grey", lw=1, ls=":")
         ax.plot([step, step], [lo - 5, level], color="grey", lw=1, ls=":")
-        ax.plot(step, level, "o", color="black", ms=5)
+        solid = styles[z_dim] == "-"  # each dot styled like its pathwise run: filled for solid, open for dashed
+        ax.plot(step, level, "o", ms=7, mew=1.8, color="tab:blue", mfc="tab:blue" if solid else "white", zorder=5)
         right = k == len(ordered) - 1 and len(ordered) > 1
         ax.text(step + (2 if right else -2), lo - 3, f"Z = {z_dim}: step {step}", ha="left" if right else "right",
                 va="bottom", fontsize=9)
+        higher = level >= max(levels.values())  # label each dotted line at its right end, run and value
+        ax.text(steps + 2, level + (0.4 if higher else -0.4), f"Z = {z_dim} score\nfinal {level:.1f}".replace("-", "\u2212"),
+                ha="left", va="bottom" if higher else "top", fontsize=9, color="dimgrey")
     if start is None:
         entered = [int((torch.tensor(h).unfold(0, window, 1).mean(1) >= lo - 5).nonzero()[0]) + (window + 1) // 2
                    for h in histories.values() if len(h) >= window and max(h) >= lo - 5]
         start = max(0, min(entered, default=0) - 5)
-    ax.set_xlim(start, steps)
+    ax.set_xlim(start, steps + (42 if ordered else 0))
     ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)")
     ax.set_title(f"the same VAE, the same minibatches, either encoder gradient (all four start near "
                  f"{first_level:.0f}".replace("-", "\u2212") + ")", fontsize=10)

@@ -162,8 +162,8 @@ reparameterize_full_cov = _AnySquareRoot(
     reference_reparameterize_full_cov,
     _cov_cases,
     hints=[
-        "In one dimension z = μ + σε has variance σ²: the noise is scaled by a square root "
-        "of the variance. In d dimensions, z = μ + Aε has covariance AAᵀ.",
+        "Try z = μ + Aε for a fixed d×d matrix A. The noise ε has covariance I: what is the covariance "
+        "of Aε, written with A?",
         "So A must satisfy AAᵀ = Σ (the argument `cov`); any such A is accepted. The usual one is lower-triangular "
         "with a positive diagonal, and torch.linalg has a factorization that returns it.",
         "z has shape [B, d]: each row is one vector. L ε_b is written for a column vector ε_b; when the "
