@@ -187,22 +187,34 @@ class quiet_stderr:
         return False
 
 
-def profile_shares(prof, steps: int, device: torch.device) -> tuple[dict, float]:
-    """From a ``torch.profiler.profile`` of ``steps`` training steps: shares of the self time and ops per step.
+GROUPS = ("matrix products", "Adam's fused kernel", "other operators", "Python and autograd")
 
-    Shares: the matrix products (``aten::mm``, ``aten::addmm``), Adam's update (every event whose name
-    contains "adam") and everything else. Operations per step: the ``aten::`` operators asked for by
-    Python or by autograd, not the ones they call inside.
-    """
+
+def group_of(name: str) -> str:
+    """The group of a profiled event (notebook 09): the products (``aten::mm``, ``aten::addmm``), Adam's
+    kernels (``aten::`` operators whose name contains "adam"), the other ``aten::`` operators, and the
+    rest, whose self time is Python and autograd's bookkeeping (``Optimizer.step``'s own Python, the
+    autograd engine's nodes, a custom ``autograd.Function``'s Python)."""
+    if name in ("aten::mm", "aten::addmm"):
+        return GROUPS[0]
+    if name.startswith("aten::"):
+        return GROUPS[1] if "adam" in name.lower() else GROUPS[2]
+    return GROUPS[3]
+
+
+def profile_shares(prof, steps: int, device: torch.device) -> tuple[dict, float, float]:
+    """From a ``torch.profiler.profile`` of ``steps`` training steps: shares of the self time per group
+    (``GROUPS``, see ``group_of``), ``aten::`` operations per step (those asked for by Python or by
+    autograd, not the ones they call inside) and the profiled self time per step in seconds."""
     key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    self_time = {e.key: getattr(e, key) for e in prof.key_averages()}
-    total = sum(self_time.values())
-    share = {"matrix products": sum(self_time.get(k, 0) for k in ("aten::mm", "aten::addmm")) / total,
-             "Adam's update": sum(t for k, t in self_time.items() if "adam" in k.lower()) / total}
-    share["everything else"] = 1 - sum(share.values())
+    share = dict.fromkeys(GROUPS, 0.0)
+    for e in prof.key_averages():
+        share[group_of(e.key)] += getattr(e, key)
+    total = sum(share.values())
+    share = {k: v / total for k, v in share.items()}
     top_level = [e for e in prof.events() if e.name.startswith("aten::")
                  and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::"))]
-    return share, len(top_level) / steps
+    return share, len(top_level) / steps, total * 1e-6 / steps
 
 
 def bar_chart(values: dict, labels: dict, xlabel: str, title: str, *, colors=None,
@@ -253,39 +265,33 @@ ADAM_BYTES_PER_WEIGHT = 28  # float32: weight, gradient and two moments read, th
 
 
 def kernel_groups(prof, steps: int, model: torch.nn.Module, batch: int, device: torch.device) -> dict:
-    """Per training step, for the three groups of ``profile_shares``: profiled self time, FLOPs and bytes.
+    """Per training step, for the four ``GROUPS``: profiled self time, FLOPs and bytes.
 
     The profile must be recorded with ``record_shapes=True``. Matrix products: the exact count of
     the step's products (forward, weight gradients, input gradients of every linear layer but the
-    first), each reading and writing its three float32 matrices once. Adam: about a dozen FLOPs and
-    28 bytes per weight. Everything else: each ``aten::`` operator that touches data (views and
-    allocations left out) counted as one FLOP per element of its largest input, reading its inputs
-    and writing one tensor of that size: a rough count, good to a small factor. Returns
-    ``{group: {"seconds", "flops", "bytes", "ops"}}``, all per step.
+    first), each reading and writing its three float32 matrices once. Adam's fused kernel: about a
+    dozen FLOPs and 28 bytes per weight. Other operators: each ``aten::`` operator that touches data
+    (views and allocations left out) counted as one FLOP per element of its largest input, reading
+    its inputs and writing one tensor of that size: a rough count, good to a small factor. Python and
+    autograd: no FLOPs, no bytes. Returns ``{group: {"seconds", "flops", "bytes"}}``, all per step.
     """
     import math
 
     key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    products = {"flops": 0.0, "bytes": 0.0, "ops": 0.0}
+    groups = {g: {"seconds": 0.0, "flops": 0.0, "bytes": 0.0} for g in GROUPS}
+    products = groups[GROUPS[0]]
     for i, lin in enumerate(linears):
         n_products = 2 if i == 0 else 3  # the first layer's input (the images) needs no gradient
         products["flops"] += n_products * 2 * batch * lin.in_features * lin.out_features
         products["bytes"] += n_products * 4 * (batch * lin.in_features + lin.in_features * lin.out_features
                                                + batch * lin.out_features)
     n_weights = sum(p.numel() for p in model.parameters())
-    groups = {"matrix products": products,
-              "Adam's update": {"flops": ADAM_FLOPS_PER_WEIGHT * n_weights,
-                                "bytes": ADAM_BYTES_PER_WEIGHT * n_weights, "ops": 0.0},
-              "everything else": {"flops": 0.0, "bytes": 0.0, "ops": 0.0}}
-    for g in groups.values():
-        g["seconds"] = 0.0
+    groups[GROUPS[1]].update(flops=ADAM_FLOPS_PER_WEIGHT * n_weights, bytes=ADAM_BYTES_PER_WEIGHT * n_weights)
     for e in prof.key_averages(group_by_input_shape=True):
-        name = e.key
-        group = ("matrix products" if name in ("aten::mm", "aten::addmm")
-                 else "Adam's update" if "adam" in name.lower() else "everything else")
+        group = group_of(e.key)
         groups[group]["seconds"] += getattr(e, key) * 1e-6 / steps
-        if group != "everything else" or not name.startswith("aten::") or name in _VIEWS:
+        if group != GROUPS[2] or e.key in _VIEWS:
             continue
         numels = [math.prod(s) for s in (e.input_shapes or []) if isinstance(s, (list, tuple)) and s
                   and all(isinstance(d, int) for d in s)]
@@ -294,6 +300,61 @@ def kernel_groups(prof, steps: int, model: torch.nn.Module, batch: int, device: 
             groups[group]["flops"] += e.count * largest / steps
             groups[group]["bytes"] += e.count * 4 * (sum(numels) + largest) / steps
     return groups
+
+
+def place_groups(prof, steps: int, model: torch.nn.Module, batch: int, device: torch.device,
+                 step_seconds: float, flops_per_s: float, bytes_per_s: float) -> dict:
+    """``kernel_groups`` placed on the measured roofline (notebook 09, section 4).
+
+    Each group's time is its share of the profile times ``step_seconds`` (a step's median, measured
+    without the profiler). Adds per group: ``intensity`` (FLOP/byte), ``speed`` (FLOP/s reached),
+    ``roof`` (min(flops_per_s, intensity x bytes_per_s)) and ``at_roof`` (seconds the group would
+    need at its roof, at most its own time; 0 for Python and autograd, which has no roof).
+    """
+    groups = kernel_groups(prof, steps, model, batch, device)
+    profiled = sum(g["seconds"] for g in groups.values())
+    for g in groups.values():
+        g["seconds"] = g["seconds"] / profiled * step_seconds
+        g["intensity"] = g["flops"] / g["bytes"] if g["bytes"] else 0.0
+        g["speed"] = g["flops"] / g["seconds"] if g["seconds"] else 0.0
+        g["roof"] = min(flops_per_s, g["intensity"] * bytes_per_s)
+        g["at_roof"] = min(g["seconds"], g["flops"] / g["roof"]) if g["flops"] else 0.0
+    return groups
+
+
+_GROUP_COLOURS = dict(zip(GROUPS, ["tab:blue", "tab:red", "tab:orange", "tab:gray"]))
+
+
+def roofline_groups(groups: dict, flops_per_s: float, bytes_per_s: float, title: str) -> None:
+    """``roofline`` with the groups of ``place_groups`` that do arithmetic, each labelled with its time."""
+    points = {f"{name}: {1e3 * g['seconds']:.1f} ms": (g["intensity"], g["speed"], _GROUP_COLOURS[name])
+              for name, g in groups.items() if g["flops"]}
+    roofline(flops_per_s, bytes_per_s, points, title)
+
+
+def step_budget(groups: dict, title: str) -> None:
+    """One bar per group of ``place_groups``: dark, the time it needs at its roof; light, the rest
+    (overhead). The step's overhead in all is the sum of the light parts (notebook 09, section 4)."""
+    import matplotlib.pyplot as plt
+
+    names = list(groups)[::-1]
+    total = sum(g["seconds"] for g in groups.values())
+    over = total - sum(g["at_roof"] for g in groups.values())
+    with plt.rc_context({"font.size": 10}):
+        fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) + 1.3))
+        for i, n in enumerate(names):
+            g, colour = groups[n], _GROUP_COLOURS[n]
+            ax.barh(i, 1e3 * g["at_roof"], color=colour)
+            ax.barh(i, 1e3 * (g["seconds"] - g["at_roof"]), left=1e3 * g["at_roof"], color=colour, alpha=0.3,
+                    hatch="//", edgecolor="white")
+            ax.text(1e3 * g["seconds"], i, f"  {1e3 * g['seconds']:.2f} ms ({1e3 * g['at_roof']:.2f} at its roof)"
+                    if g["flops"] else f"  {1e3 * g['seconds']:.2f} ms (no roof: all overhead)", va="center")
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlim(0, 1.9 * max(1e3 * g["seconds"] for g in groups.values()))
+        ax.set_xlabel("milliseconds per step (dark: needed at the roof; light, hatched: overhead)")
+        ax.set_title(f"{title}: overhead {1e3 * over:.2f} of {1e3 * total:.2f} ms ({100 * over / total:.0f} %)")
+        fig.tight_layout()
+        plt.show()
 
 
 def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -> None:
@@ -309,13 +370,14 @@ def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -
     with plt.rc_context({"font.size": 10}):
         fig, ax = plt.subplots(figsize=(8.5, 4.6))
         ax.loglog(xs, np.minimum(flops_per_s, xs * bytes_per_s) / 1e9, color="k", lw=1.5,
-                  label="roof: the measured product and copy speeds")
+                  label="roof: the measured compute and memory speeds")
         ax.axvline(balance, color="k", ls=":", lw=0.8)
-        ax.text(balance, 1.3 * flops_per_s / 1e9, f" balance point {balance:.0f} FLOP/byte", va="bottom", fontsize=9)
+        ax.text(balance, 1.3 * flops_per_s / 1e9, f" balance point {balance:.1f} FLOP/byte", va="bottom", fontsize=9)
         for label, (intensity, speed, colour) in points.items():
             ax.plot(intensity, speed / 1e9, "o", ms=9, color=colour)
-            ax.annotate(label, (intensity, speed / 1e9), textcoords="offset points", xytext=(0, -17), fontsize=9,
-                        ha="center")  # below the point, clear of the roof
+            left = intensity < balance  # on the slope: below and to the right; on the flat roof: below, left
+            ax.annotate(label, (intensity, speed / 1e9), textcoords="offset points", xytext=(8 if left else -8, -16),
+                        fontsize=9, ha="left" if left else "right")  # clear of the roof line
         ys = [p[1] / 1e9 for p in points.values()] + [flops_per_s / 1e9]
         ax.set_ylim(0.3 * min(ys), 4 * max(ys))
         ax.set_xlim(lo, hi)
@@ -328,15 +390,22 @@ def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -
         plt.show()
 
 
-def count_ops(fn, x: torch.Tensor, steps: int, device: torch.device) -> float:
-    """``aten::`` operators per call of ``fn(x)`` as ``profile_shares`` counts them (a short profile)."""
+def profile_step(fn, x: torch.Tensor, steps: int, device: torch.device) -> tuple[dict, float, float]:
+    """``profile_shares`` of ``steps`` calls of ``fn(x)`` (a short profile, after the caller's warm-up)."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with quiet_stderr(), profile(activities=activities) as prof:
         for _ in range(steps):
             fn(x)
-    return profile_shares(prof, steps, device)[1]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return profile_shares(prof, steps, device)
+
+
+def count_ops(fn, x: torch.Tensor, steps: int, device: torch.device) -> float:
+    """``aten::`` operators per call of ``fn(x)`` as ``profile_shares`` counts them (a short profile)."""
+    return profile_step(fn, x, steps, device)[1]
 
 
 def save_quoted(path, values: dict) -> None:
@@ -345,3 +414,21 @@ def save_quoted(path, values: dict) -> None:
     from pathlib import Path
 
     Path(path).write_text(json.dumps(values, indent=1, ensure_ascii=False))
+
+
+def profile_table(fns: dict, x: torch.Tensor, steps: int, device: torch.device) -> dict:
+    """``profile_step`` of each ``fns[name](x)``: prints operations and profiled ms per step by group
+    (``GROUPS``), one row per name (notebook 09, section 5). Returns ``{name: (shares, operations, seconds)}``.
+
+    Profiled times include the profiler's own cost at each operation; compare the rows, not with a median.
+    Code that ``torch.compile`` generated runs outside ``aten::`` operators: its time counts under "Python
+    and autograd"."""
+    out = {name: profile_step(fn, x, steps, device) for name, fn in fns.items()}
+    short = {"matrix products": "products", "Adam's fused kernel": "Adam kernel", "other operators": "other ops",
+             "Python and autograd": "Python+autograd"}
+    names = {name: name.replace("\n", " ") for name in fns}
+    width = max(len(n) for n in names.values()) + 2
+    print(f"{'profiled ms per step':<{width}}{'ops':>5}" + "".join(f"{short[g]:>16}" for g in GROUPS))
+    for name, (share, ops, seconds) in out.items():
+        print(f"{names[name]:<{width}}{ops:>5.0f}" + "".join(f"{1e3 * seconds * share[g]:>16.2f}" for g in GROUPS))
+    return out
