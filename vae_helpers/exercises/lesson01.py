@@ -191,7 +191,7 @@ def ring_share_answer() -> float:
     return 1 - math.exp(-0.5)
 
 
-RING_CHOICES = {"a": 0.25, "b": 0.39, "c": 0.47, "d": 0.63}
+RING_CHOICES = {"a": 0.26, "b": 0.39, "c": 0.47, "d": 0.63}
 
 ring_share_inside = Prediction(
     "ring_share_inside",
@@ -211,7 +211,7 @@ ring_share_inside = Prediction(
         "freedom. What is its CDF, and what is its mean?",
     ],
     mistakes={
-        "a": "25 % ≈ 0.1/0.38 assumes that the points spread evenly across the ring's width, from 1 to 1.38. "
+        "a": "26 % ≈ 0.1/0.38 assumes that the points spread evenly across the ring's width, from 1 to 1.38. "
         "They do not: ‖z‖ < 1 is the crowded middle of the Gaussian, so the inner edge holds more.",
         "c": "47 % = 0.683² is the share of the square |z₁| < 1, |z₂| < 1; the condition ‖z‖ < 1 "
         "is the disc inside that square, which holds less.",
