@@ -229,12 +229,14 @@ def _edge(ax, start, end, color="#333333", dashed=False, rad=0.0):
         connectionstyle=f"arc3,rad={rad}"))
 
 
-def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output"):
+def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output",
+                      encoder_label=None):
     """The VAE before the trick: encoder → μ, log σ² → a *draw* z ~ N(μ, σ²) → decoder, with the loss.
 
     Notebook 03 asks how to differentiate through the draw, so this picture (unlike
     ``diagrams.vae_diagram``) shows the sampling node as it is, with no noise input ε.
     ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on black.
+    ``encoder_label`` (optional) replaces the encoder's sizes line, by default "784→400→2×20".
     """
     import matplotlib.pyplot as plt
 
@@ -249,7 +251,8 @@ def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=No
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
                       interpolation="nearest", aspect="auto")
         ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
-    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{d_in}→{d_hidden}→2×{d_z}", "#dbe9f6", 10)
+    sizes = encoder_label if encoder_label is not None else f"{d_in}→{d_hidden}→2×{d_z}"
+    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{sizes}", "#dbe9f6", 10)
     _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
     _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
     _node(ax, (0.6, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
@@ -574,19 +577,30 @@ def plot_baseline_ratios(ratios: dict, oracle: str = "score, best b*") -> None:
 # --------------------------------------------------------------------------- notebook 03's figures, round 12
 
 
-def draw_vae_with_trick(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output"):
+def draw_vae_with_trick(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output",
+                        encoder_label=None):
     """``diagrams.vae_diagram`` for notebook 03, with the conversion σ = exp(½ log σ²) written inside the node
-    z = μ + σ⊙ε (9.5 pt, one line) and a neutral "KL term" label (section 5 estimates it from z)."""
+    z = μ + σ⊙ε (9.5 pt, one line) and a neutral "KL term" label (section 5 estimates it from z).
+    ``encoder_label`` (optional) replaces the encoder's sizes line, by default "784→400→2×20"."""
     from .diagrams import vae_diagram
 
     ax = vae_diagram(x_image, recon_image, dims=dims, ax=ax, recon_label=recon_label)
     for text in ax.texts:
+        if encoder_label is not None and text.get_text().startswith("encoder\n"):
+            text.set_text("\n".join(text.get_text().split("\n")[:-1] + [encoder_label]))
         if text.get_text().startswith("KL term"):
             text.set_text("KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$")
         if "\\odot" in text.get_text() and text.get_text().startswith("$z ="):
             x, y = text.get_position()
             text.set_position((x, y + 0.16))
             ax.text(x, y - 0.16, "σ = exp(½ log σ²)", fontsize=9.5, ha="center", va="center")
+    if "\n" in recon_label:  # a two-line label under the output: start the loss arrow below it
+        from matplotlib.patches import FancyArrowPatch
+
+        for patch in ax.patches:
+            if isinstance(patch, FancyArrowPatch) and patch._posA_posB is not None \
+                    and tuple(patch._posA_posB[0]) == (9.6, 1.35):
+                patch.set_positions((9.6, 1.05), patch._posA_posB[1])
     return ax
 
 
