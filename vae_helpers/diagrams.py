@@ -195,8 +195,8 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
     the test images as a black dot on the right (and, with ``test_loss``, their reconstruction loss on the
     left). ``mark_step="baseline"`` marks the first step after which every batch's loss (−ELBO, KL term
     included) stays below the baseline, with a dot on the loss curve. ``mark_label`` gives that dot a legend
-    entry (``{step}`` is replaced by its step). ``log_y`` draws the left panel on a logarithmic axis, so that
-    ``ylim`` can reach the first steps' loss. Returns the figure.
+    entry (``{step}`` is replaced by its step). ``log_y`` draws the left panel on a
+    logarithmic axis (its label says so), so that ``ylim`` can reach the first steps' loss. Returns the figure.
     """
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
@@ -235,7 +235,7 @@ def training_curves(history, baseline=None, test_loss=None, mark_step=None, batc
     for ax, title in ((left, f"per training batch (the loss starts at {sum(history[0]):.0f})"),
                       (right, "the KL term per training batch")):
         ax.set_xlabel(f"training step ({batch_size} images each)")
-        ax.set_ylabel("nats per image")
+        ax.set_ylabel("nats per image (log scale)" if log_y and ax is left else "nats per image")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -548,10 +548,12 @@ def plot_log_weight_histograms(log_w: dict, log_px: float, colors: dict, *, bins
 
 
 def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *, marked: tuple | None = None,
-                          title: str | None = None):
+                          title: str | None = None, mark_peak: bool = False):
     """The ELBO against a shift t of q's mean: ``along`` (blue, the gap to log p(x) shaded) and ``across``
     (brown), both lists over ``shifts`` (which contains t = 0, the optimum). ``marked`` = (t, ELBO, label,
-    colour) marks one q on the curves. The window ends 3.3 nats below log p(x). Returns (fig, ax).
+    colour) marks one q on the curves. The window ends 3.3 nats below log p(x). ``mark_peak`` (added in
+    round 14; default the old look): a dot where both curves peak, at t = 0, and the brown label tied to its
+    curve by a leader line. Returns (fig, ax).
     """
     fig, ax = plt.subplots(figsize=(9, 4.4))
     ts = shifts.tolist()
@@ -563,7 +565,13 @@ def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *,
     ax.axhline(log_px, color="black", ls="--", lw=1.5)
     ax.text(ts[-1], log_px + 0.08, "log p(x)", ha="right", va="bottom", fontsize=10)
     ax.text(ts[0] + 0.1, along[1] - 0.15, "(+t, +t): along the long axis", color="tab:blue", fontsize=10, va="top")
-    ax.text(ts[i_label] + 0.08, across[i_label], "(+t, −t)", color="tab:brown", fontsize=10, va="center")
+    if mark_peak:
+        ax.plot(0, top, "o", color="black", ms=7, zorder=5)
+        ax.annotate("(+t, −t): mirrored,\nnear the short axis", (ts[i_label], across[i_label]),
+                    xytext=(ts[i_label] + 0.5, across[i_label] - 0.8), color="tab:brown", fontsize=10, va="center",
+                    arrowprops=dict(arrowstyle="-", color="tab:brown"))
+    else:
+        ax.text(ts[i_label] + 0.08, across[i_label], "(+t, −t)", color="tab:brown", fontsize=10, va="center")
     ax.text(ts[0] / 1.75, log_px - 0.5, "shaded: the gap log p(x) − ELBO\nalong the long axis", color="tab:red",
             fontsize=10, ha="center", va="center")
     if marked is not None:
@@ -776,14 +784,18 @@ def plot_toy_descent(runs: dict, sigma_star: dict, lr: float, safe_lr: float, to
 
 
 def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
-                           colors: tuple | None = None):
+                           colors: tuple | None = None, floor: tuple | None = None):
     """Notebook 02's toy encoders: each entry of ``gaps`` (legend label -> amortization gap after each training
     step, a list) as a curve on a log scale, and the ``approximation_gap`` as a dashed line. ``colors``, one per
-    curve, replaces the default palette (orange, red, brown, pink). Returns (fig, ax)."""
+    curve, replaces the default palette (orange, red, brown, pink). ``floor`` = (value, label, colour) (added in
+    round 14; default none) draws a dotted line at a least possible gap. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for (label, values), colour in zip(gaps.items(), colors or ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
         ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
     ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
+    if floor is not None:
+        value, label, colour = floor
+        ax.axhline(value, color=colour, ls=":", lw=2, label=label)
     ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
     ax.legend(fontsize=9, loc="upper right")
     ax.grid(alpha=0.3, which="both")
@@ -1244,7 +1256,7 @@ def plot_toy_descent_milestones(runs: dict, sigma_star: dict, lr: float, safe_lr
 
 
 def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = None,
-                        underflow_label: str = "≈ −104: e^a rounds to 0 in float32", title: str = "",
+                        underflow_label: str = "≈ −104: $e^a$ rounds\nto 0 in float32", title: str = "",
                         rug: int = 20, zoom_margin: float = 5.0, figsize=(9.5, 3.6)):
     """One image's log importance weights under two proposals (notebook 08, section 3),
     ``log_w = {label: [K] tensor}``, the first drawn as outline bars, the last filled. Left: every draw on a
@@ -1276,7 +1288,7 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
     axes[0].legend(fontsize=9, loc="upper left")
     axes[1].set_ylabel(f"draws of {n} (log scale)")
-    axes[1].set_title(f"zoom; ticks: the {first.split(':')[0]}'s {rug} largest draws", fontsize=10)
+    axes[1].set_title(f"zoom; ticks: the {rug} largest {first} draws", fontsize=10)
     top = log_w[first].topk(min(rug, len(log_w[first]))).values.cpu().numpy()
     axes[1].plot(top, [0.7] * len(top), "|", ms=14, mew=1.5, color=colors[first])
     axes[1].set_ylim(bottom=0.5)
@@ -1284,4 +1296,70 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
         axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
                          xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
     fig.tight_layout()
+    return fig, axes
+
+
+def show_glued_row(ax, row: torch.Tensor, title: str = "", labels=None):
+    """Draw one row of 784 values as 28×28 with the seams of the four 14×14 digits it holds (lesson 06).
+
+    Each 28-pixel line holds two 14-pixel lines of one digit: the orange line splits its even lines
+    (left) from its odd lines (right); the cyan dashed lines separate the four digits, seven lines each.
+    ``labels`` (four strings) are written to the right of the digits.
+    """
+    ax.imshow(row.detach().cpu().reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.axvline(13.5, color="tab:orange", lw=1.5)
+    for line in (6.5, 13.5, 20.5):
+        ax.axhline(line, color="tab:cyan", lw=1.5, ls="--")
+    for k, label in enumerate(labels or []):
+        ax.text(28.3, 3.5 + 7 * k, label, va="center", fontsize=10)
+    ax.set_title(title)
+    ax.set_xlabel("pixel")
+    ax.set_ylabel("pixel")
+    return ax
+
+
+# --- added for notebook 04 (round 14): new functions that restyle the ones above, nothing above changed
+
+
+def plot_kl_noise_floor_one_image(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
+                                  batch: int = 128):
+    """``plot_kl_noise_floor_batch`` with the legend's dotted entry naming what the two upper dotted lines are,
+    the floor ``ηV/4`` of one image (the batch line carries its own label). Returns (fig, axes)."""
+    fig, axes = plot_kl_noise_floor_batch(train_runs, lr, v_at_prior, steps, chains, batch=batch)
+    axes[1].get_legend().get_texts()[2].set_text(r"predicted floor $\eta V/4$, one image")
+    return fig, axes
+
+
+def plot_kl_landscape_unclipped(kl_1d, example: tuple[float, float], level: float = 1.0):
+    """``plot_kl_landscape_lopsided`` with the top contour's label drawn inside its band (it was clipped at the
+    top edge). Returns (fig, axes, (s_low, s_high))."""
+    fig, axes, crossings = plot_kl_landscape_lopsided(kl_1d, example, level=level)
+    for text in list(axes[1].texts):
+        if text.get_text() == "8":
+            text.remove()  # the clipped label; the line is redrawn whole and labelled inside its band below
+    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, dtype=torch.float64),
+                                      torch.linspace(-6, 3, 241, dtype=torch.float64), indexing="xy")
+    axes[1].contour(mu_grid, lv_grid, -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp()), levels=[8],
+                    linewidths=0.9, colors="black")
+    axes[1].text(-2.75, 2.7, "8", ha="center", va="center", fontsize=10)
+    return fig, axes, crossings
+
+
+def plot_toy_descent_distinct(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
+                              xmax: int = 40):
+    """``plot_toy_descent_milestones`` with the small-rate run in grey (not a third green), and the optimum's
+    legend entry written on the plotted axis, ``|σ|/σ* = 1``. Returns (fig, axes)."""
+    fig, axes = plot_toy_descent_milestones(runs, sigma_star, lr, safe_lr, tol=tol, xmax=xmax)
+    slow = f"{safe_lr:.2g}"
+    for line in axes[0].get_lines():
+        if slow in str(line.get_label()):
+            line.set_color("dimgrey")
+    for text in axes[0].texts:
+        if slow in text.get_text():
+            text.set_color("dimgrey")
+    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
+        for line in ax.get_lines():
+            if str(line.get_label()).startswith(r"$|\sigma| = \sigma_*$"):
+                line.set_label(r"$|\sigma| / \sigma_* = 1$, the optimum")
+        ax.legend(fontsize=10, **where)
     return fig, axes
