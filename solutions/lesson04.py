@@ -6,19 +6,20 @@ Each name is the notebook's stub (or prediction); compare with your own answer a
 import torch
 
 
-def best_q(x, w, v):
-    """The Gaussian q = N(mu, sigma^2) that maximizes the ELBO of x under z ~ N(0, 1), x | z ~ N(w z, v).
+def best_q(x, w, v, beta):
+    """The Gaussian q = N(mu, sigma^2) that maximizes E_q[log p(x | z)] - beta KL(q || N(0, 1)) for x under
+    z ~ N(0, 1), x | z ~ N(w z, v).
 
-    -ELBO = E_q[(x - w z)^2] / (2 v) + KL(q || N(0, 1)) + const
-          = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const.
-    d/dsigma^2 = 0 gives 1 / sigma^2 = 1 + w^2 / v; d/dmu = 0 gives mu = w x / (v + w^2). This is the exact
-    posterior p(z | x) (a Gaussian family holds it), so the ELBO equals log p(x); as w^2 / v -> 0 it tends to
-    the prior N(0, 1): the coordinate collapses, and rightly so, since x then says almost nothing about z.
+    -objective = E_q[(x - w z)^2] / (2 v) + beta KL(q || N(0, 1)) + const
+               = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + beta (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const.
+    d/dsigma^2 = 0 gives 1 / sigma^2 = 1 + w^2 / (beta v); d/dmu = 0 gives mu = w x / (w^2 + beta v). Divided by
+    beta, the sigma^2 part is section 5's toy with lambda = w^2 / (2 beta v). At beta = 1 this is the exact
+    posterior p(z | x), and the ELBO equals log p(x); a large beta pushes a weak coordinate (small w^2 / v)
+    to the prior N(0, 1): it collapses.
     """
-    var = v / (v + w**2)
-    mu = w * x / (v + w**2)
+    var = beta * v / (beta * v + w**2)
+    mu = w * x / (w**2 + beta * v)
     return mu, torch.log(var)
-
 
 
 def kl_standard_normal(mu, log_var):  # not in the notebook: the README's example of the exercise API

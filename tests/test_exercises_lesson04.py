@@ -100,36 +100,64 @@ def test_reverse_kl_growth():
     assert solutions.reverse_kl_growth == lesson04.reverse_kl_growth.answer()
 
 
-def _elbo_linear_gaussian(x, w, v, mu, log_var):
-    """The ELBO of x under z ~ N(0, 1), x | z ~ N(w z, v), for q = N(mu, exp(log_var)), in closed form."""
+def _elbo_linear_gaussian(x, w, v, mu, log_var, beta=1.0):
+    """The (beta-weighted) ELBO of x under z ~ N(0, 1), x | z ~ N(w z, v), for q = N(mu, exp(log_var))."""
     var = log_var.exp()
     reconstruction = -0.5 * torch.log(2 * torch.pi * v) - ((x - w * mu) ** 2 + w**2 * var) / (2 * v)
-    return reconstruction - 0.5 * (mu**2 + var - 1 - log_var)
+    return reconstruction - beta * 0.5 * (mu**2 + var - 1 - log_var)
 
 
-def test_best_q_is_the_elbo_maximum_and_the_exact_posterior():
-    x, w, v = lesson04.best_q.cases()[0].args
-    mu, log_var = lesson04.best_q.reference(x, w, v)
-    mu_t, lv_t = mu.clone().requires_grad_(), log_var.clone().requires_grad_()
-    grads = torch.autograd.grad(_elbo_linear_gaussian(x, w, v, mu_t, lv_t).sum(), (mu_t, lv_t))
-    assert all(torch.allclose(g, torch.zeros_like(g), atol=1e-12) for g in grads)  # a stationary point
+def test_best_q_is_the_weighted_elbo_maximum():
+    for case in lesson04.best_q.cases():
+        x, w, v, beta = case.args
+        mu, log_var = lesson04.best_q.reference(x, w, v, beta)
+        mu_t, lv_t = mu.clone().requires_grad_(), log_var.clone().requires_grad_()
+        grads = torch.autograd.grad(_elbo_linear_gaussian(x, w, v, mu_t, lv_t, beta).sum(), (mu_t, lv_t))
+        assert all(torch.allclose(g, torch.zeros_like(g), atol=1e-10) for g in grads)  # a stationary point
+        # and not the posterior: every case has beta != 1
+        posterior = lesson04.best_q.reference(x, w, v, 1.0)
+        assert not torch.allclose(posterior[1], log_var)
+
+
+def test_best_q_at_beta_1_is_the_exact_posterior():
+    x, w, v, _ = lesson04.best_q.cases()[0].args
+    mu, log_var = lesson04.best_q.reference(x, w, v, 1.0)
+    assert torch.allclose(log_var.exp(), 1 / (1 + w**2 / v)) and torch.allclose(mu, log_var.exp() * w * x / v)
     # the ELBO of the optimum equals log p(x), with p(x) = N(0, w^2 + v): the bound is tight
     log_px = Normal(torch.zeros_like(x), (w**2 + v).sqrt()).log_prob(x)
     assert torch.allclose(_elbo_linear_gaussian(x, w, v, mu, log_var), log_px)
 
 
 def test_best_q_written_with_precisions_passes():
-    def by_precision(x, w, v):
-        precision = 1.0 + w * w / v  # prior precision + likelihood precision
-        return (w / v) * x / precision, -precision.log()
+    def by_precision(x, w, v, beta):
+        precision = 1.0 + w * w / (beta * v)  # prior precision + likelihood precision / beta
+        return (w / (beta * v)) * x / precision, -precision.log()
 
     assert lesson04.best_q.check(by_precision, verbose=False).passed
 
 
+def test_best_q_without_beta_is_named():
+    def posterior(x, w, v, beta):
+        var = v / (v + w**2)
+        return w * x / (v + w**2), var.log()
+
+    result = lesson04.best_q.check(posterior, verbose=False)
+    assert result.mistake == "β left out: the exact posterior (the answer at β = 1)"
+
+
+def test_best_q_with_beta_on_the_reconstruction_is_named():
+    def beta_on_reconstruction(x, w, v, beta):
+        var = v / (v + beta * w**2)
+        return beta * w * x / (v + beta * w**2), var.log()
+
+    result = lesson04.best_q.check(beta_on_reconstruction, verbose=False)
+    assert result.mistake == "β put on the reconstruction term instead of the KL"
+
+
 def test_best_q_with_the_spread_of_z_forgotten_is_named():
-    def plug_in_the_mean(x, w, v):
-        mu = w * x / (v + w**2)
-        return mu, torch.zeros_like(mu)  # -ELBO with (x - w mu)^2 only: the KL alone sets sigma^2 = 1
+    def plug_in_the_mean(x, w, v, beta):
+        mu = w * x / (w**2 + beta * v)
+        return mu, torch.zeros_like(mu)  # the objective with (x - w mu)^2 only: the KL alone sets sigma^2 = 1
 
     result = lesson04.best_q.check(plug_in_the_mean, verbose=False)
     assert result.mistake == "z replaced by its mean in the reconstruction term (the w²σ² dropped)"

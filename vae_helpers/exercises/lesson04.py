@@ -1,7 +1,7 @@
 """The exercises of notebook 04 (the KL term in closed form).
 
-- ``best_q`` (derive, the notebook's exercise 3): the ELBO-optimal Gaussian q for one observation of a linear-
-  Gaussian model, from the closed-form reconstruction term and KL;
+- ``best_q`` (derive, the notebook's exercise 3): the Gaussian q that maximizes a β-weighted ELBO for one
+  observation of a linear-Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
@@ -45,23 +45,23 @@ def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
 # --------------------------------------------------------------------------- exercise 3: the best q of a linear-Gaussian model
 
 
-def reference_best_q(x, w, v):
-    """argmax over (mu, sigma^2) of E_q[log N(x; w z, v)] - KL(N(mu, sigma^2) || N(0, 1)), as (mu, log sigma^2).
+def reference_best_q(x, w, v, beta):
+    """argmax over (mu, sigma^2) of E_q[log N(x; w z, v)] - beta KL(N(mu, sigma^2) || N(0, 1)), as (mu, log sigma^2).
 
-    -ELBO = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const, so
-    sigma^2 = v / (v + w^2) and mu = w x / (v + w^2): the exact posterior p(z | x).
+    -objective = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + beta (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const, so
+    sigma^2 = beta v / (beta v + w^2) and mu = w x / (w^2 + beta v); at beta = 1 the exact posterior p(z | x).
     """
-    precision = 1 + w**2 / v
-    return w * x / (v * precision), -torch.log(precision)
+    precision = 1 + w**2 / (beta * v)
+    return w * x / (beta * v * precision), -torch.log(precision)
 
 
 def _best_q_cases() -> list[Case]:
     x = torch.tensor([1.5, -0.7, 3.0, 0.2, -2.4], dtype=_F64)
     w = torch.tensor([2.0, -0.5, 0.3, 1.2, 0.8], dtype=_F64)
     v = torch.tensor([0.5, 2.0, 0.1, 1.5, 0.25], dtype=_F64)
-    return [Case((x, w, v), "five (x, w, v) triples"),
-            Case((x[:2] * 0 + 1.0, w[:2] * 0 + 3.0, v[:2] * 0 + 0.01), "a precise decoder (w²/v = 900)"),
-            Case((x[:3], w[:3] * 0 + 0.05, v[:3] * 0 + 4.0), "a weak decoder (w²/v ≪ 1)")]
+    return [Case((x, w, v, 4.0), "five (x, w, v) triples, β = 4"),
+            Case((x[:2] * 0 + 1.0, w[:2] * 0 + 3.0, v[:2] * 0 + 0.01, 8.0), "a precise decoder (w²/v = 900), β = 8"),
+            Case((x[:3], w[:3] * 0 + 0.05, v[:3] * 0 + 4.0, 0.5), "a weak decoder (w²/v ≪ 1), β = 0.5")]
 
 
 best_q = Exercise(
@@ -69,41 +69,50 @@ best_q = Exercise(
     reference_best_q,
     _best_q_cases,
     hints=[
-        "−ELBO(μ, σ²) = E_q[(x − wz)²]/(2v) + KL(q ‖ p) + const. Under q, z = μ + σε: what is "
+        "The objective to minimise is E_q[(x − wz)²]/(2v) + β·KL(q ‖ p) + const. Under q, z = μ + σε: what is "
         "E_q[(x − wz)²]?",
-        "Once the expectation is written out, −ELBO splits into a part in μ alone and a part in σ² alone; the σ² "
-        "part has the form λσ² + ½(σ² − 1 − log σ²) of section 5's toy.",
-        "E_q[(x − wz)²] = (x − wμ)² + w²σ²: a squared error at the mean plus a price for the spread. Minimise "
-        "each part over its one variable.",
+        "Once the expectation is written out, the objective splits into a part in μ alone and a part in σ² alone. "
+        "Divide the σ² part by β: it has the form λσ² + ½(σ² − 1 − log σ²) of section 5's toy.",
+        "E_q[(x − wz)²] = (x − wμ)² + w²σ²: a squared error at the mean plus a price for the spread. β multiplies "
+        "only the KL's parts, ½μ² and ½(σ² − 1 − log σ²). Minimise each part over its one variable.",
     ],
     lesson=LESSON,
     mistakes=[
-        Mistake("the likelihood's curvature doubled (σ² = v / (v + 2w²))",
-                "the reconstruction term charges w²σ²/(2v), so its pull on σ² is w²/(2v); with the KL's ½(1 − 1/σ²) "
-                "that balances at σ² = v / (v + w²).",
-                lambda x, w, v: (w * x / (v + w**2), torch.log(v / (v + 2 * w**2))), hint=3),
+        Mistake("β left out: the exact posterior (the answer at β = 1)",
+                "the KL is weighted by β, so the prior's pull on both μ and σ² is β times as strong: "
+                "σ² = βv / (βv + w²) and μ = wx / (w² + βv).",
+                lambda x, w, v, beta: reference_best_q(x, w, v, 1.0), hint=3),
+        Mistake("β put on the reconstruction term instead of the KL",
+                "the objective is E_q[log p(x | z)] − β·KL: β multiplies the KL's ½μ² and ½(σ² − 1 − log σ²), "
+                "not the squared error.",
+                lambda x, w, v, beta: reference_best_q(x, w, v / beta, 1.0), hint=3),
+        Mistake("the likelihood's curvature doubled (σ² = βv / (βv + 2w²))",
+                "the reconstruction term charges w²σ²/(2v), so its pull on σ² is w²/(2v); with the KL's "
+                "(β/2)(1 − 1/σ²) that balances at σ² = βv / (βv + w²).",
+                lambda x, w, v, beta: (reference_best_q(x, w, v, beta)[0], torch.log(beta * v / (beta * v + 2 * w**2))),
+                hint=3),
         Mistake("z replaced by its mean in the reconstruction term (the w²σ² dropped)",
                 "E_q[(x − wz)²] is not (x − wμ)²: the spread of z adds w²σ², and that term is what "
                 "makes a useful coordinate precise; without it the KL alone sets σ = 1.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.zeros_like(x)), hint=3),
+                lambda x, w, v, beta: (reference_best_q(x, w, v, beta)[0], torch.zeros_like(x)), hint=3),
         Mistake("the variance returned where the log-variance is asked",
                 "the encoder's second output is log σ²; return the log of the variance you found.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], reference_best_q(x, w, v)[1].exp())),
+                lambda x, w, v, beta: (reference_best_q(x, w, v, beta)[0], reference_best_q(x, w, v, beta)[1].exp())),
         Mistake("log σ returned where log σ² is asked",
                 "log σ² = 2 log σ: the encoder's second output is the log of the variance.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], 0.5 * reference_best_q(x, w, v)[1])),
+                lambda x, w, v, beta: (reference_best_q(x, w, v, beta)[0], 0.5 * reference_best_q(x, w, v, beta)[1])),
         Mistake("the KL's pull on μ left out (μ = x/w)",
-                "that is the decoder's inversion alone; the KL's ½μ² pulls the code towards 0, more so "
-                "the noisier the decoder.",
-                lambda x, w, v: (x / w, reference_best_q(x, w, v)[1]), hint=2),
+                "that is the decoder's inversion alone; the KL's β·½μ² pulls the code towards 0, more so "
+                "the noisier the decoder and the larger β.",
+                lambda x, w, v, beta: (x / w, reference_best_q(x, w, v, beta)[1]), hint=2),
         Mistake("the noise variance taken as 1",
                 "v divides the squared error: a precise decoder (small v) makes both the mean and the "
                 "spread follow x more closely.",
-                lambda x, w, v: reference_best_q(x, w, torch.ones_like(v))),
+                lambda x, w, v, beta: reference_best_q(x, w, torch.ones_like(v), beta)),
         Mistake("σ² from the likelihood alone (the KL's pull on σ left out)",
-                "v/w² is how precisely x pins z down on its own; the KL's ½(σ² − 1 − log σ²) adds the prior's "
+                "v/w² is how precisely x pins z down on its own; the KL's β·½(σ² − 1 − log σ²) adds the prior's "
                 "own pull, and the two precisions add.",
-                lambda x, w, v: (reference_best_q(x, w, v)[0], torch.log(v / w**2)), hint=2),
+                lambda x, w, v, beta: (reference_best_q(x, w, v, beta)[0], torch.log(v / w**2)), hint=2),
     ],
     rtol=1e-6, atol=1e-8,
 )
