@@ -34,6 +34,6 @@ def effective_sample_size(log_w):
     log_sum_w = torch.logsumexp(log_w, dim=0)
     log_sum_w2 = torch.logsumexp(2 * log_w, dim=0)  # log Σᵢ wᵢ²: the log of wᵢ² is 2 log wᵢ
     # On the notebook's models a typical image keeps a few to a few tens of its 5000 samples (between 1/m and
-    # 1/m² for section 6's medians m of 0.17 to 0.27). The toy of section 5 keeps about 87,000 of its 100,000:
+    # 1/m² for section 6's medians m of 0.17 to 0.27). The toy of section 8 keeps about 87,000 of its 100,000:
     # the ESS is computed from the weights that were drawn, and the missed mode's weights never are.
     return torch.exp(2 * log_sum_w - log_sum_w2)
