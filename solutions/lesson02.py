@@ -43,6 +43,10 @@ def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
     return torch.mean(ratio * (log_w - log_p_hat), dim=0)
 
 
-# Exercise 1 (a prediction): with unit variances and every pair correlated 0.5, |Σ| = 0.5 · 0.5 · 2 = 0.5
+# Exercise 1, the guess: less than three pair prices, since every two pairs share a coordinate and the
+# neighbours' information about it overlaps.
+diagonal_price_3d_guess = "less"
+
+# Exercise 1, the computation: with unit variances and every pair correlated 0.5, |Σ| = 0.5 · 0.5 · 2 = 0.5
 # and Λᵢᵢ = 1.5, so KL* = ½ (3 log 1.5 + log 0.5) = 0.262 nats.
 diagonal_price_3d = 0.5 * (3 * math.log(1.5) + math.log(0.5))

@@ -4,6 +4,7 @@ rules: the solution passes, a stub is not attempted, every listed mistake is nam
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 from torch.distributions import kl_divergence
@@ -167,3 +168,12 @@ def test_mistakes_point_to_the_hint_that_fixes_them():
     hinted = {m.name: m.hint for m in lesson02.best_isotropic_q.mistakes + lesson02.forward_kl_estimate.mistakes}
     assert hinted["1/tr(Λ) without the factor d"] == 2
     assert hinted["the weights normalised over the batch instead of the samples"] == 3
+
+
+def test_diagonal_price_guess_gives_no_number_away():
+    guess = lesson02.diagonal_price_3d_guess
+    assert guess.choices == ("more", "less") and guess.answer() == "less"
+    for choice in guess.choices:
+        message = guess.check(choice, verbose=False).message
+        assert not re.search(r"\d\.\d", message), message  # no price: the computation stays the reader's
+    assert "share" in guess.check("more", verbose=False).message

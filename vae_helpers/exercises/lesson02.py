@@ -1,6 +1,7 @@
 """The exercises of notebook 02 (the encoder and the ELBO). Solutions: ``solutions/lesson02.py``.
 
-- ``diagonal_price_3d``: predict what the best diagonal q loses for a 3-D posterior with every pair correlated.
+- ``diagonal_price_3d_guess``: predict whether the best diagonal q of a 3-D posterior with every pair correlated
+  loses more or less than three pairs' prices; ``diagonal_price_3d``: then compute what it loses.
 - ``best_isotropic_q``: derive the q = N(m, s² I) with the largest ELBO for a correlated Gaussian
   posterior in d dimensions, and the price it pays (KL(q ‖ p(z|x)) = log p(x) − ELBO).
 - ``forward_kl_estimate``: estimate the forward KL(p(z|x) ‖ q) from importance weights of samples of q
@@ -202,7 +203,7 @@ forward_kl_estimate = Exercise(
         "With p(x) estimated from the same samples, the weights of hint 1 become weights that sum to one "
         "over each observation's k samples (self-normalised importance sampling). Log-weights near −110, "
         "or −800, underflow when exponentiated: torch has a function that normalises them without leaving "
-        "logs. For the last question, recall when Going deeper's ρ_q is finite.",
+        "logs. For the last question, use the exercise's condition for weights of finite variance.",
     ],
     lesson="lesson02",
     mistakes=[
@@ -227,7 +228,24 @@ forward_kl_estimate = Exercise(
 )
 
 
-# --- 1 · the price of a diagonal q for a 3-D posterior (a prediction) ---------------------------
+# --- 1 · the price of a diagonal q for a 3-D posterior (a guess, then a computation) -------------
+
+
+diagonal_price_3d_guess = Prediction(
+    "diagonal_price_3d_guess",
+    "less",
+    lesson="lesson02",
+    choices=("more", "less"),
+    explain=(
+        "Each coordinate belongs to two of the three pairs, and its two neighbours are correlated with each "
+        "other, so what they tell about it overlaps. Adding the three pair prices counts that shared part "
+        "twice. Now compute the price from section 5's formula."
+    ),
+    mistakes={
+        "more": "three pair prices would add up only if the pairs shared nothing; here every two pairs share a "
+                "coordinate.",
+    },
+)
 
 
 def _diagonal_price(corr: float = 0.5, d: int = 3) -> float:
