@@ -12,8 +12,9 @@ view_shape_of_98 = "[8, 784]"
 viewable_slices = "abd"
 
 # Exercise 3: recon is [B, 3, 32], so recon.mean() divides each image's reconstruction by 3 × 32 = 96 rows:
-# β = 96; [B, 3, 32] + [B] lines B up with the 32 of the rows, so only B = 32 and B = 1 broadcast
-row_summed_colour_loss = "β = 96; batches 1 and 32"
+# β = 96; kl kept as [B, 1]: [B, 3, 32] + [B, 1] stretches the 1 over the 32 pixels of a row and lines B
+# up with the 3 channels, so only B = 3 and B = 1 broadcast
+row_summed_colour_loss = "β = 96; batches 1 and 3"
 
 
 def flatten_batch(x):

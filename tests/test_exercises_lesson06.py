@@ -17,13 +17,15 @@ def test_the_predictions_are_measured_not_stored():
 
 
 def test_the_colour_loss_prediction_measures_beta_and_the_broadcasting_batches():
-    assert lesson06.row_summed_colour_loss.answer() == solutions.row_summed_colour_loss == "β = 96; batches 1 and 32"
-    result = lesson06.row_summed_colour_loss.check("β = 96; only batch 32", verbose=False)
-    assert result.status == "incorrect" and "size 1" in result.message
-    result = lesson06.row_summed_colour_loss.check("β = 1024; batches 1, 3 and 32", verbose=False)
-    assert result.status == "incorrect" and "never with the 3 channels" in result.message
+    assert lesson06.row_summed_colour_loss.answer() == solutions.row_summed_colour_loss == "β = 96; batches 1 and 3"
+    result = lesson06.row_summed_colour_loss.check("β = 96; batches 1 and 32", verbose=False)
+    assert result.status == "incorrect" and "meets the 3 channels" in result.message
+    result = lesson06.row_summed_colour_loss.check("β = 1024; batches 1 and 3", verbose=False)
+    assert result.status == "incorrect" and "not by 1024" in result.message
     result = lesson06.row_summed_colour_loss.check("β = 32; batches 1 and 32", verbose=False)
-    assert result.status == "incorrect" and "3 channels" in result.message
+    assert result.status == "incorrect" and "3 channels divide" in result.message and "[B, 1]" in result.message
+    choices = lesson06.row_summed_colour_loss.choices  # balanced: no majority vote finds the answer
+    assert sum("β = 96" in c for c in choices) == 2 and sum("batches 1 and 3" == c.split("; ")[1] for c in choices) == 3
 
 
 def test_predicting_a_flatten_per_image_is_told_why_view_differs():

@@ -99,7 +99,7 @@ def _row_summed_colour_loss() -> str:
     silent = []
     for batch in range(1, 129):
         try:
-            torch.zeros(batch, 3, 32) + torch.zeros(batch)
+            torch.zeros(batch, 3, 32) + torch.zeros(batch, 1)  # recon [B, 3, 32] + kl kept as [B, 1]
             silent.append(batch)
         except RuntimeError:
             pass
@@ -108,29 +108,28 @@ def _row_summed_colour_loss() -> str:
     return f"β = {beta}; {batches}"
 
 
+_WHY_96 = "recon.mean() averages over B × 3 × 32 entries, the 3 × 32 = 96 rows of each image: the 3 channels divide too"
+_WHY_3 = ("kl is [B, 1], not [B]: lined up from the right, its 1 meets the 32 pixels of a row and stretches, "
+          "and its B meets the 3 channels")
+_WHY_SUMMED = ".sum(-1) has already added the 32 pixels of each row, so the mean divides by the 96 rows of an image, not by 1024"
+
 row_summed_colour_loss = Prediction(
     "row_summed_colour_loss", _row_summed_colour_loss, lesson=LESSON,
-    choices=["β = 32; batches 1 and 32", "β = 32; batches 1, 3 and 32", "β = 96; batches 1 and 32",
-             "β = 96; only batch 32", "β = 1024; batches 1, 3 and 32", "β = 1024; only batch 32"],
+    choices=["β = 32; batches 1 and 3", "β = 32; batches 1 and 32", "β = 96; batches 1 and 3",
+             "β = 96; batches 1 and 32", "β = 1024; batches 1 and 3", "β = 1024; batches 1 and 32"],
     explain="recon has shape [B, 3, 32]: each entry sums the 32 pixels of one row of one channel, and an image "
     "holds 3 × 32 = 96 such rows. recon.mean() therefore divides each image's reconstruction by 96, and the "
     "loss is (recon + 96·KL) / 96: a β-VAE with β = 96. Broadcasting lines shapes up from the right, so "
-    "[B, 3, 32] + [B] compares B with the 32 of the rows: it runs when B is 32, or 1 (a dimension of size 1 "
-    "stretches to anything), and raises for every other batch size.",
+    "[B, 3, 32] + [B, 1] pairs the 1 with the 32 (a dimension of size 1 stretches to anything) and B with "
+    "the 3 channels: it runs when B is 3, or 1, and raises for every other batch size.",
     hints=["Write down recon's shape, then count how many of its entries one image contributes to recon.mean().",
-           "Broadcasting compares shapes from the last dimension backwards: which size of [B, 3, 32] meets the "
-           "B of kl's [B]? And what does a dimension of size 1 do?"],
-    mistakes={"β = 32; batches 1 and 32": "recon.mean() averages over B × 3 × 32 entries: besides the 32 rows, "
-              "the 3 channels divide each image's reconstruction too.",
-              "β = 96; only batch 32": "a dimension of size 1 stretches to any size: with a batch of one, [1, 3, 32] "
-              "+ [1] runs silently too.",
-              "β = 32; batches 1, 3 and 32": "recon.mean() averages over B × 3 × 32 entries, so the channels divide "
-              "too (β = 96); and broadcasting compares kl's [B] with the last size, 32, never with the 3 channels.",
-              "β = 1024; batches 1, 3 and 32": ".sum(-1) has already added the 32 pixels of each row: the mean divides "
-              "by the 3 × 32 = 96 rows of an image; and broadcasting compares kl's [B] with the last size, 32, "
-              "never with the 3 channels.",
-              "β = 1024; only batch 32": ".sum(-1) has already added the 32 pixels of each row: the mean divides by "
-              "the 3 × 32 = 96 rows of an image, not by 1024; and a batch of one broadcasts too."})
+           "Broadcasting compares shapes from the last dimension backwards: write [B, 3, 32] and [B, 1] "
+           "right-aligned, one above the other, and compare each pair. What does a dimension of size 1 do?"],
+    mistakes={"β = 96; batches 1 and 32": _WHY_3 + ", not the 32 (section 4's kl was [B]).",
+              "β = 32; batches 1 and 3": _WHY_96 + " (β = 96).",
+              "β = 32; batches 1 and 32": _WHY_96 + " (β = 96); and " + _WHY_3 + ".",
+              "β = 1024; batches 1 and 3": _WHY_SUMMED + ".",
+              "β = 1024; batches 1 and 32": _WHY_SUMMED + "; and " + _WHY_3 + "."})
 
 # --------------------------------------------------------------------------- 4. flatten any batch
 
