@@ -135,8 +135,22 @@ def _label_offsets(medians: torch.Tensor, min_gap: float, shift: tuple) -> list:
     return places
 
 
+def _free_label_places(medians: torch.Tensor, reach: float) -> list:
+    """For each median, a label position ``reach`` away from it, in the one of 16 directions that keeps farthest
+    from the other medians and from the labels already placed (so that no label covers a median)."""
+    taken, places = [m for m in medians.tolist()], []
+    for m in medians.tolist():
+        best = max(((m[0] + reach * math.cos(a), m[1] + reach * math.sin(a)) for a in
+                    (2 * math.pi * i / 16 for i in range(16))),
+                   key=lambda p: min(math.dist(p, q) for q in taken if q != m))
+        places.append(best)
+        taken.append(best)
+    return places
+
+
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
-               sd: torch.Tensor, edge: float, *, boxed: bool = False) -> None:
+               sd: torch.Tensor, edge: float, *, boxed: bool = False, thin: torch.Tensor | None = None,
+               marked: bool = False) -> None:
     """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
     the class colour, the prior's circles (radius 1 and 2) and square.
 
@@ -157,9 +171,20 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=plt.cm.tab10(int(labels[i])), lw=2, zorder=4,
                              path_effects=[patheffects.withStroke(linewidth=4.5, foreground="black")]))
+    for i in ([] if thin is None else thin.tolist()):  # thin ellipses: e.g. the image nearest each median
+        ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
+                             color=plt.cm.tab10(int(labels[i])), lw=1.8, zorder=6))
     outline = [patheffects.withStroke(linewidth=3, foreground="white")]
     medians = torch.stack([mu[labels == c].median(0).values for c in range(10)])
-    for c, place in enumerate(_label_offsets(medians, 0.3, (0.75, -0.55))):  # each class's median, written as its digit
+    if marked:  # each median a small dot; its digit beside it, in a translucent box that covers no median
+        for c, place in enumerate(_free_label_places(medians, 0.5)):
+            m = medians[c].tolist()
+            ax.plot(*m, "o", color=plt.cm.tab10(c), markeredgecolor="white", markeredgewidth=1.2, markersize=7, zorder=8)
+            ax.annotate(str(c), m, xytext=place, color="black", fontsize=12, fontweight="bold", ha="center",
+                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec=plt.cm.tab10(c),
+                                                         lw=1.5, alpha=0.6),
+                        arrowprops=dict(arrowstyle="-", color="black", lw=0.8, shrinkA=0, shrinkB=3, zorder=6))
+    for c, place in enumerate([] if marked else _label_offsets(medians, 0.3, (0.75, -0.55))):  # median as its digit
         m = medians[c].tolist()
         if boxed:
             if place:
@@ -193,7 +218,8 @@ def plot_confusion(confusion: torch.Tensor, ax, xlabel: str, title: str) -> None
     ax.set(xlabel=xlabel, ylabel="true label (share that keeps its label)", title=title)
 
 
-def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor, edge: float) -> None:
+def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor, edge: float,
+                   ring: tuple = (14, 2.2, 3.5)) -> None:
     """Decoded images on an even grid of codes (row by row from the top), drawn at their coordinates, with the
     class medians as hollow rings and the prior's central square (|z_j| ≤ edge) in yellow."""
     n = len(axis[0])
@@ -210,10 +236,11 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
                                float(inside[1].max() - inside[1].min()) + step[1], fill=False, linestyle=":",
                                color="yellow", lw=2.5))
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
+    size, width, stroke = ring  # the rings' marker size, line width and black outline width
     for c, place in enumerate(_label_offsets(medians, 0.3, (0.0, -0.3))):  # rings labelled with their digit
         m = medians[c].tolist()
-        ax.plot(*m, "o", markerfacecolor="none", markeredgecolor="white", markersize=14, markeredgewidth=2.2,
-                path_effects=outline)
+        ax.plot(*m, "o", markerfacecolor="none", markeredgecolor="white", markersize=size, markeredgewidth=width,
+                path_effects=[patheffects.withStroke(linewidth=stroke, foreground="black")])
         ax.annotate(str(c), m, xytext=(10, -12) if place else (10, 4), textcoords="offset points", color="white",
                     fontsize=13, fontweight="bold", path_effects=outline)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
@@ -256,14 +283,14 @@ def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, 
 
 
 def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor,
-                            edge: float, title_color: str | None = None):
+                            edge: float, title_color: str | None = None, ring: tuple = (14, 2.2, 3.5)):
     """The decoded manifold (``plot_code_grid``) with, below it, the decoder's image at each class's median code,
     titled in the class's colour, or in ``title_color`` when given."""
     from . import plotting
 
     fig = plt.figure(figsize=(9.4, 9.6))
     ax = fig.add_axes([0.09, 0.2, 0.86, 0.76])
-    plot_code_grid(ax, images, axis, medians, edge)
+    plot_code_grid(ax, images, axis, medians, edge, ring)
     ax.set(aspect="auto", title="2-D model: the decoder on an even grid over the codes")
     device = next(model.parameters()).device
     for c in range(10):  # the strip: the decoder at each class's median code
