@@ -235,6 +235,9 @@ class _Hints:
     def hint(self, n: int = 1) -> None:
         """Print hint ``n`` (1 = a nudge)."""
         total = len(self.hints)
+        if total == 0:
+            print(_("{name} has no hints: write down your choice; the check explains the answer.", name=self.name))
+            return
         if not 1 <= n <= total:
             print(_("{name} has hints 1 to {total}; after the last one, {name}.solution().", name=self.name,
                     total=total))
