@@ -59,27 +59,6 @@ def show_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=
     return ax
 
 
-def plot_history(history, axes=None):
-    """Reconstruction, KL and ELBO per epoch (nats per image), train and test."""
-    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
-    epochs = [r["epoch"] for r in rows]
-    if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, key, label in zip(
-        axes, ("recon", "kl", "elbo"), ("reconstruction −log p(x|z)", "KL(q(z|x) ‖ p(z))", "ELBO")
-    ):
-        ax.plot(epochs, [r[f"train_{key}"] for r in rows], "o-", label="train")
-        if rows and rows[0].get(f"test_{key}") is not None:
-            ax.plot(epochs, [r[f"test_{key}"] for r in rows], "s--", label="test")
-        ax.set_title(label)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("nats per image")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    plt.tight_layout()
-    return axes
-
-
 def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None,
                         s: float = 3, alpha: float = 0.7):
     """2-D latent means coloured by class, with a colour bar of one band per class 0-9."""
@@ -192,46 +171,6 @@ def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float
     angle = math.degrees(math.atan2(vectors[1, 1].item(), vectors[0, 1].item()))
     width, height = (2 * n_sd * values.flip(0).sqrt()).tolist()
     return ax.add_patch(Ellipse(mean.tolist(), width, height, angle=angle, fill=False, **style))
-
-
-def plot_bounds_against_k(curves: dict, differences: dict, reference: dict | None = None, *,
-                          labels: dict | None = None, n_images: int | None = None, figsize=(9.5, 3.9)):
-    """Two panels on a log-k axis (notebook 08): left, each model's mean bound ± standard error,
-    ``curves = {model: {k: per-image tensor}}``; right, differences image by image ± paired standard
-    error, ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
-    (e.g. a paper's) drawn as ticks in a narrow strip of its own, so that it does not read as a k."""
-    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
-    fig, (ax, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 5, 0.9]))
-    shifts = (0.92, 1.0, 1.08, 0.96, 1.04)
-    for (name, b), marker, shift in zip(curves.items(), "o^sDv", shifts):
-        ks = sorted(b)
-        ax.errorbar([k * shift for k in ks], [b[k].mean().item() for k in ks], yerr=[se(b[k]) for k in ks],
-                    fmt=marker + "-", capsize=3, label=(labels or {}).get(name, name))
-    ax.set_ylabel("mean L_k, nats per image (± SE)")
-    ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
-    colours = ("black", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
-    for (label, d), marker, shift, colour in zip(differences.items(), "^sDvo", shifts, colours):
-        ks = sorted(d)
-        ax_d.errorbar([k * shift for k in ks], [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
-                      fmt=marker + "-", capsize=3, color=colour, label=label)
-        if reference and label in reference:
-            ax_r.plot([0], [reference[label]], "_", ms=22, mew=2.5, color=colour)
-    for a in (ax_d, ax_r):
-        a.axhline(0, color="grey", lw=1)
-    ax_d.set_ylabel("difference, nats per image (± paired SE)")
-    ax_d.set_title("differences on the same images", fontsize=10)
-    ax_r.set_ylim(ax_d.get_ylim())
-    ax_r.set_xlim(-0.5, 0.5)
-    ax_r.set_xticks([0], ["paper,\nk = 5000"], fontsize=9)
-    ax_r.tick_params(axis="y", labelleft=False)
-    ax_r.grid(alpha=0.3, axis="y")
-    for a in (ax, ax_d):
-        a.set_xscale("log")
-        a.set_xlabel("k, importance samples per image")
-        a.grid(alpha=0.3, which="both")
-        a.legend(fontsize=9, loc="lower right")
-    fig.tight_layout()
-    return fig
 
 
 # --- added for notebook 01 (the prior-sampling estimate of p(x)); new functions, nothing above changed --
@@ -520,33 +459,6 @@ def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict,
     return ax
 
 
-def plot_log_weight_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int = 80):
-    """One panel per entry of ``log_w`` (name -> log importance weights [N]): their histogram on a log count
-    scale, their mean (the ELBO, red), log p(x) (dashed), and the share of log weights above log p(x).
-
-    Every sample is inside the shared x range. Returns (fig, axes).
-    """
-    low = min(v.min().item() for v in log_w.values()) - 0.2
-    high = max(v.max().item() for v in log_w.values()) + 0.2
-    fig, axes = plt.subplots(1, len(log_w), figsize=(5 * len(log_w), 4.2), sharey=True, squeeze=False)
-    axes = axes[0]
-    for ax, (name, values) in zip(axes, log_w.items()):
-        ax.hist(values, bins=bins, range=(low, high), color=colors[name], alpha=0.6, zorder=1)
-        ax.axvline(values.mean(), color="tab:red", lw=2, label="mean of log w = ELBO", zorder=3)
-        ax.axvline(log_px, color="black", ls="--", lw=1.5, label="log p(x) = log E[w]", zorder=3)
-        log_mean_w = (torch.logsumexp(values, 0) - math.log(len(values))).item()
-        ax.text(0.97, 0.95, f"ELBO {values.mean():.3f}\nlog p(x) {log_px:.3f}\nlog of mean w {log_mean_w:.3f}",
-                fontsize=10, ha="right", va="top", transform=ax.transAxes,
-                bbox=dict(facecolor="white", alpha=0.9, edgecolor="none"))
-        ax.set_yscale("log")
-        above = (values > log_px + 1e-9).double().mean().item()
-        ax.set(title=f"q = {name}: {above:.1%} of log w above log p(x)", xlabel="log w (nats)")
-    axes[0].set_ylabel(f"count of {len(next(iter(log_w.values()))):,} samples (log scale)")
-    axes[0].legend(fontsize=9, loc="upper left")
-    fig.tight_layout()
-    return fig, axes
-
-
 def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *, marked: tuple | None = None,
                           title: str | None = None, mark_peak: bool = False):
     """The ELBO against a shift t of q's mean: ``along`` (blue, the gap to log p(x) shaded) and ``across``
@@ -587,124 +499,6 @@ def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *,
     return fig, ax
 
 
-def plot_sampled_kl_training(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
-                             short_floor_labels: bool = False):
-    """Notebook 04's gradient descent on one unused coordinate's KL. ``train_runs[lr_, sampled]`` = (KL path,
-    σ path), each [steps, runs], for ``lr`` and ``lr / 4``. Left: σ of three sampled runs and the closed-form run;
-    right: the mean KL of the sampled runs, the closed-form KL, and the first-order floor ``lr_ * v_at_prior / 4``
-    labelled with the measured floor (mean over the second half). ``short_floor_labels`` (added later; default
-    the old look): shorter floor labels, set in the last 40 % of the steps. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
-    for k in range(3):
-        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
-                     label="one-sample KL (3 of the runs)" if k == 0 else None)
-    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
-    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
-    axes[0].set(ylim=(0.5, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
-                title=f"One unused coordinate, learning rate {lr:g}")
-    for lr_, color in ((lr, "tab:red"), (lr / 4, "tab:blue")):
-        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
-        closed_path = train_runs[lr_, False][0][:, 0].tolist()
-        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
-        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2,
-                     label=rf"one-sample, mean of {chains}, $\eta$ = {lr_:g}")
-        axes[1].plot(closed_path, color=color, lw=2.5, ls="--", label=rf"closed form, $\eta$ = {lr_:g}")
-        floor = lr_ * v_at_prior / 4
-        axes[1].axhline(floor, color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
-        floor_text = (rf"measured {kl_floor:.2g}, predicted {floor:.2g}" if short_floor_labels
-                      else rf"floor: measured {kl_floor:.2g}; predicted $\eta V/4$ = {floor:.2g}")
-        axes[1].text(0.99 * steps if short_floor_labels else 0.97 * steps, floor / 1.5, floor_text,
-                     ha="right", va="top", fontsize=10, color="0.2")
-        if reach:
-            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
-            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0),
-                             textcoords="offset points", ha="left", va="center", fontsize=10, color=color)
-    axes[1].set(yscale="log", ylim=(1e-4, 10), xlabel="gradient step",
-                ylabel="KL of q from p (nats, log scale)", title=r"KL at learning rates $\eta$ and $\eta/4$")
-    axes[0].legend(fontsize=10, loc="lower right")
-    axes[1].legend(fontsize=10, loc="upper right")
-    fig.tight_layout()
-    return fig, axes
-
-
-def plot_kl_landscape(kl_1d, example: tuple[float, float]):
-    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)). Left: against σ (log scale) for μ = 0, 1, 2, with
-    ``kl_1d(mu, sigma)`` elementwise; right: filled contours over (μ, log σ²), the minimum and the point
-    ``example`` = (μ, log σ²) marked. Returns (fig, axes)."""
-    f64 = dict(dtype=torch.float64)
-    sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.2))
-    for m in (0.0, 1.0, 2.0):
-        axes[0].plot(sigmas, kl_1d(torch.tensor(m, **f64), sigmas), label=rf"$\mu$ = {m:g}")
-    axes[0].axvline(1.0, color="grey", lw=0.8, ls=":")
-    axes[0].set(xscale="log", ylim=(0, 6), xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
-                title=r"KL against $\sigma$: smallest at $\sigma$ = 1")
-    axes[0].legend(fontsize=10, loc="upper center")
-    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 121), torch.linspace(-6, 3, 121), indexing="xy")
-    kl_grid = -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp())
-    contour = axes[1].contourf(mu_grid, lv_grid, kl_grid, levels=[0, 0.5, 1, 2, 3, 4, 6, 8, 12], cmap="viridis",
-                               vmin=-2)
-    lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=[0.5, 1, 2, 4], colors="white", linewidths=0.8)
-    axes[1].clabel(lines, fmt="%g", fontsize=10, manual=[(-0.53, -1.5), (-1.13, -1.5), (-1.81, -1.5), (-2.7, -1.5)])
-    axes[1].plot([0], [0], "w*", ms=12)
-    label_box = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85)
-    axes[1].annotate("minimum (the prior)", (0, 0), xytext=(0, 10), textcoords="offset points", ha="center",
-                     va="bottom", fontsize=10, bbox=label_box)
-    axes[1].plot([example[0]], [example[1]], "o", color="tab:red", mec="white", ms=7)
-    axes[1].annotate("the example q", example, xytext=(8, -8), textcoords="offset points", ha="left",
-                     va="top", fontsize=10, bbox=label_box)
-    fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g")
-    axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$", title="KL over the encoder's two outputs")
-    fig.tight_layout()
-    return fig, axes
-
-
-def plot_sigma_descent(runs: dict, sigma_star: dict, safe_run: list, safe_lr: float, steps_at_safe_lr,
-                       lr: float, steps: int):
-    """Notebook 04's gradient descent on the toy loss. ``runs[name, param]`` = σ after each step for the
-    coordinates ``name`` (first: the unused one) with parameter "sigma" or "log sigma^2"; a run shorter than
-    ``steps + 1`` diverged and goes to the right panel. ``safe_run``: the unused coordinate in σ at ``safe_lr``.
-    Plots |σ|/σ* against the step. Returns (fig, axes)."""
-    names = list(sigma_star)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4), width_ratios=(1.6, 1))
-    colors = dict(zip(names, ("tab:green", "tab:purple")))
-    for (name, param), path in runs.items():
-        ax = axes[1] if len(path) <= steps else axes[0]
-        ratio_path = [abs(v) / sigma_star[name] for v in path]
-        wide = name == names[0] and param == "log sigma^2"  # drawn wide: the other s-run lies on it
-        ax.plot(range(len(path)), ratio_path, "-" if param == "log sigma^2" else "o--", color=colors[name], ms=4,
-                lw=6 if wide else 1.8, alpha=0.45 if wide else 1.0,
-                label=f"{name}, parameter ".replace("lambda", r"$\lambda$")
-                + {"sigma": r"$\sigma$", "log sigma^2": r"$\log\sigma^2$"}[param])
-        negative = [i for i, v in enumerate(path) if v < 0]
-        if negative:
-            ax.plot(negative, [ratio_path[i] for i in negative], "kx", ms=9, mew=2,
-                    label=r"$\sigma < 0$: not a valid std")
-            ax.annotate(rf"step {negative[0]}: $\sigma$ = {path[negative[0]]:.2f}",
-                        (negative[0], ratio_path[negative[0]]), xytext=(12, -4),
-                        textcoords="offset points", ha="left", va="top", fontsize=10)
-    axes[0].plot(range(len(safe_run)), safe_run, ":", color=colors[names[0]], lw=2.5,
-                 label=rf"unused, parameter $\sigma$, learning rate {safe_lr:.4f}")
-    if steps_at_safe_lr:
-        axes[0].annotate(f"within 0.1 % after {steps_at_safe_lr} steps", (steps_at_safe_lr, safe_run[steps_at_safe_lr]),
-                         xytext=(40, 1.3), textcoords="data", ha="center", fontsize=10,
-                         arrowprops=dict(arrowstyle="->", color="0.3"))
-    for ax in axes:
-        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
-        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    ticks = [t for t in (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 1000) if t <= 4 * steps]
-    axes[0].set_xscale("symlog", linthresh=10)
-    axes[0].set_xticks(ticks, [str(t) for t in ticks])
-    axes[0].set(xlim=(0, 4 * steps), xlabel="gradient step (linear up to 10, then log scale)",
-                ylabel=r"$|\sigma| / \sigma_*$",
-                title=f"Runs that converge (learning rate {lr:g} unless labelled)\n(the two $\\log\\sigma^2$ runs coincide)")
-    axes[1].xaxis.get_major_locator().set_params(integer=True)
-    axes[1].set(yscale="log", xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
-                title=f"The run that diverges (learning rate {lr:g})")
-    fig.tight_layout()
-    return fig, axes
-
-
 def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: str | None = None):
     """Stacked bars, one per model: −ELBO split into the data's entropy floor, the reconstruction above it, and the KL."""
     if ax is None:
@@ -731,58 +525,6 @@ def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: st
 # --- added for notebook 04 (round 11): the descent figure of section 5; new function, nothing above changed
 
 
-def plot_toy_descent(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3):
-    """Notebook 04's gradient descent on the toy loss. ``runs[name, param]`` = σ after each step (σ itself may
-    go negative) for the coordinates ``name`` of ``sigma_star`` (first: the unused one, second: the precise one),
-    ``param`` "s" (the parameter is log σ²) or "sigma"; ``runs[first, "sigma, safe"]`` at ``safe_lr``. Left: the
-    runs that converge, |σ|/σ* against the step (log scale of step + 1), a dot where each first stays within
-    ``tol``; right: the runs that diverge (shorter than the others). Returns (fig, axes)."""
-    unused, precise = list(sigma_star)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.7), width_ratios=(1.6, 1))
-    colors = {unused: "tab:green", precise: "tab:purple"}
-    longest = max(len(path) for path in runs.values())
-    styles = {  # key: (label, line style, width, alpha, where to put the step count)
-        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, (0, -9)),
-        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "-", 2, 1.0, None),
-        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, (0, -9)),
-        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, (0, -9)),
-        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, None),
-    }
-    for key, path in runs.items():
-        name = key[0]
-        label, style, width, alpha, offset = styles[key]
-        ratio = [abs(v) / sigma_star[name] for v in path]
-        diverged = len(path) < longest and len(path) < 20
-        ax = axes[1] if diverged else axes[0]
-        x = range(len(path)) if diverged else [k + 1 for k in range(len(path))]
-        ax.plot(x, ratio, style, color=colors[name], lw=width, alpha=alpha, ms=4, label=label)
-        if diverged:
-            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
-                        textcoords="offset points", ha="left", va="top", fontsize=10)
-        elif offset:
-            k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
-            if k is not None:
-                ax.plot(k + 1, ratio[k], "o", color=colors[name], ms=8, mec="black", zorder=5)
-                ax.annotate(f"{k} steps", (k + 1, ratio[k]), xytext=offset, textcoords="offset points",
-                            ha="center", va="top", fontsize=10)
-    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 400, 1000) if t < longest]
-    axes[0].set_xscale("log")
-    axes[0].set_xticks([t + 1 for t in ticks], [str(t) for t in ticks])
-    axes[0].minorticks_off()
-    axes[0].set(xlim=(0.9, longest * 1.4), ylim=(0.75, 2.08), xlabel="gradient step (log scale of step + 1)",
-                ylabel=r"$|\sigma| / \sigma_*$",
-                title="Runs that converge (dots: within 0.1 % from then on)\n"
-                      r"(the two $\log\sigma^2$ runs coincide)")
-    axes[1].xaxis.get_major_locator().set_params(integer=True)
-    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
-                title="The run that diverges")
-    for ax in axes:
-        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
-        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    fig.tight_layout()
-    return fig, axes
-
-
 def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
                            colors: tuple | None = None, floor: tuple | None = None):
     """Notebook 02's toy encoders: each entry of ``gaps`` (legend label -> amortization gap after each training
@@ -801,28 +543,6 @@ def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str |
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig, ax
-
-
-def plot_elbo_terms_per_digit(images: torch.Tensor, decoded: torch.Tensor, reconstruction, kl, *,
-                              title: str | None = None, rec_label: str = "rec."):
-    """Notebook 02's digits: ``images`` [n, 1, 28, 28] on top, ``decoded`` [n, 28, 28] below, each column
-    labelled with its reconstruction term (after ``rec_label``), KL term and their difference, the ELBO (all in
-    nats; the reconstruction term is ``reconstruction``, the log-likelihood, not the loss). Returns (fig, axes)."""
-    n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 3.3), squeeze=False, layout="constrained")
-    for i in range(n):
-        axes[0, i].imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)  # white strokes on black
-        axes[1, i].imshow(decoded[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-        rec, k = float(reconstruction[i]), float(kl[i])
-        axes[1, i].set_xlabel(f"{rec_label} {rec:.0f}\nKL {k:.1f}\nELBO {rec - k:.0f}", fontsize=10)
-        for ax in axes[:, i]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0, 0].set_ylabel("test digit x", fontsize=10)
-    axes[1, 0].set_ylabel("decoded\nfrom z = μ", fontsize=10)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig, axes
 
 
 def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, window: float = 1.5,
@@ -897,132 +617,7 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
     return ax
 
 
-def plot_kl_noise_floor(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int):
-    """Notebook 04's gradient descent on one unused coordinate's KL, as ``plot_sampled_kl_training`` but with
-    a legend by line style (colour = learning rate, written with the measured floor, the mean over the second
-    half, above each sampled curve), the predicted floors ``lr_ * v_at_prior / 4`` in the legend, and the KL axis
-    from 1e-4 to 1. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0))
-    for k in range(3):
-        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
-                     label="one-sample KL (3 of the runs)" if k == 0 else None)
-    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
-    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
-    axes[0].set(ylim=(0.5, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
-                title=f"One unused coordinate, learning rate {lr:g}")
-    for lr_, color in ((lr, "tab:red"), (lr / 4, "tab:blue")):
-        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
-        closed_path = train_runs[lr_, False][0][:, 0].tolist()
-        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
-        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2)
-        axes[1].plot(closed_path, color=color, lw=2.5, ls="--")
-        axes[1].axhline(lr_ * v_at_prior / 4, color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
-        axes[1].text(0.99 * steps, kl_floor * 1.35, rf"$\eta$ = {lr_:g}: measured floor {kl_floor:.2g}", ha="right",
-                     va="bottom", fontsize=10, color=color)
-        if reach:
-            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
-            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0) if lr_ == lr else (-7, 0),
-                             textcoords="offset points", ha="left" if lr_ == lr else "right", va="center", fontsize=10,
-                             color=color)
-    axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step",
-                ylabel="KL of q from p (nats, log scale)", title=r"KL at learning rates $\eta$ and $\eta/4$")
-    axes[0].legend(fontsize=10, loc="lower right")
-    proxies = [matplotlib.lines.Line2D([], [], color="0.2", lw=1.2), matplotlib.lines.Line2D([], [], color="0.2", lw=2.5, ls="--"),
-               matplotlib.lines.Line2D([], [], color="0.35", lw=2.5, ls=(0, (1, 1.5)))]
-    axes[1].legend(proxies, [f"sampled KL, mean of {chains} runs", "closed-form KL", r"predicted floors $\eta V/4$"],
-                   fontsize=10, loc="lower right")
-    fig.tight_layout()
-    return fig, axes
-
-
-def plot_toy_descent_linear(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
-                            xmax: int = 40):
-    """Notebook 04's gradient descent on the toy loss, as ``plot_toy_descent`` but with a linear step axis up to
-    ``xmax``, the second log σ² run drawn as crosses on the first, the legend inside, and the step count of the
-    slow run (``runs[first, "sigma, safe"]``) written as text. Returns (fig, axes)."""
-    unused, precise = list(sigma_star)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), width_ratios=(1.6, 1))
-    colors = {unused: "tab:green", precise: "tab:purple"}
-    styles = {  # key: (label, line style, width, alpha, marker size)
-        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, 0),
-        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "x", 0, 1.0, 6),
-        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
-        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, 0),
-        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
-    }
-    longest = max(len(path) for path in runs.values())
-    for key, path in runs.items():
-        name = key[0]
-        label, style, width, alpha, ms = styles[key]
-        ratio = [abs(v) / sigma_star[name] for v in path]
-        diverged = len(path) < longest and len(path) < 20
-        ax = axes[1] if diverged else axes[0]
-        shown = len(path) if diverged else min(len(path), xmax + 1)
-        ax.plot(range(shown), ratio[:shown], style, color=colors[name], lw=width, alpha=alpha, ms=ms, mew=1.5,
-                label=label, zorder=4 if style == "x" else 2)
-        if diverged:
-            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
-                        textcoords="offset points", ha="left", va="top", fontsize=10)
-            continue
-        k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
-        if k is None or key == (precise, "s"):
-            continue
-        if k <= xmax:
-            ax.plot(k, ratio[k], "o", color=colors[name], ms=8, mec="black", zorder=5)
-            ax.annotate(f"{k} steps", (k, ratio[k]), xytext=(0, -9), textcoords="offset points",
-                        ha="center", va="top", fontsize=10)
-        else:
-            ax.text(0.98, 0.97, f"rate {safe_lr:.2g} (dotted): within 0.1 % only after {k} steps", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=10, color=colors[name])
-    axes[0].set(xlim=(-0.5, xmax + 0.5), ylim=(0.75, 2.08), xlabel="gradient step",
-                ylabel=r"$|\sigma| / \sigma_*$", title="Runs that converge (dots: within 0.1 % from then on)")
-    axes[1].xaxis.get_major_locator().set_params(integer=True)
-    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
-                title="The run that diverges")
-    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
-        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
-        ax.legend(fontsize=10, **where)
-    fig.tight_layout()
-    return fig, axes
-
-
 # --- added for notebook 08 (round 12): new function, nothing above changed ------------------------------
-
-
-def plot_proposal_log_weights(log_w: dict, colors: dict, *, underflow: float | None = None, title: str = "",
-                              zoom_margin: float = 5.0, figsize=(9.5, 3.4)):
-    """One image's log importance weights under several proposals (notebook 08, section 3),
-    ``log_w = {label: [K] tensor}``: left, every draw on a log count scale; right, a zoom on the last
-    entry's range (the encoder). A dashed line marks each proposal's log p̂(x), the log of its mean weight;
-    ``underflow`` draws a grey line where exp(log w) rounds to 0 in float32, with everything left of it 0."""
-    log_mean = {name: (torch.logsumexp(v, 0) - math.log(len(v))).item() for name, v in log_w.items()}
-    last = list(log_w)[-1]
-    right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
-    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
-    ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
-              (log_w[last].min().item() - zoom_margin, right_edge))
-    for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
-        for name, v in log_w.items():
-            ax.hist(v.cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name], alpha=0.6,
-                    label=f"{name}: log p̂(x) = {log_mean[name]:.1f}")
-            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
-        if underflow is not None:
-            ax.axvline(underflow, color="grey", lw=1.5)
-        ax.set_xlim(lo, hi)
-        ax.set_xlabel("log w, nats")
-        ax.grid(alpha=0.3)
-    n = len(log_w[last])
-    axes[0].set(yscale="log", ylabel=f"draws of {n} (log scale)")
-    axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
-    axes[0].legend(fontsize=9, loc="upper left")
-    axes[1].set_ylabel(f"draws of {n}")
-    axes[1].set_title("zoom on the right end (dashed: log p̂(x))", fontsize=10)
-    if underflow is not None:
-        axes[1].annotate(f"float32: w = 0\nleft of {underflow:g}", (underflow, 0.97), xytext=(-4, 0),
-                         textcoords="offset points", xycoords=("data", "axes fraction"), ha="right", va="top",
-                         fontsize=9, color="dimgrey")
-    fig.tight_layout()
-    return fig, axes
 
 
 def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None):
@@ -1105,7 +700,7 @@ def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstru
 
 def plot_kl_noise_floor_batch(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
                               batch: int = 128):
-    """Notebook 04's gradient descent on one unused coordinate's KL, as ``plot_kl_noise_floor`` but each dotted
+    """Notebook 04's gradient descent on one unused coordinate's KL, sampled and in closed form: each dotted
     predicted floor ``rate * v_at_prior / (4 * B)`` labelled with its number (B = 1 for the runs drawn, and a
     third line for ``lr`` with a batch of ``batch``), the measured floor (mean over the second half) beside it,
     and the legends clear of the curves. Returns (fig, axes)."""
@@ -1150,7 +745,7 @@ def plot_kl_noise_floor_batch(train_runs: dict, lr: float, v_at_prior: float, st
 
 
 def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float = 1.0):
-    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)), as ``plot_kl_landscape`` but with a labelled contour
+    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ and over (μ, log σ²), with a labelled contour
     line at every band edge, distinct bands, and the two points where the ``level``-nat contour crosses μ = 0
     marked with their log σ². Returns (fig, axes, (s_low, s_high))."""
     f64 = dict(dtype=torch.float64)
@@ -1203,8 +798,8 @@ def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float
 
 def plot_toy_descent_milestones(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
                                 xmax: int = 40):
-    """Notebook 04's gradient descent on the toy loss, as ``plot_toy_descent_linear`` but with the milestones
-    (the step from which a run stays within ``tol``) drawn as black diamonds, unlike any run's markers, and
+    """Notebook 04's gradient descent on the toy loss (linear step axis up to ``xmax``; a diverging run on the
+    right), with the milestones (the step from which a run stays within ``tol``) drawn as black diamonds, unlike any run's markers, and
     named in the title. Returns (fig, axes)."""
     unused, precise = list(sigma_star)
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), width_ratios=(1.6, 1))
