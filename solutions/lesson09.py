@@ -3,9 +3,10 @@
 Each function (or value) has the name of the notebook's stub; paste its body into the stub to compare.
 """
 
-# The answer is measured on the reader's machine, so it depends on it. Where a step of 128 is mostly
-# arithmetic (a CPU with few cores) expect "b"; where it is mostly overhead (a GPU)
-# expect "a". On a CPU shared with other busy processes the timings of either batch can blow up.
+# The answer is measured on the reader's machine, so it depends on it. Only the part of a step fixed per
+# step (per-operation overhead, Adam's update of the same weights) is shared among more images. Where
+# that part is small (a CPU with few cores: about a quarter of the step) expect "b"; where it is most of
+# the step (a GPU) expect "a". On a busy machine the check declines to judge.
 batch_1024_per_image = "b"
 
 

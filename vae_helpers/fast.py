@@ -230,7 +230,7 @@ def bar_chart(values: dict, labels: dict, xlabel: str, title: str, *, colors=Non
             ax.text(values[n], i, "  " + labels[n], va="center")
         if reference is not None:
             ax.axvline(reference, color="k", lw=0.8)
-        ax.set_xlim(0, 1.45 * max(values.values()))
+        ax.set_xlim(0, 1.6 * max(values.values()))
         ax.set_xlabel(xlabel)
         ax.set_title(title)
         fig.tight_layout()
@@ -327,14 +327,16 @@ _GROUP_COLOURS = dict(zip(GROUPS, ["tab:blue", "tab:red", "tab:orange", "tab:gra
 
 def roofline_groups(groups: dict, flops_per_s: float, bytes_per_s: float, title: str) -> None:
     """``roofline`` with the groups of ``place_groups`` that do arithmetic, each labelled with its time."""
-    points = {f"{name}: {1e3 * g['seconds']:.1f} ms": (g["intensity"], g["speed"], _GROUP_COLOURS[name])
+    points = {f"{name}: {1e3 * g['seconds']:.2f} ms, {100 * g['speed'] / g['roof']:.0f} % of roof":
+              (g["intensity"], g["speed"], _GROUP_COLOURS[name])
               for name, g in groups.items() if g["flops"]}
     roofline(flops_per_s, bytes_per_s, points, title)
 
 
 def step_budget(groups: dict, title: str) -> None:
     """One bar per group of ``place_groups``: dark, the time it needs at its roof; light, the rest
-    (overhead). The step's overhead in all is the sum of the light parts (notebook 09, section 4)."""
+    (time below the roof: per-operation overhead and kernels slower than their roof, not split here).
+    The title sums the light parts (notebook 09, section 4)."""
     import matplotlib.pyplot as plt
 
     names = list(groups)[::-1]
@@ -351,8 +353,8 @@ def step_budget(groups: dict, title: str) -> None:
                     if g["flops"] else f"  {1e3 * g['seconds']:.2f} ms (no roof: all overhead)", va="center")
         ax.set_yticks(range(len(names)), names)
         ax.set_xlim(0, 1.9 * max(1e3 * g["seconds"] for g in groups.values()))
-        ax.set_xlabel("milliseconds per step (dark: needed at the roof; light, hatched: overhead)")
-        ax.set_title(f"{title}: overhead {1e3 * over:.2f} of {1e3 * total:.2f} ms ({100 * over / total:.0f} %)")
+        ax.set_xlabel("milliseconds per step (dark: needed at the roof; light, hatched: below the roof)")
+        ax.set_title(f"{title}\nbelow the roofs: {1e3 * over:.2f} of {1e3 * total:.2f} ms ({100 * over / total:.0f} %)")
         fig.tight_layout()
         plt.show()
 
@@ -390,17 +392,23 @@ def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -
         plt.show()
 
 
-def profile_step(fn, x: torch.Tensor, steps: int, device: torch.device) -> tuple[dict, float, float]:
-    """``profile_shares`` of ``steps`` calls of ``fn(x)`` (a short profile, after the caller's warm-up)."""
+def record_profile(fn, x: torch.Tensor, steps: int, device: torch.device):
+    """A ``torch.profiler.profile`` of ``steps`` calls of ``fn(x)`` after the caller's warm-up, with
+    ``record_shapes=True`` (for ``kernel_groups``); every profile of notebook 09 is taken this way."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with quiet_stderr(), profile(activities=activities) as prof:
+    with quiet_stderr(), profile(activities=activities, record_shapes=True) as prof:
         for _ in range(steps):
             fn(x)
         if device.type == "cuda":
             torch.cuda.synchronize()
-    return profile_shares(prof, steps, device)
+    return prof
+
+
+def profile_step(fn, x: torch.Tensor, steps: int, device: torch.device) -> tuple[dict, float, float]:
+    """``profile_shares`` of ``record_profile(fn, x, steps, device)``."""
+    return profile_shares(record_profile(fn, x, steps, device), steps, device)
 
 
 def count_ops(fn, x: torch.Tensor, steps: int, device: torch.device) -> float:
