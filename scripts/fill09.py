@@ -1,6 +1,6 @@
 """Refresh lesson 09's result paragraphs (English and Chinese) from the numbers the notebook wrote.
 
-Run from anywhere after executing the notebook:  /work/main/.venv/bin/python /work/fill09.py
+Run after executing the notebook:  .venv/bin/python scripts/fill09.py [--quoted FILE]
 It reads $TMPDIR/vae_notebooks_09_quoted.json (written by the last check cell of section 5), rewrites
 the seven result cells of notebooks/09_making_training_fast.ipynb (each found by the start of its
 text, the keys of EN below), runs `translation extract 09`, puts the matching Chinese into
@@ -10,7 +10,7 @@ import json, re, subprocess, sys, tempfile
 from pathlib import Path
 import nbformat, polib
 
-ROOT = Path('/work/main')
+ROOT = Path(__file__).resolve().parents[1]
 P = ROOT / 'notebooks/09_making_training_fast.ipynb'
 PO = ROOT / 'notebooks/zh/po/09_making_training_fast.po'
 QPATH = Path(sys.argv[sys.argv.index('--quoted') + 1]) if '--quoted' in sys.argv else \
@@ -203,7 +203,7 @@ for key, tmpl in EN.items():
     pairs += [(a, b) for a, b in zip(en, zh) if not a.startswith('#')]
 nbformat.write(nb, P)
 print('English filled')
-py = str(ROOT / '.venv/bin/python')
+py = sys.executable
 subprocess.run([py, '-m', 'vae_helpers.translation', 'extract', '09'], cwd=ROOT, check=True)
 po = polib.pofile(str(PO), wrapwidth=0)
 norm = lambda t: ' '.join(t.split())
