@@ -695,7 +695,8 @@ class Prediction(_Hints):
                                     if isinstance(key, (int, float)) and not isinstance(key, bool)
                                     and math.isclose(float(prediction), float(key), rel_tol=0.02, abs_tol=1e-12)),
                                    ("", prediction))
-        lines = [_("you predicted {prediction}; the answer is {answer}.", prediction=repr(prediction), answer=shown)]
+        lines = [_("you predicted {prediction}; the answer is {answer}.",
+                   prediction=prediction if self.choices else repr(prediction), answer=shown)]
         if why:
             lines.append("  " + _("This is a known trap: {why}", why=_(why)))
         lines.append(f"  {explain}")
