@@ -59,11 +59,15 @@ STAGES = 8
 # --------------------------------------------------------------------------- settings
 
 
-def parse_model(name: str) -> tuple[str, int]:
-    """'vae' → ('elbo', 1); 'vaeK' → ('elbo', K), the control; 'iwaeK' → ('iwae', K)."""
+def parse_model(name: str, closed_form_kl: bool = False) -> tuple[str, int]:
+    """'vae' → ('elbo_sampled', 1); 'vaeK' → ('elbo_sampled', K), the control; 'iwaeK' → ('iwae', K).
+
+    'elbo_sampled' is the paper's Eq. 7: the mean of the K log w_i, so the KL term is sampled too; with
+    ``closed_form_kl`` the VAE and the control take the KL in closed form instead ('elbo')."""
+    vae = "elbo" if closed_form_kl else "elbo_sampled"
     if name == "vae":
-        return "elbo", 1
-    for prefix, objective in (("iwae", "iwae"), ("vae", "elbo")):
+        return vae, 1
+    for prefix, objective in (("iwae", "iwae"), ("vae", vae)):
         if name.startswith(prefix) and name[len(prefix):].isdigit() and int(name[len(prefix):]) >= 1:
             return objective, int(name[len(prefix):])
     raise SystemExit(f"error: unknown model {name!r}; use 'vae', 'vaeK' (the control) or 'iwaeK' with K a "
@@ -111,6 +115,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="also write the table into this markdown file, between its begin/end markers")
     p.add_argument("--notebook-summary", type=Path, default=None,
                    help="notebook 08's summary-*.json: write its table into --write-md and exit")
+    p.add_argument("--closed-form-kl", action="store_true",
+                   help="train the VAE and the control with the KL term in closed form (default: sampled, as the paper)")
     p.add_argument("--validate-args", action="store_true",
                    help="keep torch.distributions' argument checks on (each one costs a GPU sync per step)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one model of a --jobs run
@@ -189,7 +195,7 @@ def device_name(device: torch.device) -> str:
 
 
 def run_model(name: str, args: argparse.Namespace) -> dict:
-    objective, k = parse_model(name)
+    objective, k = parse_model(name, args.closed_form_kl)
     device = resolve_device(args.device)
     out = args.out / name
     out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +210,7 @@ def run_model(name: str, args: argparse.Namespace) -> dict:
     stages = schedule(args.epochs, args.schedule, args.lr)
     ends = [sum(n for n, _ in stages[: i + 1]) for i in range(len(stages))]
     plan = {"schedule": args.schedule, "lr": args.lr, "ends": ends, "batch_size": args.batch_size,
-            "seed": args.seed, "train_images": len(train_x)}
+            "seed": args.seed, "train_images": len(train_x), "objective": objective}
     torch.manual_seed(args.seed)
     model = VAE(**MODEL).to(device)
     payload, train_seconds = None, 0.0
@@ -213,7 +219,7 @@ def run_model(name: str, args: argparse.Namespace) -> dict:
         payload = load_checkpoint(ckpt, model.config(), map_location=device)
         saved = payload["iwae_table"]["plan"]
         # a constant schedule may be extended; the paper's schedule must be the same one
-        same = {key: saved[key] == plan[key] for key in plan}
+        same = {key: saved.get(key, plan[key]) == plan[key] for key in plan}  # older checkpoints lack "objective"
         if args.schedule == "constant" and saved["schedule"] == "constant":
             same["ends"] = payload["epoch"] <= ends[-1]
         if not all(same.values()):
@@ -306,7 +312,7 @@ def table(results: list[dict]) -> str:
     for r in results:
         paper = f"{r['paper_nll']:.2f}" if r.get("paper_nll") else "–"
         row = [
-            "VAE" if r["objective"] == "elbo" else "IWAE",
+            "IWAE" if r["objective"] == "iwae" else "VAE",
             str(r["k_train"]),
             str(r["epochs"]),
             f"{r['train_seconds'] / 60:.1f} min",

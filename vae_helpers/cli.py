@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden-layers", type=int, default=d.hidden_layers, help="hidden layers per side")
     train.add_argument("--activation", default=d.activation, help="relu or tanh")
     train.add_argument("--image-size", type=int, default=d.image_size, help="pixels per image (28*28=784)")
-    train.add_argument("--objective", default=d.objective, help="elbo (VAE) or iwae")
+    train.add_argument("--objective", default=d.objective, help="elbo (VAE), iwae, or elbo_sampled (the ELBO with its KL term sampled too)")
     train.add_argument("--k", type=int, default=d.k,
                        help="samples z ~ q(z|x) per image: the IWAE bound's, or the ELBO averaged over k")
     train.add_argument("--kl-weight", type=float, default=d.kl_weight,

@@ -16,7 +16,7 @@ DATASET_ALIASES = {
 DATASETS = ("mnist", "fashion-mnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ACTIVATIONS = ("relu", "tanh")
-OBJECTIVES = ("elbo", "iwae")
+OBJECTIVES = ("elbo", "iwae", "elbo_sampled")
 PRECISIONS = ("fp32", "bf16")
 ENGINES = ("autograd", "manual")
 
@@ -145,7 +145,7 @@ def validate(config: RunConfig) -> RunConfig:
     if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
         _fail("kl_weight", w, "a finite number >= 0 (1 = the ELBO; other values train a beta-VAE)")
     if w != 1 and config.objective != "elbo":
-        _fail("kl_weight", w, "1 when objective='iwae' (the KL weight belongs to the ELBO)")
+        _fail("kl_weight", w, f"1 when objective={config.objective!r} (the KL weight belongs to the ELBO)")
     if not isinstance(config.binarize, bool):
         _fail("binarize", config.binarize, "True or False")
     if not _is_int(config.seed) or config.seed < 0:
@@ -156,13 +156,13 @@ def validate(config: RunConfig) -> RunConfig:
         _fail("precision", config.precision,
               f"one of {list(PRECISIONS)} ('bf16' = mixed precision: bfloat16 matrix products, float32 weights)")
     if config.precision == "bf16" and (config.objective != "elbo" or config.k != 1):
-        when = "objective='iwae'" if config.objective != "elbo" else f"k={config.k}"
+        when = f"objective={config.objective!r}" if config.objective != "elbo" else f"k={config.k}"
         _fail("precision", config.precision, f"'fp32' when {when} (bf16 is for the one-sample ELBO only)")
     if config.engine not in ENGINES:
         _fail("engine", config.engine,
               f"one of {list(ENGINES)} ('manual' = the hand-written backward pass of vae_helpers.manual_step)")
     if config.engine == "manual" and (config.objective != "elbo" or config.k != 1):
-        when = "objective='iwae'" if config.objective != "elbo" else f"k={config.k}"
+        when = f"objective={config.objective!r}" if config.objective != "elbo" else f"k={config.k}"
         _fail("engine", config.engine, f"'autograd' when {when} (the manual step is for the one-sample ELBO only)")
     if config.engine == "manual" and config.kl_weight != 1:
         _fail("kl_weight", config.kl_weight, "1 when engine='manual' (use engine='autograd' for a beta-VAE)")

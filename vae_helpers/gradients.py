@@ -215,101 +215,6 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
     return total
 
 
-# --------------------------------------------------------------------------- pictures of notebook 03
-
-
-def _node(ax, xy, text, color, size=12):
-    ax.text(*xy, text, ha="center", va="center", fontsize=size, zorder=3,
-            bbox=dict(boxstyle="round,pad=0.45", fc=color, ec="#333333"))
-
-
-def _edge(ax, start, end, color="#333333", dashed=False, rad=0.0):
-    ax.annotate("", xy=end, xytext=start, arrowprops=dict(
-        arrowstyle="-|>", color=color, lw=1.6, shrinkA=0, shrinkB=0, ls="--" if dashed else "-",
-        connectionstyle=f"arc3,rad={rad}"))
-
-
-def draw_sampling_vae(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output",
-                      encoder_label=None):
-    """The VAE before the trick: encoder → μ, log σ² → a *draw* z ~ N(μ, σ²) → decoder, with the loss.
-
-    Notebook 03 asks how to differentiate through the draw, so this picture (unlike
-    ``diagrams.vae_diagram``) shows the sampling node as it is, with no noise input ε.
-    ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on black.
-    ``encoder_label`` (optional) replaces the encoder's sizes line, by default "784→400→2×20".
-    """
-    import matplotlib.pyplot as plt
-
-    d_in, d_hidden, d_z = dims
-    if ax is None:
-        ax = plt.figure(figsize=(9.5, 2.9)).add_axes([0, 0, 1, 1])
-    fig_w, fig_h = ax.figure.get_size_inches()
-    bbox = ax.get_position()
-    half_w = 0.22 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 44 % of the height
-    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
-        if image is not None:
-            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
-                      interpolation="nearest", aspect="auto")
-        ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
-    sizes = encoder_label if encoder_label is not None else f"{d_in}→{d_hidden}→2×{d_z}"
-    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{sizes}", "#dbe9f6", 10)
-    _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
-    _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
-    _node(ax, (0.6, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
-    _node(ax, (0.78, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 10)
-    for start, end in (((0.148, 0.55), (0.172, 0.55)), ((0.338, 0.62), (0.405, 0.75)), ((0.338, 0.48), (0.39, 0.36)),
-                       ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
-                       ((0.838, 0.55), (0.862, 0.55))):
-        _edge(ax, start, end)
-    ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
-            fontsize=10, color="#b03030")
-    ax.text(0.6, 0.76, "random: no derivative", ha="center", fontsize=10, color="tab:red")
-    ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
-    ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
-    ax.axis("off")
-    return ax
-
-
-def draw_computation_graphs(axes=None):
-    """The two computation graphs of z ~ N(μ, σ²) → f(z): ``sample()`` (the draw blocks the backward
-    pass) and ``rsample()`` (z = μ + σ·ε with ε an outside input; local derivatives 1 and ε)."""
-    import matplotlib.pyplot as plt
-
-    own_figure = axes is None
-    if own_figure:
-        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
-    nodes = {"mu": (0.08, 0.75), "sigma": (0.08, 0.25), "z": (0.5, 0.5), "f": (0.92, 0.5), "eps": (0.66, 0.9)}
-    forward = [((0.12, 0.72), (0.39, 0.54)), ((0.12, 0.28), (0.39, 0.46)), ((0.61, 0.5), (0.87, 0.5))]
-    backward = [((0.89, 0.56), (0.6, 0.58), 0.3), ((0.41, 0.57), (0.1, 0.82), 0.3), ((0.41, 0.43), (0.1, 0.18), -0.3)]
-    titles = ("sample(): the draw blocks the gradient", r"rsample(): $\varepsilon$ is an outside input")
-    for ax, title, color in zip(axes, titles, ("tab:red", "tab:blue")):
-        ax.set(xlim=(0, 1), ylim=(0, 1), title=title)
-        ax.axis("off")
-        for key, label in (("mu", r"$\mu$"), ("sigma", r"$\sigma$"), ("f", r"$f(z)$")):
-            _node(ax, nodes[key], label, "white")
-        for start, end in forward:
-            _edge(ax, start, end)
-    for start, end, rad in backward:  # sample(): the backward pass ends at the sampling node
-        _edge(axes[1], start, end, "tab:blue", dashed=True, rad=rad)
-    _edge(axes[0], *backward[0][:2], "tab:red", dashed=True, rad=backward[0][2])
-    _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
-    axes[0].text(0.6, 0.68, "✗", color="tab:red", fontsize=22, ha="center", va="center")
-    axes[0].text(0.5, 0.2, "the backward pass stops at the draw:\n" + r"no gradient reaches $\mu$ or $\sigma$",
-                 color="tab:red", ha="center", va="top", fontsize=10)
-    _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
-    _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
-    _edge(axes[1], (0.64, 0.83), (0.55, 0.575))
-    axes[1].text(0.3, 0.8, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10, ha="left", va="bottom")
-    axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10,
-                 ha="left", va="top")
-    axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
-                            plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
-                   loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
-    if own_figure:
-        axes[0].figure.tight_layout()
-    return axes
-
-
 def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[float, ...]:
     """How big the reconstruction term f_x = -log p(x|z) is, how much it moves, and how wide q is.
 
@@ -371,10 +276,220 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
     return history
 
 
+def catch_up_steps(histories: dict, window: int = 15) -> dict:
+    """For each z_dim of ``histories[(z_dim, estimator)]``: the first step at which the pathwise run's centred
+    running mean of ``window`` steps reaches the score-function run's mean over its last ``window`` steps."""
+    found = {}
+    for z_dim in sorted({z for z, _ in histories}):
+        target = sum(histories[z_dim, "score"][-window:]) / window
+        smooth = torch.tensor(histories[z_dim, "pathwise"]).unfold(0, window, 1).mean(1)
+        reached = (smooth >= target).nonzero()
+        found[z_dim] = int(reached[0]) + (window + 1) // 2 if len(reached) else None
+    return found
+
+
+# --------------------------------------------------------------------------- notebook 03's figures
+
+
 ESTIMATOR_COLORS = {"pathwise f'(z)": "tab:blue", "score, no baseline": "tab:red",
                     "score, b = E[f]": "tab:orange", "score, best b*": "tab:green"}
-_ENCODER_LABELS = {"score, b = E[f]": "score, per-image mean $b_x$", "score, best b*": "score, per-image best $b^*$",
+_SECTION_4_LABELS = {"pathwise f'(z)": "pathwise", "score, no baseline": "score, $b = 0$",
+                     "score, b = E[f]": "score, $b = E[f]$", "score, best b*": "score, $b = b^*$"}
+_ENCODER_LABELS = {"score, b = E[f]": "score, per-image mean $b_x$", "score, best b*": "score, per-image oracle $b^*$",
                    "score, constant b": "score, one constant $b$", "score, no baseline": "score, no baseline"}
+
+
+def _node(ax, xy, text, color, size=12):
+    ax.text(*xy, text, ha="center", va="center", fontsize=size, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.45", fc=color, ec="#333333"))
+
+
+def _edge(ax, start, end, color="#333333", dashed=False, rad=0.0):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(
+        arrowstyle="-|>", color=color, lw=1.6, shrinkA=0, shrinkB=0, ls="--" if dashed else "-",
+        connectionstyle=f"arc3,rad={rad}"))
+
+
+def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample", ax=None,
+             recon_label="untrained output\n(decoded at μ)", encoder_label=None):
+    """Notebook 03's VAE picture, image in → encoder → μ, log σ² → z → decoder → image out, with the loss.
+
+    ``draw="sample"``: before the trick, z is a *draw* from N(μ, σ²), a node with no derivative.
+    ``draw="reparameterized"``: after it, z = μ + σ⊙ε with the noise ε an outside input, and the KL term
+    estimated at z. ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on
+    black; ``dims`` = (input, hidden, latent) sizes; ``encoder_label`` replaces the encoder's sizes line,
+    by default "784→400→(20+20)" (μ and log σ²).
+    """
+    import matplotlib.pyplot as plt
+
+    if draw not in ("sample", "reparameterized"):
+        raise ValueError(f"draw={draw!r} is not allowed: use 'sample' or 'reparameterized'.")
+    d_in, d_hidden, d_z = dims
+    if encoder_label is None:
+        encoder_label = f"{d_in}→{d_hidden}→({d_z}+{d_z})"
+    if ax is None:
+        size, box = ((9.5, 2.9), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 4.0), [0.02, 0, 0.96, 1])
+        ax = plt.figure(figsize=size).add_axes(box)
+    picture = _draw_sampling_vae if draw == "sample" else _draw_reparameterized_vae
+    picture(x_image, recon_image, dims, ax, recon_label, encoder_label)
+    return ax
+
+
+def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
+    """``draw_vae(draw="sample")``: the sampling node as it is, with no noise input ε."""
+    d_in, d_hidden, d_z = dims
+    fig_w, fig_h = ax.figure.get_size_inches()
+    bbox = ax.get_position()
+    half_w = 0.22 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 44 % of the height
+    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
+        if image is not None:
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
+                      interpolation="nearest", aspect="auto")
+        ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
+    _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{encoder_label}", "#dbe9f6", 10)
+    _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
+    _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
+    _node(ax, (0.6, 0.55), "draw\n$z\\sim\\mathcal{N}(\\mu, \\sigma^2)$", "mistyrose")
+    _node(ax, (0.78, 0.55), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 10)
+    for start, end in (((0.148, 0.55), (0.172, 0.55)), ((0.338, 0.62), (0.405, 0.75)), ((0.338, 0.48), (0.39, 0.36)),
+                       ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
+                       ((0.838, 0.55), (0.862, 0.55))):
+        _edge(ax, start, end)
+    ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
+            fontsize=10, color="#b03030")
+    ax.text(0.6, 0.41, "the draw is random:\nno derivative", ha="center", va="top", fontsize=10, color="tab:red")
+    ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
+    ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
+    ax.axis("off")
+    return ax
+
+
+def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
+    """``draw_vae(draw="reparameterized")``: ``diagrams.vae_diagram`` without its closed-form KL term, with
+    σ = exp(½ log σ²) written in the node z = μ + σ⊙ε and the KL term estimated at the sampled z,
+    log q(z|x) − log p(z), as notebook 03's section 5 computes it. The links to the loss terms are thin
+    solid red lines, so that they are not read as the dashed backward arrows of ``draw_computation_graphs``."""
+    from matplotlib.patches import FancyArrowPatch
+
+    from .diagrams import LOSS, vae_diagram
+
+    vae_diagram(x_image, recon_image, dims=dims, ax=ax, losses=False, recon_label=recon_label)
+    for text in list(ax.texts):
+        if text.get_text().startswith("encoder\n"):  # the encoder's sizes line
+            text.set_text(f"encoder\n$q_\\phi(z\\mid x)$\n{encoder_label}")
+        if text.get_text().startswith("$z ="):  # make room for the conversion from log σ² to σ
+            x, y = text.get_position()
+            text.set_position((x, y + 0.16))
+            ax.text(x, y - 0.16, r"$\sigma = \exp(\log\sigma^2/2)$", fontsize=9.5, ha="center", va="center")
+
+    def link(start, end, rad=0.0):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=LOSS, lw=1.0,
+                                     connectionstyle=f"arc3,rad={rad}", shrinkA=2, shrinkB=2))
+
+    link((5.9, 2.42), (5.9, 3.3))
+    ax.text(5.9, 3.4, "KL term, estimated at $z$: $\\log q_\\phi(z\\mid x) - \\log p(z)$", ha="center", fontsize=10,
+            color=LOSS)
+    ax.text(5.05, -0.25, "reconstruction loss: $-\\log p_\\theta(x\\mid z)$, input against output", ha="center",
+            fontsize=10, color=LOSS)
+    link((0.55, 1.35), (2.0, -0.2), rad=0.25)
+    link((9.6, 1.35 - 0.3 * recon_label.count("\n")), (8.1, -0.2), rad=-0.25)  # below the label's last line
+    ax.set_ylim(-0.6, 3.8)
+
+
+def draw_computation_graphs(axes=None):
+    """The two computation graphs of z ~ N(μ, σ²) → f(z): ``sample()`` (the draw blocks the backward
+    pass) and ``rsample()`` (z = μ + σ·ε with ε an outside input; local derivatives 1 and ε, which the
+    chain rule multiplies by f′(z), the label of the backward arrow from f(z) to z)."""
+    import matplotlib.pyplot as plt
+
+    own_figure = axes is None
+    if own_figure:
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    nodes = {"mu": (0.08, 0.75), "sigma": (0.08, 0.25), "z": (0.5, 0.5), "f": (0.92, 0.5), "eps": (0.66, 0.9)}
+    forward = [((0.12, 0.72), (0.39, 0.54)), ((0.12, 0.28), (0.39, 0.46)), ((0.61, 0.5), (0.87, 0.5))]
+    backward = [((0.89, 0.56), (0.6, 0.58), 0.3), ((0.41, 0.57), (0.1, 0.82), 0.3), ((0.41, 0.43), (0.1, 0.18), -0.3)]
+    titles = ("sample(): the draw blocks the gradient", r"rsample(): $\varepsilon$ is an outside input")
+    for ax, title, color in zip(axes, titles, ("tab:red", "tab:blue")):
+        ax.set(xlim=(0, 1), ylim=(0, 1), title=title)
+        ax.axis("off")
+        for key, label in (("mu", r"$\mu$"), ("sigma", r"$\sigma$"), ("f", r"$f(z)$")):
+            _node(ax, nodes[key], label, "white")
+        for start, end in forward:
+            _edge(ax, start, end)
+    for start, end, rad in backward:  # sample(): the backward pass ends at the sampling node
+        _edge(axes[1], start, end, "tab:blue", dashed=True, rad=rad)
+    _edge(axes[0], *backward[0][:2], "tab:red", dashed=True, rad=backward[0][2])
+    _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
+    axes[0].text(0.6, 0.68, "✗", color="tab:red", fontsize=22, ha="center", va="center")
+    axes[0].text(0.5, 0.2, "the backward pass stops at the draw:\n" + r"no gradient reaches $\mu$ or $\sigma$",
+                 color="tab:red", ha="center", va="top", fontsize=10)
+    _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
+    _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
+    _edge(axes[1], (0.64, 0.83), (0.55, 0.575))
+    axes[1].text(0.75, 0.7, r"$f'(z)$", color="tab:blue", fontsize=10, ha="center", va="bottom")
+    axes[1].text(0.3, 0.8, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10, ha="left", va="bottom")
+    axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10,
+                 ha="left", va="top")
+    axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
+                            plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
+                   loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
+    if own_figure:
+        axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor,
+                                 variance_formula: Callable) -> dict[str, list[float]]:
+    """Notebook 03's section 4 figure for f(z) = z². Left: one draw's estimate of ∇_μ E[z²] as a function of
+    ε at (``mu``, ``sigma``), pathwise 2z (a line) against the score function (z² − b)ε/σ with b = 0,
+    b = E[f] = μ² + σ² and the best b* = μ² + 3σ² (cubics), over the N(0, 1) density. Right: one draw's
+    variance against μ for the four estimators of ``ESTIMATOR_COLORS`` (lines from
+    ``variance_formula(name, mu, sigma)``, dots measured on ``eps_mu``). Returns the measured variances by
+    name, at the 13 values of μ."""
+    import matplotlib.pyplot as plt
+
+    names = list(ESTIMATOR_COLORS)
+    mus = torch.linspace(-mu_max, mu_max, 13, dtype=torch.float64)
+    measured = {name: [] for name in names}
+    for m in mus.tolist():
+        z, s = m + sigma * eps_mu, eps_mu / sigma
+        b_best = ((z**2 * s**2).mean() / (s**2).mean()).item()
+        measured[names[0]].append((2 * z).var().item())
+        for name, b in zip(names[1:], (0.0, m**2 + sigma**2, b_best)):
+            measured[name].append(((z**2 - b) * s).var().item())
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.4))
+    e = torch.linspace(-3, 3, 301, dtype=torch.float64)
+    z = mu + sigma * e
+    ax.plot(e, 2 * z, color=ESTIMATOR_COLORS[names[0]], lw=2, label="pathwise: $2z$")
+    ax.plot([], [], " ", label="score: $(z^2 - b)\\,\\varepsilon/\\sigma$ with")  # one formula for the three
+    for name, b, label in zip(names[1:], (0.0, mu**2 + sigma**2, mu**2 + 3 * sigma**2), ("0", "E[f]", "b^*")):
+        ax.plot(e, (z**2 - b) * e / sigma, color=ESTIMATOR_COLORS[name], lw=2,
+                label=f"    $b = {label}$" + (f" = {b:g}" if b else ""))
+    ax.axhline(2 * mu, color="black", lw=1, ls=":", label=f"true gradient $2\\mu$ = {2 * mu:g}")
+    top, bottom = 30.0, -15.0
+    density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)
+    ax.fill_between(e, bottom, bottom + density / density.max() * 0.35 * (top - bottom), color="lightgrey",
+                    alpha=0.7, lw=0, label="density of $\\varepsilon$ (not to scale)")
+    ax.set(xlim=(-3, 3), ylim=(bottom, top), xlabel="$\\varepsilon$ (the draw's noise)",
+           ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
+           title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
+    ax.legend(fontsize=9, loc="upper left")
+    ax.grid(alpha=0.3)
+    fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
+    for name in names:
+        bx.plot(fine, [variance_formula(name, m, sigma) for m in fine], color=ESTIMATOR_COLORS[name],
+                label=_SECTION_4_LABELS[name])
+        bx.plot(mus, measured[name], "o", color=ESTIMATOR_COLORS[name], ms=3.5)
+    bx.set(yscale="log", xlabel="$\\mu$ (mean of $q$)", ylabel="variance of one draw's estimate",
+           title=f"variance against $\\mu$ ($\\sigma$ = {sigma:g}; dots measured)")
+    ticks = [2, 4, 6, 10, 20, 40, 100, 200]
+    bx.set_yticks(ticks, labels=[str(t) for t in ticks])
+    bx.minorticks_off()
+    bx.set_ylim(2, max(300, 1.4 * max(max(v) for v in measured.values())))
+    bx.legend(fontsize=9, loc="upper center", ncol=2)
+    fig.tight_layout()
+    return measured
 
 
 def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: torch.Tensor,
@@ -404,87 +519,32 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
     grid.set_yticklabels(["input", "reconstruction", "input", "reconstruction"])
 
 
-# --------------------------------------------------------------------------- notebook 03's figures, round 12
-
-
-def draw_vae_with_trick(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, recon_label="untrained output",
-                        encoder_label=None):
-    """``diagrams.vae_diagram`` for notebook 03, with the conversion σ = exp(½ log σ²) written inside the node
-    z = μ + σ⊙ε (9.5 pt, one line) and a neutral "KL term" label (section 5 estimates it from z).
-    ``encoder_label`` (optional) replaces the encoder's sizes line, by default "784→400→2×20"."""
-    from .diagrams import vae_diagram
-
-    ax = vae_diagram(x_image, recon_image, dims=dims, ax=ax, recon_label=recon_label)
-    for text in ax.texts:
-        if encoder_label is not None and text.get_text().startswith("encoder\n"):
-            text.set_text("\n".join(text.get_text().split("\n")[:-1] + [encoder_label]))
-        if text.get_text().startswith("KL term"):
-            text.set_text("KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$")
-        if "\\odot" in text.get_text() and text.get_text().startswith("$z ="):
-            x, y = text.get_position()
-            text.set_position((x, y + 0.16))
-            ax.text(x, y - 0.16, "σ = exp(½ log σ²)", fontsize=9.5, ha="center", va="center")
-    if "\n" in recon_label:  # a two-line label under the output: start the loss arrow below it
-        from matplotlib.patches import FancyArrowPatch
-
-        for patch in ax.patches:
-            if isinstance(patch, FancyArrowPatch) and patch._posA_posB is not None \
-                    and tuple(patch._posA_posB[0]) == (9.6, 1.35):
-                patch.set_positions((9.6, 1.05), patch._posA_posB[1])
-    return ax
-
-
-def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor,
-                                 variance_formula: Callable) -> dict[str, list[float]]:
-    """Notebook 03's section 4 figure for f(z) = z². Left: one draw's estimate of ∇_μ E[z²] as a function of
-    ε at (``mu``, ``sigma``), pathwise 2z (a line) against the score function (z² − b)ε/σ with b = 0 and with
-    the best b* = μ² + 3σ² (cubics), over the N(0, 1) density. Right: one draw's variance against μ for the
-    four estimators of ``ESTIMATOR_COLORS`` (lines from ``variance_formula(name, mu, sigma)``, dots measured
-    on ``eps_mu``). Returns the measured variances by name, at the 13 values of μ."""
+def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, trained model") -> None:
+    """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
+    encoder's weights) of the pathwise gradient (1 by definition), of the score function with one constant b,
+    and of the score function with the per-image oracle b*, each over the pathwise one. ``ratio`` is
+    ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
+    "score, best b*" are used)."""
     import matplotlib.pyplot as plt
 
-    names = list(ESTIMATOR_COLORS)
-    mus = torch.linspace(-mu_max, mu_max, 13, dtype=torch.float64)
-    measured = {name: [] for name in names}
-    for m in mus.tolist():
-        z, s = m + sigma * eps_mu, eps_mu / sigma
-        b_best = ((z**2 * s**2).mean() / (s**2).mean()).item()
-        measured[names[0]].append((2 * z).var().item())
-        for name, b in zip(names[1:], (0.0, m**2 + sigma**2, b_best)):
-            measured[name].append(((z**2 - b) * s).var().item())
-
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.4))
-    e = torch.linspace(-3, 3, 301, dtype=torch.float64)
-    z = mu + sigma * e
-    b_star = mu**2 + 3 * sigma**2
-    curves = {names[0]: (2 * z, "pathwise $f'(z) = 2z$"),
-              names[1]: (z**2 * e / sigma, "score, no baseline: $z^2\\varepsilon/\\sigma$"),
-              names[3]: ((z**2 - b_star) * e / sigma, f"score, best $b^*$ = {b_star:g}: $(z^2 - b^*)\\varepsilon/\\sigma$")}
-    for name, (values, label) in curves.items():
-        ax.plot(e, values, color=ESTIMATOR_COLORS[name], lw=2, label=label)
-    ax.axhline(2 * mu, color="black", lw=1, ls=":", label=f"true gradient $2\\mu$ = {2 * mu:g}")
-    top, bottom = 30.0, -15.0
-    density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)
-    ax.fill_between(e, bottom, bottom + density / density.max() * 0.35 * (top - bottom), color="lightgrey",
-                    alpha=0.7, lw=0, label="density of $\\varepsilon$ (not to scale)")
-    ax.set(xlim=(-3, 3), ylim=(bottom, top), xlabel="$\\varepsilon$ (the draw's noise)",
-           ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
-           title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
-    ax.legend(fontsize=9, loc="upper left")
-    ax.grid(alpha=0.3)
-    fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
-    for name in names:
-        bx.plot(fine, [variance_formula(name, m, sigma) for m in fine], color=ESTIMATOR_COLORS[name], label=name)
-        bx.plot(mus, measured[name], "o", color=ESTIMATOR_COLORS[name], ms=3.5)
-    bx.set(yscale="log", xlabel="$\\mu$ (mean of $q$)", ylabel="variance of one draw's estimate",
-           title=f"variance against $\\mu$ ($\\sigma$ = {sigma:g}; dots measured)")
-    ticks = [2, 4, 6, 10, 20, 40, 100, 200]
-    bx.set_yticks(ticks, labels=[str(t) for t in ticks])
-    bx.minorticks_off()
-    bx.set_ylim(2, max(300, 1.4 * max(max(v) for v in measured.values())))
-    bx.legend(fontsize=9, loc="upper center", ncol=2)
+    rows = (("pathwise", 1.0, "tab:blue"),
+            ("score, one constant $b$", ratio["score, constant b"], "tab:purple"),
+            ("score, per-image oracle $b^*$", ratio["score, best b*"], "tab:green"))
+    fig, ax = plt.subplots(figsize=(8.0, 2.6))
+    for k, (label, value, color) in enumerate(rows):
+        ax.barh(k, value, color=color, height=0.6)
+        ax.text(value * 1.15, k, f"{value:,.0f}" if value >= 10 else f"{value:.1f}", va="center", fontsize=10)
+    ax.set_xscale("log")
+    top = max(value for _, value, _ in rows)
+    ticks = [10**e for e in range(0, 8) if 10**e <= top * 10]
+    ax.set_xticks(ticks, labels=[f"{t:,}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlim(0.8, top * 6)
+    ax.set_yticks(range(len(rows)), labels=[label for label, _, _ in rows], fontsize=10)
+    ax.invert_yaxis()
+    ax.set(xlabel="variance ÷ pathwise variance (log scale)", title=title)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return measured
 
 
 def plot_encoder_baselines(ratios: dict, stats: dict, oracle: str = "score, best b*") -> None:
@@ -534,24 +594,14 @@ def plot_encoder_baselines(ratios: dict, stats: dict, oracle: str = "score, best
     fig.tight_layout()
 
 
-def catch_up_steps(histories: dict, window: int = 15) -> dict:
-    """For each z_dim of ``histories[(z_dim, estimator)]``: the first step at which the pathwise run's centred
-    running mean of ``window`` steps reaches the score-function run's mean over its last ``window`` steps."""
-    found = {}
-    for z_dim in sorted({z for z, _ in histories}):
-        target = sum(histories[z_dim, "score"][-window:]) / window
-        smooth = torch.tensor(histories[z_dim, "pathwise"]).unfold(0, window, 1).mean(1)
-        reached = (smooth >= target).nonzero()
-        found[z_dim] = int(reached[0]) + (window + 1) // 2 if len(reached) else None
-    return found
-
-
 def plot_training_gap(histories: dict, window: int = 15, start: int | None = None) -> dict:
     """Notebook 03's training comparison: centred running means of ``window`` steps from step ``start`` on
     (None: from a few steps before the first curve enters the axes),
     colour by estimator, dashes by z_dim, legend inside; a dotted line at each score-function run's final
-    level, marked where the pathwise run first reached it. Returns ``catch_up_steps``."""
+    level, marked where the pathwise run first reached it; an inset shows every step on the full range
+    (all runs climb from near −530 first). Returns ``catch_up_steps``."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9.5, 4.2))
     styles = {}
@@ -564,7 +614,6 @@ def plot_training_gap(histories: dict, window: int = 15, start: int | None = Non
                 color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
     steps = max(len(h) for h in histories.values())
     caught = catch_up_steps(histories, window)
-    first_level = sum(sum(h[:10]) / len(h[:10]) for h in histories.values()) / len(histories)
     lo = min(min(h[len(h) // 3:]) for h in histories.values())
     hi = max(max(h[-window:]) for h in histories.values())
     ax.set_ylim(lo - 5, hi + 8)
@@ -588,9 +637,19 @@ def plot_training_gap(histories: dict, window: int = 15, start: int | None = Non
         start = max(0, min(entered, default=0) - 5)
     ax.set_xlim(start, steps + (42 if ordered else 0))
     ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)")
-    ax.set_title(f"the same VAE, the same minibatches, either encoder gradient (all four start near "
-                 f"{first_level:.0f}".replace("-", "\u2212") + ")", fontsize=10)
+    ax.set_title("the same VAE, the same minibatches, either encoder gradient", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
+    inset = ax.inset_axes([0.6, 0.05, 0.22, 0.26])  # every step, on the full range: the climb the main axes crop
+    for (z_dim, estimator), history in histories.items():
+        smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
+        inset.plot(range((window + 1) // 2, (window + 1) // 2 + len(smooth)), smooth, ls=styles[z_dim], lw=1,
+                   color="tab:blue" if estimator == "pathwise" else "tab:purple")
+    inset.axhspan(lo - 5, hi + 8, color="grey", alpha=0.15, lw=0)
+    inset.text(0.97, 0.06, "all steps\ngrey band: main axes", transform=inset.transAxes, ha="right", va="bottom",
+               fontsize=9)
+    inset.tick_params(labelsize=9)
+    inset.yaxis.set_major_locator(MaxNLocator(2))
+    inset.yaxis.set_major_formatter(lambda v, _: f"{v:.0f}".replace("-", "\u2212"))
     fig.tight_layout()
     return caught

@@ -17,9 +17,9 @@ from torch.distributions import Normal
 
 from . import losses
 
-__all__ = ["blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "intro_figure",
-           "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio",
-           "lesson_models", "log_ratio_figure", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_shaped_means",
+__all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
+           "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
+           "lesson_models", "log_ratio_figure", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -150,38 +150,43 @@ def _free_label_places(medians: torch.Tensor, reach: float) -> list:
 
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
                sd: torch.Tensor, edge: float, *, boxed: bool = False, thin: torch.Tensor | None = None,
-               marked: bool = False) -> None:
+               marked: bool = False, colors: dict | None = None, dot_size: float = 5, label_reach: float = 0.5) -> None:
     """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
     the class colour, the prior's circles (radius 1 and 2) and square.
 
     With ``boxed`` the points are smaller and fainter and drawn in the order of ``shown`` (no class hides under a
     later one), and each median's digit sits in a white box edged in the class colour, shifted labels with a
-    visible leader to a dot at the median."""
+    visible leader to a dot at the median. ``colors`` (class → colour) overrides tab10 for the classes it names;
+    ``dot_size`` is the boxed scatter's marker size and ``label_reach`` how far a marked median's digit sits from it."""
     from matplotlib import patheffects
 
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
+
+    def colour(c):
+        return (colors or {}).get(int(c), plt.cm.tab10(int(c)))
+
     if boxed:  # one scatter in random order; empty scatters give the legend its colours
-        ax.scatter(mu[shown, 0], mu[shown, 1], s=5, c=[plt.cm.tab10(int(c)) for c in labels[shown]], alpha=0.6,
+        ax.scatter(mu[shown, 0], mu[shown, 1], s=dot_size, c=[colour(c) for c in labels[shown]], alpha=0.6,
                    linewidths=0)
     for c in range(10):  # one scatter per class, so that the legend shows the colours
         members = shown[labels[shown] == c]
-        ax.scatter([] if boxed else mu[members, 0], [] if boxed else mu[members, 1], s=6, color=plt.cm.tab10(c),
+        ax.scatter([] if boxed else mu[members, 0], [] if boxed else mu[members, 1], s=6, color=colour(c),
                    alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
-                             color=plt.cm.tab10(int(labels[i])), lw=2, zorder=4,
+                             color=colour(labels[i]), lw=2, zorder=4,
                              path_effects=[patheffects.withStroke(linewidth=4.5, foreground="black")]))
     for i in ([] if thin is None else thin.tolist()):  # thin ellipses: e.g. the image nearest each median
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
-                             color=plt.cm.tab10(int(labels[i])), lw=1.8, zorder=6))
+                             color=colour(labels[i]), lw=1.8, zorder=6))
     outline = [patheffects.withStroke(linewidth=3, foreground="white")]
     medians = torch.stack([mu[labels == c].median(0).values for c in range(10)])
     if marked:  # each median a small dot; its digit beside it, in a translucent box that covers no median
-        for c, place in enumerate(_free_label_places(medians, 0.5)):
+        for c, place in enumerate(_free_label_places(medians, label_reach)):
             m = medians[c].tolist()
-            ax.plot(*m, "o", color=plt.cm.tab10(c), markeredgecolor="white", markeredgewidth=1.2, markersize=7, zorder=8)
+            ax.plot(*m, "o", color=colour(c), markeredgecolor="white", markeredgewidth=1.2, markersize=7, zorder=8)
             ax.annotate(str(c), m, xytext=place, color="black", fontsize=12, fontweight="bold", ha="center",
-                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec=plt.cm.tab10(c),
+                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec=colour(c),
                                                          lw=1.5, alpha=0.6),
                         arrowprops=dict(arrowstyle="-", color="black", lw=0.8, shrinkA=0, shrinkB=3, zorder=6))
     for c, place in enumerate([] if marked else _label_offsets(medians, 0.3, (0.75, -0.55))):  # median as its digit
@@ -190,11 +195,11 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
             if place:
                 ax.plot(*m, "o", color="black", markersize=4, zorder=8)
             ax.annotate(str(c), m, xytext=place or m, color="black", fontsize=13, fontweight="bold", ha="center",
-                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=plt.cm.tab10(c), lw=2.5),
+                        va="center", zorder=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=colour(c), lw=2.5),
                         arrowprops=dict(arrowstyle="-", color="black", lw=1.6, shrinkA=0, shrinkB=2, zorder=6)
                         if place else None)
             continue
-        ax.annotate(str(c), m, xytext=place or m, color=plt.cm.tab10(c), fontsize=15, fontweight="bold", ha="center",
+        ax.annotate(str(c), m, xytext=place or m, color=colour(c), fontsize=15, fontweight="bold", ha="center",
                     va="center", zorder=5, path_effects=outline,
                     arrowprops=dict(arrowstyle="-", color="black", lw=0.8, shrinkA=6, zorder=5) if place else None)
     for radius in (1, 2):
@@ -263,11 +268,16 @@ def blur_by_neighbourhood(images: torch.Tensor, grid_z: torch.Tensor, codes: tor
             "majority": majority.cpu()}
 
 
-def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, seed: int):
+def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, seed: int, compare: int = 0):
     """The lesson's first figure: twelve test digits on top; below, the VAE drawn with the first digit, the
-    model's reconstruction of it and its decoding of one draw from the prior."""
+    model's reconstruction of it and its decoding of one draw from the prior.
+
+    With ``compare`` > 0 the top row instead shows the first ``compare`` test digits, their reconstructions and
+    the decodings of ``compare`` prior draws (the diagram's draw is the first of them), in three labelled groups."""
     from . import diagrams, plotting
 
+    if compare:
+        return _intro_compare_figure(images, model, h_dim, seed, compare)
     fig = plt.figure(figsize=(11, 5.6))
     strip = fig.add_axes([0.08, 0.8, 0.84, 0.17])
     plotting.show_labelled_grid(images[:12], 12, [str(int(c)) for c in labels[:12]], [], "label", "", "", ax=strip,
@@ -279,6 +289,35 @@ def intro_figure(images: torch.Tensor, labels: torch.Tensor, model, h_dim: int, 
     diagrams.vae_diagram(plotting.as_images(images[:1])[0, 0].cpu(), recon, dims=(784, h_dim, model.z_dim),
                          ax=fig.add_axes([0, 0, 1, 0.76]), recon_label="reconstruction", generation=True,
                          sample_image=drawn, sample_label="from the prior")
+    return fig
+
+
+def _intro_compare_figure(images: torch.Tensor, model, h_dim: int, seed: int, k: int):
+    """``intro_figure`` with ``compare`` = k: k test digits | their reconstructions | k decoded prior draws."""
+    from . import diagrams, plotting
+
+    with torch.no_grad():
+        recon = plotting.sample_images(model, model.encode(images[:k])[0]).cpu()
+        prior = torch.randn(k, model.z_dim, generator=torch.Generator().manual_seed(seed))
+        drawn = plotting.sample_images(model, prior.to(images.device)).cpu()
+    groups = [("test digits $x$", plotting.as_images(images[:k]).cpu(), "black"),
+              ("their reconstructions", recon, "black"), ("decoded draws $z \\sim N(0, I)$", drawn, "tab:green")]
+    fig = plt.figure(figsize=(11, 6.4))
+    side, gap, between = 0.068, 0.006, 0.04  # tile width in figure units; the tiles are square on the 11 x 6.4 figure
+    width = k * (side + gap) - gap
+    for g, (title, tiles, colour) in enumerate(groups):
+        left = (1 - 3 * width - 2 * between) / 2 + g * (width + between)
+        for i in range(k):
+            ax = fig.add_axes([left + i * (side + gap), 0.77, side, side * 11 / 6.4])
+            ax.imshow(tiles[i, 0], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set(color=colour, linewidth=2 if colour != "black" else 1, linestyle="--" if colour != "black" else "-")
+        fig.text(left + width / 2, 0.77 + side * 11 / 6.4 + 0.015, title, ha="center", fontsize=12,
+                 color=colour)
+    diagrams.vae_diagram(plotting.as_images(images[:1])[0, 0].cpu(), recon[0, 0], dims=(784, h_dim, model.z_dim),
+                         ax=fig.add_axes([0, 0, 1, 0.72]), recon_label="reconstruction", generation=True,
+                         sample_image=drawn[0, 0], sample_label="from the prior")
     return fig
 
 
@@ -381,9 +420,10 @@ def lesson_models(settings: dict, runs_dir, reuse: bool = True, **run_config) ->
     return models, histories
 
 
-def prior_regions_legend(ax, edge: float) -> None:
+def prior_regions_legend(ax, edge: float, ellipses: bool = False) -> None:
     """A second legend (lower right) for ``plot_codes``' dashed circles and dotted square, with the prior's mass
-    inside each: P(‖z‖ ≤ r) = 1 − exp(−r²/2) in 2-D, and (2Φ(edge) − 1)² for the square."""
+    inside each: P(‖z‖ ≤ r) = 1 − exp(−r²/2) in 2-D, and (2Φ(edge) − 1)² for the square. With ``ellipses`` it
+    also names ``plot_codes``' thin ellipses (the image nearest each class's median) and thick ones (an outer image)."""
     from matplotlib.lines import Line2D
 
     from matplotlib.legend import Legend
@@ -393,3 +433,88 @@ def prior_regions_legend(ax, edge: float) -> None:
     handles = [Line2D([], [], color="black", linestyle="--", lw=1), Line2D([], [], color="black", linestyle=":", lw=1.5)]
     labels = [f"circles r = 1, 2: {inside[0]:.0%}, {inside[1]:.0%} of p(z)", f"square |z_j| ≤ {edge:.2f}: {square:.0%} of p(z)"]
     ax.add_artist(Legend(ax, handles, labels, loc="lower right", fontsize=10))  # the class legend stays ax's own
+    if ellipses:  # two more entries in plot_codes' class legend (outside the axes)
+        from matplotlib import patheffects
+
+        marks = [Line2D([], [], color="grey", lw=1.8),
+                 Line2D([], [], color="grey", lw=2, path_effects=[patheffects.withStroke(linewidth=4.5, foreground="black")])]
+        old_handles, old_labels = ax.get_legend_handles_labels()
+        ax.legend(old_handles + marks, old_labels + ["2σ, image\nnearest the\nmedian", "2σ, an outer\nimage"], title="label",
+                  loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=11, markerscale=4, handlelength=1.6)
+
+
+def prior_side_test(model, images: torch.Tensor, held: int, draws: int, generator: torch.Generator,
+                    seed: int) -> tuple[dict, callable]:
+    """Notebook 07's test from the prior's side: do prior draws land where the codes of real digits are rare?
+
+    The mixture q_M holds the encoder Gaussians of ``images[held:]``. Scored by log q_M(z) − log p(z) are ``draws``
+    prior draws and ``draws`` codes, each drawn from the Gaussian of a random one of the first ``held`` images (held
+    out of the mixture, so that no code meets its own Gaussian). The prior-shaped control repeats this with every
+    image's widths kept and the means redrawn (``prior_shaped_means``). The prior draws, the held-out images and the
+    model's held-out codes come from ``generator``; the control's codes from ``seed`` + 3. Returns
+    ({"model": {"prior draws": [draws], "held-out codes": [draws]}, "prior-shaped control": {...}}, log_ratio),
+    where log_ratio(z) scores any float64 codes [M, d] under the model's mixture."""
+    with torch.no_grad():
+        held_mu, held_log_var = (v.double() for v in model.encode(images[:held]))
+        mix_mu, mix_log_var = (v.double() for v in model.encode(images[held:]))
+    device, d = mix_mu.device, mix_mu.shape[1]
+    k = torch.randint(0, held, (draws,), generator=generator).to(device)
+    z_prior = torch.randn(draws, d, generator=generator, dtype=torch.float64).to(device)
+
+    def score(z, means):  # log q_M(z) − log p(z) for the mixture with these means and the mixture images' widths
+        return mixture_log_density(z, means, mix_log_var) - Normal(0.0, 1.0).log_prob(z).sum(1)
+
+    def held_out_codes(means, gen):  # one draw from the Gaussian of each chosen held-out image
+        noise = torch.randn(draws, d, generator=gen, dtype=torch.float64).to(device)
+        return means[k] + held_log_var[k].mul(0.5).exp() * noise
+
+    fake = prior_shaped_means(torch.cat([held_log_var, mix_log_var]), seed)  # the control: same widths, new means
+    ratios = {"model": {"prior draws": score(z_prior, mix_mu), "held-out codes": score(held_out_codes(held_mu, generator), mix_mu)},
+              "prior-shaped control": {"prior draws": score(z_prior, fake[held:]), "held-out codes":
+                                       score(held_out_codes(fake[:held], torch.Generator().manual_seed(seed + 3)), fake[held:])}}
+    return ratios, lambda z: score(z, mix_mu)
+
+
+def prior_side_table(rows: dict, quantile: float = 0.05) -> dict:
+    """Print, per row (name → ``prior_side_test``'s {"prior draws": [M], "held-out codes": [M]}), the share of prior
+    draws that score below the held-out codes' ``quantile`` (a statistic that needs no calibration of the mixture)
+    and the gap between the two groups' mean scores; return {name: (share, gap)}."""
+    out = {}
+    print(f"{'':>20} | {'prior draws below the':>26} | {'mean gap,':>9}")
+    print(f"{'':>20} | {f'held-out codes {quantile:.0%} quantile':>26} | {'nats':>9}")
+    for name, r in rows.items():
+        p, q = r["prior draws"].cpu(), r["held-out codes"].cpu()
+        out[name] = (float((p < torch.quantile(q, quantile)).float().mean()), float(q.mean() - p.mean()))
+        print(f"{name:>20} | {out[name][0]:>26.0%} | {out[name][1]:>9.1f}")
+    return out
+
+
+def interpolation_figure(model, paths: list, start: torch.Tensor, end: torch.Tensor, pairs: list, t: torch.Tensor,
+                         title: str):
+    """Notebook 07's interpolation figure: one row per path (codes [steps, d], decoded by ``model``), labelled by its
+    pair of digits, and a last row that blends the pixels of the first pair's two images ``start`` and ``end``
+    with the weights ``t`` [steps] of the columns."""
+    from . import plotting
+
+    rows = [plotting.sample_images(model, path) for path in paths]
+    w = t.reshape(-1, 1, 1, 1)
+    blend = plotting.as_images((1 - w) * start + w * end)
+    a, b = pairs[0]
+    return plotting.show_labelled_grid(torch.cat(rows + [blend]), len(t), [f"{v:.2f}" for v in t.tolist()],
+                                       [f"{p} → {q}" for p, q in pairs] + [f"pixels {a} → {b}"], "t", "pair", title,
+                                       figsize=(9, 5.4), fontsize=10)
+
+
+def activity_figure(stats: dict, threshold: float = 1e-2):
+    """One marker per latent dimension: its average KL_j against its activity A_j = Var_x μ_j(x), for each model of
+    ``stats`` (name → {"kl": [d], "activity": [d]}, at most two models), with Burda et al.'s threshold dashed."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for (name, s), color, marker in zip(stats.items(), ("tab:blue", "tab:orange"), ("o", "s")):
+        ax.scatter(s["kl"], s["activity"], facecolors="none", edgecolors=color, marker=marker, s=60, linewidths=1.8,
+                   label=f"{name}: {int((s['activity'] > threshold).sum())} units with $A_j > 10^{{-2}}$")
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+    ax.text(0.05, 0.85 * threshold, "$A_j = 10^{-2}$: Burda et al.'s threshold", fontsize=10, va="top")
+    ax.set(xscale="log", yscale="log", xlabel="average $\\mathrm{KL}_j$ of dimension $j$, nats",
+           ylabel="activity $A_j = \\mathrm{Var}_x\\,\\mu_j(x)$")
+    ax.legend(fontsize=10, loc="lower right")
+    return fig, ax

@@ -1,4 +1,4 @@
-"""Pictures: image grids, sample and reconstruction grids, loss curves, latent-space plots."""
+"""Pictures of data and results: image grids, loss curves, latent plots, and each lesson's figures, by lesson."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.patches import Circle, Ellipse, Rectangle
 from torchvision.utils import make_grid, save_image
 
 from .checkpoint import atomic_write
+
+
+# image grids and shared pieces (notebooks 05–08, runs, the explorer)
 
 
 def as_images(x: torch.Tensor, side: int | None = None) -> torch.Tensor:
@@ -59,33 +63,6 @@ def show_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=
     return ax
 
 
-def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None,
-                        s: float = 3, alpha: float = 0.7):
-    """2-D latent means coloured by class, with a colour bar of one band per class 0-9."""
-    mu, labels = mu.detach().cpu(), labels.detach().cpu()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
-    cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
-    norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)  # band c spans c ± 0.5
-    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap=cmap, norm=norm, s=s, alpha=alpha)
-    ax.figure.colorbar(points, ax=ax, ticks=range(10), label="class")
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-@torch.no_grad()
-def manifold_images(model, n: int = 20, quantile: float = 0.05) -> torch.Tensor:
-    """Decode an n x n grid of 2-D codes spaced by the inverse normal CDF (equal prior mass)."""
-    probs = torch.linspace(quantile, 1 - quantile, n)
-    values = torch.distributions.Normal(0.0, 1.0).icdf(probs)
-    z1, z2 = torch.meshgrid(values, values.flip(0), indexing="xy")
-    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
-    return sample_images(model, z)
-
-
 def show_labelled_grid(images: torch.Tensor, nrow: int, xlabels, ylabels, xtitle: str, ytitle: str,
                        title: str | None = None, figsize=(6, 6), ax=None, fontsize: float = 7):
     """A grid of images with one tick label per column and per row; returns the axes."""
@@ -112,76 +89,213 @@ def grid_images(model, z1_values: torch.Tensor, z2_values: torch.Tensor) -> torc
     return sample_images(model, torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1))
 
 
-def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[str, float] | None = None,
-                         ylim: tuple[float, float] | None = None, figsize=(9.6, 3.4), zoom_from: int | None = None):
-    """A run read three ways: −ELBO of every step, reconstruction and KL, in nats per image.
+@torch.no_grad()
+def manifold_images(model, n: int = 20, quantile: float = 0.05) -> torch.Tensor:
+    """Decode an n x n grid of 2-D codes spaced by the inverse normal CDF (equal prior mass)."""
+    probs = torch.linspace(quantile, 1 - quantile, n)
+    values = torch.distributions.Normal(0.0, 1.0).icdf(probs)
+    z1, z2 = torch.meshgrid(values, values.flip(0), indexing="xy")
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+    return sample_images(model, z)
 
-    Each epoch's mean over its steps is drawn at the epoch's middle (e − ½), where its steps lie;
-    the test score after the epoch at its end (e). ``reference`` adds a dotted line (label, value)
-    to the −ELBO panel; ``ylim`` frames that panel (steps above it are named in its title);
-    ``zoom_from`` adds an inset of its epoch means and test scores from that epoch on.
-    Returns the figure and its three axes.
-    """
-    from matplotlib.ticker import MaxNLocator
 
-    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
-    ends = [r["epoch"] for r in rows]
-    middles = [e - 0.5 for e in ends]
-    fig, axes = plt.subplots(1, 3, figsize=figsize, gridspec_kw={"width_ratios": [1.5, 1, 1]})
-    if len(step_losses):
-        position = torch.arange(1, len(step_losses) + 1) * len(rows) / len(step_losses)  # in epochs
-        axes[0].plot(position, step_losses, lw=0.5, color="0.65", label="one batch")
-    for ax, key, title in ((axes[0], "elbo", "−ELBO"), (axes[1], "recon", "reconstruction"), (axes[2], "kl", "KL")):
-        sign = -1 if key == "elbo" else 1
-        ax.plot(middles, [sign * r[f"train_{key}"] for r in rows], "o-", ms=4, label="mean over the epoch's steps")
-        if rows and rows[0].get(f"test_{key}") is not None:
-            ax.plot(ends, [sign * r[f"test_{key}"] for r in rows], "s--", ms=4, label="test, after the epoch")
-        ax.set(xlabel="epoch", ylabel="nats per image", title=title, xlim=(0, max(ends, default=1)))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    if reference is not None:
-        axes[0].axhline(reference[1], color="0.3", ls=":", lw=1.2, label=f"{reference[0]} ({reference[1]:.1f})")
-    if ylim is not None:
-        axes[0].set_ylim(*ylim)
-        axes[0].set_title(f"−ELBO (the first steps lie above {ylim[1]:g})")
-    if zoom_from is None:
-        axes[0].legend(fontsize=9)
-    else:  # below the reference line at the top, above the inset
-        axes[0].legend(fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.89))
-    for ax in axes:
-        ax.set_xlim(0, max(ends, default=1) + 0.4)
-    late = [r for r in rows if zoom_from is not None and r["epoch"] >= zoom_from]
-    if len(late) > 1:
-        inset = axes[0].inset_axes([0.33, 0.13, 0.62, 0.3])
-        inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
-        inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
-        inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}, zoomed", transform=inset.transAxes,
-                   ha="right", va="top", fontsize=9)
-        inset.tick_params(labelsize=9)
-        inset.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig, axes
+def plot_latent_scatter(mu: torch.Tensor, labels: torch.Tensor, ax=None, title: str | None = None,
+                        s: float = 3, alpha: float = 0.7):
+    """2-D latent means coloured by class, with a colour bar of one band per class 0-9."""
+    mu, labels = mu.detach().cpu(), labels.detach().cpu()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
+    norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)  # band c spans c ± 0.5
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap=cmap, norm=norm, s=s, alpha=alpha)
+    ax.figure.colorbar(points, ax=ax, ticks=range(10), label="class")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float = 2.0, **style):
     """Draw the ``n_sd`` contour of a 2-D Gaussian (``mean`` [2], ``cov`` [2, 2]) on ``ax``, unfilled."""
-    from matplotlib.patches import Ellipse
-
     values, vectors = torch.linalg.eigh(cov)
     angle = math.degrees(math.atan2(vectors[1, 1].item(), vectors[0, 1].item()))
     width, height = (2 * n_sd * values.flip(0).sqrt()).tolist()
     return ax.add_patch(Ellipse(mean.tolist(), width, height, angle=angle, fill=False, **style))
 
 
-# --- added for notebook 01 (the prior-sampling estimate of p(x)); new functions, nothing above changed --
+# notebook 00 · overview: a first run
+
+
+def plot_step_losses(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
+                     figsize=(10, 3.6), test_kl=None, mark_label=None, log_y=False):
+    """A short run's loss per training step, in nats per image: −ELBO and reconstruction (left, with an optional
+    ``baseline``, test scores and the step where every loss stays below the baseline), KL (right).
+    Returns the figure."""
+    steps = range(1, len(history) + 1)
+    reconstruction = [r for r, _ in history]
+    kl = [k for _, k in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
+    left.plot(steps, [r + k for r, k in history], label="−ELBO, the loss")
+    left.plot(steps, reconstruction, label="reconstruction loss")
+    if baseline is not None:
+        left.axhline(baseline[1], color="grey", ls="--", label=f"{baseline[0]} ({baseline[1]:.1f})")
+    if test_loss is not None:
+        left.plot(len(history), test_loss, "ko", label=f"−ELBO on the test images ({test_loss:.1f})")
+        if test_kl is not None:
+            left.plot(len(history), test_loss - test_kl, "o", mfc="white", mec="k",
+                      label=f"reconstruction loss on them ({test_loss - test_kl:.1f})")
+    if mark_step == "baseline" and baseline is not None:
+        mark_step = 1 + max((i for i, (r, k) in enumerate(history, 1) if r + k >= baseline[1]), default=0)
+        if mark_step <= len(history):
+            label = mark_label.format(step=mark_step) if mark_label else None
+            left.plot(mark_step, sum(history[mark_step - 1]), "*", mfc="#d62728", mec="k", ms=13, zorder=5,
+                      label=label)
+    if mark_step is not None and 1 <= mark_step <= len(history):
+        left.axvline(mark_step, color="grey", ls=":", lw=1)
+        left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
+    if log_y:
+        from matplotlib.ticker import NullFormatter
+
+        left.set_yscale("log")
+        ticks = [t for t in (100, 150, 200, 300, 400, 500) if ylim[0] <= t <= ylim[1]]
+        left.set_yticks(ticks, [str(t) for t in ticks])
+        left.yaxis.set_minor_formatter(NullFormatter())
+    left.set_ylim(*ylim)
+    left.legend(fontsize=9, loc="upper right")
+    right.plot(steps, kl, color="C2", label="KL term per batch")
+    if test_kl is not None:
+        right.plot(len(history), test_kl, "ko", label=f"KL term on the test images ({test_kl:.1f})")
+        right.legend(fontsize=9, loc="upper right")
+    for ax, title in ((left, f"per training batch (the loss starts at {sum(history[0]):.0f})"),
+                      (right, "the KL term per training batch")):
+        ax.set_xlabel(f"training step ({batch_size} images each)")
+        ax.set_ylabel("nats per image (log scale)" if log_y and ax is left else "nats per image")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def show_reconstructions_and_samples(images, reconstructions, samples, ncol=12, figsize=(10, 4.4), fontsize=10):
+    """Two panels of digit tiles ([N, 1, 28, 28] or [N, 784], values in [0, 1]): test images above their
+    reconstructions, then, after a gap, new images decoded from prior codes, under one label. Returns the figure."""
+    def tiles(batch):
+        return make_grid(batch.reshape(-1, 1, 28, 28).clamp(0, 1), nrow=ncol, padding=2, pad_value=1.0)[0].numpy()
+
+    pairs = tiles(torch.cat([images[:ncol].reshape(-1, 784), reconstructions[:ncol].reshape(-1, 784)]))
+    new = tiles(samples)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, height_ratios=(pairs.shape[0], new.shape[0]),
+                                      gridspec_kw=dict(hspace=0.3))
+    for ax, grid, labels in ((top, pairs, ["test image", "reconstruction"]), (bottom, new, ["new image"])):
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
+        ax.set_yticks([grid.shape[0] * (i + 0.5) / len(labels) for i in range(len(labels))], labels, fontsize=fontsize)
+        ax.set_xticks([])
+    top.set_title(f"the first {ncol} test images and their reconstructions", fontsize=fontsize)
+    bottom.set_title(f"{len(samples)} new images, decoded from codes z drawn from N(0, I)", fontsize=fontsize)
+    return fig
+
+
+def plot_codes_against_prior(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 4.2),
+                             codes=None):
+    """Where the encoder puts test images, against the prior N(0, I): the two most varying coordinates of μ by
+    digit, with the prior's circles and a few q(z|x) (left), and histograms of code lengths (right).
+    Returns the figure."""
+    mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
+    a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
+    cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
+    norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)
+    points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=10,
+                          alpha=0.6, lw=0)
+    fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
+    centres = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
+    for _ in range(50):  # nudge labels whose centres nearly coincide apart, so that each stays readable
+        gap = centres[:, None, :] - centres[None, :, :]
+        near = (gap.norm(dim=2) < 0.42) & ~torch.eye(10, dtype=torch.bool)
+        if not near.any():
+            break
+        centres = centres + 0.02 * (gap * near[..., None]).sum(dim=1).sign()
+    for d, (u, v) in enumerate(centres.tolist()):
+        left.text(u, v, str(d), fontsize=10, fontweight="bold", ha="center", va="center", zorder=4,
+                  bbox=dict(boxstyle="circle,pad=0.25", facecolor=cmap(d), edgecolor="none", alpha=0.95))
+    for radius in (1, 2):
+        left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
+    left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
+    for i in range(n_clouds):
+        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=1.8))
+        left.text(mu[i, a] + 2 * sd[i, a] + 0.05, mu[i, b] + 2 * sd[i, b], str(int(labels[i])), fontsize=11,
+                  fontweight="bold", ha="left", va="center", bbox=dict(facecolor="white", edgecolor="k", pad=1.5))
+    left.plot([], [], color="k", lw=1.8, label=f"q(z | x) of the first {n_clouds} test images: 2σ")
+    left.plot([], [], "o", ms=9, color="#bbbbbb", label=f"each digit's mean μ, all {len(mu):,} images")
+    left.legend(fontsize=9, loc="lower left", framealpha=0.95)
+    left.set_xlim(-4, 4)
+    left.set_ylim(-4, 4)
+    left.set_aspect("equal")
+    left.set_xlabel(f"coordinate {a + 1} of μ")
+    left.set_ylabel(f"coordinate {b + 1} of μ")
+    left.set_title(f"{n_points:,} test images: the 2 coordinates (of {mu.shape[1]})\nthat vary most between images",
+                   fontsize=10)
+    name, own = ("z ~ q(z | x), test images", codes) if codes is not None else ("mean codes μ", mu)
+    lengths = {name: own.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
+    top = float(max(v.quantile(0.999) for v in lengths.values()))
+    for (name, values), colour in zip(lengths.items(), ("C0", "k")):
+        right.hist(values, bins=40, range=(0, top), density=True, histtype="step", lw=1.6, color=colour,
+                   label=f"{name} (median {values.median():.2f})")
+    right.set_xlabel(f"length of the whole code, all {mu.shape[1]} coordinates")
+    right.set_ylabel("density (per unit of length)")
+    right.set_title("how far from 0 the codes lie", fontsize=10)
+    right.legend(fontsize=9, loc="upper left")
+    right.set_ylim(0, right.get_ylim()[1] * 1.12)
+    fig.tight_layout()
+    return fig
+
+
+# notebook 01 · latent-variable models and the prior-sampling estimate of p(x)
+
+
+def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None):
+    """Rows of grey-scale images, ``rows = {row label: images [n, side*side]}``, each row labelled at its
+    left, values clamped to [0, 1]. Returns the figure."""
+    n_cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=figsize or (1.4 * n_cols + 0.1, 1.6 * len(rows) + 0.2),
+                             squeeze=False)
+    for r, (name, images) in enumerate(rows.items()):
+        for ax in axes[r]:
+            ax.set_xticks([]), ax.set_yticks([])
+        for ax, image in zip(axes[r], images):
+            ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(name, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None = None, title: str = "",
+                       figsize=(9, 3.2)):
+    """One row per property: ``n`` digits at evenly spaced ranks of ``values[name]``, each titled with its value.
+    Returns (fig, axes)."""
+    fig, axes = plt.subplots(len(values), n, figsize=figsize, squeeze=False)
+    for row, (name, v) in enumerate(values.items()):
+        picks = v.argsort()[torch.linspace(0, len(v) - 1, n).round().long()]  # evenly spaced ranks
+        for ax, i in zip(axes[row], picks):
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=1)
+            shown = format(v[i].item(), (formats or {}).get(name, ".2f"))
+            ax.set_title(f"{name} {shown.replace('-0.00', '0.00')}", fontsize=10)
+            ax.set_xticks([]), ax.set_yticks([])
+        axes[row, 0].set_ylabel(f"by {name}", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig, axes
 
 
 def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: float | None = None, zoom_from: int = 2,
                          figsize=(9.5, 3.9), exact_label: str | None = None):
-    """Repeated estimates of log p(x) against the number of draws N (log axis), as a strip plot with
-    each N's median; ``errors`` [repeats, len(n_values)] holds estimate − exact. The right panel zooms
-    on N ≥ n_values[zoom_from] and, given ``rho``, draws ± the predicted sd √((ρ − 1)/N).
-    ``exact_label`` (optional) replaces the legend text of the zero line."""
+    """Repeated estimates of log p(x) minus the exact value against the number of prior draws N (log axis),
+    with each N's median; the right panel zooms on the larger N, with ± the predicted sd √((ρ − 1)/N) given ``rho``.
+    Returns (fig, (ax_all, ax_zoom))."""
     repeats = errors.shape[0]
     fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
     spread = 10 ** torch.linspace(-0.12, 0.12, repeats, dtype=torch.float64)  # spread the dots sideways
@@ -210,10 +324,8 @@ def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: floa
 def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean: torch.Tensor,
                           posterior_cov: torch.Tensor, z_true: torch.Tensor | None = None, title: str = "",
                           figsize=(9.5, 5.0)):
-    """2-D samples ``z`` [n, 2] with marker area ∝ weight, the posterior's 1- and 2-sd ellipses, and
-    a second panel zoomed on ± 3 sd around the posterior mean (notebook 01)."""
-    from matplotlib.patches import Rectangle
-
+    """2-D prior samples ``z`` [n, 2] with marker area ∝ weight p(x|z), the posterior's 1- and 2-sd ellipses,
+    and a zoom on ± 3 sd around the posterior mean. Returns (fig, (ax, ax_zoom))."""
     def draw(ax, max_area):
         ax.scatter(z[:, 0], z[:, 1], s=3, color="lightgray", label="prior samples z ~ p(z)")
         heavy = weights > 1e-3 * weights.max()  # the others would be invisibly small
@@ -241,15 +353,14 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
 
 
 def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *, data_dim: int, rel_error: float,
-                        band_from: float = 10.0, figsize=(9.5, 4.0)):
-    """Two log-scale panels (notebook 01): the samples needed against the latent dimension, one line
-    per σ (``by_dim = {σ: [count per d]}``), and against the sharpness 1/σ, one line per d
-    (``by_sigma = {d: [count per 1/σ]}``), with the band 1/σ ≥ ``band_from`` shaded."""
+                        band_from: float = 10.0, figsize=(9.5, 4.0), column_length: float | None = None):
+    """Prior samples needed for a ``rel_error`` estimate of p(x), on log scales: against the latent dimension,
+    one line per σ (``by_dim``), and against the sharpness 1/σ, one line per d (``by_sigma``). Returns (fig, axes)."""
     fig, (ax_dim, ax_sigma) = plt.subplots(1, 2, figsize=figsize)
     for s, counts in by_dim.items():
         ax_dim.semilogy(latent_dims, counts, "o-", label=f"σ = {s:g}")
     ax_dim.set(xlabel="latent dimension d", ylabel="prior samples needed (median)",
-               title=f"more latent dimensions (D = {data_dim})")
+               title="more latent dimensions")
     shades = plt.get_cmap("viridis")  # the right panel's lines mean d, not σ: another palette and markers
     for k, (d, counts) in enumerate(by_sigma.items()):
         ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "--", color=shades(0.15 + 0.7 * k / max(1, len(by_sigma) - 1)),
@@ -261,182 +372,40 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
         ax.text(ax.get_xlim()[0], 1.3e6, " a million", color="gray")
         ax.grid(alpha=0.3, which="both")
         ax.legend()
-    fig.suptitle(f"Prior samples for a {rel_error:.0%} relative error in p(x)", fontsize=12)
+    models = f"models with D = {data_dim}" + (f", orthogonal columns of W of length {column_length:g}" if column_length else "")
+    fig.suptitle(f"Prior samples for a {rel_error:.0%} relative error in p(x)\n{models}", fontsize=11)
     fig.tight_layout()
     return fig, (ax_dim, ax_sigma)
 
 
-# --- added for notebook 08 (round 8): the bound curves alone, the paired comparison, the missed mode;
-# --- new functions, nothing above changed
+def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f", width: int = 9) -> None:
+    """Print ``rows = {label: values}`` as a table, one line per label: ``formats[label]`` if given, else ints
+    with thousands separators and other numbers with ``default``; None prints as "—"."""
+    formats = formats or {}
+    label_width = max(len(str(label)) for label in rows) + 1
+    for label, values in rows.items():
+        values = values.tolist() if isinstance(values, torch.Tensor) else list(values)
+        cells = []
+        for v in values:
+            if v is None:
+                text = "—"
+            elif label in formats:
+                text = format(v, formats[label])
+            elif isinstance(v, int):
+                text = f"{v:,}"
+            else:
+                text = format(v, default)
+            cells.append(f"{text:>{width}}")
+        print(f"{label:<{label_width}}" + "".join(cells))
 
 
-def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9),
-                      band: bool = False, errors: bool = True, ylabel: str | None = None):
-    """Each model's mean bound L_k ± standard error over the images against k on a log axis
-    (notebook 08), ``curves = {model: {k: per-image tensor}}``. ``band=True`` draws the ± standard error
-    as a light shaded band instead of error bars (added in round 11; the default is unchanged).
-    ``errors=False`` draws the means only, without any standard error (added in round 12).
-    ``ylabel`` replaces the y-axis label (added in round 13; the default is unchanged)."""
-    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
-    fig, ax = plt.subplots(figsize=figsize)
-    for (name, b), marker, shift in zip(curves.items(), "o^sDv", (0.92, 1.0, 1.08, 0.96, 1.04)):
-        ks = sorted(b)
-        means, errors_k = [b[k].mean().item() for k in ks], [se(b[k]) for k in ks]
-        if not errors:
-            ax.plot(ks, means, marker + "-", label=(labels or {}).get(name, name))
-        elif band:
-            line, = ax.plot(ks, means, marker + "-", label=(labels or {}).get(name, name))
-            ax.fill_between(ks, [m - e for m, e in zip(means, errors_k)], [m + e for m, e in zip(means, errors_k)],
-                            color=line.get_color(), alpha=0.12, lw=0)
-        else:
-            ax.errorbar([k * shift for k in ks], means, yerr=errors_k, fmt=marker + "-", capsize=3,
-                        label=(labels or {}).get(name, name))
-    ax.set(xscale="log", xlabel="k, importance samples per image",
-           ylabel=ylabel or "mean L_k, nats per image" + ("" if not errors else " (band: ± SE)" if band else " (± SE)"))
-    ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=9, loc="lower right")
-    fig.tight_layout()
-    return fig, ax
-
-
-def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
-                           reference: dict | None = None, figsize=(9.5, 4.0), reference_strip: bool = False,
-                           reference_label: str = "paper,\nk = 5000"):
-    """Two panels (notebook 08): left, per-image scores of model ``a`` against model ``b`` around the
-    diagonal; right, differences image by image against k ± paired standard error,
-    ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` (e.g. a
-    paper's) written as labelled ticks at the right edge. ``reference_strip=True`` (added in round 12; the
-    default is unchanged) draws them instead as short ticks in a narrow strip of their own, titled
-    ``reference_label``, so that they cannot read as a k or as a point of another curve."""
-    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
-    if reference_strip:
-        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 0.7]))
-        return _paired_comparison_strip(a, b, names, differences, reference or {}, reference_label, se,
-                                        fig, ax_s, ax_d, ax_r)
-    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
-    ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
-    lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
-    ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
-    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
-             ylabel=f"{names[0]}: log p(x) estimate, nats")
-    ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
-    ax_s.legend(fontsize=9, loc="upper left")
-    ax_s.grid(alpha=0.3)
-    k_max = 0
-    for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
-        ks = sorted(d)
-        k_max = max(k_max, ks[-1])
-        ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
-                      fmt=marker + "-", capsize=3, color=colour, label=label)
-        if reference and label in reference:
-            ax_d.plot([k_max * 1.25], [reference[label]], "<", ms=8, color=colour)
-            ax_d.annotate(f"paper {reference[label]:+.2f}", (k_max * 1.6, reference[label]), fontsize=9,
-                          va="center", color=colour)
-    ax_d.axhline(0, color="grey", lw=1)
-    ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(right=k_max * 12)
-    ax_d.set_title("differences on the same images (◀ paper, k = 5000)", fontsize=10)
-    ax_d.grid(alpha=0.3, which="both")
-    ax_d.legend(fontsize=9, loc="lower right")
-    fig.tight_layout()
-    return fig, (ax_s, ax_d)
-
-
-def _paired_comparison_strip(a, b, names, differences, reference, reference_label, se, fig, ax_s, ax_d, ax_r):
-    """plot_paired_comparison with ``reference_strip=True`` (round 12): the reference values as ticks in ``ax_r``."""
-    ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
-    lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
-    ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
-    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
-             ylabel=f"{names[0]}: log p(x) estimate, nats")
-    ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
-    ax_s.legend(fontsize=9, loc="upper left")
-    ax_s.grid(alpha=0.3)
-    k_max = 0
-    for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
-        ks = sorted(d)
-        k_max = max(k_max, ks[-1])
-        ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
-                      fmt=marker + "-", capsize=3, color=colour, label=label)
-        if label in reference:
-            ax_r.plot([0], [reference[label]], "_", ms=10, mew=2.5, color=colour)
-            ax_r.annotate(f"{reference[label]:+.2f}", (0, reference[label]), xytext=(7, 0), textcoords="offset points",
-                          fontsize=9, va="center", color=colour)
-    for ax in (ax_d, ax_r):
-        ax.axhline(0, color="grey", lw=1)
-    ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(0.7, k_max * 1.5)
-    ax_d.set_title("differences on the same images", fontsize=10)
-    ax_d.grid(alpha=0.3, which="both")
-    ax_d.legend(fontsize=9, loc="lower right")
-    ax_r.set_ylim(ax_d.get_ylim())
-    ax_r.set_xlim(-0.4, 1.2)
-    ax_r.set_xticks([0], [reference_label], fontsize=9)
-    ax_r.tick_params(axis="y", labelleft=False)
-    ax_r.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    return fig, (ax_s, ax_d, ax_r)
-
-
-def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4), titles: tuple | None = None):
-    """Two panels of box plots (notebook 08, round 11): the largest normalised importance weight per test image,
-    ``shares = {model: {k: per-image tensor}}``, in groups of ``ks[0]`` (training) and ``ks[1]`` (evaluation);
-    the median written beside its red line, the equal-weights level 1/k dashed on the left.
-    ``titles`` (added in round 13; the default is unchanged) replaces the two panel titles."""
-    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
-    names = list(shares)
-    for ax, k, role in zip(axes, ks, ("training", "evaluation")):
-        values = [shares[name][k] for name in names]
-        ax.boxplot([v.cpu().numpy() for v in values], widths=0.5, medianprops=dict(color="tab:red", lw=2))
-        for i, v in enumerate(values, start=1):
-            ax.annotate(f"{v.median():.2f}", (i + 0.28, v.median().item()), fontsize=9, va="center", color="tab:red")
-        ax.set_xticks(range(1, len(names) + 1), names)
-        ax.set_title(titles[ks.index(k)] if titles else f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
-        ax.set_xlabel(f"{len(values[0])} test images per box; red: median")
-        ax.grid(alpha=0.3, axis="y")
-    axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
-    axes[0].annotate(f"1/k: all {ks[0]} equal", (0.55, 1 / ks[0] + 0.02), fontsize=9, color="grey")
-    axes[0].set_ylabel("largest normalised weight")
-    fig.tight_layout()
-    return fig, axes
-
-
-def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: float = 0.0, z_range=(-7.0, 7.0),
-                     figsize=(9.5, 3.4), reference: tuple | None = None):
-    """Two panels (notebook 08): left, a 1-D p(x, z) over z with the proposal q(z|x) and a rug of its
-    samples; right, the bound L_k (``bounds = {k: value}``) against k beside the exact log p(x).
-    ``reference = (value, label)`` adds a dashed grey line on the right (added in round 12; default unchanged)."""
-    fig, (ax_z, ax_k) = plt.subplots(1, 2, figsize=figsize)
-    z = torch.linspace(*z_range, 800, dtype=torch.float64)
-    ax_z.plot(z, joint.log_prob(z).exp(), color="black", label="p(x, z): the posterior's shape")
-    ax_z.plot(z, q.log_prob(z).exp(), color="tab:orange", ls="--", label="q(z|x)")
-    ax_z.plot(z_samples[:200].cpu(), torch.zeros(len(z_samples[:200])), "|", ms=12, color="tab:orange",
-              label="200 samples from q")
-    ax_z.set(xlabel="z", ylabel="density")
-    ax_z.set_title("the encoder found one mode of two", fontsize=10)
-    ax_z.legend(fontsize=9, loc="upper left")
-    ks = sorted(bounds)
-    ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="L_k")
-    ax_k.axhline(exact, color="tab:green", lw=1.5, label=f"log p(x) = {exact:g}")
-    if reference is not None:
-        ax_k.axhline(reference[0], color="grey", ls="--", lw=1, label=reference[1])
-    ax_k.set(xscale="log", xlabel="k, samples from q", ylabel="nats", ylim=(min(bounds.values()) - 0.2, exact + 0.2))
-    ax_k.set_title("the bound flattens below log p(x)", fontsize=10)
-    ax_k.legend(fontsize=9, loc="center right")
-    for ax in (ax_z, ax_k):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig, (ax_z, ax_k)
+# notebook 02 · the encoder and the ELBO
 
 
 def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict, *, ax=None, title: str | None = None,
                           label: str = "p(z|x), 2 sd"):
-    """A 2-D Gaussian's 1, 2 and 3-sd regions in grey, its 2-sd contour dashed, and other Gaussians' 2-sd contours.
-
-    ``mean`` [2], ``cov`` [2, 2]; ``ellipses`` maps a legend label to (mean [2], cov [2, 2], colour). The window
-    is computed so that the 3-sd region and every ellipse lie inside it. Returns the axes.
-    """
+    """A 2-D Gaussian's 1-, 2- and 3-sd regions in grey with its 2-sd contour dashed, and the 2-sd contours of
+    ``ellipses = {label: (mean, cov, colour)}``, all inside the window. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5.6))
     mean, cov = mean.double(), cov.double()
@@ -459,190 +428,8 @@ def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict,
     return ax
 
 
-def plot_elbo_mean_shifts(shifts: torch.Tensor, along, across, log_px: float, *, marked: tuple | None = None,
-                          title: str | None = None, mark_peak: bool = False):
-    """The ELBO against a shift t of q's mean: ``along`` (blue, the gap to log p(x) shaded) and ``across``
-    (brown), both lists over ``shifts`` (which contains t = 0, the optimum). ``marked`` = (t, ELBO, label,
-    colour) marks one q on the curves. The window ends 3.3 nats below log p(x). ``mark_peak`` (added in
-    round 14; default the old look): a dot where both curves peak, at t = 0, and the brown label tied to its
-    curve by a leader line. Returns (fig, ax).
-    """
-    fig, ax = plt.subplots(figsize=(9, 4.4))
-    ts = shifts.tolist()
-    i0, i_label = min(range(len(ts)), key=lambda i: abs(ts[i])), min(range(len(ts)), key=lambda i: abs(ts[i] - 0.9))
-    top = along[i0]
-    ax.fill_between(ts, along, log_px, color="tab:red", alpha=0.12)
-    ax.plot(ts, along, color="tab:blue", lw=2)
-    ax.plot(ts, across, color="tab:brown", lw=2)
-    ax.axhline(log_px, color="black", ls="--", lw=1.5)
-    ax.text(ts[-1], log_px + 0.08, "log p(x)", ha="right", va="bottom", fontsize=10)
-    ax.text(ts[0] + 0.1, along[1] - 0.15, "(+t, +t): along the long axis", color="tab:blue", fontsize=10, va="top")
-    if mark_peak:
-        ax.plot(0, top, "o", color="black", ms=7, zorder=5)
-        ax.annotate("(+t, −t): mirrored,\nnear the short axis", (ts[i_label], across[i_label]),
-                    xytext=(ts[i_label] + 0.5, across[i_label] - 0.8), color="tab:brown", fontsize=10, va="center",
-                    arrowprops=dict(arrowstyle="-", color="tab:brown"))
-    else:
-        ax.text(ts[i_label] + 0.08, across[i_label], "(+t, −t)", color="tab:brown", fontsize=10, va="center")
-    ax.text(ts[0] / 1.75, log_px - 0.5, "shaded: the gap log p(x) − ELBO\nalong the long axis", color="tab:red",
-            fontsize=10, ha="center", va="center")
-    if marked is not None:
-        t, value, label, colour = marked
-        ax.plot(t, value, "o", color=colour, ms=9)
-        ax.annotate(label, (t, value), xytext=(t - 0.2, value - 0.75), fontsize=10, ha="center", color=colour,
-                    arrowprops=dict(arrowstyle="-", color=colour))
-    ax.annotate("", xy=(0, log_px), xytext=(0, top), arrowprops=dict(arrowstyle="<->", lw=1.5, shrinkA=0, shrinkB=0))
-    ax.text(0.08, (log_px + top) / 2, f"price of a diagonal q: {log_px - top:.2f} nats", fontsize=10, va="center")
-    ax.set(xlabel="shift t of the mean of q (in sd of q, per coordinate)", ylabel="ELBO (nats)", title=title,
-           xlim=(ts[0] - 0.05, ts[-1] + 0.05), ylim=(log_px - 3.3, log_px + 0.5))
-    fig.tight_layout()
-    return fig, ax
-
-
-def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: str | None = None):
-    """Stacked bars, one per model: −ELBO split into the data's entropy floor, the reconstruction above it, and the KL."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.8))
-    parts = (("entropy floor (the data)", floor, "0.75"), ("reconstruction above the floor", recon_above_floor,
-             "tab:blue"), ("KL (the code)", kl, "tab:orange"))
-    bottom = [0.0] * len(labels)
-    for name, values, color in parts:
-        ax.bar(labels, values, bottom=bottom, color=color, label=name, width=0.6)
-        for i, (b, v) in enumerate(zip(bottom, values)):  # a thin segment gets its label beside the bar
-            thin = v < 0.07 * (max(floor) + max(recon_above_floor) + max(kl))
-            ax.text(i + (0.33 if thin else 0), b + v / 2, f"{v:.1f}", ha="left" if thin else "center",
-                    va="center", fontsize=10)
-        bottom = [b + v for b, v in zip(bottom, values)]
-    for i, total in enumerate(bottom):
-        ax.text(i, total + 2, f"−ELBO {total:.1f}", ha="center", va="bottom", fontsize=10)
-    ax.set(ylabel="nats per test image", ylim=(0, 1.18 * max(bottom)))
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=9, loc="upper left")
-    return ax
-
-
-# --- added for notebook 04 (round 11): the descent figure of section 5; new function, nothing above changed
-
-
-def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
-                           colors: tuple | None = None, floor: tuple | None = None):
-    """Notebook 02's toy encoders: each entry of ``gaps`` (legend label -> amortization gap after each training
-    step, a list) as a curve on a log scale, and the ``approximation_gap`` as a dashed line. ``colors``, one per
-    curve, replaces the default palette (orange, red, brown, pink). ``floor`` = (value, label, colour) (added in
-    round 14; default none) draws a dotted line at a least possible gap. Returns (fig, ax)."""
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    for (label, values), colour in zip(gaps.items(), colors or ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
-        ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
-    ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
-    if floor is not None:
-        value, label, colour = floor
-        ax.axhline(value, color=colour, ls=":", lw=2, label=label)
-    ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
-    ax.legend(fontsize=9, loc="upper right")
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return fig, ax
-
-
-def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, window: float = 1.5,
-                     title: str | None = None, errors: dict | None = None):
-    """Notebook 02's importance-weighted bounds: ``bounds`` maps a name to its L_k estimates, one per entry of
-    ``k_values`` (powers of two), drawn against k on a log-2 axis with log p(x) dashed; the window ends
-    ``window`` nats below log p(x), and a curve that leaves it says so in its legend label. ``errors`` (name ->
-    one standard error per k), if given, is drawn as error bars. Returns (fig, ax)."""
-    fig, ax = plt.subplots(figsize=(10, 4.4))
-    for name, values in bounds.items():
-        hidden = [k for k, v in zip(k_values, values) if v < log_px - window]
-        note = f" (k ≤ {max(hidden)} below the plot; $\\mathcal{{L}}_1$ = {values[0]:.1f})" if hidden else ""
-        ax.plot(k_values, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
-        if errors is not None:
-            ax.errorbar(k_values, values, yerr=errors[name], fmt="none", ecolor=colors[name], elinewidth=1.5,
-                        capsize=4)
-    ax.axhline(log_px, color="black", ls="--", label="log p(x)")
-    ax.set_xscale("log", base=2)
-    ax.set(xlabel="number of importance samples k", ylabel=r"$\mathcal{L}_k$ (nats)", title=title,
-           ylim=(log_px - window, log_px + 0.1))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="lower right")
-    fig.tight_layout()
-    return fig, ax
-
-
-# --- added for notebook 01 (round 11): digits ranked by a property; a new function, nothing above changed
-
-
-def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None = None, title: str = "",
-                       figsize=(9, 3.2)):
-    """One row per property (notebook 01): ``n`` of the ``images`` [N, 28, 28] at evenly spaced ranks of
-    ``values[name]`` (``{name: [N] tensor}``), each tile titled with its value (format ``formats[name]``)."""
-    fig, axes = plt.subplots(len(values), n, figsize=figsize, squeeze=False)
-    for row, (name, v) in enumerate(values.items()):
-        picks = v.argsort()[torch.linspace(0, len(v) - 1, n).round().long()]  # evenly spaced ranks
-        for ax, i in zip(axes[row], picks):
-            ax.imshow(images[i], cmap="gray", vmin=0, vmax=1)
-            shown = format(v[i].item(), (formats or {}).get(name, ".2f"))
-            ax.set_title(f"{name} {shown.replace('-0.00', '0.00')}", fontsize=10)
-            ax.set_xticks([]), ax.set_yticks([])
-        axes[row, 0].set_ylabel(f"by {name}", fontsize=10)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig, axes
-
-
-def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None):
-    """Bars of notebook 05's section 4, per epoch: the signal, and one step's variance stacked by its source.
-
-    ``measured[epoch, what]`` is ``[variance, …, signal, …]`` for ``what`` in "eps alone", "images and eps";
-    the variance with fresh images and ε splits into ε's part ("eps alone") and the images' part (the rest).
-    """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 3.8))
-    width, top = 0.34, 0.0
-    for i, e in enumerate(epochs):
-        total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][2]
-        eps = measured[e, "eps alone"][0]
-        top = max(top, total, signal)
-        ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length of the mean gradient" if i == 0 else None)
-        ax.bar(i + width / 2, eps, width, color="tab:orange", label="variance from ε" if i == 0 else None)
-        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images" if i == 0 else None)
-        ax.text(i - width / 2, signal, f"{signal:.0f}", ha="center", va="bottom", fontsize=9)
-        ax.text(i + width / 2, total, f"{total:.0f}", ha="center", va="bottom", fontsize=9)
-        ax.text(i + width / 2, eps / 2, f"{eps:.0f}", ha="center", va="center", fontsize=9)
-        ax.text(i + width / 2, eps + (total - eps) / 2, f"{total - eps:.0f}", ha="center", va="center", fontsize=9)
-    ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
-           ylabel="sum over all weights,\n(nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
-    ax.legend(loc="upper left", fontsize=9)
-    return ax
-
-
-# --- added for notebook 08 (round 12): new function, nothing above changed ------------------------------
-
-
-def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None):
-    """Rows of grey-scale images (notebook 01): ``rows = {row label: images [n, side*side]}``, one row per
-    entry, the label at the left of each row. Values are clamped to [0, 1]. Returns the figure."""
-    n_cols = max(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=figsize or (1.4 * n_cols + 0.1, 1.6 * len(rows) + 0.2),
-                             squeeze=False)
-    for r, (name, images) in enumerate(rows.items()):
-        for ax in axes[r]:
-            ax.set_xticks([]), ax.set_yticks([])
-        for ax, image in zip(axes[r], images):
-            ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].set_ylabel(name, fontsize=10)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-# --- added for notebook 02 (round 13): two new functions, nothing above changed
-
-
 def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int = 80):
-    """Notebook 02, section 3: one panel per entry of ``log_w`` (name -> log importance weights [N]), their
+    """One panel per entry of ``log_w`` (name -> log importance weights [N]), their
     histogram on a log count scale, their mean (the ELBO, red) and log p(x) (dashed), titled with the share of
     log weights above log p(x). Every sample is inside the shared x range. Returns (fig, axes)."""
     low = min(v.min().item() for v in log_w.values()) - 0.2
@@ -662,12 +449,77 @@ def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int 
     return fig, axes
 
 
+def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, apart: tuple = ("prior",),
+                       title: str | None = None, figsize=(9, 3.9)):
+    """One bar per q from its ELBO up by its gap KL(q ‖ p(z|x)), so that each top lands on log p(x) (dashed);
+    the names in ``apart`` get a panel on their own scale. Returns (fig, axes)."""
+    groups = [[n for n in elbo if n not in apart], [n for n in elbo if n in apart]]
+    groups = [g for g in groups if g]
+    fig, axes = plt.subplots(1, len(groups), figsize=figsize, squeeze=False,
+                             gridspec_kw=dict(width_ratios=[len(g) + 0.6 for g in groups]))
+    axes = axes[0]
+    for ax, names in zip(axes, groups):
+        low = min(elbo[n] for n in names)
+        span = log_px - low
+        for i, n in enumerate(names):
+            ax.bar(i, gaps[n], bottom=elbo[n], width=0.6, color=colors[n], alpha=0.7, edgecolor=colors[n])
+            ax.plot([i - 0.3, i + 0.3], [elbo[n]] * 2, color="black", lw=2)
+            ax.text(i, elbo[n] - 0.04 * span, f"ELBO\n{elbo[n]:.3f}", ha="center", va="top", fontsize=9)
+            ax.text(i, log_px + 0.03 * span, f"gap {gaps[n]:.3f}", ha="center", va="bottom", fontsize=9)
+        ax.axhline(log_px, color="black", ls="--", lw=1.5, label=f"log p(x) = {log_px:.3f}")
+        ax.set_xticks(range(len(names)), [f"q = {n}" for n in names])
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_ylim(low - 0.3 * span, log_px + 0.2 * span)
+        ax.set_ylabel("nats")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=9, loc="lower left")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, window: float = 1.5,
+                     title: str | None = None, errors: dict | None = None):
+    """The importance-weighted bounds L_k of each q (``bounds = {name: [L_k per k]}``) against k on a log-2
+    axis, up to log p(x) (dashed), with optional error bars (``errors``). Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    for name, values in bounds.items():
+        hidden = [k for k, v in zip(k_values, values) if v < log_px - window]
+        note = f" (k ≤ {max(hidden)} below the plot; $\\mathcal{{L}}_1$ = {values[0]:.1f})" if hidden else ""
+        ax.plot(k_values, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
+        if errors is not None:
+            ax.errorbar(k_values, values, yerr=errors[name], fmt="none", ecolor=colors[name], elinewidth=1.5,
+                        capsize=4)
+    ax.axhline(log_px, color="black", ls="--", label="log p(x)")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="number of importance samples k", ylabel=r"$\mathcal{L}_k$ (nats)", title=title,
+           ylim=(log_px - window, log_px + 0.1))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
+                           colors: tuple | None = None):
+    """The amortization gap of each encoder (``gaps = {label: gap after each step}``) on a log scale against
+    the training steps, beside the approximation gap (dashed). Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for (label, values), colour in zip(gaps.items(), colors or ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
+        ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
+    ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
+    ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
+    ax.legend(fontsize=9, loc="upper right")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig, ax
+
+
 def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstruction, kl, *,
                           title: str | None = None):
-    """Notebook 02, section 6: the test digits ``images`` [n, 1, 28, 28] (top row), a row of numbers under each
-    (its reconstruction term ``reconstruction``, a log-likelihood averaged over q; its KL term ``kl``; their
-    difference, the ELBO; all in nats), and ``decoded`` [n, 28, 28], the image decoded from the mean code, in the
-    bottom row. The row labels sit in a column of their own. Returns the figure."""
+    """Test digits (top), their reconstruction term, KL term and ELBO in nats (middle), and the image decoded
+    from each mean code (bottom). Returns the figure."""
     n = len(images)
     fig = plt.figure(figsize=(2.3 + 1.15 * n, 4.4), layout="constrained")
     grid = fig.add_gridspec(3, n + 1, width_ratios=[2.0] + [1] * n, height_ratios=[1, 0.62, 1])
@@ -695,59 +547,58 @@ def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstru
     return fig
 
 
-# --- added for notebook 04 (round 13): three figures redrawn; new functions, nothing above changed
+# notebook 04 · the closed-form KL
 
 
-def plot_kl_noise_floor_batch(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
-                              batch: int = 128):
-    """Notebook 04's gradient descent on one unused coordinate's KL, sampled and in closed form: each dotted
-    predicted floor ``rate * v_at_prior / (4 * B)`` labelled with its number (B = 1 for the runs drawn, and a
-    third line for ``lr`` with a batch of ``batch``), the measured floor (mean over the second half) beside it,
-    and the legends clear of the curves. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0))
-    for k in range(3):
-        axes[0].plot(train_runs[lr, True][1][:, k], color="tab:orange", lw=1, alpha=0.9,
-                     label="one-sample KL (3 of the runs)" if k == 0 else None)
-    axes[0].plot(train_runs[lr, False][1][:, 0], color="black", lw=2.5, label="closed-form KL")
-    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
-    axes[0].set(ylim=(0.3, 1.4), xlabel="gradient step", ylabel=r"$\sigma$",
-                title=f"One unused coordinate, learning rate {lr:g}")
-    axes[0].legend(fontsize=10, loc="lower right")
-    dotted = dict(color="0.35", ls=(0, (1, 1.5)), lw=2.5, zorder=0)
-    for lr_, color, above, name in ((lr, "tab:red", True, rf"$\eta$ = {lr:g}"), (lr / 4, "tab:blue", False, r"$\eta/4$")):
-        kl_floor = train_runs[lr_, True][0][steps // 2:].mean().item()
-        closed_path = train_runs[lr_, False][0][:, 0].tolist()
-        reach = next((i + 1 for i, v in enumerate(closed_path) if v < 1e-3), None)
-        axes[1].plot(train_runs[lr_, True][0].mean(1), color=color, lw=1.2)
-        axes[1].plot(closed_path, color=color, lw=2.5, ls="--")
-        predicted = lr_ * v_at_prior / 4
-        axes[1].axhline(predicted, **dotted)
-        axes[1].text(0.99 * steps, predicted * (1.5 if above else 1 / 1.5),
-                     f"{name}: measured {kl_floor:.2g}, predicted {predicted:.2g}", ha="right",
-                     va="bottom" if above else "top", fontsize=10, color=color)
-        if reach:
-            axes[1].plot(reach, closed_path[reach - 1], "o", color=color, ms=7)
-            axes[1].annotate(f"{reach} steps", (reach, closed_path[reach - 1]), xytext=(6, 0) if lr_ == lr else (-7, 0),
-                             textcoords="offset points", ha="left" if lr_ == lr else "right", va="center", fontsize=10,
-                             color=color)
-    batch_floor = lr * v_at_prior / (4 * batch)
-    axes[1].axhline(batch_floor, **dotted)
-    axes[1].text(0.99 * steps, batch_floor / 1.5, rf"$\eta$, B = {batch}: predicted {batch_floor:.2g}",
-                 ha="right", va="top", fontsize=10, color="tab:red")
-    axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step",
-                ylabel="KL of q from p (nats, log scale)", title=r"Mean KL at learning rates $\eta$ and $\eta/4$")
-    proxies = [matplotlib.lines.Line2D([], [], color="0.2", lw=1.2), matplotlib.lines.Line2D([], [], color="0.2", lw=2.5, ls="--"),
-               matplotlib.lines.Line2D([], [], **dotted)]
-    axes[1].legend(proxies, [f"sampled KL, mean of {chains} runs", "closed-form KL",
-                             r"predicted floor $\eta V/(4B)$, batch of B"], fontsize=10, loc="upper right")
+def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tensor, integrand: torch.Tensor,
+                 area: float, q_label: str, p_label: str = "p = N(0, 1), the prior"):
+    """Two densities q and p on a grid ``z`` (left) and the KL's integrand q log(q/p) (right), positive part
+    red, negative part blue, its ``area`` in the title. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.6))
+    axes[0].plot(z, q_density, color="tab:red", lw=2, label=q_label)
+    axes[0].plot(z, p_density, color="black", lw=2, ls="--", label=p_label)
+    axes[0].set(xlabel="z", ylabel="density", title="The two densities")
+    axes[0].legend(fontsize=10, loc="upper left")
+    axes[1].fill_between(z, integrand, where=integrand > 0, color="tab:red", alpha=0.4, label="q denser than p")
+    axes[1].fill_between(z, integrand, where=integrand < 0, color="tab:blue", alpha=0.4, label="p denser than q")
+    axes[1].plot(z, integrand, color="black", lw=1)
+    axes[1].axhline(0, color="grey", lw=0.8)
+    axes[1].set(xlabel="z", ylabel=r"$q(z)\,\log\,(q(z)/p(z))$ (nats per unit z)",
+                title=f"Its area is KL(q || p) = {area:.3f} nats")
+    axes[1].legend(fontsize=10, loc="upper left")
     fig.tight_layout()
     return fig, axes
 
 
-def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float = 1.0):
-    """Notebook 04's per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ and over (μ, log σ²), with a labelled contour
-    line at every band edge, distinct bands, and the two points where the ``level``-nat contour crosses μ = 0
-    marked with their log σ². Returns (fig, axes, (s_low, s_high))."""
+def plot_kl_noise_floor(closed: tuple, sampled: tuple, lr: float, floor: float):
+    """Gradient descent on one unused coordinate's KL, closed form against one-sample estimates: σ along the
+    way (left) and the KL on a log scale with the sampled runs' ``floor`` (right). Returns (fig, axes)."""
+    (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
+    for k in range(3):
+        axes[0].plot(sampled_sigma[:, k], color="tab:orange", lw=1, alpha=0.9,
+                     label="one-sample KL, 3 runs" if k == 0 else None)
+    axes[0].plot(closed_sigma[:, 0], color="black", lw=2.5, label="closed form")
+    axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
+    shown = torch.cat([sampled_sigma[:, :3].flatten(), closed_sigma[:, 0]])
+    axes[0].set(ylim=(min(0.65, shown.min().item() - 0.05), max(1.3, shown.max().item()) + 0.13),
+                xlabel="gradient step", ylabel=r"$\sigma$", title=f"One unused coordinate, learning rate {lr:g}")
+    axes[0].legend(fontsize=10, loc="upper center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4,
+                   borderaxespad=0.3)
+    axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
+    axes[1].plot(sampled_kl.mean(1), color="tab:orange", lw=1.8, zorder=3,
+                 label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
+    axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step", ylabel="KL of q from p (nats, log scale)",
+                title=f"Mean KL, learning rate {lr:g}")
+    axes[1].legend(fontsize=10, loc="upper right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0):
+    """The per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ (left) and over (μ, log σ²) in labelled bands (right),
+    with the prior, the ``example`` q and the two points where the ``level``-nat contour crosses μ = 0.
+    Returns (fig, axes, (s_low, s_high))."""
     f64 = dict(dtype=torch.float64)
     sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
@@ -793,114 +644,117 @@ def plot_kl_landscape_lopsided(kl_1d, example: tuple[float, float], level: float
     axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$",
                 title=rf"KL over the encoder's two outputs (dots: {level:g} nat at $\mu$ = 0)")
     fig.tight_layout()
+    # the 8-nat label would be clipped at the top edge: drop it, redraw its line whole, label it inside its band
+    for text in list(axes[1].texts):
+        if text.get_text() == "8":
+            text.remove()
+    axes[1].contour(mu_grid, lv_grid, kl_grid, levels=[8], linewidths=0.9, colors="black")
+    axes[1].text(-2.75, 2.7, "8", ha="center", va="center", fontsize=10)
+    for text in axes[1].texts:  # contour labels upright, in black, on a white box, legible on every band
+        if text.get_text() in {"0.5", "1", "2", "4", "8"}:
+            text.set(rotation=0, color="black", bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     return fig, axes, (s_low, s_high)
 
 
-def plot_toy_descent_milestones(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
-                                xmax: int = 40):
-    """Notebook 04's gradient descent on the toy loss (linear step axis up to ``xmax``; a diverging run on the
-    right), with the milestones (the step from which a run stays within ``tol``) drawn as black diamonds, unlike any run's markers, and
-    named in the title. Returns (fig, axes)."""
-    unused, precise = list(sigma_star)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), width_ratios=(1.6, 1))
-    colors = {unused: "tab:green", precise: "tab:purple"}
-    styles = {  # key: (label, line style, width, alpha, marker size)
-        (unused, "s"): (rf"{unused}, parameter $\log\sigma^2$, rate {lr:g}", "-", 7, 0.4, 0),
-        (precise, "s"): (rf"{precise}, parameter $\log\sigma^2$, rate {lr:g}", "x", 0, 1.0, 6),
-        (unused, "sigma"): (rf"{unused}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
-        (unused, "sigma, safe"): (rf"{unused}, parameter $\sigma$, rate {safe_lr:.2g}", ":", 2.5, 1.0, 0),
-        (precise, "sigma"): (rf"{precise}, parameter $\sigma$, rate {lr:g}", "o--", 1.8, 1.0, 4),
-    }
-    longest = max(len(path) for path in runs.values())
-    for key, path in runs.items():
-        name = key[0]
-        label, style, width, alpha, ms = styles[key]
-        ratio = [abs(v) / sigma_star[name] for v in path]
-        diverged = len(path) < longest and len(path) < 20
-        ax = axes[1] if diverged else axes[0]
-        shown = len(path) if diverged else min(len(path), xmax + 1)
-        ax.plot(range(shown), ratio[:shown], style, color=colors[name], lw=width, alpha=alpha, ms=ms, mew=1.5,
-                label=label, zorder=4 if style == "x" else 2)
-        if diverged:
-            ax.annotate(rf"step 1: $\sigma = {path[1]:.2f}$", (1, ratio[1]), xytext=(10, -2),
-                        textcoords="offset points", ha="left", va="top", fontsize=10)
-            continue
-        k = next((i for i in range(len(ratio)) if all(abs(r - 1) < tol for r in ratio[i:])), None)
-        if k is None or key == (precise, "s"):
-            continue
-        if k <= xmax:
-            ax.plot(k, ratio[k], "D", color="black", ms=9, zorder=5)
-            ax.annotate(f"{k} steps", (k, ratio[k]), xytext=(0, -10), textcoords="offset points",
-                        ha="center", va="top", fontsize=10)
-        else:
-            ax.text(0.98, 0.97, f"rate {safe_lr:.2g} (dotted): within 0.1 % only after {k} steps", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=10, color=colors[name])
-    axes[0].set(xlim=(-0.5, xmax + 0.5), ylim=(0.75, 2.08), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$",
-                title="Runs that converge (black diamonds: within 0.1 % from then on)")
-    axes[1].xaxis.get_major_locator().set_params(integer=True)
-    axes[1].set(yscale="log", ylim=(0.5, None), xlabel="gradient step", ylabel=r"$|\sigma| / \sigma_*$ (log scale)",
-                title="The run that diverges")
-    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
-        ax.axhline(1.0, color="grey", ls=":", lw=1.5, label=r"$|\sigma| = \sigma_*$, the optimum")
-        ax.legend(fontsize=10, **where)
-    fig.tight_layout()
-    return fig, axes
+# notebook 05 · training the VAE
 
 
-# --- added for notebook 08 (round 13): new functions, nothing above changed
+def plot_training_curves(history, step_losses: torch.Tensor, reference: tuple[str, float] | None = None,
+                         ylim: tuple[float, float] | None = None, zoom_from: int = 3, figsize=(9.6, 3.8)):
+    """A run read three ways, in nats per image: −ELBO of every step (epoch means at e − ½, test scores at e),
+    reconstruction and KL; ``reference`` (label, value) is a dotted line, ``ylim`` frames the −ELBO panel, and an
+    inset zooms on the epochs from ``zoom_from`` on. Returns the figure and its three axes."""
+    from matplotlib.ticker import MaxNLocator
 
-
-def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = None,
-                        underflow_label: str = "≈ −104: $e^a$ rounds\nto 0 in float32", title: str = "",
-                        rug: int = 20, zoom_margin: float = 5.0, figsize=(9.5, 3.6)):
-    """One image's log importance weights under two proposals (notebook 08, section 3),
-    ``log_w = {label: [K] tensor}``, the first drawn as outline bars, the last filled. Left: every draw on a
-    log count scale. Right: a zoom on the last entry's range, also on a log count scale, with a rug of the
-    first entry's ``rug`` largest draws (the few that set its estimate). Dashed lines mark each proposal's
-    log p̂(x); ``underflow`` draws a grey line labelled ``underflow_label``."""
-    log_mean = {name: (torch.logsumexp(v, 0) - math.log(len(v))).item() for name, v in log_w.items()}
-    names = list(log_w)
-    first, last = names[0], names[-1]
-    right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
-    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
-    ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
-              (log_w[last].min().item() - zoom_margin, right_edge))
-    for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
-        for name in names:
-            outline = name == first
-            ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
-                    histtype="step" if outline else "stepfilled", lw=1.8 if outline else 0,
-                    alpha=1.0 if outline else 0.55, label=f"{name}: log p̂(x) = {log_mean[name]:.1f}")
-            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
-        if underflow is not None:
-            ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
-        ax.set_xlim(lo, hi)
-        ax.set_yscale("log")
-        ax.set_xlabel("log w, nats")
+    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
+    ends = [r["epoch"] for r in rows]
+    middles = [e - 0.5 for e in ends]
+    fig, axes = plt.subplots(1, 3, figsize=figsize, gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    if len(step_losses):
+        position = torch.arange(1, len(step_losses) + 1) * len(rows) / len(step_losses)  # in epochs
+        axes[0].plot(position, step_losses, lw=0.5, color="0.65", label="one batch")
+    for ax, key, title in ((axes[0], "elbo", "−ELBO"), (axes[1], "recon", "reconstruction"), (axes[2], "kl", "KL")):
+        sign = -1 if key == "elbo" else 1
+        ax.plot(middles, [sign * r[f"train_{key}"] for r in rows], "o-", ms=4, label="mean over the epoch's steps")
+        if rows and rows[0].get(f"test_{key}") is not None:
+            ax.plot(ends, [sign * r[f"test_{key}"] for r in rows], "s--", ms=4, label="test, after the epoch")
+        ax.set(xlabel="epoch", ylabel="nats per image", title=title, xlim=(0, max(ends, default=1)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    n = len(log_w[last])
-    axes[0].set_ylabel(f"draws of {n} (log scale)")
-    axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
-    axes[0].legend(fontsize=9, loc="upper left")
-    axes[1].set_ylabel(f"draws of {n} (log scale)")
-    axes[1].set_title(f"zoom; ticks: the {rug} largest {first} draws", fontsize=10)
-    top = log_w[first].topk(min(rug, len(log_w[first]))).values.cpu().numpy()
-    axes[1].plot(top, [0.7] * len(top), "|", ms=14, mew=1.5, color=colors[first])
-    axes[1].set_ylim(bottom=0.5)
-    if underflow is not None:
-        axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
-                         xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
+    if reference is not None:
+        axes[0].axhline(reference[1], color="0.3", ls=":", lw=1.2, label=f"{reference[0]} ({reference[1]:.1f})")
+    if ylim is not None:
+        axes[0].set_ylim(*ylim)
+        axes[0].set_title(f"−ELBO (the first steps lie above {ylim[1]:g})")
+    axes[0].legend(fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.9), labelspacing=0.3)
+    for ax in axes:
+        ax.set_xlim(0, max(ends, default=1) + 0.4)
     fig.tight_layout()
+    axes[2].set_ylim(bottom=0)  # the KL panel from 0, after the layout
+    late = [r for r in rows if r["epoch"] >= zoom_from]
+    if len(late) > 1:  # in the empty band of the −ELBO panel, below the legend, above the late epochs' steps
+        inset = axes[0].inset_axes([0.36, 0.2, 0.6, 0.28])
+        inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
+        inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
+        inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}, zoomed", transform=inset.transAxes,
+                   ha="right", va="top", fontsize=9)
+        inset.tick_params(labelsize=9, labelbottom=False)
+        inset.grid(alpha=0.3)
     return fig, axes
+
+
+def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None):
+    """Per epoch, one step's gradient signal (squared length of the mean gradient) beside its variance, stacked
+    into the part from ε and the part from the images. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.8))
+    width, top = 0.34, 0.0
+    for i, e in enumerate(epochs):
+        total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][2]
+        eps = measured[e, "eps alone"][0]
+        top = max(top, total, signal)
+        ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length of the mean gradient" if i == 0 else None)
+        ax.bar(i + width / 2, eps, width, color="tab:orange", label="variance from ε" if i == 0 else None)
+        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images" if i == 0 else None)
+        ax.text(i - width / 2, signal, f"{signal:.0f}", ha="center", va="bottom", fontsize=9)
+        ax.text(i + width / 2, total, f"{total:.0f}", ha="center", va="bottom", fontsize=9)
+        ax.text(i + width / 2, eps / 2, f"{eps:.0f}", ha="center", va="center", fontsize=9)
+        ax.text(i + width / 2, eps + (total - eps) / 2, f"{total - eps:.0f}", ha="center", va="center", fontsize=9)
+    ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
+           ylabel="sum over all weights,\n(nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
+    ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+# notebook 06 · shape experiments
+
+
+def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: str | None = None):
+    """Stacked bars, one per model: −ELBO split into the data's entropy floor, the reconstruction above it, and the KL."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    parts = (("entropy floor (the data)", floor, "0.75"), ("reconstruction above the floor", recon_above_floor,
+             "tab:blue"), ("KL (the code)", kl, "tab:orange"))
+    bottom = [0.0] * len(labels)
+    for name, values, color in parts:
+        ax.bar(labels, values, bottom=bottom, color=color, label=name, width=0.6)
+        for i, (b, v) in enumerate(zip(bottom, values)):  # a thin segment gets its label beside the bar
+            thin = v < 0.07 * (max(floor) + max(recon_above_floor) + max(kl))
+            ax.text(i + (0.33 if thin else 0), b + v / 2, f"{v:.1f}", ha="left" if thin else "center",
+                    va="center", fontsize=10)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    for i, total in enumerate(bottom):
+        ax.text(i, total + 2, f"−ELBO {total:.1f}", ha="center", va="bottom", fontsize=10)
+    ax.set(ylabel="nats per test image", ylim=(0, 1.18 * max(bottom)))
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=9, loc="upper left")
+    return ax
 
 
 def show_glued_row(ax, row: torch.Tensor, title: str = "", labels=None):
-    """Draw one row of 784 values as 28×28 with the seams of the four 14×14 digits it holds (lesson 06).
-
-    Each 28-pixel line holds two 14-pixel lines of one digit: the orange line splits its even lines
-    (left) from its odd lines (right); the cyan dashed lines separate the four digits, seven lines each.
-    ``labels`` (four strings) are written to the right of the digits.
-    """
+    """One row of 784 values drawn as 28×28, with the seams of the four 14×14 digits it holds (orange: even and
+    odd lines; cyan dashed: between digits) and ``labels`` to their right. Returns the axes."""
     ax.imshow(row.detach().cpu().reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.axvline(13.5, color="tab:orange", lw=1.5)
     for line in (6.5, 13.5, 20.5):
@@ -913,48 +767,172 @@ def show_glued_row(ax, row: torch.Tensor, title: str = "", labels=None):
     return ax
 
 
-# --- added for notebook 04 (round 14): new functions that restyle the ones above, nothing above changed
+# notebook 08 · likelihood evaluation and importance sampling
 
 
-def plot_kl_noise_floor_one_image(train_runs: dict, lr: float, v_at_prior: float, steps: int, chains: int,
-                                  batch: int = 128):
-    """``plot_kl_noise_floor_batch`` with the legend's dotted entry naming what the two upper dotted lines are,
-    the floor ``ηV/4`` of one image (the batch line carries its own label). Returns (fig, axes)."""
-    fig, axes = plot_kl_noise_floor_batch(train_runs, lr, v_at_prior, steps, chains, batch=batch)
-    axes[1].get_legend().get_texts()[2].set_text(r"predicted floor $\eta V/4$, one image")
+def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int | None = None, figsize=(6.5, 3.9),
+                      ylabel: str = "mean L_k, nats per image"):
+    """Each model's mean bound L_k over the images against k on a log axis,
+    ``curves = {model: {k: per-image tensor}}``. Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    for (name, b), marker in zip(curves.items(), "o^sDv"):
+        ks = sorted(b)
+        ax.plot(ks, [b[k].mean().item() for k in ks], marker + "-", label=(labels or {}).get(name, name))
+    ax.set(xscale="log", xlabel="k, importance samples per image", ylabel=ylabel)
+    ax.set_title("the bound against k" + (f" ({n_images} test images)" if n_images else ""), fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
+                           reference: dict, reference_label: str = "paper,\nTable 1", figsize=(10, 4.0)):
+    """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
+    error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` as
+    ticks in a strip of their own. Returns (fig, (ax_s, ax_d, ax_r))."""
+    se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
+    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
+    ax_r = ax_d.inset_axes([1.03, 0.0, 0.18, 1.0])  # the strip, just right of the differences
+    ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
+    lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
+    ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
+    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
+             ylabel=f"{names[0]}: log p(x) estimate, nats")
+    ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
+    ax_s.legend(fontsize=9, loc="upper left")
+    ax_s.grid(alpha=0.3)
+    k_max = 0
+    for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
+        ks = sorted(d)
+        k_max = max(k_max, ks[-1])
+        ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
+                      fmt=marker + "-", capsize=3, color=colour, label=label)
+        if label in reference:
+            ax_r.plot([0], [reference[label]], "_", ms=10, mew=2.5, color=colour)
+            ax_r.annotate(f"{reference[label]:+.2f}", (0, reference[label]), xytext=(7, 0), textcoords="offset points",
+                          fontsize=9, va="center", color=colour)
+    for ax in (ax_d, ax_r):
+        ax.axhline(0, color="grey", lw=1)
+    ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
+    ax_d.set_xlim(0.7, k_max * 1.5)
+    ax_d.set_title("differences on the same images", fontsize=10)
+    ax_d.grid(alpha=0.3, which="both")
+    ax_d.legend(fontsize=9, loc="lower right")
+    ax_r.set_ylim(ax_d.get_ylim())
+    ax_r.set_xlim(-0.4, 1.2)
+    ax_r.set_xticks([0], [reference_label], fontsize=9)
+    ax_r.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    # after the layout: the strip widened for its value labels, its y tick labels on the right
+    ax_r.set_xlim(-0.4, 2.0)
+    ax_r.tick_params(axis="y", labelleft=False, labelright=True, right=True, labelsize=9)
+    fig.subplots_adjust(right=0.84)
+    return fig, (ax_s, ax_d, ax_r)
+
+
+def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4), titles: tuple | None = None):
+    """Box plots of the largest normalised importance weight per test image, ``shares = {model: {k: tensor}}``,
+    for groups of ``ks[0]`` (left, with the equal-weights level 1/k) and ``ks[1]`` (right). Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
+    names = list(shares)
+    for ax, k, role in zip(axes, ks, ("training", "evaluation")):
+        values = [shares[name][k] for name in names]
+        ax.boxplot([v.cpu().numpy() for v in values], widths=0.5, medianprops=dict(color="tab:red", lw=2))
+        for i, v in enumerate(values, start=1):
+            ax.annotate(f"{v.median():.2f}", (i + 0.28, v.median().item()), fontsize=9, va="center", color="tab:red")
+        ax.set_xticks(range(1, len(names) + 1), names)
+        ax.set_title(titles[ks.index(k)] if titles else f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
+        ax.set_xlabel(f"{len(values[0])} test images per box; red: median")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
+    axes[0].annotate(f"1/k: all {ks[0]} equal", (0.55, 1 / ks[0] + 0.02), fontsize=9, color="grey")
+    axes[0].set_ylabel("largest normalised weight")
+    fig.tight_layout()
     return fig, axes
 
 
-def plot_kl_landscape_unclipped(kl_1d, example: tuple[float, float], level: float = 1.0):
-    """``plot_kl_landscape_lopsided`` with the top contour's label drawn inside its band (it was clipped at the
-    top edge). Returns (fig, axes, (s_low, s_high))."""
-    fig, axes, crossings = plot_kl_landscape_lopsided(kl_1d, example, level=level)
-    for text in list(axes[1].texts):
-        if text.get_text() == "8":
-            text.remove()  # the clipped label; the line is redrawn whole and labelled inside its band below
-    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, dtype=torch.float64),
-                                      torch.linspace(-6, 3, 241, dtype=torch.float64), indexing="xy")
-    axes[1].contour(mu_grid, lv_grid, -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp()), levels=[8],
-                    linewidths=0.9, colors="black")
-    axes[1].text(-2.75, 2.7, "8", ha="center", va="center", fontsize=10)
-    return fig, axes, crossings
+def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: float = 0.0, z_range=(-7.0, 7.0),
+                     figsize=(9.5, 3.4), reference: tuple | None = None):
+    """A 1-D p(x, z) with a proposal q(z|x) that found one mode of two and a rug of its samples (left), and
+    the bound L_k against k flattening below log p(x) (right). Returns (fig, (ax_z, ax_k))."""
+    fig, (ax_z, ax_k) = plt.subplots(1, 2, figsize=figsize)
+    z = torch.linspace(*z_range, 800, dtype=torch.float64)
+    ax_z.plot(z, joint.log_prob(z).exp(), color="black", label="p(x, z): the posterior's shape")
+    ax_z.plot(z, q.log_prob(z).exp(), color="tab:orange", ls="--", label="q(z|x)")
+    ax_z.plot(z_samples[:200].cpu(), torch.zeros(len(z_samples[:200])), "|", ms=12, color="tab:orange",
+              label="200 samples from q")
+    ax_z.set(xlabel="z", ylabel="density")
+    ax_z.set_title("the encoder found one mode of two", fontsize=10)
+    ax_z.legend(fontsize=9, loc="upper left")
+    ks = sorted(bounds)
+    ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="L_k")
+    ax_k.axhline(exact, color="tab:green", lw=1.5, label=f"log p(x) = {exact:g}")
+    if reference is not None:
+        ax_k.axhline(reference[0], color="grey", ls="--", lw=1, label=reference[1])
+    ax_k.set(xscale="log", xlabel="k, samples from q", ylabel="nats", ylim=(min(bounds.values()) - 0.2, exact + 0.2))
+    ax_k.set_title("the bound flattens below log p(x)", fontsize=10)
+    ax_k.legend(fontsize=9, loc="center right")
+    for ax in (ax_z, ax_k):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, (ax_z, ax_k)
 
 
-def plot_toy_descent_distinct(runs: dict, sigma_star: dict, lr: float, safe_lr: float, tol: float = 1e-3,
-                              xmax: int = 40):
-    """``plot_toy_descent_milestones`` with the small-rate run in grey (not a third green), and the optimum's
-    legend entry written on the plotted axis, ``|σ|/σ* = 1``. Returns (fig, axes)."""
-    fig, axes = plot_toy_descent_milestones(runs, sigma_star, lr, safe_lr, tol=tol, xmax=xmax)
-    slow = f"{safe_lr:.2g}"
-    for line in axes[0].get_lines():
-        if slow in str(line.get_label()):
-            line.set_color("dimgrey")
-    for text in axes[0].texts:
-        if slow in text.get_text():
-            text.set_color("dimgrey")
-    for ax, where in zip(axes, (dict(loc="lower right", bbox_to_anchor=(1, 0.22)), dict(loc="upper left"))):
-        for line in ax.get_lines():
-            if str(line.get_label()).startswith(r"$|\sigma| = \sigma_*$"):
-                line.set_label(r"$|\sigma| / \sigma_* = 1$, the optimum")
-        ax.legend(fontsize=10, **where)
+def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = None,
+                        underflow_label: str = "≈ −104: $e^a$ rounds\nto 0 in float32", title: str = "",
+                        zoom_margin: float = 5.0, figsize=(9.5, 3.6)):
+    """One image's log importance weights under two proposals, ``log_w = {label: [K] tensor}``, on log count
+    scales: every draw (left) and a zoom on the last proposal's range (right), where ▼ marks the first one's
+    largest draw; dashed lines mark each log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
+    import numpy as np
+    from matplotlib.lines import Line2D
+
+    log_mean = {name: (torch.logsumexp(v, 0) - math.log(len(v))).item() for name, v in log_w.items()}
+    names = list(log_w)
+    first, last = names[0], names[-1]
+    right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
+    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
+    ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
+              (log_w[last].min().item() - zoom_margin, right_edge))
+    for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
+        for name in names:
+            if name != first:
+                style = dict(histtype="stepfilled", lw=0, alpha=0.55)
+            elif ax is axes[1]:  # in the zoom, thicker outline bars in front of the filled ones
+                style = dict(histtype="step", lw=2.6, alpha=1.0, zorder=3)
+            else:
+                style = dict(histtype="step", lw=1.8, alpha=1.0)
+            ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
+                    label=f"{name}: log p̂(x) = {log_mean[name]:.1f}", **style)
+            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
+        if underflow is not None:
+            ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
+        ax.set_xlim(lo, hi)
+        ax.set_yscale("log")
+        ax.set_xlabel("log w, nats")
+        ax.grid(alpha=0.3)
+    n = len(log_w[last])
+    axes[0].set_ylabel(f"draws of {n} (log scale)")
+    axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
+    axes[0].legend(fontsize=9, loc="upper left")
+    axes[1].set_ylabel(f"draws of {n} (log scale)")
+    axes[1].set_title(f"zoom; ▼: the largest {first} draw", fontsize=10)
+    axes[1].legend(handles=[Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
+                   fontsize=9, loc="center right")
+    # the zoom's log count axis starts at 0.5, its headroom fitted as for counts down to 0.7
+    axes[1].update_datalim([(0.0, 0.7)], updatex=False)
+    axes[1].autoscale_view(scalex=False)
+    axes[1].set_ylim(bottom=0.5)
+    if underflow is not None:
+        axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
+                         xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
+    # ▼ just above the bar of the first proposal's largest draw, the draw that nearly sets its estimate
+    lo, hi = ranges[1]
+    values = log_w[first].cpu().numpy()
+    counts, edges = np.histogram(values, bins=50, range=(lo, hi))
+    best = float(values.max())
+    height = counts[min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)]
+    axes[1].plot([best], [max(height, 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
+    fig.tight_layout()
     return fig, axes

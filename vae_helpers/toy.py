@@ -350,19 +350,3 @@ def slant_and_ink(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     right = cols[None, None, :] - col_mean[:, None, None]
     slant = (images * up * right).sum((-2, -1)) / (images * up**2).sum((-2, -1))
     return slant, ink
-
-
-# --- added for notebook 02 (round 13): a new function, nothing above changed
-
-
-def affine_encoder_floor(model: LinearGaussianModel, x: torch.Tensor, seen: int) -> float:
-    """The smallest average amortization gap on ``x`` [n, D] that any diagonal-Gaussian encoder can reach whose
-    mean is an affine map of the first ``seen`` coordinates of x (notebook 02). With the best variances
-    1/Λ_ii, the gap of each x is ½ (m − μ)ᵀ Λ (m − μ), μ the posterior mean; least squares on x itself gives
-    the best affine m (every output shares the same inputs, so ordinary least squares is also the best
-    Λ-weighted fit)."""
-    x = x.to(DTYPE)
-    inputs = torch.cat([x[:, :seen], torch.ones(len(x), 1, dtype=DTYPE)], dim=1)  # the seen coordinates and a 1
-    mean = model.posterior(x).mean  # [n, d]
-    residual = mean - inputs @ torch.linalg.lstsq(inputs, mean).solution
-    return 0.5 * torch.einsum("ni,ij,nj->n", residual, model.posterior_precision(), residual).mean().item()

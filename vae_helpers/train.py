@@ -15,7 +15,7 @@ from tqdm.std import tqdm
 from . import fast
 from .config import RunConfig, check_image_size, validate
 from .data import InMemoryBatches
-from .losses import elbo_k_terms, iwae_bound
+from .losses import elbo_k_terms, iwae_bound, log_importance_weights
 from .manual_step import ManualStep
 
 
@@ -160,7 +160,9 @@ def fit(
 
     ``objective`` is 'elbo' (the VAE) or 'iwae'. ``k`` is the number of samples z ~ q(z|x) per
     image: for 'iwae' those of the bound, for 'elbo' k > 1 averages the ELBO over k samples
-    (``losses.elbo_k_terms``: same expectation, lower variance). ``kl_weight`` trains on
+    (``losses.elbo_k_terms``: same expectation, lower variance). 'elbo_sampled' trains on the mean of
+    the k ``losses.log_importance_weights``: the same ELBO with its KL term sampled too, as Burda et al.
+    (2016) train their VAEs (the history then has no recon/KL split, as for 'iwae'). ``kl_weight`` trains on
     recon + kl_weight * KL (a beta-VAE, Higgins et al. 2017; 'elbo' only); the history always
     reports the true ELBO, recon + KL. ``resume`` is a checkpoint
     payload (``TrainingSnapshot.state_dict()``); training continues where it stopped and, on
@@ -225,6 +227,9 @@ def fit(
                     elif objective == "elbo":
                         recon, kl = (term.mean() for term in elbo_k_terms(model, x, k))
                         neg_elbo = recon + kl
+                    elif objective == "elbo_sampled":  # the mean of the k log w_i: the KL term sampled too
+                        neg_elbo = loss = -log_importance_weights(model, x, k).mean()
+                        recon = kl = torch.full((), float("nan"), device=device)
                     else:
                         neg_elbo = loss = -iwae_bound(model, x, k).mean()
                         recon = kl = torch.full((), float("nan"), device=device)
@@ -322,3 +327,35 @@ def step_milliseconds(models: dict, images: torch.Tensor, *, batch_size: int = 1
     out = {name: median(times[name]) for name in names}
     out["ratios"] = {name: median([t / b for t, b in zip(times[name], times[names[0]])]) for name in names}
     return out
+
+
+def replay_short_run(make_model: Callable[[], torch.nn.Module], images: torch.Tensor, *, updates: int,
+                     batch_size: int, lr: float, seed: int, warmup: torch.Tensor | None = None):
+    """Rebuild notebook 00's short training run (Adam on ``losses.vae_loss``, batches drawn with replacement
+    by a generator seeded with ``seed``) as it stood after ``updates`` updates; return ``(model, history)``.
+
+    The replay runs under a forked RNG, so the caller's random state is untouched: it seeds torch with
+    ``seed``, builds ``make_model()`` and, if given, passes ``warmup`` through it once (a forward pass the
+    original run made before training, so that the noise ε matches too). ``history`` holds each step's
+    ``(reconstruction, KL)`` of the batch, as the original loop recorded it, for checking the replay.
+    """
+    from .losses import vae_loss
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = make_model()
+        if warmup is not None:
+            with torch.no_grad():
+                model(warmup)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        batches = torch.Generator().manual_seed(seed)
+        history = []
+        for _ in range(updates):
+            x = images[torch.randint(len(images), (batch_size,), generator=batches)]
+            logits, mu, log_var = model(x)
+            loss, recon, kl = vae_loss(logits, x, mu, log_var)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            history.append((recon.item(), kl.item()))
+    return model, history

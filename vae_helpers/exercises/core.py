@@ -292,13 +292,14 @@ class Exercise(_Hints):
     def __init__(self, name: str, reference: Callable, cases, hints: Sequence[str], *,
                  lesson: str, mistakes: Sequence[Mistake] = (), solution_name: str | None = None,
                  rtol: float = 1e-4, atol: float = 1e-5, compare: Callable | None = None,
-                 time_limit: float = TIME_LIMIT) -> None:
+                 time_limit: float = TIME_LIMIT, reveal: bool = True) -> None:
         if len(hints) < 2:
             raise ValueError(f"{name}: give at least two staged hints")
         self.name, self.reference, self._cases = name, reference, cases
         self.hints, self.mistakes, self.lesson = tuple(hints), tuple(mistakes), lesson
         self.solution_name = solution_name or name
         self.rtol, self.atol, self.time_limit = rtol, atol, time_limit
+        self.reveal = reveal  # False: a wrong element is called too large or too small, never shown beside its expected value
         self._compare = compare  # optional: (got, expected) -> transformed pair before comparing
         self.arg_names = list(inspect.signature(reference).parameters)
 
@@ -491,7 +492,7 @@ class Exercise(_Hints):
             answers.append(got)
             changed_any = changed_any or changed
             g, e = (self._compare(got, exp) if self._compare else (got, exp))
-            problem = difference(g, e, self.rtol, self.atol)
+            problem = difference(g, e, self.rtol, self.atol, reveal=self.reveal)
             if problem is None and _lost_graph(got, exp):
                 problem = _("the values are right, but the result carries no gradient")
             if problem is None:

@@ -310,7 +310,8 @@ def diagnose(got: list, expected: list, args: list[tuple], names: list[str]) -> 
         for gc, ec in per_case:
             nz = ec.abs() > 1e-9 * max(scale, 1e-300)
             per.append(_constant(gc[nz] / ec[nz]) if bool(nz.any()) else None)
-        if all(p is not None for p in per) and not all(math.isclose(p, 1.0, rel_tol=1e-4) for p in per):
+        if all(p is not None for p in per) and not all(math.isclose(p, 1.0, rel_tol=1e-4) for p in per) \
+                and not all(p == 0 for p in per):  # all zeros: nothing computed yet, not a missing factor
             text = _name_factor(c, per, sizes)
             if text is None and c is not None and int(nonzero.sum()) >= 2:
                 text = _("your result is the expected value times a constant, {c}, everywhere: a constant factor is "
@@ -425,8 +426,8 @@ def _near_miss(g: torch.Tensor, e: torch.Tensor) -> Diagnosis | None:
 
 _ERRORS = [
     ("view size is not compatible", "view", N_("view needs the tensor's values to lie in memory in the order you "
-                                               "ask for, and this case's input is a non-contiguous view (transposed "
-                                               "or sliced). Use reshape(…) or flatten(1), which copy when they must.")),
+                                               "ask for, and this case's input is not contiguous in memory (transposed, "
+                                               "sliced or stored channels_last). Use reshape(…) or flatten(1), which copy when they must.")),
     ("shapes cannot be multiplied", "matmul", N_("a matrix product whose inner sizes do not match: write down each "
                                                  "factor's shape (rows × columns). A batch of row vectors x is "
                                                  "multiplied on the right, x @ Aᵀ, not A @ x.")),
