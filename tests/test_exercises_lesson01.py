@@ -11,6 +11,7 @@ import math
 import torch
 from torch.distributions import Normal
 
+from vae_helpers import toy
 from vae_helpers.exercises import lesson01
 
 
@@ -53,22 +54,49 @@ def test_mixture_that_ignores_the_weights_is_named():
     assert result.status == "incorrect" and "case 1" in result.message
 
 
-def test_ring_prediction_matches_a_measurement():
-    z = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    ring = z / 10 + z / z.norm(dim=1, keepdim=True)
-    measured = (ring.norm(dim=1) < 1.1).double().mean().item()
-    assert abs(measured - lesson01.ring_share_answer()) < 0.005
-    closest = min(lesson01.RING_CHOICES, key=lambda c: abs(lesson01.RING_CHOICES[c] - measured))
-    assert lesson01.ring_share_inside.answer() == closest
-    assert lesson01.ring_share_inside.check(closest, verbose=False).passed
-    assert min(lesson01.RING_CHOICES.values()) < measured < max(lesson01.RING_CHOICES.values())  # no elimination
-    even = lesson01.ring_share_inside.check("A", verbose=False)
-    assert even.status == "incorrect" and "evenly" in even.message and "0.393" in even.message
-    square = lesson01.ring_share_inside.check("c", verbose=False)
-    assert square.status == "incorrect" and "square" in square.message
-    mean_one = lesson01.ring_share_inside.check("d", verbose=False)
-    assert mean_one.status == "incorrect" and "mean 2" in mean_one.message
-    assert lesson01.ring_share_inside.check("e", verbose=False).status == "incorrect"
+def test_rho_estimate_from_prior_draws_matches_the_closed_form():
+    # section 5's toy model (d = 2, D = 5, sigma = 0.5): rho estimated from 200,000 prior draws of each x
+    gen = torch.Generator().manual_seed(0)
+    model = toy.make_linear_gaussian(latent_dim=2, data_dim=5, noise_std=0.5, generator=gen)
+    x, _ = model.sample(3, generator=gen)
+    z = torch.randn((200_000, 1, 2), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    log_w = model.likelihood(z).log_prob(x)  # log p(x_b | z_i), [N, 3]
+    estimate = lesson01.reference_log_rho_estimate(log_w).exp()
+    exact = toy.log_second_moment_ratio(model, x).exp()
+    assert ((estimate / exact - 1).abs() < 0.05).all(), (estimate, exact)
+
+
+def test_rho_estimate_never_exceeds_n_however_large_rho_is():
+    # the question at the end of the exercise: sum w^2 <= (sum w)^2, so rho_hat <= N
+    log_w = 40.0 * torch.randn((1_000, 4), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    log_rho = lesson01.reference_log_rho_estimate(log_w)
+    assert (log_rho <= math.log(1_000) + 1e-9).all() and (log_rho > math.log(1_000) - 1.0).all()
+
+
+def test_rho_written_with_a_hand_made_max_shift_passes_and_plain_logs_fail():
+    def max_shift(log_w):
+        def lme(a):
+            m = a.max(0).values
+            return m + torch.log(torch.exp(a - m).mean(0))
+        return lme(2 * log_w) - 2 * lme(log_w)
+
+    assert lesson01.log_rho_estimate.check(max_shift, verbose=False).passed
+
+    def with_weights(log_w):
+        w = log_w.exp()
+        return torch.log(w.pow(2).mean(0) / w.mean(0).pow(2))
+
+    result = lesson01.log_rho_estimate.check(with_weights, verbose=False)
+    assert result.status == "incorrect" and "case 3" in result.message
+
+
+def test_rho_with_sums_is_named_and_pointed_to_the_count_of_n():
+    def sums(log_w):
+        return torch.logsumexp(2 * log_w, 0) - 2 * torch.logsumexp(log_w, 0)
+
+    result = lesson01.log_rho_estimate.check(sums, verbose=False)
+    assert result.status == "incorrect" and result.mistake == "sums where means are meant"
+    assert "log N" in result.message
 
 
 def test_wide_proposal_prediction_matches_a_measurement():
@@ -87,11 +115,10 @@ def test_wide_proposal_prediction_matches_a_measurement():
     assert abs(math.log10(1.2**200 / 0.1**2) - math.log10(lesson01.DRAWS_CHOICES["d"])) < 0.1
 
 
-def test_no_hint_is_the_solution_code_and_the_identity_comes_last():
+def test_no_hint_is_the_solution_code():
     ex = lesson01.mixture_log_density
     assert not any("logsumexp(log_weights +" in hint for hint in ex.hints), ex.name
-    assert "CDF" in lesson01.ring_share_inside.hints[-1]
-    assert not any("exp(-" in hint for hint in lesson01.ring_share_inside.hints)  # the CDF is left to the reader
+    assert not any("logsumexp(2" in hint or "log(n)" in hint for hint in lesson01.log_rho_estimate.hints)
     assert not any("million" in hint or "18,000" in hint for hint in lesson01.wide_proposal_draws.hints)
 
 

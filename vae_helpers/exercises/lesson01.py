@@ -2,7 +2,7 @@
 
 - ``mixture_log_density`` (transfer): p(x) = sum_z p(x|z) p(z) for a discrete z, in log space;
 - ``wide_proposal_draws`` (predict): the draws a slightly too wide proposal needs in 200 dimensions;
-- ``ring_share_inside`` (predict): how much of Doersch's ring lies close to its inner edge.
+- ``log_rho_estimate`` (transfer): the ratio ρ of sections 5 and 9, estimated from the weights themselves.
 
 Solutions: ``solutions/lesson01.py``.
 """
@@ -155,7 +155,7 @@ def wide_proposal_draws_answer(widen: float = 1.2, latent_dim: int = 200, rel_er
     return (rho - 1) / rel_error**2
 
 
-DRAWS_CHOICES = {"a": 170, "b": 18_000, "c": 1_800_000, "d": 7e17}
+DRAWS_CHOICES = {"a": 170, "b": 2_600, "c": 1_800_000, "d": 7e17}
 
 wide_proposal_draws = Prediction(
     "wide_proposal_draws",
@@ -172,50 +172,109 @@ wide_proposal_draws = Prediction(
         "Section 5 turned ρ into a number of draws for a relative error δ. Use it with δ = 0.1.",
     ],
     mistakes={
-        "a": "170 draws is the cost for d = 20. The widening per direction is the same, but ρ is a product "
+        "a": "1.7×10² draws is the cost for d = 20. The widening per direction is the same, but ρ is a product "
         "over directions: ten times the directions raise it to the tenth power.",
-        "b": "18,000 is ρ itself. The number of draws for a relative error δ is (ρ − 1)/δ², a hundred times "
-        "more for δ = 0.1.",
-        "d": "7×10¹⁷ = 1.2²⁰⁰/0.1² takes the widening c = 1.2 as the factor per direction. The factor is "
+        "b": "2.6×10³ ≈ (10 × 2.66 − 1)/0.1² lets ρ grow ten times, from 2.66 to 26.6. But ρ is a product "
+        "over directions: ten times the directions raise it to the tenth power, 2.66¹⁰ ≈ 18,000.",
+        "d": "6.9×10¹⁷ ≈ 1.2²⁰⁰/0.1² takes the widening c = 1.2 as the factor per direction. The factor is "
         "c²/√(2c² − 1) = 1.05: a proposal slightly too wide costs little per direction, though the "
         "directions still multiply.",
     },
 )
 
 
-# --------------------------------------------------------------------------- 3. Doersch's ring
+# --------------------------------------------------------------------------- 3. rho from the weights
 
 
-def ring_share_answer() -> float:
-    """P(‖g(z)‖ < 1.1) for g(z) = z/10 + z/‖z‖, z ~ N(0, I₂): P(‖z‖ < 1) = 1 − e^(−1/2)."""
-    return 1 - math.exp(-0.5)
+def _log_mean_exp(a, dim=0):
+    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
 
 
-RING_CHOICES = {"a": 0.26, "b": 0.39, "c": 0.47, "d": 0.63}
+def reference_log_rho_estimate(log_w):
+    """log rho_hat = log mean(w^2) - 2 log mean(w), over the N draws (axis 0) of each column. Shape [B]."""
+    return _log_mean_exp(2 * log_w) - 2 * _log_mean_exp(log_w)
 
-ring_share_inside = Prediction(
-    "ring_share_inside",
-    answer="b",
-    lesson=LESSON,
-    choices=list(RING_CHOICES),
-    explain="‖g(z)‖ = 1 + ‖z‖/10 is below 1.1 exactly when ‖z‖ < 1. For a 2-D standard normal "
-    "‖z‖² is χ² with 2 degrees of freedom, an exponential with mean 2, so "
-    "P(‖z‖² < 1) = 1 − e^(−1/2) = 0.393. Measure it on the ring: "
-    "(ring.norm(dim=1) < 1.1).double().mean().",
+
+def _rho_cases() -> list[Case]:
+    return [
+        Case((1.5 * _randn((50, 3), 30),), "50 draws for 3 observations"),
+        Case((3.0 * _randn((200, 2), 31) - 5.0,), "200 draws, widely spread weights"),
+        Case((2.0 * _randn((40, 2), 32) - 800.0,), "log-weights near −800: w underflows"),
+        Case((3.0 * _randn((30, 3), 33) + 400.0,), "log-weights near +400: w² overflows"),
+        Case(((2.0 * _randn((25, 2), 34) - 100.0).float(),), "float32, log-weights near −100"),
+    ]
+
+
+def _rho_no_square_of_mean(log_w):
+    return _log_mean_exp(2 * log_w) - _log_mean_exp(log_w)
+
+
+def _rho_minus_one(log_w):
+    return torch.log(torch.expm1(reference_log_rho_estimate(log_w)))
+
+
+def _rho_mean_of_logs(log_w):
+    return (2 * log_w).mean(0) - 2 * log_w.mean(0)
+
+
+def _rho_direct_exp(log_w):
+    w = torch.exp(log_w)
+    return torch.log((w**2).mean(0)) - 2 * torch.log(w.mean(0))
+
+
+def _rho_sums(log_w):
+    return torch.logsumexp(2 * log_w, dim=0) - 2 * torch.logsumexp(log_w, dim=0)
+
+
+def _rho_inverted(log_w):
+    return -reference_log_rho_estimate(log_w)
+
+
+def _rho_squared_logs(log_w):
+    return _log_mean_exp(log_w**2) - 2 * _log_mean_exp(log_w)
+
+
+def _rho_wrong_axis(log_w):
+    return _log_mean_exp(2 * log_w, dim=-1) - 2 * _log_mean_exp(log_w, dim=-1)
+
+
+log_rho_estimate = Exercise(
+    "log_rho_estimate",
+    reference_log_rho_estimate,
+    _rho_cases,
     hints=[
-        "Section 2 showed ‖g(z)‖ = 1 + ‖z‖/10: turn 'less than 1.1 from the centre' into a "
-        "condition on ‖z‖, then ask how much of a 2-D standard normal satisfies it.",
-        "The question is P(‖z‖ < 1) for z ~ N(0, I₂): a disc of radius 1, not a square, and both "
-        "coordinates together. What is the distribution of ‖z‖² = z₁² + z₂²?",
-        "‖z‖² is a sum of two squared independent standard normals: χ² with 2 degrees of "
-        "freedom. What is its CDF, and what is its mean?",
+        "The weights are an unbiased estimate of p(x): E[w] = p(x). So ρ = E[w²]/E[w]². Replace each "
+        "expectation by the average over the N draws, separately for each observation (each column).",
+        "Work in logs: the log of w² is 2·log w, so both averages are logs of means of exponentials of "
+        "numbers you already have. Never form w itself: far from the data it underflows, near it w² overflows.",
+        "log of a mean of exponentials = a stable log-sum-exp over the draws minus log N. You need it twice, "
+        "once for 2·log_w and once for log_w. Count the N's: they do not cancel.",
     ],
-    mistakes={
-        "a": "26 % ≈ 0.1/0.38 assumes that the points spread evenly across the ring's width, from 1 to 1.38. "
-        "They do not: ‖z‖ < 1 is the crowded middle of the Gaussian, so the inner edge holds more.",
-        "c": "47 % = 0.683² is the share of the square |z₁| < 1, |z₂| < 1; the condition ‖z‖ < 1 "
-        "is the disc inside that square, which holds less.",
-        "d": "63 % = 1 − e⁻¹ treats ‖z‖² as an exponential with mean 1; but ‖z‖² = z₁² + z₂² "
-        "has mean 2, so P(‖z‖² < 1) = 1 − e^(−1/2) = 0.393.",
-    },
+    lesson=LESSON,
+    mistakes=[
+        Mistake("the square of the mean left out",
+                "ρ divides E[w²] by E[w]² = p(x)², not by E[w]: subtract twice the log of the mean weight.",
+                _rho_no_square_of_mean, hint=1),
+        Mistake("sums where means are meant",
+                "log Σw² − 2 log Σw is log ρ̂ − log N: each average divides by N, and the squared one "
+                "divides by N twice, so log N does not cancel.", _rho_sums, hint=3),
+        Mistake("weights exponentiated before averaging (underflow or overflow)",
+                "far from the data exp(log w) underflows to 0, and near it w² overflows to ∞; the log of "
+                "the result is then −∞, ∞ or nan. Average in logs with torch.logsumexp.", _rho_direct_exp, hint=2),
+        Mistake("the mean of the logs where the log of the mean is meant",
+                "the average of 2·log w minus twice the average of log w is always 0: the log goes outside "
+                "each average (Jensen's inequality makes the two differ).", _rho_mean_of_logs, hint=2),
+        Mistake("ρ − 1 instead of ρ",
+                "E[w²]/E[w]² − 1 is the relative variance of one weight; ρ itself is the ratio, with no − 1.",
+                _rho_minus_one),
+        Mistake("the ratio turned upside down",
+                "ρ = E[w²]/E[w]² is at least 1 (its log at least 0): E[w²] goes on top.", _rho_inverted, hint=1),
+        Mistake("the log-weights squared instead of the weights",
+                "w² = exp(2·log w): the log of a square is twice the log, not the log squared.",
+                _rho_squared_logs, hint=2),
+        Mistake("the average taken over the observations instead of over the draws",
+                "log_w has one row per draw and one column per observation: average over axis 0, the N "
+                "draws, to get one number per observation, shape [B].", _rho_wrong_axis),
+    ],
+    rtol=1e-4, atol=1e-4,
 )
