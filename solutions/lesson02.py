@@ -16,7 +16,7 @@ def best_isotropic_q(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Compared with the diagonal family's price ½ [Σᵢ log Λᵢᵢ − log|Λ|], the difference is
     ½ [d log(meanᵢ Λᵢᵢ) − Σᵢ log Λᵢᵢ] ≥ 0 (the log of an average is at least the average of
     the logs: Jensen again). The two are equal exactly when all Λᵢᵢ are equal; in 2-D, when
-    Σ₁₁ = Σ₂₂. On the lesson's toy model (sds 0.3 and 0.4, r = 0.8) the isotropic q pays 0.551 nats
+    Σ₁₁ = Σ₂₂. On the lesson's toy model (sds 0.3 and 0.4, r = 0.8) the isotropic q pays 0.552 nats
     against the diagonal q's 0.511."""
     d = cov.shape[-1]
     trace_precision = torch.linalg.inv(cov).diagonal(dim1=-2, dim2=-1).sum(dim=-1)
@@ -33,10 +33,10 @@ def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
     On the lesson's toy model (r = 0.8) the matched q's estimate is close to the exact KL(p ‖ matched) = 0.511,
     but the best q's falls well short of the exact 1.267: the posterior's tails along its long axis, where
     log p/q is largest, are the places the narrow best q rarely samples, so the weights that should carry
-    them almost never appear (the self-normalised estimate is biased low). The fix is a q whose weights have
-    finite variance: for the best q, C⁻¹ = diag(Λ), and 2Λ − diag(Λ) has the diagonal
-    Λᵢᵢ and off-diagonal 2Λ₁₂, so its determinant is Λ₁₁Λ₂₂(1 − 4r²): positive
-    definite, and the estimate reliable, only for |r| < ½ (try r = 0.4)."""
+    them almost never appear (the self-normalised estimate is biased low).
+
+    In 2-D the two directions swap: KL(p ‖ matched) = KL(best ‖ p) = 0.511 and
+    KL(p ‖ best) = KL(matched ‖ p) = 1.267."""
     k = log_w.shape[0]
     log_p_hat = torch.logsumexp(log_w, dim=0) - math.log(k)  # log((1/k) sum_i w_i)
     ratio = torch.exp(log_w - log_p_hat)  # w_i / p_hat, averages to one

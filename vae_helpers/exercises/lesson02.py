@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import toy
-from .core import Case, Exercise, Mistake, Prediction
+from .core import TRY_FIRST, Case, CheckResult, Exercise, Mistake, Prediction
+from .i18n import _
 
 _F64 = torch.float64
 
@@ -137,6 +140,7 @@ best_isotropic_q = Exercise(
     ],
     rtol=1e-6,
     atol=1e-8,
+    reveal=False,
 )
 
 
@@ -203,7 +207,7 @@ forward_kl_estimate = Exercise(
         "With p(x) estimated from the same samples, the weights of hint 1 become weights that sum to one "
         "over each observation's k samples (self-normalised importance sampling). Log-weights near −110, "
         "or −800, underflow when exponentiated: torch has a function that normalises them without leaving "
-        "logs. For the last question, use the exercise's condition for weights of finite variance.",
+        "logs.",
     ],
     lesson="lesson02",
     mistakes=[
@@ -225,6 +229,7 @@ forward_kl_estimate = Exercise(
         Mistake("a flipped sign", "a KL divergence is never negative: E_p[log p(z|x) − log q(z|x)], p's log first.",
                 _forward_flipped),
     ],
+    reveal=False,
 )
 
 
@@ -255,7 +260,31 @@ def _diagonal_price(corr: float = 0.5, d: int = 3) -> float:
     return (0.5 * (lam.diagonal().log().sum() - torch.logdet(lam))).item()
 
 
-diagonal_price_3d = Prediction(
+class _Computed(Prediction):
+    """A number the reader computes, not a guess: a wrong value is not told the answer (the hints lead to it),
+    and ``solution()`` prints the derivation."""
+
+    def _check(self, prediction) -> CheckResult:
+        if prediction is None or prediction is Ellipsis:
+            return CheckResult(self.name, "not attempted",
+                               _("not attempted yet: write the value you computed above, then run this cell."))
+        result = super()._check(prediction)
+        if result.status != "incorrect" or not isinstance(prediction, (int, float)):
+            return result  # right, or not a number (that message names no answer)
+        why = next((text for key, text in self.mistakes.items()
+                    if math.isclose(float(prediction), key, rel_tol=0.02, abs_tol=1e-12)), "")
+        lines = [_("you computed {value}; that is not it yet.", value=repr(prediction))]
+        if why:
+            lines.append("  " + _("This is a known trap: {why}", why=_(why)))
+        lines.append("  " + _("{name}.hint() gives a nudge; {name}.solution() shows the derivation.", name=self.name))
+        return CheckResult(self.name, "incorrect", "\n".join(lines), prediction if why else None)
+
+    def solution(self) -> None:
+        print(_(TRY_FIRST))
+        print(_(self.explain))
+
+
+diagonal_price_3d = _Computed(
     "diagonal_price_3d",
     _diagonal_price,
     lesson="lesson02",
