@@ -12,8 +12,8 @@ def step_gradient(mu, sigma):
     """∂/∂μ P(z > 0) = ∂/∂μ Φ(μ/σ) = φ(μ/σ)/σ, the density of z at the jump.
 
     Every pathwise draw is 0 (f′ = 0 away from the jump), yet the true gradient is positive: moving
-    the gradient inside the expectation needs an f that is differentiable almost everywhere and does not
-    jump (absolutely continuous, e.g. Lipschitz, as ReLU networks are); a step jumps.
+    the gradient inside the expectation is safe for an f that is differentiable almost everywhere and
+    does not jump (absolutely continuous, e.g. Lipschitz, as ReLU networks are); a step jumps.
     """
     t = mu / sigma
     density = torch.exp(-0.5 * t**2) / math.sqrt(2 * math.pi)

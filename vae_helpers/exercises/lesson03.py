@@ -53,9 +53,8 @@ step_gradient = Exercise(
     reference_step_gradient,
     _step_cases,
     hints=[
-        "Forget the estimators for a moment: E[𝟙[z > 0]] = P(z > 0), a number you can compute for any μ and σ. "
-        "Whatever formula you find, you can test it against a finite difference: "
-        "(P(z > 0) at μ + h minus P(z > 0) at μ − h) / 2h, with P from torch.distributions.Normal(mu, sigma).cdf.",
+        "Forget the estimators for a moment: E[𝟙[z > 0]] = P(z > 0). Write that probability for any μ and σ "
+        "with the standard normal CDF Φ, then differentiate it by hand.",
         "Write z = μ + σε: P(z > 0) = P(ε > −μ/σ). For the second question: as μ moves, P(z > 0) changes only "
         "because probability crosses one point. What does f′ tell a single draw about that point?",
         "P(ε > −μ/σ) = Φ(μ/σ), with Φ the standard normal CDF, and Φ′ is the standard normal density φ. "
@@ -71,7 +70,7 @@ step_gradient = Exercise(
                 lambda mu, sigma: _phi(torch.zeros_like(mu)) / sigma, hint=2),
         Mistake("zero: the pathwise estimate taken for the gradient",
                 "f′(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with μ, "
-                "so its gradient is positive. Moving the gradient inside the expectation needs an f that does not "
+                "so its gradient is positive. Moving the gradient inside the expectation is safe for an f that does not "
                 "jump (absolutely continuous, e.g. Lipschitz); a step jumps at 0, and that jump is all the gradient there is.",
                 lambda mu, sigma: torch.zeros_like(mu * sigma), hint=1),
         Mistake("the probability Φ(μ/σ) instead of its gradient",
