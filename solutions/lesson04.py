@@ -13,9 +13,9 @@ def best_q(x, w, v, beta):
     -objective = E_q[(x - w z)^2] / (2 v) + beta KL(q || N(0, 1)) + const
                = ((x - w mu)^2 + w^2 sigma^2) / (2 v) + beta (mu^2 + sigma^2 - 1 - log sigma^2) / 2 + const.
     d/dsigma^2 = 0 gives 1 / sigma^2 = 1 + w^2 / (beta v); d/dmu = 0 gives mu = w x / (w^2 + beta v). Divided by
-    beta, the sigma^2 part is section 5's toy with lambda = w^2 / (2 beta v). At beta = 1 this is the exact
-    posterior p(z | x), and the ELBO equals log p(x); a large beta pushes a weak coordinate (small w^2 / v)
-    to the prior N(0, 1): it collapses.
+    beta, the sigma^2 part is lambda sigma^2 + (sigma^2 - 1 - log sigma^2) / 2 with lambda = w^2 / (2 beta v).
+    At beta = 1 this is the exact posterior p(z | x), and the ELBO equals log p(x); a large beta pushes a weak
+    coordinate (small w^2 / v) to the prior N(0, 1): it collapses.
     """
     var = beta * v / (beta * v + w**2)
     mu = w * x / (w**2 + beta * v)

@@ -72,7 +72,7 @@ best_q = Exercise(
         "The objective to minimise is E_q[(x − wz)²]/(2v) + β·KL(q ‖ p) + const. Under q, z = μ + σε: what is "
         "E_q[(x − wz)²]?",
         "Once the expectation is written out, the objective splits into a part in μ alone and a part in σ² alone. "
-        "Divide the σ² part by β: it has the form λσ² + ½(σ² − 1 − log σ²) of section 5's toy.",
+        "Divide the σ² part by β: it has the form λσ² + ½(σ² − 1 − log σ²), for a λ that you can read off.",
         "E_q[(x − wz)²] = (x − wμ)² + w²σ²: a squared error at the mean plus a price for the spread. β multiplies "
         "only the KL's parts, ½μ² and ½(σ² − 1 − log σ²). Minimise each part over its one variable.",
     ],
