@@ -24,6 +24,12 @@ def step_variance(v_eps, v_total, batch_size, k):
 
 
 def elbo_in_nats(bpd, image_shape):
-    """A reported bits per dimension -> the ELBO in nats per image (negative, like the ELBOs of notebook 05)."""
+    """A reported bits per dimension -> the ELBO in nats per image (negative, like the ELBOs of notebook 05).
+
+    8 bits per dimension on MNIST is −8 · 784 · ln 2 ≈ −4347 nats per image; the trained VAE's 104.6 nats
+    are 104.6 / (784 · ln 2) ≈ 0.19 bits per dimension. The two numbers sit on different scales: a model of
+    256 grey levels pays 8 bits per pixel for knowing nothing, the Bernoulli formula on grey values pays
+    1 bit, and on grey pixels that formula is no probability at all. So 0.19 ranks nothing.
+    """
     n_dims = math.prod(image_shape)  # every channel of every pixel is one dimension
     return -bpd * n_dims * math.log(2)  # one bit is ln 2 nats; the ELBO is minus the cost

@@ -45,8 +45,8 @@ adam_summed_loss = Prediction(
            "every g is 128 times larger?",
            "Write the step as a fraction, lr · m̂ / (√v̂ + ε): where does a factor on g end up above the "
            "line, and where below it?",
-           "On the first step m̂ = g and v̂ = g². Replace g by 128 g in m̂ / (√v̂ + ε) and simplify "
-           "(ε = 10⁻⁸ is tiny next to |g|)."],
+           "On the first step the corrections make m̂ = g and v̂ = g² exactly. What does a factor "
+           "on g do to m̂, and what to √v̂? (ε = 10⁻⁸ is tiny next to |g|.)"],
     mistakes={"b": "that is plain SGD, whose step is lr · g; Adam's step is lr · m̂ / (√v̂ + ε), and a "
                    "factor on g appears above and below the fraction.",
               "c": "√v̂ is the root of a mean of g², so it scales like g itself, not like √g: the "
@@ -87,8 +87,8 @@ step_variance = Exercise(
            "Averaging n independent draws divides a variance by n. The B images of a step are "
            "independent draws; the k codes of one image are independent draws given that image. "
            "Both measurements were made at 128 images and one code.",
-           "The images' part is v_total − v_eps, measured at 128 images: rescale it to batch_size "
-           "images. Then do the same for the ε part, counting how many codes the step averages."],
+           "The images' part is v_total − v_eps. Each part was measured as an average over 128 "
+           "draws; how many draws of each kind does a step of batch_size images with k codes average?"],
     lesson="lesson05",
     mistakes=[
         Mistake("v_total used as the images' part, without taking v_eps out of it",
@@ -136,8 +136,9 @@ elbo_in_nats = Exercise(
     "elbo_in_nats",
     reference_elbo_in_nats,
     _nats_cases,
-    hints=["Bits per dimension were made from the ELBO by a few steps (section 5); undo each of "
-           "them, in reverse order, and mind what counts as one dimension of a colour image.",
+    hints=["Bits per dimension are made from the cost −ELBO by a few steps, the ones the exercise "
+           "names; undo each of them, in reverse order, and mind what counts as one dimension of a "
+           "colour image.",
            "How many numbers does one image of shape (C, H, W) hold? How many nats is one bit? "
            "Is an ELBO positive or negative?",
            "Three factors: the count of dimensions of one image; the size of a bit in nats "
