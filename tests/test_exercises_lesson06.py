@@ -46,7 +46,7 @@ def test_a_prediction_outside_the_choices_is_refused():
 def test_flatten_with_view_names_the_error_and_the_case():
     result = lesson06.flatten_batch.check(lambda x: x.view(x.shape[0], -1), verbose=False)
     assert result.status == "incorrect"
-    assert "raised RuntimeError" in result.message and "(transposed)" in result.message
+    assert "raised RuntimeError" in result.message and "(8 colour images of 10×10 stored channels_last)" in result.message
 
 
 def test_flatten_with_a_fixed_784_is_recognised_on_the_14x14_case():
@@ -60,11 +60,17 @@ def test_flatten_with_the_view_of_a_contiguous_copy_passes():
     assert lesson06.flatten_batch.check(lambda x: x.flatten(1), verbose=False).passed
 
 
-def test_flatten_of_the_transposed_images_read_back_is_wrong_without_a_named_mistake():
-    # "fixing" the layout by transposing again gives the right shape but the wrong pixel order
-    result = lesson06.flatten_batch.check(lambda x: x.transpose(-1, -2).reshape(len(x), -1), verbose=False)
+def test_flatten_in_memory_order_is_wrong_for_colour_images():
+    # reading the values as channels_last stores them (H, W, C) interleaves the channels: wrong pixel order
+    result = lesson06.flatten_batch.check(lambda x: x.permute(0, 2, 3, 1).reshape(len(x), -1), verbose=False)
     assert result.status == "incorrect" and result.mistake is None
-    assert "first differs at index" in result.message
+    assert "case 3 of 4" in result.message and "first differs at index" in result.message
+
+
+def test_the_channels_last_case_is_not_contiguous_and_flattens_in_channel_order():
+    x = lesson06.flatten_batch.cases()[3].args[0]
+    assert not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(lesson06.reference_flatten_batch(x), x.contiguous().view(len(x), -1))
 
 
 def test_dilated_side_with_true_division_fails_where_the_stride_does_not_divide():

@@ -60,7 +60,7 @@ def _viewable_slices() -> str:
 
 viewable_slices = Prediction(
     "viewable_slices", _viewable_slices, lesson=LESSON,
-    choices=["ab", "bc", "cd", "abc", "abd", "acd", "bcd", "abcd"],
+    choices=["ab", "ad", "cd", "abc", "abd", "acd", "bcd", "abcd"],
     explain="Inside each image, view(len(y), -1) needs one step size from every value to the next. x[:64] "
     "and x[::2] keep whole images (x[::2] only doubles the stride between images, which view keeps), and "
     "x[:, :, :14], the top 14 rows, is 14 × 28 consecutive values per image: all three are viewable. "
@@ -75,8 +75,8 @@ viewable_slices = Prediction(
               "gaps between them, and one stride cannot jump over them.",
               "ab": "x[::2] keeps whole images, only further apart: the stride of the batch dimension doubles, "
               "and view(len(y), -1) never looks between images.",
-              "bc": "a slice along the batch dimension never breaks an image apart: x[:64] and x[::2] keep "
-              "whole images; and x[:, :, :, :14] leaves gaps between its rows.",
+              "ad": "x[:, :, :14], the top 14 rows of every image, is 14 × 28 consecutive values per image: one "
+              "stride of 1 walks it, so view accepts it.",
               "cd": "x[:, :, :, :14] leaves gaps between its rows that one stride cannot jump over; x[:64] and "
               "the top 14 rows, x[:, :, :14], are one block of memory per image.",
               "bcd": "x[:64] keeps whole images, one block of 784 values each; x[:, :, :, :14] leaves gaps "
@@ -144,8 +144,10 @@ def _flatten_cases() -> list[Case]:
     return [
         Case((torch.rand(3, 1, 28, 28, generator=g, dtype=torch.float64),), "3 MNIST images"),
         Case((torch.rand(4, 1, 14, 14, generator=g, dtype=torch.float64),), "4 images of 14×14"),
-        Case((torch.rand(2, 1, 28, 28, generator=g, dtype=torch.float64).transpose(2, 3),), "transposed"),
         Case((torch.rand(16, 3, 7, 7, generator=g, dtype=torch.float64),), "16 colour images of 7×7"),
+        # a legitimate non-contiguous layout: still [B, C, H, W], but stored pixel by pixel (view refuses it)
+        Case((torch.rand(8, 3, 10, 10, generator=g, dtype=torch.float64).contiguous(memory_format=torch.channels_last),),
+             "8 colour images of 10×10 stored channels_last"),
     ]
 
 
@@ -153,8 +155,8 @@ flatten_batch = Exercise(
     "flatten_batch", reference_flatten_batch, _flatten_cases, lesson=LESSON,
     hints=["Keep the batch dimension as it is and collect everything else into one dimension.",
            "The number of values per image is x[0].numel(), or let -1 work it out; view refuses some layouts.",
-           "The transposed case needs a copy in the order the tensor presents its values: section 3 names the "
-           "two methods that copy only when they must."],
+           "The channels_last case needs a copy in the order the tensor presents its values (C, H, W): section 3 "
+           "names the method that copies only when it must."],
     mistakes=[
         Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14×14 it returns "
                 "one row holding all four. Take the row length from the images, not from MNIST.",
