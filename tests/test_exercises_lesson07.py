@@ -128,7 +128,7 @@ def test_midpoint_prediction():
     assert ex.answer() == "c"
     assert abs(lesson07._midpoint_length() - math.sqrt(10)) < 0.1
     assert ex.check("C", verbose=False).passed
-    wrong = ex.check("a", verbose=False)
+    wrong = ex.check("b", verbose=False)
     assert not wrong.passed and "single draw" in wrong.message
     assert ex.check(math.sqrt(20), verbose=False).status == "incorrect"  # a number is not one of the choices
     assert ex.check("d", verbose=False).mistake == "d"

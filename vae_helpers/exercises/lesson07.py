@@ -216,7 +216,7 @@ moment_matched_kl = Exercise(
 # --------------------------------------------------------------------------- 3. predict: the midpoint's length
 
 #: the options of the prediction, and the length each stands for
-MIDPOINT_CHOICES = {"a": math.sqrt(20), "b": math.sqrt(15), "c": math.sqrt(10), "d": math.sqrt(5)}
+MIDPOINT_CHOICES = {"a": math.sqrt(40), "b": math.sqrt(20), "c": math.sqrt(10), "d": math.sqrt(5)}
 
 
 def _midpoint_length(d: int = 20, n: int = 20000) -> float:
@@ -244,9 +244,9 @@ midpoint_length = Prediction(
     "it does not help (Going deeper), because there the trouble is that q(z) is not the prior.",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
-    mistakes={"a": "that is the length of a single draw; averaging two independent draws halves every variance.",
-              "b": "√15 would keep three quarters of each coordinate's variance; the average of two independent "
-                   "values keeps only half of it.",
+    mistakes={"a": "√40 is the length of the sum z_a + z_b, whose coordinates have variance 2; the midpoint is half "
+                   "the sum, which divides each variance by 4.",
+              "b": "that is the length of a single draw; averaging two independent draws halves every variance.",
               "d": "halving the length would mean halving the standard deviation; averaging halves the variance."})
 
 __all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
