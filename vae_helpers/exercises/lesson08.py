@@ -99,10 +99,11 @@ encoder_signal_as_k_grows = Prediction(
     lesson=LESSON,
     choices=["a", "b", "c", "d"],
     explain=("L_k tends to log p(x), which does not depend on the encoder, so the expected gradient of L_k "
-             "with respect to the encoder's parameters tends to zero: like 1/k, as L_k's distance to "
-             "log p(x) does. The noise of a k-sample estimate of it falls only like 1/√k, so the "
-             "signal-to-noise ratio of the encoder's gradient falls like 1/√k (Rainforth et al., 2018, "
-             "'Tighter variational bounds are not necessarily better'). The decoder's rises like √k."),
+             "with respect to the encoder's parameters tends to zero. For large k, Rainforth et al. (2018, "
+             "'Tighter variational bounds are not necessarily better') show that it falls like 1/k, as L_k's "
+             "distance to log p(x) does, while the noise of a k-sample estimate of it falls only like 1/√k: "
+             "the signal-to-noise ratio of the encoder's gradient falls like 1/√k, and the decoder's rises "
+             "like √k. At k = 5, 50 and 5000 expect the direction, not necessarily these rates."),
     hints=[
         "What is the limit of L_k as k grows, and which of the networks, encoder or decoder, does that "
         "limit depend on?",
@@ -117,10 +118,11 @@ encoder_signal_as_k_grows = Prediction(
         "a": "a tighter bound is more sensitive to the model p, not to q: in the limit L_k is log p(x), "
              "which no choice of encoder changes.",
         "c": "that is the k-sample ELBO's gradient (the control's), whose expectation does not depend on k. "
-             "L_k's expectation does: it tends to log p(x), which has no encoder in it.",
+             "L_k's expectation does: it tends to log p(x), which has no encoder in it, so for large k "
+             "(Rainforth et al., 2018) the encoder's expected gradient shrinks faster than its noise.",
         "d": "the noise does not grow: the gradient is a self-normalised weighted sum of k per-sample "
-             "gradients, and Rainforth et al. (2018) show that its standard deviation still falls like 1/√k. "
-             "What changes is the expectation: L_k tends to log p(x), which has no encoder in it.",
+             "gradients, and Rainforth et al. (2018) show that for large k its standard deviation still "
+             "falls like 1/√k. What changes is the expectation: L_k tends to log p(x), which has no encoder in it.",
     },
 )
 
