@@ -19,7 +19,7 @@ from . import losses
 
 __all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
-           "lesson_models", "log_ratio_figure", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
+           "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -150,14 +150,16 @@ def _free_label_places(medians: torch.Tensor, reach: float) -> list:
 
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
                sd: torch.Tensor, edge: float, *, boxed: bool = False, thin: torch.Tensor | None = None,
-               marked: bool = False, colors: dict | None = None, dot_size: float = 5, label_reach: float = 0.5) -> None:
+               marked: bool = False, colors: dict | None = None, dot_size: float = 5, label_reach: float = 0.5,
+               alpha: float = 0.6) -> None:
     """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
     the class colour, the prior's circles (radius 1 and 2) and square.
 
     With ``boxed`` the points are smaller and fainter and drawn in the order of ``shown`` (no class hides under a
     later one), and each median's digit sits in a white box edged in the class colour, shifted labels with a
     visible leader to a dot at the median. ``colors`` (class → colour) overrides tab10 for the classes it names;
-    ``dot_size`` is the boxed scatter's marker size and ``label_reach`` how far a marked median's digit sits from it."""
+    ``dot_size`` is the boxed scatter's marker size, ``alpha`` its opacity, and ``label_reach`` how far a marked
+    median's digit sits from it."""
     from matplotlib import patheffects
 
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
@@ -166,7 +168,7 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         return (colors or {}).get(int(c), plt.cm.tab10(int(c)))
 
     if boxed:  # one scatter in random order; empty scatters give the legend its colours
-        ax.scatter(mu[shown, 0], mu[shown, 1], s=dot_size, c=[colour(c) for c in labels[shown]], alpha=0.6,
+        ax.scatter(mu[shown, 0], mu[shown, 1], s=dot_size, c=[colour(c) for c in labels[shown]], alpha=alpha,
                    linewidths=0)
     for c in range(10):  # one scatter per class, so that the legend shows the colours
         members = shown[labels[shown] == c]
@@ -224,9 +226,10 @@ def plot_confusion(confusion: torch.Tensor, ax, xlabel: str, title: str) -> None
 
 
 def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor, edge: float,
-                   ring: tuple = (14, 2.2, 3.5)) -> None:
+                   ring: tuple = (14, 2.2, 3.5), exact_square: bool = False) -> None:
     """Decoded images on an even grid of codes (row by row from the top), drawn at their coordinates, with the
-    class medians as hollow rings and the prior's central square (|z_j| ≤ edge) in yellow."""
+    class medians as hollow rings and the prior's central square (|z_j| ≤ edge) in yellow: framing the tiles whose
+    centres lie inside it, or with ``exact_square`` the square itself in data coordinates."""
     n = len(axis[0])
     step = [float(a[1] - a[0]) for a in axis]
     picture = torch.cat([torch.cat(list(row[:, 0]), 1) for row in images.cpu().view(n, n, 1, 28, 28)], 0)
@@ -237,9 +240,12 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
 
     inside = [a[a.abs() <= edge] for a in axis]  # the tile centres within the prior's central square
     corner = [float(a.min()) - s / 2 for a, s in zip(inside, step)]  # frame drawn between the tiles, not across them
-    ax.add_patch(plt.Rectangle(corner, float(inside[0].max() - inside[0].min()) + step[0],
-                               float(inside[1].max() - inside[1].min()) + step[1], fill=False, linestyle=":",
-                               color="yellow", lw=2.5))
+    if exact_square:
+        ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="yellow", lw=2.5))
+    else:
+        ax.add_patch(plt.Rectangle(corner, float(inside[0].max() - inside[0].min()) + step[0],
+                                   float(inside[1].max() - inside[1].min()) + step[1], fill=False, linestyle=":",
+                                   color="yellow", lw=2.5))
     outline = [patheffects.withStroke(linewidth=3.5, foreground="black")]
     size, width, stroke = ring  # the rings' marker size, line width and black outline width
     for c, place in enumerate(_label_offsets(medians, 0.3, (0.0, -0.3))):  # rings labelled with their digit
@@ -322,14 +328,15 @@ def _intro_compare_figure(images: torch.Tensor, model, h_dim: int, seed: int, k:
 
 
 def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor,
-                            edge: float, title_color: str | None = None, ring: tuple = (14, 2.2, 3.5)):
-    """The decoded manifold (``plot_code_grid``) with, below it, the decoder's image at each class's median code,
-    titled in the class's colour, or in ``title_color`` when given."""
+                            edge: float, title_color: str | None = None, ring: tuple = (14, 2.2, 3.5),
+                            exact_square: bool = False):
+    """The decoded manifold (``plot_code_grid``, ``exact_square`` passed on) with, below it, the decoder's image at
+    each class's median code, titled in the class's colour, or in ``title_color`` when given."""
     from . import plotting
 
     fig = plt.figure(figsize=(9.4, 9.6))
     ax = fig.add_axes([0.09, 0.2, 0.86, 0.76])
-    plot_code_grid(ax, images, axis, medians, edge, ring)
+    plot_code_grid(ax, images, axis, medians, edge, ring, exact_square)
     ax.set(aspect="auto", title="2-D model: the decoder on an even grid over the codes")
     device = next(model.parameters()).device
     for c in range(10):  # the strip: the decoder at each class's median code
@@ -387,21 +394,37 @@ def prior_shaped_means(log_var: torch.Tensor, seed: int) -> torch.Tensor:
         log_var.device) * spread
 
 
-def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal"):
+def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal",
+                     quantile: float | None = None, xmin: float | None = None):
     """One row of overlaid histograms per panel (title → {label → [M] tensor of log q(z) − log p(z)}), on shared
-    bins, each group's mean dashed and quoted in the legend."""
+    bins, each group's mean dashed and quoted in the legend.
+
+    With ``quantile`` each panel also draws the second group's ``quantile`` as a solid line, labelled with the
+    share of the first group left of it; with ``xmin`` the axis starts there and each panel counts the draws
+    left of it (they are not drawn)."""
     values = torch.cat([r.cpu() for ratios in panels.values() for r in ratios.values()])
-    bins = torch.linspace(float(values.min()), float(values.max()), 51).tolist()
+    low = float(values.min()) if xmin is None else xmin
+    bins = torch.linspace(low, float(values.max()), 51).tolist()
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True)
     for ax, (title, ratios) in zip(axes, panels.items()):
         for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
             mean = float(r.mean())
             ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean:.1f})")
             ax.axvline(mean, color=color, linestyle="--", linewidth=1.5)
+        if quantile is not None:
+            first, second = (r.cpu() for r in ratios.values())
+            cut = float(torch.quantile(second, quantile))
+            ax.axvline(cut, color="black", linestyle="-.", linewidth=1.5,
+                       label=f"{quantile:.0%} quantile of {list(ratios)[1]}:\n{float((first < cut).float().mean()):.0%} of {list(ratios)[0]} left of it")
+        if xmin is not None:
+            hidden = sum(int((r.cpu() < xmin).sum()) for r in ratios.values())
+            ax.text(0.005, 0.03, f"← {hidden} below {xmin:g}", transform=ax.transAxes, fontsize=9)
         ax.axvline(0, color="black", linewidth=1, label=zero_label)
         ax.set(ylabel="draws per bin", title=title)
         ax.legend(fontsize=10, loc="upper left")
     axes[-1].set_xlabel(xlabel)
+    if xmin is not None:
+        axes[-1].set_xlim(left=xmin)
     fig.tight_layout()
     return fig
 
@@ -518,3 +541,26 @@ def activity_figure(stats: dict, threshold: float = 1e-2):
            ylabel="activity $A_j = \\mathrm{Var}_x\\,\\mu_j(x)$")
     ax.legend(fontsize=10, loc="lower right")
     return fig, ax
+
+
+@torch.no_grad()
+def nearest_digit_similarity(images: torch.Tensor, references: torch.Tensor, chunk: int = 500) -> torch.Tensor:
+    """[M]: for each image, the cosine similarity of its pixels to those of the most similar reference image
+    (1: the same picture up to brightness). A measure of how much a decoded image looks like some real digit."""
+    refs = torch.nn.functional.normalize(references.flatten(1).float(), dim=1)
+    flat = torch.nn.functional.normalize(images.flatten(1).float().to(refs.device), dim=1)
+    return torch.cat([(flat[i:i + chunk] @ refs.T).max(1).values for i in range(0, len(flat), chunk)]).cpu()
+
+
+def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | None = None):
+    """Notebook 07's decoded prior draws: one row of ``per_row`` images per group (label → images [≥ per_row, 1, 28,
+    28]), each row labelled with its group's mean ``similarity`` (label → [M] tensor, ``nearest_digit_similarity``)."""
+    from . import plotting
+
+    images = torch.cat([v[:per_row].cpu() for v in rows.values()])
+    labels = [f"{k}\nsimilarity {float(similarity[k].mean()):.2f}" for k in rows]
+    fig, ax = plt.subplots(figsize=(9.5, 1.05 * len(rows) + 0.9))
+    plotting.show_labelled_grid(images, per_row, [], labels, "", "", title, ax=ax, fontsize=10)
+    ax.set_xticks([])
+    fig.tight_layout()
+    return fig
