@@ -6,6 +6,8 @@
   posterior in d dimensions, and the price it pays (KL(q ‖ p(z|x)) = log p(x) − ELBO).
 - ``forward_kl_estimate``: estimate the forward KL(p(z|x) ‖ q) from importance weights of samples of q
   (stable per observation: its cases include log-weights near −800 and float32 ones near −110).
+- ``constant_q_gap``: the amortization gap, averaged over x, of the best q that ignores x on the toy model
+  (posterior standard deviations 0.3 and 0.4, r = 0.8).
 """
 
 from __future__ import annotations
@@ -313,5 +315,47 @@ diagonal_price_3d = _Computed(
         0.0849: "that comes from Λᵢᵢ = 4/3, the diagonal of a wrong inverse: multiply your Σ⁻¹ by "
                 "Σ = 0.5 I + 0.5 J (J J = 3 J) and check that it gives I.",
         0.3466: "−½ log|Σ| leaves out the sum of log Λᵢᵢ; the best diagonal q's variances are 1/Λᵢᵢ, not 1.",
+    },
+)
+
+
+# --- 4 · an encoder that ignores x: its amortization gap on the toy model ------------------------
+
+
+def _constant_q_gap(sd1: float = 0.3, sd2: float = 0.4, corr: float = 0.8) -> float:
+    """½ (tr Λ − d): the amortization gap of the best q that ignores x, averaged over x ~ p(x)."""
+    cov = torch.tensor([[sd1**2, corr * sd1 * sd2], [corr * sd1 * sd2, sd2**2]], dtype=_F64)
+    lam = torch.linalg.inv(cov)
+    return (0.5 * (lam.diagonal().sum() - 2)).item()
+
+
+constant_q_gap = _Computed(
+    "constant_q_gap",
+    _constant_q_gap,
+    lesson="lesson02",
+    rtol=0.01,
+    explain=(
+        "Averaged over x, section 5's KL(q ‖ p(z|x)) is ½ [Σᵢ Λᵢᵢ cᵢ + mᵀΛm + tr(Λ(I − Σ)) − d − Σᵢ log cᵢ − log|Λ|], "
+        "because the posterior mean μ(x) has mean 0 and covariance I − Σ over x (the law of total covariance: "
+        "I = Cov z = E[Cov(z|x)] + Cov(E[z|x]) = Σ + Cov μ). It is smallest at m = 0 and cᵢ = 1/Λᵢᵢ, the variances "
+        "of q* itself, so only the mean term is left: the amortization gap is ½ tr(Λ(I − Σ)) = ½ (tr Λ − d) "
+        "= ½ (30.86 + 17.36 − 2) = 23.1 nats, 45 times the family's price of 0.511 nats."
+    ),
+    hints=[
+        "Average section 5's KL over x. Which of its terms depend on x? The others fix the best c as they "
+        "did for one x.",
+        "Over x ~ p(x) the posterior mean μ(x) has mean 0 and covariance I − Σ. That is the law of total "
+        "covariance, Cov z = E[Cov(z|x)] + Cov(E[z|x]), with Cov z = I under the prior.",
+        "For a random vector v with mean 0, E[vᵀAv] = tr(A Cov v). The best q that ignores x and q* pay the "
+        "same width term, so it cancels in the amortization gap.",
+    ],
+    mistakes={
+        23.62: "that is the whole average gap, log p(x) − ELBO(q); the amortization gap leaves out the 0.511 "
+               "nats that q* pays too.",
+        46.22: "the KL has a factor ½ in front of the mean term.",
+        24.11: "the posterior mean does not have covariance I over x: the prior's spread is shared between "
+               "Σ and the spread of μ(x).",
+        43.08: "that is q = N(0, I), the prior's amortization gap; the best q that ignores x keeps mean 0 but "
+               "has smaller variances.",
     },
 )
