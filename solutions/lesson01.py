@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch.distributions import Normal
 
@@ -26,20 +24,12 @@ def wide_proposal_draws() -> str:
     return "c"
 
 
-def log_rho_estimate(log_w: torch.Tensor) -> torch.Tensor:
-    """log rho_hat = log mean_i(w_i^2) - 2 log mean_i(w_i) over the N draws (axis 0), from log w. Shape [B].
+def rho_from_weights() -> str:
+    """Prediction: choice "c", about N = 10^4.
 
-    E[w] = p(x), so rho = E[w^2] / E[w]^2. Both means are taken in logs (log w^2 = 2 log w), so that
-    no weight is ever formed: exp(log w) underflows far from the data, and w^2 overflows near it.
-
-    rho_hat never exceeds N: rho_hat = N sum_i w_i^2 / (sum_i w_i)^2 <= N, since sum_i w_i^2 <= (sum_i w_i)^2
-    for w_i >= 0 (N / rho_hat is Kish's effective sample size, at least 1). With s the heaviest draw's share
-    of the weight, N s^2 <= rho_hat <= N s. On section 8's log_lik (N = 10,000 prior draws) that gives
-    rho_hat about N = 10^4 for the five digits with s = 1.000, and about 2,600 to 5,100 for the third digit,
-    a 1, with s = 0.513, while the true rho is about 10^17 to 10^21 (the 10^19 to 10^23 draws needed, times
-    0.1^2). The weights' own estimate saturates at N: it says "effective sample size about 1", not how bad.
+    With sums, rho_hat = N sum_i w_i^2 / (sum_i w_i)^2. When one draw carries all of the weight,
+    sum_i w_i^2 = (sum_i w_i)^2, so rho_hat = N = 10^4, whatever the true rho (about 10^18 for the 4 of
+    section 8). In general N s^2 <= rho_hat <= N s for the heaviest share s, so rho_hat <= N: N / rho_hat is
+    Kish's effective sample size, at least 1. The weights' own estimate saturates at N.
     """
-    n = log_w.shape[0]
-    log_mean_w2 = torch.logsumexp(2 * log_w, dim=0) - math.log(n)  # log (1/N) sum_i w_i^2
-    log_mean_w = torch.logsumexp(log_w, dim=0) - math.log(n)  # log (1/N) sum_i w_i
-    return log_mean_w2 - 2 * log_mean_w
+    return "c"

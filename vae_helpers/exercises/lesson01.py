@@ -2,7 +2,7 @@
 
 - ``mixture_log_density`` (transfer): p(x) = sum_z p(x|z) p(z) for a discrete z, in log space;
 - ``wide_proposal_draws`` (predict): the draws a slightly too wide proposal needs in 200 dimensions;
-- ``log_rho_estimate`` (transfer): the ratio ρ of sections 5 and 9, estimated from the weights themselves.
+- ``rho_from_weights`` (predict): what the weights' own estimate of ρ says when one draw carries all the weight.
 
 Solutions: ``solutions/lesson01.py``.
 """
@@ -183,11 +183,7 @@ wide_proposal_draws = Prediction(
 )
 
 
-# --------------------------------------------------------------------------- 3. rho from the weights
-
-
-def _log_mean_exp(a, dim=0):
-    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
+# --------------------------------------------------------------------------- 3. what the weights say about rho
 
 
 def reference_log_rho_estimate(log_w):
@@ -195,86 +191,32 @@ def reference_log_rho_estimate(log_w):
     return _log_mean_exp(2 * log_w) - 2 * _log_mean_exp(log_w)
 
 
-def _rho_cases() -> list[Case]:
-    return [
-        Case((1.5 * _randn((50, 3), 30),), "50 draws for 3 observations"),
-        Case((3.0 * _randn((200, 2), 31) - 5.0,), "200 draws, widely spread weights"),
-        Case((2.0 * _randn((40, 2), 32) - 800.0,), "log-weights near −800: w underflows"),
-        Case((3.0 * _randn((30, 3), 33) + 400.0,), "log-weights near +400: w² overflows"),
-        Case(((2.0 * _randn((25, 2), 34) - 100.0).float(),), "float32, log-weights near −100"),
-    ]
+def _log_mean_exp(a, dim=0):
+    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
 
 
-def _rho_no_square_of_mean(log_w):
-    return _log_mean_exp(2 * log_w) - _log_mean_exp(log_w)
+RHO_HAT_CHOICES = {"a": 1.0, "b": 100.0, "c": 1e4, "d": 1e18}
 
-
-def _rho_minus_one(log_w):
-    return torch.log(torch.expm1(reference_log_rho_estimate(log_w)))
-
-
-def _rho_mean_of_logs(log_w):
-    return (2 * log_w).mean(0) - 2 * log_w.mean(0)
-
-
-def _rho_direct_exp(log_w):
-    w = torch.exp(log_w)
-    return torch.log((w**2).mean(0)) - 2 * torch.log(w.mean(0))
-
-
-def _rho_sums(log_w):
-    return torch.logsumexp(2 * log_w, dim=0) - 2 * torch.logsumexp(log_w, dim=0)
-
-
-def _rho_inverted(log_w):
-    return -reference_log_rho_estimate(log_w)
-
-
-def _rho_squared_logs(log_w):
-    return _log_mean_exp(log_w**2) - 2 * _log_mean_exp(log_w)
-
-
-def _rho_wrong_axis(log_w):
-    return _log_mean_exp(2 * log_w, dim=-1) - 2 * _log_mean_exp(log_w, dim=-1)
-
-
-log_rho_estimate = Exercise(
-    "log_rho_estimate",
-    reference_log_rho_estimate,
-    _rho_cases,
-    hints=[
-        "The weights are an unbiased estimate of p(x): E[w] = p(x). So ρ = E[w²]/E[w]². Replace each "
-        "expectation by the average over the N draws, separately for each observation (each column).",
-        "Work in logs: the log of w² is 2·log w, so both averages are logs of means of exponentials of "
-        "numbers you already have. Never form w itself: far from the data it underflows, near it w² overflows.",
-        "log of a mean of exponentials = a stable log-sum-exp over the draws minus log N. You need it twice, "
-        "once for 2·log_w and once for log_w. Count the N's: they do not cancel.",
-    ],
+rho_from_weights = Prediction(
+    "rho_from_weights",
+    answer="c",
     lesson=LESSON,
-    mistakes=[
-        Mistake("the square of the mean left out",
-                "ρ divides E[w²] by E[w]² = p(x)², not by E[w]: subtract twice the log of the mean weight.",
-                _rho_no_square_of_mean, hint=1),
-        Mistake("sums where means are meant",
-                "log Σw² − 2 log Σw is log ρ̂ − log N: each average divides by N, and the squared one "
-                "divides by N twice, so log N does not cancel.", _rho_sums, hint=3),
-        Mistake("weights exponentiated before averaging (underflow or overflow)",
-                "far from the data exp(log w) underflows to 0, and near it w² overflows to ∞; the log of "
-                "the result is then −∞, ∞ or nan. Average in logs with torch.logsumexp.", _rho_direct_exp, hint=2),
-        Mistake("the mean of the logs where the log of the mean is meant",
-                "the average of 2·log w minus twice the average of log w is always 0: the log goes outside "
-                "each average (Jensen's inequality makes the two differ).", _rho_mean_of_logs, hint=2),
-        Mistake("ρ − 1 instead of ρ",
-                "E[w²]/E[w]² − 1 is the relative variance of one weight; ρ itself is the ratio, with no − 1.",
-                _rho_minus_one),
-        Mistake("the ratio turned upside down",
-                "ρ = E[w²]/E[w]² is at least 1 (its log at least 0): E[w²] goes on top.", _rho_inverted, hint=1),
-        Mistake("the log-weights squared instead of the weights",
-                "w² = exp(2·log w): the log of a square is twice the log, not the log squared.",
-                _rho_squared_logs, hint=2),
-        Mistake("the average taken over the observations instead of over the draws",
-                "log_w has one row per draw and one column per observation: average over axis 0, the N "
-                "draws, to get one number per observation, shape [B].", _rho_wrong_axis),
+    choices=list(RHO_HAT_CHOICES),
+    explain="With sums, ρ̂ = N·Σw²/(Σw)². When one draw carries all of the weight, Σw² ≈ (Σw)², so ρ̂ ≈ N = 10⁴, "
+    "whatever the true ρ (about 10¹⁸ for this digit). In general N·s² ≤ ρ̂ ≤ N·s for the heaviest share s, so ρ̂ "
+    "never exceeds N: N/ρ̂ is Kish's effective sample size, at least 1. The weights can say that an estimate "
+    "rests on one draw, but not how far off it is.",
+    hints=[
+        "The averages divide by N. Write ρ̂ with sums, Σw² and Σw, and keep track of the N's.",
+        "Let s be the heaviest draw's share of Σw. Then Σw² ≥ (s·Σw)², and Σw² ≤ (max w)·Σw = s·(Σw)².",
+        "With s = 1, compare Σw² with (Σw)². Then put back the N of hint 1.",
     ],
-    rtol=1e-4, atol=1e-4,
+    mistakes={
+        "a": "ρ̂ ≈ 1 means nearly equal weights, as for a proposal near the posterior. Here one draw holds all "
+        "of the weight, the opposite case.",
+        "b": "100 = √N would come from an sd, but ρ̂ is a ratio of second moments: Σw² ≈ (Σw)² leaves the full "
+        "factor N of the averages.",
+        "d": "About 10¹⁸ is the true ρ of this digit. But ρ̂ = N·Σw²/(Σw)² is built from these 10⁴ weights, and "
+        "Σw² ≤ (Σw)² for positive weights: it cannot exceed N.",
+    },
 )
