@@ -295,8 +295,6 @@ ESTIMATOR_COLORS = {"pathwise f'(z)": "tab:blue", "score, no baseline": "tab:red
                     "score, b = E[f]": "tab:orange", "score, best b*": "tab:green"}
 _SECTION_4_LABELS = {"pathwise f'(z)": "pathwise", "score, no baseline": "score, $b = 0$",
                      "score, b = E[f]": "score, $b = E[f]$", "score, best b*": "score, $b = b^*$"}
-_ENCODER_LABELS = {"score, b = E[f]": "score, per-image mean $b_x$", "score, best b*": "score, per-image oracle $b^*$",
-                   "score, constant b": "score, one constant $b$", "score, no baseline": "score, no baseline"}
 
 
 def _node(ax, xy, text, color, size=12):
@@ -458,7 +456,9 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
         for name, b in zip(names[1:], (0.0, m**2 + sigma**2, b_best)):
             measured[name].append(((z**2 - b) * s).var().item())
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig = plt.figure(figsize=(10, 4.8), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[5, 1])
+    ax, strip, bx = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[:, 1])
     e = torch.linspace(-3, 3, 301, dtype=torch.float64)
     z = mu + sigma * e
     ax.plot(e, 2 * z, color=ESTIMATOR_COLORS[names[0]], lw=2, label="pathwise: $2z$")
@@ -468,12 +468,13 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
                 label=f"    $b = {label}$" + (f" = {b:g}" if b else ""))
     ax.axhline(2 * mu, color="black", lw=1, ls=":", label=f"true gradient $2\\mu$ = {2 * mu:g}")
     top, bottom = 30.0, -15.0
-    density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)
-    ax.fill_between(e, bottom, bottom + density / density.max() * 0.35 * (top - bottom), color="lightgrey",
-                    alpha=0.7, lw=0, label="density of $\\varepsilon$ (not to scale)")
-    ax.set(xlim=(-3, 3), ylim=(bottom, top), xlabel="$\\varepsilon$ (the draw's noise)",
-           ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
+    density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)  # in its own strip, so that it is not read as data
+    strip.fill_between(e, 0, density, color="lightgrey", lw=0)
+    strip.set(xlim=(-3, 3), ylim=(0, 0.45), yticks=[], xlabel="$\\varepsilon$ (the draw's noise)")
+    strip.set_ylabel("density\nof $\\varepsilon$", fontsize=9, rotation=0, ha="right", va="center")
+    ax.set(xlim=(-3, 3), ylim=(bottom, top), ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
            title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
+    ax.tick_params(labelbottom=False)
     ax.legend(fontsize=9, loc="upper left")
     ax.grid(alpha=0.3)
     fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
@@ -488,7 +489,6 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
     bx.minorticks_off()
     bx.set_ylim(2, max(300, 1.4 * max(max(v) for v in measured.values())))
     bx.legend(fontsize=9, loc="upper center", ncol=2)
-    fig.tight_layout()
     return measured
 
 
@@ -547,53 +547,6 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     fig.tight_layout()
 
 
-def plot_encoder_baselines(ratios: dict, stats: dict, oracle: str = "score, best b*") -> None:
-    """Notebook 03's section 6 figure. Left, one log axis: each score-function estimator's variance over the
-    pathwise one (no baseline, one constant b, the per-image oracle ``oracle``) for every ``(z_dim, stage)``
-    of ``ratios``. Right: what a constant b leaves and what the score reads, from ``stats[(z_dim, stage)]`` of
-    ``reconstruction_spread``: the spread of f_x across images and between draws of one image, in nats."""
-    import matplotlib.pyplot as plt
-
-    labels = [f"Z = {z_dim}\n{stage}" for z_dim, stage in ratios]
-    x = list(range(len(labels)))
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.8), gridspec_kw={"width_ratios": [1.25, 1]})
-    markers = (("score, no baseline", "tab:red", "o"), ("score, constant b", "tab:purple", "s"),
-               (oracle, ESTIMATOR_COLORS.get(oracle, "tab:green"), "D"))
-    top = 1
-    for name, color, marker in markers:
-        values = [r[name] for r in ratios.values()]
-        top = max(top, *values)
-        shift = {"score, constant b": -0.12, oracle: 0.12}.get(name, 0.0)  # side by side where they are close
-        ax.plot([j + shift for j in x], values, marker, color=color, ms=7, label=_ENCODER_LABELS[name])
-        left = name == "score, constant b"  # its numbers on the left of its markers, the others' on the right
-        for j, v in enumerate(values):
-            ax.annotate(f"{v:,.0f}" if v >= 10 else f"{v:.1f}", (j + shift, v), xytext=(-9 if left else 9, 0),
-                        textcoords="offset points", ha="right" if left else "left", va="center", fontsize=9)
-    ax.axhline(1, color="tab:blue", lw=1.5, label="pathwise (1 by definition)")
-    ax.set_yscale("log")
-    ticks = [10**e for e in range(0, 8) if 10**e <= top * 8]
-    ax.set_yticks(ticks, labels=[f"{t:,}" for t in ticks])
-    ax.minorticks_off()
-    ax.set_ylim(0.7, top * 4)
-    ax.set(ylabel="variance / pathwise variance (log scale)", title="score-function variance with three choices of baseline")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=9, loc="upper center", ncol=2, bbox_to_anchor=(0.5, -0.17), frameon=False)
-    across = [stats[k][2] for k in ratios]
-    within = [stats[k][1] for k in ratios]
-    for k, (values, color, label) in enumerate(((across, "tab:purple", "across images (what one $b$ leaves)"),
-                                                (within, "tab:grey", "between draws of one image"))):
-        bars = bx.bar([j + (k - 0.5) * 0.38 for j in x], values, width=0.38, color=color, label=label)
-        bx.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=9)
-    bx.set(ylabel="standard deviation of $f_x$ (nats)", title="how much $f_x$ moves")
-    bx.set_ylim(0, 1.3 * max(across + within))
-    bx.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False)
-    for axis in (ax, bx):
-        axis.set_xticks(x)
-        axis.set_xticklabels(labels, fontsize=9)
-        axis.set_xlim(-0.6, len(labels) - 0.4)
-    fig.tight_layout()
-
-
 def plot_training_gap(histories: dict, window: int = 15, start: int | None = None) -> dict:
     """Notebook 03's training comparison: centred running means of ``window`` steps from step ``start`` on
     (None: from a few steps before the first curve enters the axes),
@@ -630,7 +583,7 @@ def plot_training_gap(histories: dict, window: int = 15, start: int | None = Non
                 va="bottom", fontsize=9)
         higher = level >= max(levels.values())  # label each dotted line at its right end, run and value
         ax.text(steps + 2, level + (0.4 if higher else -0.4), f"Z = {z_dim} score\nfinal {level:.1f}".replace("-", "\u2212"),
-                ha="left", va="bottom" if higher else "top", fontsize=9, color="dimgrey")
+                ha="left", va="bottom" if higher else "top", fontsize=9, color="black")
     if start is None:
         entered = [int((torch.tensor(h).unfold(0, window, 1).mean(1) >= lo - 5).nonzero()[0]) + (window + 1) // 2
                    for h in histories.values() if len(h) >= window and max(h) >= lo - 5]
@@ -653,3 +606,36 @@ def plot_training_gap(histories: dict, window: int = 15, start: int | None = Non
     inset.yaxis.set_major_formatter(lambda v, _: f"{v:.0f}".replace("-", "\u2212"))
     fig.tight_layout()
     return caught
+
+
+def per_draw_encoder_grads(model: torch.nn.Module, x: torch.Tensor, loss: torch.Tensor,
+                           outputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """[S, n_weights]: for each of S draws, the gradient of that draw's batch-mean loss with respect to every
+    encoder weight (``encoder_parameters`` order, flattened).
+
+    ``outputs`` = (mu, log_var), each [S, B, z_dim]: per-draw copies of ``model.encode(x)`` (detached, requiring
+    grad) from which the scalar ``loss`` (summed over draws and images) was computed, each draw's part from its
+    own copy. The chain rule carries each draw's gradient with respect to the encoder's outputs back to the weights.
+    """
+    per_output = torch.cat(torch.autograd.grad(loss, outputs, retain_graph=True), dim=-1)  # [S, B, 2 z_dim]
+    mu, log_var = model.encode(x)
+    grads = torch.autograd.grad(torch.cat([mu, log_var], dim=-1), encoder_parameters(model),
+                                grad_outputs=per_output / x.shape[0], is_grads_batched=True)
+    return torch.cat([g.reshape(per_output.shape[0], -1) for g in grads], dim=1)
+
+
+def kl_estimator_grad_variance(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Each encoder weight's variance over the draws of the batch's −ELBO gradient, once with the KL in closed form
+    and once sampled as log q(z) − log p(z) at the same z: ``{"closed-form KL": [n_weights], "sampled KL": ...}``.
+
+    ``eps`` [S, B, z_dim] holds S draws of the noise for the batch ``x`` [B, 784]; both estimators use the same
+    draws, so the closed-form column is the reconstruction term's noise alone.
+    """
+    mu, log_var = (t.detach().expand(len(eps), -1, -1).requires_grad_() for t in model.encode(x))  # a copy per draw
+    sigma = torch.exp(0.5 * log_var)
+    z = mu + sigma * eps  # [S, B, z_dim]
+    rec = reconstruction_nats(model.decode(z), x).sum()
+    kl = {"closed-form KL": 0.5 * (mu**2 + sigma**2 - 1 - log_var).sum(),
+          "sampled KL": (torch.distributions.Normal(mu, sigma).log_prob(z)
+                         - torch.distributions.Normal(0.0, 1.0).log_prob(z)).sum()}
+    return {name: per_draw_encoder_grads(model, x, rec + k, (mu, log_var)).var(0) for name, k in kl.items()}
