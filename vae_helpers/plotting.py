@@ -196,11 +196,44 @@ def show_reconstructions_and_samples(images, reconstructions, samples, ncol=12, 
     return fig
 
 
-def plot_codes_against_prior(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 4.2),
-                             codes=None):
-    """Where the encoder puts test images, against the prior N(0, I): the two most varying coordinates of μ by
-    digit, with the prior's circles and a few q(z|x) (left), and histograms of code lengths (right).
+def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
+    """Where a model's loss goes, one horizontal bar per model: ``losses = {name: (reconstruction, KL)}`` in nats
+    per image, the reconstruction split at ``floor`` (the loss even a perfect decoder pays) into the floor and the
+    part above it, then the KL term. Each part is labelled with its nats (to 0.1), each bar with the sum of those labels.
     Returns the figure."""
+    fig, ax = plt.subplots(figsize=figsize)
+    names = list(losses)[::-1]  # the first model on top
+    parts = (("the floor: no Bernoulli decoder avoids it", "#c7c7c7"), ("reconstruction above the floor", "C1"),
+             ("KL term", "C2"))
+    for row, name in enumerate(names):
+        recon, kl = losses[name]
+        left = 0.0
+        for (label, colour), width in zip(parts, (floor, recon - floor, kl)):
+            if width <= 0:
+                continue
+            ax.barh(row, width, left=left, color=colour, edgecolor="k", lw=0.8, height=0.6,
+                    label=label)
+            if width >= 12:
+                ax.text(left + width / 2, row, f"{width:.1f}", ha="center", va="center", fontsize=10)
+            left += width
+        total = sum(round(w, 1) for w in (floor, recon - floor, kl))  # the parts as labelled add up to it
+        ax.text(left + 3, row, f"= {total:.1f}", ha="left", va="center", fontsize=10, fontweight="bold")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=3,
+              frameon=False)
+    ax.set_yticks(range(len(names)), names, fontsize=10)
+    ax.set_xlim(0, 1.12 * max(r + k for r, k in losses.values()))
+    ax.set_xlabel("nats per test image")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 5.0), codes=None):
+    """Where the encoder puts test images, against the prior N(0, I): the two most varying coordinates of μ by
+    digit, with the prior's circles and the 2σ ellipses of the first ``n_clouds`` images' q(z|x) (left), and
+    histograms of code lengths (right); legends sit below the panels. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
@@ -223,12 +256,14 @@ def plot_codes_against_prior(mu, log_var, labels, prior_draws, n_points=1000, n_
         left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
     left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
     for i in range(n_clouds):
-        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=1.8))
-        left.text(mu[i, a] + 2 * sd[i, a] + 0.05, mu[i, b] + 2 * sd[i, b], str(int(labels[i])), fontsize=11,
-                  fontweight="bold", ha="left", va="center", bbox=dict(facecolor="white", edgecolor="k", pad=1.5))
-    left.plot([], [], color="k", lw=1.8, label=f"q(z | x) of the first {n_clouds} test images: 2σ")
+        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="#7b0099", lw=2.2,
+                               zorder=5))
+    first = ", ".join(str(int(d)) for d in labels[:n_clouds])
+    left.plot([], [], color="#7b0099", lw=2.2,
+              label=f"q(z | x) of test images 1–{n_clouds} (a {first}): 2σ ellipses")
+    left.plot([], [], " ", label=f"σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}, all {len(mu):,} images")
     left.plot([], [], "o", ms=9, color="#bbbbbb", label=f"each digit's mean μ, all {len(mu):,} images")
-    left.legend(fontsize=9, loc="lower left", framealpha=0.95)
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set_xlim(-4, 4)
     left.set_ylim(-4, 4)
     left.set_aspect("equal")
@@ -245,8 +280,7 @@ def plot_codes_against_prior(mu, log_var, labels, prior_draws, n_points=1000, n_
     right.set_xlabel(f"length of the whole code, all {mu.shape[1]} coordinates")
     right.set_ylabel("density (per unit of length)")
     right.set_title("how far from 0 the codes lie", fontsize=10)
-    right.legend(fontsize=9, loc="upper left")
-    right.set_ylim(0, right.get_ylim()[1] * 1.12)
+    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -350,6 +384,67 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig, (ax, ax_zoom)
+
+
+def plot_line_turning(turn_deg, one_point: dict, all_points: dict, n_points: int, figsize=(10, 4.0)):
+    """Section 4 of notebook 01: log p(x) of a line model against the angle (degrees) the line is turned by,
+    one curve per σ (dict σ → values), for one observation (left) and summed over ``n_points`` (right),
+    on a symlog axis. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    shades = plt.get_cmap("plasma")
+    for ax, curves, what in ((axes[0], one_point, "log p(x), the farthest observation"),
+                             (axes[1], all_points, f"Σ log p(x) over all {n_points} observations")):
+        for k, (sigma, values) in enumerate(curves.items()):
+            ax.plot(turn_deg, values, color=shades(0.8 * k / max(len(curves) - 1, 1)), lw=1.8, label=f"σ = {sigma:g}")
+        ax.axvline(0, color="gray", ls=":", lw=1.2)
+        ax.set_yscale("symlog", linthresh=10)
+        high = max(float(v.max()) for v in curves.values())
+        ax.set_ylim(top=10.0 if high > -10 else -(10.0 ** math.floor(math.log10(-high))))
+        ax.set(xlabel="angle the line is turned by (degrees)\n0 = the line that made the data", ylabel=what)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("one observation: a spike where the line meets x")
+    axes[1].set_title("all observations: every line sinks")
+    axes[0].legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_proposal_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
+                          n_sd: float = 4.0, max_area: float = 400.0, figsize=(10, 4.6)):
+    """Importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2], weights [n]),
+    marker area ∝ weight (normalised per panel), over the posterior's 1- and 2-sd ellipses, all panels on
+    the same ± ``n_sd`` sd window around the posterior mean. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    half = n_sd * posterior_cov.diagonal().sqrt().max().item()
+    for ax, (title, (z, weights)) in zip(axes[0], panels.items()):
+        share = weights / weights.sum()
+        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / share.max(), color="tab:red", alpha=0.5, linewidths=0)
+        ax.scatter(z[:, 0], z[:, 1], s=2, color="black")
+        for k, style in ((1, "-"), (2, "--")):
+            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, k, color="black", ls=style, lw=1.2, zorder=3)
+        ax.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
+               ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
+               xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title=title)
+    axes[0, 0].scatter([], [], s=60, color="tab:red", alpha=0.5, label="marker area ∝ weight")
+    axes[0, 0].plot([], [], "k-", lw=1.2, label="posterior: 1 sd")
+    axes[0, 0].plot([], [], "k--", lw=1.2, label="posterior: 2 sd")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig, axes[0]
+
+
+def plot_code_vs_property(pairs: list, figsize=(9, 3.8)):
+    """Scatter panels of a code coordinate against a measured property: ``pairs`` holds
+    (property values, code values, property label, code label). The title gives the correlation r.
+    Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, len(pairs), figsize=figsize, squeeze=False)
+    for ax, (prop, code, prop_label, code_label) in zip(axes[0], pairs):
+        r = torch.corrcoef(torch.stack([prop.double(), code.double()]))[0, 1].item()
+        ax.scatter(prop, code, s=6, alpha=0.6)
+        ax.set(xlabel=prop_label, ylabel=code_label, title=f"correlation r = {r:+.2f}")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes[0]
 
 
 def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *, data_dim: int, rel_error: float,
@@ -502,12 +597,17 @@ def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, win
 
 
 def plot_amortization_gaps(gaps: dict, approximation_gap: float, *, title: str | None = None,
-                           colors: tuple | None = None):
+                           colors: tuple | None = None, first_step: int = 1, yticks: tuple | None = None):
     """The amortization gap of each encoder (``gaps = {label: gap after each step}``) on a log scale against
-    the training steps, beside the approximation gap (dashed). Returns (fig, ax)."""
+    the training steps, beside the approximation gap (dashed). ``first_step`` is the step of the first value
+    (0 when the gap before training is included); ``yticks``, if given, are labelled as plain numbers.
+    Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=(8, 3.8))
     for (label, values), colour in zip(gaps.items(), colors or ("tab:orange", "tab:red", "tab:brown", "tab:pink")):
-        ax.semilogy(range(1, len(values) + 1), values, color=colour, lw=2, label=label)
+        ax.semilogy(range(first_step, first_step + len(values)), values, color=colour, lw=2, label=label)
+    if yticks is not None:
+        ax.set_yticks(list(yticks), [f"{t:g}" for t in yticks])
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.axhline(approximation_gap, color="tab:blue", ls="--", lw=1.5, label="approximation gap (q* vs p(z|x))")
     ax.set(xlabel="Adam steps on the training x", ylabel="gap on new x (nats, log scale)", title=title)
     ax.legend(fontsize=9, loc="upper right")
@@ -547,6 +647,44 @@ def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstru
     return fig
 
 
+def plot_two_kls(reconstruction: dict, kl_prior: dict, gaps: dict, colors: dict, *, title: str | None = None):
+    """Per q (rows): its reconstruction term E_q[log p(x|z)] (left), and the two KLs that share a name (right):
+    KL(q ‖ p(z)), the KL term of the objective (solid), and KL(q ‖ p(z|x)), the ELBO's gap (hatched); each bar
+    labelled with its value. Returns (fig, axes)."""
+    names = list(reconstruction)
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 0.62 * len(names) + 1.6), sharey=True,
+                             gridspec_kw=dict(width_ratios=[1, 1.25]))
+    y = range(len(names))
+    low = min(reconstruction.values())
+    for i, n in enumerate(names):
+        v = reconstruction[n]
+        axes[0].barh(i, v, height=0.6, color=colors[n], alpha=0.7)
+        axes[0].text(v + 0.02 * low, i, f"{v:.2f}", ha="right", va="center", fontsize=9)
+    axes[0].set_xlim(1.35 * low, 0)
+    axes[0].set(xlabel="nats", title="reconstruction term E_q[log p(x|z)]")
+    top = max(max(kl_prior[n] for n in names), max(gaps[n] for n in names))
+    for i, n in enumerate(names):
+        for shift, value, hatch, label in ((-0.17, kl_prior[n], None, "KL(q ‖ p(z)): the KL term, to the prior"),
+                                           (0.17, gaps[n], "///", "KL(q ‖ p(z|x)): the gap, to the posterior")):
+            axes[1].barh(i + shift, value, height=0.32, color=colors[n], alpha=0.7 if hatch is None else 0.25,
+                         hatch=hatch, edgecolor=colors[n], label=label if i == 0 else None)
+            axes[1].text(value + 0.01 * top, i + shift, f"{value:.3f}", ha="left", va="center", fontsize=9)
+    axes[1].set_xlim(0, 1.25 * top)
+    axes[1].set(xlabel="nats", title="the two KLs")
+    handles, labels = axes[1].get_legend_handles_labels()
+    legend = fig.legend(handles, labels, fontsize=9, loc="lower center", ncol=2)
+    for handle in legend.legend_handles:
+        handle.set_color("0.5")
+    axes[0].set_yticks(list(y), [f"q = {n}" for n in names])
+    axes[0].invert_yaxis()
+    for ax in axes:
+        ax.grid(alpha=0.3, axis="x")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig, axes
+
+
 # notebook 04 · the closed-form KL
 
 
@@ -570,21 +708,55 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
     return fig, axes
 
 
-def plot_kl_noise_floor(closed: tuple, sampled: tuple, lr: float, floor: float):
+def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
+    """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right): ``grads[where]`` = (d_mu, d_log_var),
+    one value per draw, ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a vertical line in the
+    same colour. Each histogram's legend entry gives its standard deviation. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.7))
+    colors = ["tab:red", "tab:blue", "tab:green"]
+    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4, 4.5), (-1.2, 3.5)))):
+        for color, (where, g) in zip(colors, grads.items()):
+            values = g[k].detach().double()
+            ax.hist(values.clamp(*lim).numpy(), bins=bins, range=lim, density=True, histtype="stepfilled",
+                    alpha=0.35, color=color, label=f"{where}: one draw each, sd {values.std().item():.2f}")
+            ax.axvline(closed[where][k], color=color, lw=2, ls="--",
+                       label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
+        ax.set(xlim=lim, xlabel=f"gradient of the KL with respect to {name}", ylabel="density",
+               title=f"d KL / d{name}: {len(values):,} draws")
+        ax.legend(fontsize=9, loc="upper right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def print_kl_noise_table(variance: dict) -> None:
+    """Print one row per stage of ``variance[stage][estimator]`` (each weight's variance over the draws, [n_weights],
+    estimators "closed-form KL" and "sampled KL", from ``gradients.kl_estimator_grad_variance``): the variances
+    summed over the weights, what sampling the KL adds, and the ratio."""
+    n_weights = next(iter(next(iter(variance.values())).values())).numel()
+    print(f"variance of the encoder's gradient, summed over its {n_weights:,} weights")
+    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'added by sampling':>19}{'ratio':>7}")
+    for stage, v in variance.items():
+        closed, sampled = v["closed-form KL"].sum().item(), v["sampled KL"].sum().item()
+        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>19.2f}{sampled / closed:>7.2f}")
+
+
+def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
     """Gradient descent on one unused coordinate's KL, closed form against one-sample estimates: σ along the
-    way (left) and the KL on a log scale with the sampled runs' ``floor`` (right). Returns (fig, axes)."""
+    way for ``n_runs`` sampled runs in separate shades (left, legend below the traces) and the KL on a log scale
+    with the sampled runs' mean and ``floor`` (right). Returns (fig, axes)."""
     (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
-    for k in range(3):
-        axes[0].plot(sampled_sigma[:, k], color="tab:orange", lw=1, alpha=0.9,
-                     label="one-sample KL, 3 runs" if k == 0 else None)
+    shades = ["#f7b267", "#f4845f", "#c8553d", "#8c2f1b"]
+    for k in range(n_runs):
+        axes[0].plot(sampled_sigma[:, k], color=shades[k % len(shades)], lw=1.2, alpha=0.95,
+                     label=f"one-sample KL, run {k + 1}")
     axes[0].plot(closed_sigma[:, 0], color="black", lw=2.5, label="closed form")
     axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
-    shown = torch.cat([sampled_sigma[:, :3].flatten(), closed_sigma[:, 0]])
-    axes[0].set(ylim=(min(0.65, shown.min().item() - 0.05), max(1.3, shown.max().item()) + 0.13),
-                xlabel="gradient step", ylabel=r"$\sigma$", title=f"One unused coordinate, learning rate {lr:g}")
-    axes[0].legend(fontsize=10, loc="upper center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4,
-                   borderaxespad=0.3)
+    shown = torch.cat([sampled_sigma[:, :n_runs].flatten(), closed_sigma[:, 0]])
+    top = max(1.3, shown.max().item()) + 0.05
+    axes[0].set(ylim=(min(0.7, shown.min().item() - 0.05) - 0.28, top), xlabel="gradient step", ylabel=r"$\sigma$",
+                title=f"One unused coordinate, learning rate {lr:g}")
+    axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
     axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
     axes[1].plot(sampled_kl.mean(1), color="tab:orange", lw=1.8, zorder=3,
                  label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
@@ -595,9 +767,12 @@ def plot_kl_noise_floor(closed: tuple, sampled: tuple, lr: float, floor: float):
     return fig, axes
 
 
-def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0):
+def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, label_heights: tuple | None = None,
+                      ylim: tuple[float, float] = (0, 6)):
     """The per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ (left) and over (μ, log σ²) in labelled bands (right),
     with the prior, the ``example`` q and the two points where the ``level``-nat contour crosses μ = 0.
+    ``label_heights`` (one log σ² per level 0.5, 1, 2, 4) puts each contour's label where it crosses that height,
+    on the left; by default all four sit at log σ² = −1.5. ``ylim``: the left panel's KL range.
     Returns (fig, axes, (s_low, s_high))."""
     f64 = dict(dtype=torch.float64)
     sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
@@ -605,7 +780,7 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0):
     for m in (0.0, 1.0, 2.0):
         axes[0].plot(sigmas, kl_1d(torch.tensor(m, **f64), sigmas), label=rf"$\mu$ = {m:g}")
     axes[0].axvline(1.0, color="grey", lw=0.8, ls=":")
-    axes[0].set(xscale="log", ylim=(0, 6), xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
+    axes[0].set(xscale="log", ylim=ylim, xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
                 title=r"KL against $\sigma$: smallest at $\sigma$ = 1")
     axes[0].legend(fontsize=10, loc="upper center")
     mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, **f64), torch.linspace(-6, 3, 241, **f64), indexing="xy")
@@ -615,8 +790,8 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0):
     contour = axes[1].contourf(mu_grid, lv_grid, kl_grid, levels=levels + [40], colors=band_colors)
     lines = axes[1].contour(mu_grid, lv_grid, kl_grid, levels=levels[1:], linewidths=0.9,
                             colors=["white" if v < 2 else "black" for v in levels[1:]])  # readable on each band
-    at = -1.5  # labels where each contour crosses log σ² = at, on the left
-    spots = [(-math.sqrt(2 * v - (math.exp(at) - 1 - at)), at) for v in levels[1:-1]] + [(-2.55, 2.4)]
+    heights = label_heights or (-1.5,) * 4  # labels where each contour crosses its height, on the left
+    spots = [(-math.sqrt(2 * v - (math.exp(at) - 1 - at)), at) for v, at in zip(levels[1:-1], heights)] + [(-2.55, 2.4)]
     axes[1].clabel(lines, fmt="%g", fontsize=10, manual=spots)
     # the level-nat contour at mu = 0: (e^s - 1 - s) / 2 = level, solved by bisection below and above 0
     def crossing(lo, hi):
@@ -654,6 +829,7 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0):
         if text.get_text() in {"0.5", "1", "2", "4", "8"}:
             text.set(rotation=0, color="black", bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     return fig, axes, (s_low, s_high)
+
 
 
 # notebook 05 · training the VAE
@@ -749,6 +925,19 @@ def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: st
     if title:
         ax.set_title(title)
     ax.legend(fontsize=9, loc="upper left")
+    return ax
+
+
+def mark_flatten_and_loss_shapes(ax, batch: int, d_in: int = 784):
+    """On a ``diagrams.vae_diagram(..., batch=batch)``: name the ``view(-1, d_in)`` step on the first arrow and give
+    both loss terms their per-image shape [batch]. Returns the axes."""
+    shape = dict(fontsize=9.5, color="#1f4e79")
+    ax.annotate(f"view(-1, {d_in})", xy=(1.16, 2.03), xytext=(1.16, 3.05), ha="center", va="bottom",
+                arrowprops=dict(arrowstyle="-", color="#1f4e79", lw=0.8), **shape)
+    ax.text(7.0, 3.45, f"→ [{batch}]", ha="left", va="bottom", fontsize=10, color="#b03030")
+    ax.text(5.05, -0.5, f"summed over the {d_in} pixels → [{batch}], one number per image", ha="center", va="top",
+            fontsize=10, color="#b03030")
+    ax.set_ylim(-0.95, ax.get_ylim()[1])
     return ax
 
 
