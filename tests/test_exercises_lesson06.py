@@ -43,34 +43,12 @@ def test_a_prediction_outside_the_choices_is_refused():
     assert lesson06.view_shape_of_98.check("[8,784]", verbose=False).passed
 
 
-def test_flatten_with_view_names_the_error_and_the_case():
-    result = lesson06.flatten_batch.check(lambda x: x.view(x.shape[0], -1), verbose=False)
-    assert result.status == "incorrect"
-    assert "raised RuntimeError" in result.message and "(8 colour images of 10×10 stored channels_last)" in result.message
-
-
-def test_flatten_with_a_fixed_784_is_recognised_on_the_14x14_case():
-    result = lesson06.flatten_batch.check(lambda x: x.reshape(-1, 784), verbose=False)
-    assert result.mistake == "a fixed 784 per row"
-    assert "case 2 of 4 (4 images of 14×14)" in result.message and "shape [1, 784]" in result.message
-
-
-def test_flatten_with_the_view_of_a_contiguous_copy_passes():
-    assert lesson06.flatten_batch.check(lambda x: x.contiguous().view(len(x), -1), verbose=False).passed
-    assert lesson06.flatten_batch.check(lambda x: x.flatten(1), verbose=False).passed
-
-
-def test_flatten_in_memory_order_is_wrong_for_colour_images():
-    # reading the values as channels_last stores them (H, W, C) interleaves the channels: wrong pixel order
-    result = lesson06.flatten_batch.check(lambda x: x.permute(0, 2, 3, 1).reshape(len(x), -1), verbose=False)
-    assert result.status == "incorrect" and result.mistake is None
-    assert "case 3 of 4" in result.message and "first differs at index" in result.message
-
-
-def test_the_channels_last_case_is_not_contiguous_and_flattens_in_channel_order():
-    x = lesson06.flatten_batch.cases()[3].args[0]
-    assert not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(lesson06.reference_flatten_batch(x), x.contiguous().view(len(x), -1))
+def test_the_conv_vae_sides_are_measured_and_30_is_explained():
+    assert lesson06.conv_vae_sides.answer() == solutions.conv_vae_sides == "24, 32 and 36"
+    assert [lesson06._decoder_side(n) for n in lesson06.CONV_SIDES] == [24, 28, 32, 36]
+    result = lesson06.conv_vae_sides.check("24, 30, 32 and 36", verbose=False)
+    assert result.status == "incorrect" and "784 logits for 900 pixels" in result.message
+    assert lesson06.conv_vae_sides.check("24,32 and 36", verbose=False).passed
 
 
 def test_dilated_side_with_true_division_fails_where_the_stride_does_not_divide():

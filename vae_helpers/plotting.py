@@ -386,51 +386,76 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
     return fig, (ax, ax_zoom)
 
 
-def plot_line_turning(turn_deg, one_point: dict, all_points: dict, n_points: int, figsize=(10, 4.0)):
-    """Section 4 of notebook 01: log p(x) of a line model against the angle (degrees) the line is turned by,
-    one curve per σ (dict σ → values), for one observation (left) and summed over ``n_points`` (right),
-    on a symlog axis. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=figsize)
+def plot_line_spike(turn_deg, one_point: dict, all_points: dict, n_points: int,
+                    floor: float = -40.0, figsize=(10, 4.0)):
+    """Notebook 01: log p(x) of a line model against the angle (degrees) the line is turned by, one curve per σ
+    (dict σ → values). Left: one observation, angle 0 = the line through it, linear axis clipped at ``floor``.
+    Right: summed over ``n_points`` observations, angle 0 = the line that made the data,
+    on a log axis. Returns (fig, axes)."""
+    fig, (ax_one, ax_all) = plt.subplots(1, 2, figsize=figsize)
     shades = plt.get_cmap("plasma")
-    for ax, curves, what in ((axes[0], one_point, "log p(x), the farthest observation"),
-                             (axes[1], all_points, f"Σ log p(x) over all {n_points} observations")):
-        for k, (sigma, values) in enumerate(curves.items()):
-            ax.plot(turn_deg, values, color=shades(0.8 * k / max(len(curves) - 1, 1)), lw=1.8, label=f"σ = {sigma:g}")
-        ax.axvline(0, color="gray", ls=":", lw=1.2)
-        ax.set_yscale("symlog", linthresh=10)
-        high = max(float(v.max()) for v in curves.values())
-        ax.set_ylim(top=10.0 if high > -10 else -(10.0 ** math.floor(math.log10(-high))))
-        ax.set(xlabel="angle the line is turned by (degrees)\n0 = the line that made the data", ylabel=what)
+    for k, sigma in enumerate(one_point):
+        color = shades(0.8 * k / max(len(one_point) - 1, 1))
+        ax_one.plot(turn_deg, one_point[sigma], color=color, lw=1.8, label=f"σ = {sigma:g}")
+        ax_all.plot(turn_deg, all_points[sigma], color=color, lw=1.8)
+    high = max(float(v.max()) for v in one_point.values())
+    ax_one.set_ylim(floor, max(2.0, high + 2.0))
+    ax_one.set(xlabel="angle the line is turned by (degrees)\n0 = the line through this observation",
+               ylabel=f"log p(x) (nats, clipped at {floor:g})", title="one observation: a spike where the line meets x")
+    ax_all.set_yscale("symlog", linthresh=10)  # every value lies far below -10: a plain log scale of -Σ log p(x)
+    high_all = max(float(v.max()) for v in all_points.values())
+    ax_all.set_ylim(top=-(10.0 ** math.floor(math.log10(-high_all))))
+    ax_all.set(xlabel="angle the line is turned by (degrees)\n0 = the line that made the data",
+               ylabel=f"Σ log p(x) over all {n_points} observations", title="all observations: every line sinks")
+    for ax in (ax_one, ax_all):
+        ax.set_xticks(range(-90, 91, 30))
         ax.grid(alpha=0.3)
-    axes[0].set_title("one observation: a spike where the line meets x")
-    axes[1].set_title("all observations: every line sinks")
-    axes[0].legend(loc="lower right", fontsize=9)
-    fig.tight_layout()
-    return fig, axes
+    fig.legend(*ax_one.get_legend_handles_labels(), loc="lower center", ncol=len(one_point), fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig, (ax_one, ax_all)
 
 
-def plot_proposal_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
-                          n_sd: float = 4.0, max_area: float = 400.0, figsize=(10, 4.6)):
+def plot_importance_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
+                            n_sd: float = 4.0, max_area: float = 120.0, figsize=(13, 4.4)):
     """Importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2], weights [n]),
-    marker area ∝ weight (normalised per panel), over the posterior's 1- and 2-sd ellipses, all panels on
-    the same ± ``n_sd`` sd window around the posterior mean. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    marker area ∝ weight share on ONE scale for all panels, over the posterior's 1- and 2-sd ellipses; a last
+    panel plots each draw's share × n (1 = the uniform share 1/n) against its distance from the posterior mean
+    in posterior sd (Mahalanobis), one colour per proposal. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=figsize)
     half = n_sd * posterior_cov.diagonal().sqrt().max().item()
-    for ax, (title, (z, weights)) in zip(axes[0], panels.items()):
-        share = weights / weights.sum()
-        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / share.max(), color="tab:red", alpha=0.5, linewidths=0)
-        ax.scatter(z[:, 0], z[:, 1], s=2, color="black")
-        for k, style in ((1, "-"), (2, "--")):
-            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, k, color="black", ls=style, lw=1.2, zorder=3)
+    shares = {title: w / w.sum() for title, (_, w) in panels.items()}
+    top = max(s.max().item() for s in shares.values())
+    precision = torch.linalg.inv(posterior_cov)
+    colors = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+    ax_r = axes[-1]
+    for k, (ax, (title, (z, _))) in enumerate(zip(axes, panels.items())):
+        share, color = shares[title], colors[k % len(colors)]
+        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / top, color=color, alpha=0.5, linewidths=0)
+        ax.scatter(z[:, 0], z[:, 1], s=1.5, color="black")
+        for j, style in ((1, "-"), (2, "--")):
+            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, j, color="black", ls=style, lw=1.2, zorder=3)
         ax.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
                ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
                xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title=title)
-    axes[0, 0].scatter([], [], s=60, color="tab:red", alpha=0.5, label="marker area ∝ weight")
-    axes[0, 0].plot([], [], "k-", lw=1.2, label="posterior: 1 sd")
-    axes[0, 0].plot([], [], "k--", lw=1.2, label="posterior: 2 sd")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
+        offset = (z - posterior_mean).unsqueeze(-1)
+        distance = (offset.mT @ precision @ offset).flatten().sqrt()
+        ax_r.scatter(distance, share * len(share), s=8, color=color, alpha=0.7, label=title.split("\n")[0])
+    ax_r.axhline(1.0, color="gray", ls=":", lw=1.2, label="uniform share 1/n")
+    ax_r.set_yscale("log")
+    n = len(next(iter(shares.values())))
+    low, high = min(s.min().item() for s in shares.values()) * n, top * n
+    ax_r.set_ylim(low / 2, high * 10)  # headroom for the legend above the points
+    ax_r.set(xlabel="distance from the posterior mean (posterior sd)", ylabel=f"weight share × {n} (1 = uniform)",
+             title="each draw's weight against its distance")
+    ax_r.grid(alpha=0.3, which="both")
+    ax_r.legend(fontsize=9, loc="upper right")
+    handles = [plt.Line2D([], [], ls="", marker="o", ms=8, color="gray", alpha=0.5),
+               plt.Line2D([], [], ls="", marker="o", ms=2, color="black"),
+               plt.Line2D([], [], color="black", lw=1.2), plt.Line2D([], [], color="black", ls="--", lw=1.2)]
+    fig.legend(handles, ["marker area ∝ weight (one scale for both panels)", "a draw z ~ q(z|x)",
+                         "posterior: 1 sd", "posterior: 2 sd"], loc="lower center", ncol=4, fontsize=9)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig, axes[0]
+    return fig, axes
 
 
 def plot_code_vs_property(pairs: list, figsize=(9, 3.8)):

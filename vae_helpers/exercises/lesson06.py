@@ -131,44 +131,44 @@ row_summed_colour_loss = Prediction(
               "β = 1024; batches 1 and 3": _WHY_SUMMED + ".",
               "β = 1024; batches 1 and 32": _WHY_SUMMED + "; and " + _WHY_3 + "."})
 
-# --------------------------------------------------------------------------- 4. flatten any batch
+# --------------------------------------------------------------------------- 4. predict: the conv VAE at other sides
+
+CONV_SIDES = (24, 30, 32, 36)
 
 
-def reference_flatten_batch(x: torch.Tensor) -> torch.Tensor:
-    """[B, C, H, W] → [B, C*H*W], for any image size and any memory layout."""
-    return torch.flatten(x, start_dim=1)
+def _decoder_side(side: int) -> int:
+    """The side of the logits that section 6's ConvVAE, with every size adapted to ``side``, returns: measured by
+    running its two convolutions down and its two transposed convolutions back up."""
+    down = nn.Sequential(nn.Conv2d(1, 1, 4, stride=2, padding=1), nn.Conv2d(1, 1, 4, stride=2, padding=1))
+    up = nn.Sequential(nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1), nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1))
+    with torch.no_grad():
+        return int(up(down(torch.zeros(1, 1, side, side))).shape[-1])
 
 
-def _flatten_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(6)
-    return [
-        Case((torch.rand(3, 1, 28, 28, generator=g, dtype=torch.float64),), "3 MNIST images"),
-        Case((torch.rand(4, 1, 14, 14, generator=g, dtype=torch.float64),), "4 images of 14×14"),
-        Case((torch.rand(16, 3, 7, 7, generator=g, dtype=torch.float64),), "16 colour images of 7×7"),
-        # a legitimate non-contiguous layout: still [B, C, H, W], but stored pixel by pixel (view refuses it)
-        Case((torch.rand(8, 3, 10, 10, generator=g, dtype=torch.float64).contiguous(memory_format=torch.channels_last),),
-             "8 colour images of 10×10 stored channels_last"),
-    ]
+def _conv_vae_sides() -> str:
+    """The sides among CONV_SIDES whose decoder returns exactly side × side logits, written as the choices are."""
+    fit = [str(n) for n in CONV_SIDES if _decoder_side(n) == n]
+    return fit[0] + " only" if len(fit) == 1 else ", ".join(fit[:-1]) + " and " + fit[-1]
 
 
-flatten_batch = Exercise(
-    "flatten_batch", reference_flatten_batch, _flatten_cases, lesson=LESSON,
-    hints=["Keep the batch dimension as it is and collect everything else into one dimension.",
-           "The number of values per image is x[0].numel(), or let -1 work it out; view refuses some layouts.",
-           "The channels_last case needs a copy in the order the tensor presents its values (C, H, W): section 3 "
-           "names the method that copies only when it must."],
-    mistakes=[
-        Mistake("a fixed 784 per row", "reshape(-1, 784) only keeps the total: for 4 images of 14×14 it returns "
-                "one row holding all four. Take the row length from the images, not from MNIST.",
-                lambda x: x.reshape(-1, 784), hint=2),
-        Mistake("the whole batch in one row", "reshape(1, -1) (or flatten()) loses the batch dimension: every "
-                "image must stay its own row.", lambda x: x.reshape(1, -1), hint=1),
-        Mistake("height times width, channels forgotten", "an image has C × H × W values; with H × W per row, "
-                "a colour image is split into C rows.", lambda x: x.reshape(-1, x.shape[-2] * x.shape[-1]),
-                hint=2),
-        Mistake("the channel dimension kept", "flatten(2) gives [B, C, H·W]: the encoder's Linear layer wants "
-                "one row per image, [B, C·H·W].", lambda x: x.flatten(2), hint=1),
-    ])
+_WHY_30 = ("at 30 the first convolution gives ⌊30/2⌋ = 15 and the second ⌊15/2⌋ = 7; the transposed convolutions "
+           "double 7 to 14 and 28, so the decoder returns 784 logits for 900 pixels")
+_WHY_FITS = "the side {n} halves twice without remainder ({n} → {h} → {q}), and doubling twice gives {n} back"
+
+conv_vae_sides = Prediction(
+    "conv_vae_sides", _conv_vae_sides, lesson=LESSON,
+    choices=["32 only", "24 and 32", "30 and 32", "24, 32 and 36", "24, 30 and 32", "24, 30, 32 and 36"],
+    explain="Each convolution with k = 4, s = 2, p = 1 maps a side H to ⌊(H + 2 − 4)/2⌋ + 1 = ⌊H/2⌋, and each "
+    "transposed one maps it to (H − 1)·2 − 2 + 4 = 2H. The decoder returns 4·⌊⌊n/2⌋/2⌋, which is n exactly when "
+    "4 divides n: 24, 32 and 36. " + _WHY_30[0].upper() + _WHY_30[1:] + ", and the loss refuses them.",
+    hints=["Run section 6's formula on each side through both convolutions, then its transposed formula back up.",
+           "The convolution's formula rounds down. A side that is odd after the first convolution loses a pixel: "
+           "can the transposed convolutions, which only double, give it back?"],
+    mistakes={"24, 30, 32 and 36": _WHY_30 + ".",
+              "24, 30 and 32": _WHY_30 + "; and " + _WHY_FITS.format(n=36, h=18, q=9) + ".",
+              "30 and 32": _WHY_30 + "; and " + _WHY_FITS.format(n=24, h=12, q=6) + ".",
+              "24 and 32": _WHY_FITS.format(n=36, h=18, q=9) + ": 9 is odd, but nothing halves it again.",
+              "32 only": _WHY_FITS.format(n=24, h=12, q=6) + ", and so does 36 (36 → 18 → 9)."})
 
 # --------------------------------------------------------------------------- 5. transfer: a dilated convolution
 
@@ -215,4 +215,4 @@ dilated_conv_side = Exercise(
                 "the first position counts too.", lambda n, k, s, p, d: (n + 2 * p - _span(k, d)) // s, hint=3),
     ])
 
-__all__ = ["view_shape_of_98", "viewable_slices", "row_summed_colour_loss", "flatten_batch", "dilated_conv_side"]
+__all__ = ["view_shape_of_98", "viewable_slices", "row_summed_colour_loss", "conv_vae_sides", "dilated_conv_side"]
