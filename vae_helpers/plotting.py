@@ -199,25 +199,26 @@ def show_reconstructions_and_samples(images, reconstructions, samples, ncol=12, 
 def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     """Where a model's loss goes, one horizontal bar per model: ``losses = {name: (reconstruction, KL)}`` in nats
     per image, the reconstruction split at ``floor`` (the loss even a perfect decoder pays) into the floor and the
-    part above it, then the KL term. Each part is labelled with its nats (to 0.1), each bar with the sum of those labels.
-    Returns the figure."""
+    part above it, then the KL term. The labels (to 0.1 nat) are differences of rounded running totals, so they add
+    up to the bar's true total, rounded, and floor plus reconstruction reads as its own value rounded. Returns the
+    figure."""
     fig, ax = plt.subplots(figsize=figsize)
     names = list(losses)[::-1]  # the first model on top
     parts = (("the floor: no Bernoulli decoder avoids it", "#c7c7c7"), ("reconstruction above the floor", "C1"),
              ("KL term", "C2"))
     for row, name in enumerate(names):
         recon, kl = losses[name]
-        left = 0.0
+        left, shown = 0.0, 0.0  # running total drawn, running total as labelled (to 0.1)
         for (label, colour), width in zip(parts, (floor, recon - floor, kl)):
             if width <= 0:
                 continue
             ax.barh(row, width, left=left, color=colour, edgecolor="k", lw=0.8, height=0.6,
                     label=label)
+            part = round(left + width, 1) - round(shown, 1)  # rounded running totals: the labels add up
             if width >= 12:
-                ax.text(left + width / 2, row, f"{width:.1f}", ha="center", va="center", fontsize=10)
-            left += width
-        total = sum(round(w, 1) for w in (floor, recon - floor, kl))  # the parts as labelled add up to it
-        ax.text(left + 3, row, f"= {total:.1f}", ha="left", va="center", fontsize=10, fontweight="bold")
+                ax.text(left + width / 2, row, f"{part:.1f}", ha="center", va="center", fontsize=10)
+            left, shown = left + width, shown + part
+        ax.text(left + 3, row, f"= {recon + kl:.1f}", ha="left", va="center", fontsize=10, fontweight="bold")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=3,
@@ -242,33 +243,37 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=10,
                           alpha=0.6, lw=0)
     fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
-    centres = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
-    for _ in range(50):  # nudge labels whose centres nearly coincide apart, so that each stays readable
+    means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
+    centres = means.clone()
+    for _ in range(100):  # move labels whose means nearly coincide apart, so that each stays readable
         gap = centres[:, None, :] - centres[None, :, :]
-        near = (gap.norm(dim=2) < 0.42) & ~torch.eye(10, dtype=torch.bool)
+        near = (gap.norm(dim=2) < 0.5) & ~torch.eye(10, dtype=torch.bool)
         if not near.any():
             break
         centres = centres + 0.02 * (gap * near[..., None]).sum(dim=1).sign()
-    for d, (u, v) in enumerate(centres.tolist()):
-        left.text(u, v, str(d), fontsize=10, fontweight="bold", ha="center", va="center", zorder=4,
-                  bbox=dict(boxstyle="circle,pad=0.25", facecolor=cmap(d), edgecolor="none", alpha=0.95))
+    for d, ((u, v), (p, q)) in enumerate(zip(centres.tolist(), means.tolist())):
+        left.plot([p, u], [q, v], color="k", lw=0.8, zorder=4)
+        left.scatter([p], [q], s=22, color=cmap(d), edgecolor="k", lw=0.8, zorder=5)
+        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=6,
+                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=cmap(d), edgecolor="k", lw=0.6, alpha=0.95))
     for radius in (1, 2):
         left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
     left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
     for i in range(n_clouds):
         left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="#7b0099", lw=2.2,
-                               zorder=5))
-    first = ", ".join(str(int(d)) for d in labels[:n_clouds])
-    left.plot([], [], color="#7b0099", lw=2.2,
-              label=f"q(z | x) of test images 1–{n_clouds} (a {first}): 2σ ellipses")
+                               zorder=7))
+        left.text(mu[i, a] + 1.5 * sd[i, a] + 0.15, mu[i, b] - 1.5 * sd[i, b] - 0.15, f"a {int(labels[i])}", fontsize=9,
+                  color="#7b0099", fontweight="bold", ha="left", va="top", zorder=8,
+                  bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85))
+    left.plot([], [], color="#7b0099", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses, each with its digit")
     left.plot([], [], " ", label=f"σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}, all {len(mu):,} images")
-    left.plot([], [], "o", ms=9, color="#bbbbbb", label=f"each digit's mean μ, all {len(mu):,} images")
+    left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k", label=f"each digit's mean μ (dot, labelled nearby), all {len(mu):,} images")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set_xlim(-4, 4)
     left.set_ylim(-4, 4)
     left.set_aspect("equal")
-    left.set_xlabel(f"coordinate {a + 1} of μ")
-    left.set_ylabel(f"coordinate {b + 1} of μ")
+    left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
+    left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
     left.set_title(f"{n_points:,} test images: the 2 coordinates (of {mu.shape[1]})\nthat vary most between images",
                    fontsize=10)
     name, own = ("z ~ q(z | x), test images", codes) if codes is not None else ("mean codes μ", mu)
@@ -736,17 +741,20 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
 def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
     """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right): ``grads[where]`` = (d_mu, d_log_var),
     one value per draw, ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a vertical line in the
-    same colour. Each histogram's legend entry gives its standard deviation. Returns (fig, axes)."""
+    same colour. Each histogram's legend entry gives its mean and standard deviation. Returns (fig, axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.7))
     colors = ["tab:red", "tab:blue", "tab:green"]
-    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4, 4.5), (-1.2, 3.5)))):
+    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.2, 4)))):
+        top = 0.0
         for color, (where, g) in zip(colors, grads.items()):
             values = g[k].detach().double()
-            ax.hist(values.clamp(*lim).numpy(), bins=bins, range=lim, density=True, histtype="stepfilled",
-                    alpha=0.35, color=color, label=f"{where}: one draw each, sd {values.std().item():.2f}")
+            mean = f"{values.mean().item():.2f}".replace("-0.00", "0.00").replace("-", "\u2212")
+            heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, histtype="stepfilled", alpha=0.35,
+                                  color=color, label=f"{where}: one draw each, mean {mean}, sd {values.std().item():.2f}")
+            top = max(top, heights.max())
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
-        ax.set(xlim=lim, xlabel=f"gradient of the KL with respect to {name}", ylabel="density",
+        ax.set(xlim=lim, ylim=(0, 1.55 * top), xlabel=f"gradient of the KL with respect to {name}", ylabel="density",
                title=f"d KL / d{name}: {len(values):,} draws")
         ax.legend(fontsize=9, loc="upper right")
     fig.tight_layout()
@@ -774,13 +782,13 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     shades = ["#f7b267", "#f4845f", "#c8553d", "#8c2f1b"]
     for k in range(n_runs):
         axes[0].plot(sampled_sigma[:, k], color=shades[k % len(shades)], lw=1.2, alpha=0.95,
-                     label=f"one-sample KL, run {k + 1}")
+                     label=f"one-sample KL, {n_runs} runs" if k == n_runs // 2 else None)
     axes[0].plot(closed_sigma[:, 0], color="black", lw=2.5, label="closed form")
     axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
     shown = torch.cat([sampled_sigma[:, :n_runs].flatten(), closed_sigma[:, 0]])
     top = max(1.3, shown.max().item()) + 0.05
-    axes[0].set(ylim=(min(0.7, shown.min().item() - 0.05) - 0.28, top), xlabel="gradient step", ylabel=r"$\sigma$",
-                title=f"One unused coordinate, learning rate {lr:g}")
+    axes[0].set(ylim=(min(0.7, shown.min().item() - 0.05) - 0.17, top), xlabel="gradient step", ylabel=r"$\sigma$",
+                title=f"One inactive unit, learning rate {lr:g}")
     axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
     axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
     axes[1].plot(sampled_kl.mean(1), color="tab:orange", lw=1.8, zorder=3,
