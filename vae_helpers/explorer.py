@@ -66,7 +66,7 @@ class LatentExplorer(widgets.VBox):
 
     def _draw_map(self, ax, z):
         """The encoder means coloured by class (as plotting.plot_latent_scatter) and a cross at z."""
-        plot_latent_scatter(self._codes, self._labels, ax=ax, s=4, alpha=1.0)
+        plot_latent_scatter(self._codes, self._labels, ax=ax, s=4, alpha=0.4)
         (mark,) = ax.plot([z[0]], [z[1]], "k+", markersize=16, markeredgewidth=2.5)
         ax.set(xlim=(-self._limit, self._limit), ylim=(-self._limit, self._limit), aspect="equal")
         ax.set_title("the code among the encoder means", fontsize=10)

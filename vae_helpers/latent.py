@@ -19,7 +19,7 @@ from . import losses
 
 __all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
-           "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
+           "hole_map_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -176,8 +176,8 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
                    alpha=0.6, label=str(c))
     for i in ellipses.tolist():  # the encoder Gaussian q(z|x): an ellipse of two standard deviations
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
-                             color=colour(labels[i]), lw=2, zorder=4,
-                             path_effects=[patheffects.withStroke(linewidth=4.5, foreground="black")]))
+                             color=colour(labels[i]), lw=1.6, zorder=4,
+                             path_effects=[patheffects.withStroke(linewidth=2.6, foreground="black")]))
     for i in ([] if thin is None else thin.tolist()):  # thin ellipses: e.g. the image nearest each median
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=colour(labels[i]), lw=1.8, zorder=6))
@@ -397,7 +397,7 @@ def prior_shaped_means(log_var: torch.Tensor, seed: int) -> torch.Tensor:
 def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal",
                      quantile: float | None = None, xmin: float | None = None):
     """One row of overlaid histograms per panel (title → {label → [M] tensor of log q(z) − log p(z)}), on shared
-    bins, each group's mean dashed and quoted in the legend.
+    bins, each group's mean quoted in the legend.
 
     With ``quantile`` each panel also draws the second group's ``quantile`` as a solid line, labelled with the
     share of the first group left of it; with ``xmin`` the axis starts there and each panel counts the draws
@@ -408,9 +408,8 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True)
     for ax, (title, ratios) in zip(axes, panels.items()):
         for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
-            mean = float(r.mean())
+            mean = float(r.mean())  # quoted in the legend only: a line would crowd the quantile's
             ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean:.1f})")
-            ax.axvline(mean, color=color, linestyle="--", linewidth=1.5)
         if quantile is not None:
             first, second = (r.cpu() for r in ratios.values())
             cut = float(torch.quantile(second, quantile))
@@ -554,13 +553,48 @@ def nearest_digit_similarity(images: torch.Tensor, references: torch.Tensor, chu
 
 def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | None = None):
     """Notebook 07's decoded prior draws: one row of ``per_row`` images per group (label → images [≥ per_row, 1, 28,
-    28]), each row labelled with its group's mean ``similarity`` (label → [M] tensor, ``nearest_digit_similarity``)."""
+    28]), each row labelled with its group's mean ``similarity`` (label → [M] tensor, ``nearest_digit_similarity``)
+    ± its standard error."""
     from . import plotting
 
     images = torch.cat([v[:per_row].cpu() for v in rows.values()])
-    labels = [f"{k}\nsimilarity {float(similarity[k].mean()):.2f}" for k in rows]
+    labels = [f"{k}\nsimilarity {float(similarity[k].mean()):.2f}"
+              f" ± {float(similarity[k].std() / len(similarity[k]) ** 0.5):.1g}" for k in rows]
     fig, ax = plt.subplots(figsize=(9.5, 1.05 * len(rows) + 0.9))
     plotting.show_labelled_grid(images, per_row, [], labels, "", "", title, ax=ax, fontsize=10)
     ax.set_xticks([])
     fig.tight_layout()
     return fig
+
+
+def hole_map_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str):
+    """Notebook 07's holes in 2-D: the encoder means ``codes`` [N, 2] as faint grey dots, the prior draws ``draws``
+    [M, 2] on top (red crosses where ``in_hole`` [M] is true, blue dots elsewhere), the prior's circles of radius
+    1 and 2 and its square |z_j| ≤ ``edge``."""
+    codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
+    fig, ax = plt.subplots(figsize=(7, 6.2))
+    ax.scatter(codes[:, 0], codes[:, 1], s=5, color="0.6", alpha=0.35, linewidths=0, label="codes of test images")
+    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=12, color="tab:blue",
+               label=f"prior draws among the codes ({int((~in_hole).sum())})")
+    ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=30, marker="x", color="tab:red", linewidths=1.5,
+               label=f"prior draws in holes ({int(in_hole.sum())})")
+    for radius in (1, 2):
+        ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
+    ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
+    ax.legend(fontsize=10, loc="lower right", markerscale=1.5, framealpha=0.9)
+    ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title)
+    return fig, ax
+
+
+@torch.no_grad()
+def similarity_by_quarter(model, z_sorted: torch.Tensor, references: torch.Tensor, parts: int = 4) -> tuple[list, float]:
+    """Decode codes ``z_sorted`` [M, d], sorted by a score from lowest to highest, and measure each decoded image's
+    ``nearest_digit_similarity`` to ``references``. Returns the similarities split into ``parts`` equal groups in
+    score order (lowest first), and Spearman's rank correlation between score rank and similarity over all M."""
+    from . import plotting
+
+    sim = nearest_digit_similarity(plotting.sample_images(model, z_sorted), references).double()
+    rank = sim.argsort().argsort().double()  # the rank of each similarity; the score's rank is the position
+    position = torch.arange(len(sim), dtype=torch.float64)
+    rho = float(torch.corrcoef(torch.stack([position, rank]))[0, 1])
+    return list(sim.float().chunk(parts)), rho

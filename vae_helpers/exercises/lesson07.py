@@ -241,7 +241,7 @@ midpoint_length = Prediction(
     "another place where q and p part: the midpoint has a higher prior density than either end, yet section 4's "
     "second moments near 1 mean that the decoder was trained on codes of length near √20, not √10. Spherical "
     "interpolation, which keeps the length, was proposed for this (White, 2016); between the codes of real images "
-    "it does not help (Going deeper), because there the trouble is that q(z) is not the prior.",
+    "it need not help, because there the trouble is that q(z) is not the prior.",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
     mistakes={"a": "√40 is the length of the sum z_a + z_b, whose coordinates have variance 2; the midpoint is half "
