@@ -25,11 +25,11 @@ def wide_proposal_draws() -> str:
 
 
 def rho_from_weights() -> str:
-    """Prediction: choice "c", about N = 10^4.
+    """Prediction: choice "b", about N = 10^4.
 
     With sums, rho_hat = N sum_i w_i^2 / (sum_i w_i)^2. When one draw carries all of the weight,
     sum_i w_i^2 = (sum_i w_i)^2, so rho_hat = N = 10^4, whatever the true rho (about 10^18 for the 4 of
-    section 8). In general N s^2 <= rho_hat <= N s for the heaviest share s, so rho_hat <= N: N / rho_hat is
+    section 7). In general N s^2 <= rho_hat <= N s for the heaviest share s, so rho_hat <= N: N / rho_hat is
     Kish's effective sample size, at least 1. The weights' own estimate saturates at N.
     """
-    return "c"
+    return "b"

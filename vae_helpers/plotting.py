@@ -254,7 +254,7 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     for d, ((u, v), (p, q)) in enumerate(zip(centres.tolist(), means.tolist())):
         left.plot([p, u], [q, v], color="k", lw=0.8, zorder=4)
         left.scatter([p], [q], s=22, color=cmap(d), edgecolor="k", lw=0.8, zorder=5)
-        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=6,
+        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
                   bbox=dict(boxstyle="circle,pad=0.15", facecolor=cmap(d), edgecolor="k", lw=0.6, alpha=0.95))
     for radius in (1, 2):
         left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
@@ -935,6 +935,58 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
     return ax
 
 
+def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tuple[str, float] | None = None,
+                 zoom_from: int = 3, figsize=(9.6, 3.8)):
+    """Like ``plot_training_curves``, but the −ELBO panel has log axes, so the first epoch's fall from the
+    untrained model's test score ``start`` (a square at the first step) is drawn whole; an inset zooms on the
+    epochs from ``zoom_from`` on. Returns the figure and its three axes."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    fig, axes = plot_training_curves(history, step_losses, reference=reference, zoom_from=len(history) + 1,
+                                     figsize=figsize)
+    ax = axes[0]
+    rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
+    first = len(rows) / max(len(step_losses), 1)  # the first step, in epochs
+    for line in ax.lines[:1]:
+        line.set(lw=0.3, alpha=0.6)
+    ax.plot([first], [start], "s", ms=5, color="tab:orange")
+    ax.annotate(f"untrained, {start:.1f}", (first, start), xytext=(6, -3), textcoords="offset points",
+                fontsize=9, va="top")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(first * 0.8, max(r["epoch"] for r in rows) * 1.3)
+    ax.set_ylim(90, start * 1.15)
+    ax.yaxis.set_major_locator(FixedLocator([100, 150, 200, 300, 400, 500]))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_major_locator(FixedLocator([0.01, 0.1, 1, 10]))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set(title="−ELBO (log axes)", xlabel="epoch (log scale)")
+    ax.legend(fontsize=9, loc="lower left", labelspacing=0.3)
+    late = [r for r in rows if r["epoch"] >= zoom_from]
+    if len(late) > 1:
+        inset = ax.inset_axes([0.5, 0.56, 0.47, 0.4])
+        inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
+        inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
+        inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}, linear", fontsize=9)
+        inset.tick_params(labelsize=9)
+        inset.grid(alpha=0.3)
+    return fig, axes
+
+
+def run_summary(history, step_losses: torch.Tensor, late_from: int = 5) -> dict:
+    """Numbers that describe a run: the first epoch's step mean and test −ELBO, the test gain per epoch over the
+    last five epochs, the sd of the last epoch's step losses, and the range of the test KL from epoch
+    ``late_from`` on (nan where the run is too short)."""
+    nan = float("nan")
+    late_kl = [h.test_kl for h in history[late_from - 1:]] or [nan]
+    per_epoch = len(step_losses) // max(len(history), 1)
+    return {"first_mean": -history[0].train_elbo, "first_test": -history[0].test_elbo,
+            "late_gain": (history[-1].test_elbo - history[-6].test_elbo) / 5 if len(history) > 5 else nan,
+            "step_sd": float(step_losses[-per_epoch:].std()) if per_epoch > 1 else nan,
+            "kl_low": min(late_kl), "kl_high": max(late_kl)}
+
+
 # notebook 06 · shape experiments
 
 
@@ -962,15 +1014,48 @@ def plot_elbo_breakdown(labels, floor, recon_above_floor, kl, ax=None, title: st
 
 
 def mark_flatten_and_loss_shapes(ax, batch: int, d_in: int = 784):
-    """On a ``diagrams.vae_diagram(..., batch=batch)``: name the ``view(-1, d_in)`` step on the first arrow and give
-    both loss terms their per-image shape [batch]. Returns the axes."""
+    """On a ``diagrams.vae_diagram(..., batch=batch)``: name the ``view(-1, d_in)`` step on the first arrow, give
+    both loss terms their per-image shape [batch], and keep the loss arcs clear of the image labels. Returns the axes."""
+    from matplotlib.patches import FancyArrowPatch
+
     shape = dict(fontsize=9.5, color="#1f4e79")
-    ax.annotate(f"view(-1, {d_in})", xy=(1.16, 2.03), xytext=(1.16, 3.05), ha="center", va="bottom",
+    for t in ax.texts:
+        if t.get_text().startswith("KL term"):
+            t.set_text(t.get_text() + f" → [{batch}]")
+        elif t.get_text() == f"[{batch},1,28,28]":
+            t.set_position((0.4, 2.52))
+    ax.annotate(f"view(-1, {d_in})", xy=(1.17, 1.98), xytext=(1.1, 1.25), ha="left", va="top",
                 arrowprops=dict(arrowstyle="-", color="#1f4e79", lw=0.8), **shape)
-    ax.text(7.0, 3.45, f"→ [{batch}]", ha="left", va="bottom", fontsize=10, color="#b03030")
+    for p in ax.patches:  # the two dashed reconstruction arcs: start below the image labels, end beside the text
+        if isinstance(p, FancyArrowPatch) and abs(p._posA_posB[0][1] - 1.35) < 1e-6:
+            x_start = p._posA_posB[0][0]
+            p.set_positions((x_start, 1.02), (1.75 if x_start < 5 else 8.35, -0.12))
     ax.text(5.05, -0.5, f"summed over the {d_in} pixels → [{batch}], one number per image", ha="center", va="top",
             fontsize=10, color="#b03030")
     ax.set_ylim(-0.95, ax.get_ylim()[1])
+    return ax
+
+
+def plot_code_savings(nats: dict, saved: dict, beta: float, labelled=(), ax=None):
+    """Each fact a decoder may be told about a digit as a point: the nats of code it costs (x) against the nats of
+    reconstruction it saves (y). The line y = beta·x is what a code must save to pay at that β; the facts in
+    ``labelled`` get their saving per nat and a dashed chord from 0. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.9))
+    top = 1.12 * max(nats.values())
+    ax.plot([0, top], [0, beta * top], color="tab:red", lw=1.5, label=f"β = {beta}: {beta} nats saved per nat of code")
+    others = [name for name in nats if name not in labelled]
+    ax.plot([nats[n] for n in others], [saved[n] for n in others], "o", color="0.55", ms=5,
+            label="other facts")
+    for name in labelled:
+        x, y = nats[name], saved[name]
+        ax.plot([0, x], [0, y], ls="--", color="tab:blue", lw=1)
+        ax.plot(x, y, "o", color="tab:blue", ms=7)
+        ax.annotate(f"{name}\n{y / x:.1f} per nat", (x, y), xytext=(8, -4), textcoords="offset points",
+                    va="top", fontsize=10)
+    ax.set(xlim=(0, top), ylim=(0, 1.3 * max(saved.values())), xlabel="nats of code (the least KL that carries the fact)",
+           ylabel="nats of reconstruction saved\nper test digit")
+    ax.legend(fontsize=9, loc="upper left")
     return ax
 
 
@@ -978,9 +1063,9 @@ def show_glued_row(ax, row: torch.Tensor, title: str = "", labels=None):
     """One row of 784 values drawn as 28×28, with the seams of the four 14×14 digits it holds (orange: even and
     odd lines; cyan dashed: between digits) and ``labels`` to their right. Returns the axes."""
     ax.imshow(row.detach().cpu().reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.axvline(13.5, color="tab:orange", lw=1.5)
+    ax.axvline(13.5, color="tab:orange", lw=1)
     for line in (6.5, 13.5, 20.5):
-        ax.axhline(line, color="tab:cyan", lw=1.5, ls="--")
+        ax.axhline(line, color="tab:cyan", lw=1, ls=(0, (4, 4)))
     for k, label in enumerate(labels or []):
         ax.text(28.3, 3.5 + 7 * k, label, va="center", fontsize=10)
     ax.set_title(title)

@@ -350,3 +350,16 @@ def slant_and_ink(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     right = cols[None, None, :] - col_mean[:, None, None]
     slant = (images * up * right).sum((-2, -1)) / (images * up**2).sum((-2, -1))
     return slant, ink
+
+
+def turned_line_log_marginal(
+    bias: torch.Tensor, x: torch.Tensor, towards: torch.Tensor, turn_deg: torch.Tensor, noise_std: float
+) -> torch.Tensor:
+    """log p(x) under the 1-D-latent line model x = u z + b + sigma eps with a unit direction u, for each
+    angle in ``turn_deg``: u is the direction from b to ``towards`` [2], turned by that many degrees.
+    ``x`` is [n, 2]; returns [len(turn_deg), n] (turn 0 puts the line through ``towards``)."""
+    start = torch.atan2(towards[1] - bias[1], towards[0] - bias[0])
+    angle = torch.deg2rad(turn_deg.to(DTYPE)) + start
+    u = torch.stack([angle.cos(), angle.sin()], dim=-1).unsqueeze(-1)  # one unit direction per angle, [k, 2, 1]
+    cov = u @ u.mT + noise_std**2 * torch.eye(2, dtype=DTYPE)
+    return MultivariateNormal(bias.to(DTYPE), covariance_matrix=cov).log_prob(x.to(DTYPE).unsqueeze(1)).T

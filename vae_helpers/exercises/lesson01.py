@@ -167,9 +167,9 @@ wide_proposal_draws = Prediction(
     "draws. Even a proposal that is only a little off in each direction pays exponentially in d, so an "
     "encoder has to fit the posterior closely.",
     hints=[
-        "Section 9's ρ for d = 20 is a product of 20 equal factors, one per direction. What is one factor?",
+        "Section 8's ρ for d = 20 is a product of 20 equal factors, one per direction. What is one factor?",
         "In d = 200 directions there are ten times as many factors. How does ρ grow: ten times, or to the tenth power?",
-        "Section 5 turned ρ into a number of draws for a relative error δ. Use it with δ = 0.1.",
+        "Section 4 turned ρ into a number of draws for a relative error δ. Use it with δ = 0.1.",
     ],
     mistakes={
         "a": "1.7×10² draws is the cost for d = 20. The widening per direction is the same, but ρ is a product "
@@ -195,11 +195,11 @@ def _log_mean_exp(a, dim=0):
     return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
 
 
-RHO_HAT_CHOICES = {"a": 1.0, "b": 100.0, "c": 1e4, "d": 1e18}
+RHO_HAT_CHOICES = {"a": 1e18, "b": 1e4, "c": 100.0, "d": 1.0}
 
 rho_from_weights = Prediction(
     "rho_from_weights",
-    answer="c",
+    answer="b",
     lesson=LESSON,
     choices=list(RHO_HAT_CHOICES),
     explain="With sums, ρ̂ = N·Σw²/(Σw)². When one draw carries all of the weight, Σw² ≈ (Σw)², so ρ̂ ≈ N = 10⁴, "
@@ -207,16 +207,17 @@ rho_from_weights = Prediction(
     "never exceeds N: N/ρ̂ is Kish's effective sample size, at least 1. The weights can say that an estimate "
     "rests on one draw, but not how far off it is.",
     hints=[
-        "The averages divide by N. Write ρ̂ with sums, Σw² and Σw, and keep track of the N's.",
+        "The averages divide by N, the number of prior draws per digit in section 7. Write ρ̂ with sums, "
+        "Σw² and Σw, and keep track of the N's.",
         "Let s be the heaviest draw's share of Σw. Then Σw² ≥ (s·Σw)², and Σw² ≤ (max w)·Σw = s·(Σw)².",
         "With s = 1, compare Σw² with (Σw)². Then put back the N of hint 1.",
     ],
     mistakes={
-        "a": "ρ̂ ≈ 1 means nearly equal weights, as for a proposal near the posterior. Here one draw holds all "
-        "of the weight, the opposite case.",
-        "b": "100 = √N would come from an sd, but ρ̂ is a ratio of second moments: Σw² ≈ (Σw)² leaves the full "
-        "factor N of the averages.",
-        "d": "About 10¹⁸ is the true ρ of this digit. But ρ̂ = N·Σw²/(Σw)² is built from these 10⁴ weights, and "
+        "a": "About 10¹⁸ is the true ρ of this digit. But ρ̂ = N·Σw²/(Σw)² is built from these 10⁴ weights, and "
         "Σw² ≤ (Σw)² for positive weights: it cannot exceed N.",
+        "c": "100 = √N would come from an sd, but ρ̂ is a ratio of second moments: Σw² ≈ (Σw)² leaves the full "
+        "factor N of the averages.",
+        "d": "ρ̂ ≈ 1 means nearly equal weights, as for a proposal near the posterior. Here one draw holds all "
+        "of the weight, the opposite case.",
     },
 )
