@@ -130,6 +130,19 @@ def square_grad_variance(mu: float, sigma: float, estimator: str, wrt: str = "mu
     return 2.0 * mu**4 / sigma**2 + 60.0 * mu**2 + 74.0 * sigma**2
 
 
+def square_mu_grad_variance(name: str, mu: float, sigma: float) -> float:
+    """Closed-form variance of ONE draw's estimate of d/dmu E[z^2], by the names of notebook 03's section 4:
+    ``"pathwise f'(z)"`` 4 sigma^2; ``"score, no baseline"`` mu^4 / sigma^2 + 14 mu^2 + 15 sigma^2;
+    ``"score, b = E[f]"`` (b = mu^2 + sigma^2) 8 mu^2 + 10 sigma^2; ``"score, best b*"``
+    (b* = mu^2 + 3 sigma^2) 8 mu^2 + 6 sigma^2."""
+    _check(sigma, "mu")
+    formulas = {"pathwise f'(z)": 4 * sigma**2, "score, no baseline": mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2,
+                "score, b = E[f]": 8 * mu**2 + 10 * sigma**2, "score, best b*": 8 * mu**2 + 6 * sigma**2}
+    if name not in formulas:
+        raise ValueError(f"name={name!r} is not allowed: use one of {list(formulas)}.")
+    return float(formulas[name])
+
+
 def encoder_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     """The parameters phi of a VAE's encoder: its hidden layers, fc_mu and fc_log_var."""
     return [*model.encoder.parameters(), *model.fc_mu.parameters(), *model.fc_log_var.parameters()]
@@ -276,18 +289,6 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
     return history
 
 
-def catch_up_steps(histories: dict, window: int = 15) -> dict:
-    """For each z_dim of ``histories[(z_dim, estimator)]``: the first step at which the pathwise run's centred
-    running mean of ``window`` steps reaches the score-function run's mean over its last ``window`` steps."""
-    found = {}
-    for z_dim in sorted({z for z, _ in histories}):
-        target = sum(histories[z_dim, "score"][-window:]) / window
-        smooth = torch.tensor(histories[z_dim, "pathwise"]).unfold(0, window, 1).mean(1)
-        reached = (smooth >= target).nonzero()
-        found[z_dim] = int(reached[0]) + (window + 1) // 2 if len(reached) else None
-    return found
-
-
 # --------------------------------------------------------------------------- notebook 03's figures
 
 
@@ -326,7 +327,7 @@ def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample",
     if encoder_label is None:
         encoder_label = f"{d_in}→{d_hidden}→({d_z}+{d_z})"
     if ax is None:
-        size, box = ((9.5, 2.9), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 4.0), [0.02, 0, 0.96, 1])
+        size, box = ((9.5, 2.9), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 3.6), [0, 0, 1, 1])
         ax = plt.figure(figsize=size).add_axes(box)
     picture = _draw_sampling_vae if draw == "sample" else _draw_reparameterized_vae
     picture(x_image, recon_image, dims, ax, recon_label, encoder_label)
@@ -363,35 +364,47 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
 
 
 def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
-    """``draw_vae(draw="reparameterized")``: ``diagrams.vae_diagram`` without its closed-form KL term, with
-    σ = exp(½ log σ²) written in the node z = μ + σ⊙ε and the KL term estimated at the sampled z,
-    log q(z|x) − log p(z), as notebook 03's section 5 computes it. The links to the loss terms are thin
-    solid red lines, so that they are not read as the dashed backward arrows of ``draw_computation_graphs``."""
-    from matplotlib.patches import FancyArrowPatch
+    """``draw_vae(draw="reparameterized")``: the layout of ``draw="sample"`` with the draw replaced by
+    z = μ + σ⊙ε (σ = exp(½ log σ²)), the noise ε an outside input, the loss at the sampled z (the KL term
+    estimated there too), and the backward pass drawn dashed from the loss through z into μ, log σ² and the
+    encoder, with no arrow into ε."""
+    import matplotlib.pyplot as plt
 
-    from .diagrams import LOSS, vae_diagram
-
-    vae_diagram(x_image, recon_image, dims=dims, ax=ax, losses=False, recon_label=recon_label)
-    for text in list(ax.texts):
-        if text.get_text().startswith("encoder\n"):  # the encoder's sizes line
-            text.set_text(f"encoder\n$q_\\phi(z\\mid x)$\n{encoder_label}")
-        if text.get_text().startswith("$z ="):  # make room for the conversion from log σ² to σ
-            x, y = text.get_position()
-            text.set_position((x, y + 0.16))
-            ax.text(x, y - 0.16, r"$\sigma = \exp(\log\sigma^2/2)$", fontsize=9.5, ha="center", va="center")
-
-    def link(start, end, rad=0.0):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=LOSS, lw=1.0,
-                                     connectionstyle=f"arc3,rad={rad}", shrinkA=2, shrinkB=2))
-
-    link((5.9, 2.42), (5.9, 3.3))
-    ax.text(5.9, 3.4, "KL term, estimated at $z$: $\\log q_\\phi(z\\mid x) - \\log p(z)$", ha="center", fontsize=10,
-            color=LOSS)
-    ax.text(5.05, -0.25, "reconstruction loss: $-\\log p_\\theta(x\\mid z)$, input against output", ha="center",
-            fontsize=10, color=LOSS)
-    link((0.55, 1.35), (2.0, -0.2), rad=0.25)
-    link((9.6, 1.35 - 0.3 * recon_label.count("\n")), (8.1, -0.2), rad=-0.25)  # below the label's last line
-    ax.set_ylim(-0.6, 3.8)
+    d_in, d_hidden, d_z = dims
+    fig_w, fig_h = ax.figure.get_size_inches()
+    bbox = ax.get_position()
+    half_w = 0.18 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 36 % of the height
+    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
+        if image is not None:
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.4, 0.76), zorder=3,
+                      interpolation="nearest", aspect="auto")
+        ax.text(x, 0.36, label, ha="center", va="top", fontsize=10)
+    y = 0.58
+    _node(ax, (0.255, y), f"encoder $\\phi$\n{encoder_label}", "#dbe9f6", 10)
+    _node(ax, (0.43, 0.8), "$\\mu$", "#dbe9f6")
+    _node(ax, (0.43, 0.36), "$\\log\\sigma^2$", "#dbe9f6")
+    _node(ax, (0.6, y), "$z = \\mu + \\sigma\\odot\\varepsilon$\n$\\sigma = \\exp(\\frac{1}{2}\\log\\sigma^2)$", "honeydew", 10)
+    _node(ax, (0.6, 0.2), "$\\varepsilon\\sim\\mathcal{N}(0, I)$", "lightgrey", 10)
+    _node(ax, (0.78, y), f"decoder $\\theta$\n{d_z}→{d_hidden}→{d_in}", "#fde0c5", 10)
+    for start, end in (((0.148, y), (0.172, y)), ((0.338, y + 0.07), (0.405, 0.77)), ((0.338, y - 0.07), (0.39, 0.4)),
+                       ((0.452, 0.78), (0.52, y + 0.08)), ((0.472, 0.38), (0.52, y - 0.08)), ((0.6, 0.26), (0.6, y - 0.09)),
+                       ((0.682, y), (0.72, y)), ((0.838, y), (0.862, y))):
+        _edge(ax, start, end)
+    back = "tab:blue"
+    for start, end, rad in (((0.78, y + 0.1), (0.66, y + 0.1), 0.5), ((0.56, y + 0.1), (0.46, 0.87), 0.3),
+                            ((0.56, y - 0.1), (0.47, 0.29), -0.3), ((0.4, 0.87), (0.28, y + 0.12), 0.35),
+                            ((0.4, 0.29), (0.28, y - 0.12), -0.35)):
+        _edge(ax, start, end, back, dashed=True, rad=rad)
+    ax.text(0.5, 0.05, "loss at the sampled $z$: $-\\log p_\\theta(x\\mid z)$, input against output, "
+            "+ the KL term estimated at $z$", ha="center", fontsize=10, color="#b03030")
+    ax.text(0.66, 0.2, "outside input:\nno gradient needed", ha="left", va="center", fontsize=9, color="dimgrey")
+    ax.text(0.702, y + 0.03, "$z$", ha="center", va="bottom", fontsize=12)
+    ax.legend(handles=[plt.Line2D([], [], color="#333333", lw=1.6, label="forward"),
+                       plt.Line2D([], [], color=back, lw=1.6, ls="--", label="backward (gradient)")],
+              loc="upper right", fontsize=9, frameon=False, borderaxespad=0)
+    ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
+    ax.axis("off")
+    return ax
 
 
 def draw_computation_graphs(axes=None):
@@ -547,57 +560,44 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     fig.tight_layout()
 
 
-def plot_training_gap(histories: dict, window: int = 15, start: int | None = None) -> dict:
-    """Notebook 03's training comparison: centred running means of ``window`` steps from step ``start`` on
-    (None: from a few steps before the first curve enters the axes),
-    colour by estimator, dashes by z_dim, legend inside; a dotted line at each score-function run's final
-    level, marked where the pathwise run first reached it; an inset shows every step on the full range
-    (all runs climb from near −530 first). Returns ``catch_up_steps``."""
+def plot_estimator_gap(histories: dict, window: int = 15) -> int | None:
+    """Notebook 03's training comparison of one VAE trained twice: ``histories = {"pathwise": [...], "score": [...]}``,
+    the ELBO estimate of every step. Draws centred running means of ``window`` steps, a dotted line at the
+    score-function run's final level, marked where the pathwise run first reached it, and an inset with every step
+    on the full range. Returns that step (None if never reached)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(9.5, 4.2))
-    styles = {}
-    for (z_dim, estimator), history in histories.items():
-        smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
-        ls = styles.setdefault(z_dim, ("-", "--", ":")[len(styles) % 3])
-        name = "pathwise" if estimator == "pathwise" else "score function, running-mean $b$"
-        first = (window + 1) // 2
-        ax.plot(range(first, first + len(smooth)), smooth, ls=ls, lw=1.8,
-                color="tab:blue" if estimator == "pathwise" else "tab:purple", label=f"Z = {z_dim}, {name}")
+    colors = {"pathwise": "tab:blue", "score": "tab:purple"}
+    labels = {"pathwise": "pathwise", "score": "score function, running-mean $b$"}
+    first = (window + 1) // 2
+    smooth = {e: torch.tensor(h).unfold(0, window, 1).mean(1) for e, h in histories.items()}
     steps = max(len(h) for h in histories.values())
-    caught = catch_up_steps(histories, window)
+    level = sum(histories["score"][-window:]) / window
+    reached = (smooth["pathwise"] >= level).nonzero()
+    caught = int(reached[0]) + first if len(reached) else None
     lo = min(min(h[len(h) // 3:]) for h in histories.values())
     hi = max(max(h[-window:]) for h in histories.values())
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    for e, curve in smooth.items():
+        ax.plot(range(first, first + len(curve)), curve, lw=1.8, color=colors[e], label=labels[e])
     ax.set_ylim(lo - 5, hi + 8)
-    ordered = sorted((step, z_dim) for z_dim, step in caught.items() if step is not None)
-    levels = {z_dim: sum(histories[z_dim, "score"][-window:]) / window for _, z_dim in ordered}
-    for k, (step, z_dim) in enumerate(ordered):  # the earlier step labelled on its left, the later on its right
-        level = levels[z_dim]
-        ax.plot([step, steps], [level, level], color="grey", lw=1, ls=":")
-        ax.plot([step, step], [lo - 5, level], color="grey", lw=1, ls=":")
-        solid = styles[z_dim] == "-"  # each dot styled like its pathwise run: filled for solid, open for dashed
-        ax.plot(step, level, "o", ms=7, mew=1.8, color="tab:blue", mfc="tab:blue" if solid else "white", zorder=5)
-        right = k == len(ordered) - 1 and len(ordered) > 1
-        ax.text(step + (2 if right else -2), lo - 3, f"Z = {z_dim}: step {step}", ha="left" if right else "right",
-                va="bottom", fontsize=9)
-        higher = level >= max(levels.values())  # label each dotted line at its right end, run and value
-        ax.text(steps + 2, level + (0.4 if higher else -0.4), f"Z = {z_dim} score\nfinal {level:.1f}".replace("-", "\u2212"),
-                ha="left", va="bottom" if higher else "top", fontsize=9, color="black")
-    if start is None:
-        entered = [int((torch.tensor(h).unfold(0, window, 1).mean(1) >= lo - 5).nonzero()[0]) + (window + 1) // 2
-                   for h in histories.values() if len(h) >= window and max(h) >= lo - 5]
-        start = max(0, min(entered, default=0) - 5)
-    ax.set_xlim(start, steps + (42 if ordered else 0))
+    ax.plot([caught or steps, steps], [level, level], color="grey", lw=1, ls=":")
+    ax.text(steps + 2, level, f"score run's\nfinal {level:.1f}".replace("-", "\u2212"), va="center", fontsize=9)
+    if caught is not None:
+        ax.plot([caught, caught], [lo - 5, level], color="grey", lw=1, ls=":")
+        ax.plot(caught, level, "o", ms=7, color="tab:blue", zorder=5)
+        ax.text(caught - 2, lo - 3, f"pathwise reaches it: step {caught}", ha="right", va="bottom", fontsize=9)
+    entered = int((smooth["pathwise"] >= lo - 5).nonzero()[0]) + first
+    ax.set_xlim(max(0, entered - 5), steps + 42)
     ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)")
-    ax.set_title("the same VAE, the same minibatches, either encoder gradient", fontsize=10)
+    ax.set_title("one 2-D VAE trained twice: the same initial weights and minibatches, either encoder gradient",
+                 fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
     inset = ax.inset_axes([0.6, 0.05, 0.22, 0.26])  # every step, on the full range: the climb the main axes crop
-    for (z_dim, estimator), history in histories.items():
-        smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
-        inset.plot(range((window + 1) // 2, (window + 1) // 2 + len(smooth)), smooth, ls=styles[z_dim], lw=1,
-                   color="tab:blue" if estimator == "pathwise" else "tab:purple")
+    for e, curve in smooth.items():
+        inset.plot(range(first, first + len(curve)), curve, lw=1, color=colors[e])
     inset.axhspan(lo - 5, hi + 8, color="grey", alpha=0.15, lw=0)
     inset.text(0.97, 0.06, "all steps\ngrey band: main axes", transform=inset.transAxes, ha="right", va="bottom",
                fontsize=9)

@@ -962,13 +962,21 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
     ax.xaxis.set_major_locator(FixedLocator([0.01, 0.1, 1, 10]))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set(title="−ELBO (log axes)", xlabel="epoch (log scale)")
-    ax.legend(fontsize=9, loc="lower left", labelspacing=0.3)
+    ax.get_legend().remove()  # the markers' legend goes to the reconstruction panel; lines are labelled in place
+    if reference is not None:
+        ax.text(ax.get_xlim()[1] / 1.1, reference[1] * 1.03, f"{reference[0]}, {reference[1]:.1f}", ha="right",
+                va="bottom", fontsize=9, color="0.3")
+    if len(step_losses):
+        ax.text(0.3, float(step_losses[len(step_losses) // len(rows) // 2]) * 1.1, "one batch", fontsize=9,
+                color="0.45", ha="left", va="bottom")
+    axes[1].legend(fontsize=9, loc="center right", labelspacing=0.3)
     late = [r for r in rows if r["epoch"] >= zoom_from]
-    if len(late) > 1:
-        inset = ax.inset_axes([0.5, 0.56, 0.47, 0.4])
+    if len(late) > 1:  # bottom left: no step of the first epoch is that low that early
+        inset = ax.inset_axes([0.1, 0.06, 0.36, 0.27])
         inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
         inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
-        inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}, linear", fontsize=9)
+        inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}", transform=inset.transAxes, ha="right",
+                   va="top", fontsize=9)
         inset.tick_params(labelsize=9)
         inset.grid(alpha=0.3)
     return fig, axes

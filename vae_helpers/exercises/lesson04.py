@@ -340,8 +340,8 @@ reverse_kl_growth = Prediction(
         "when q's peak becomes very narrow?",
         "Derive KL(p ‖ q) = E_p[log p(z) − log q(z)] with the steps of section 2; you need "
         "E_p[(z − μ)²] = 1 + μ².",
-        "Of the terms of −log q(z), ½ log σ² grows only like −log σ; compare it with the term that holds "
-        "(z − μ)², once averaged under p.",
+        "Of the terms of −log q(z), ½ log σ² = log σ even falls as σ → 0, and only slowly; compare it with the "
+        "term that holds (z − μ)², once averaged under p.",
     ],
     mistakes={
         "a": "under p, typical points z stay about 1 away from μ however narrow q is, and −log q(z) charges each "
