@@ -395,23 +395,21 @@ def plot_line_spike(turn_deg, one_point: dict, all_points: dict, n_points: int,
                     floor: float = -40.0, figsize=(10, 4.0)):
     """Notebook 01: log p(x) of a line model against the angle (degrees) the line is turned by, one curve per σ
     (dict σ → values). Left: one observation, angle 0 = the line through it, linear axis clipped at ``floor``.
-    Right: summed over ``n_points`` observations, angle 0 = the line that made the data,
-    on a log axis. Returns (fig, axes)."""
+    Right: the negative log-likelihood summed over ``n_points`` observations, angle 0 = the line that made
+    the data, on a log axis. Returns (fig, axes)."""
     fig, (ax_one, ax_all) = plt.subplots(1, 2, figsize=figsize)
     shades = plt.get_cmap("plasma")
     for k, sigma in enumerate(one_point):
         color = shades(0.8 * k / max(len(one_point) - 1, 1))
         ax_one.plot(turn_deg, one_point[sigma], color=color, lw=1.8, label=f"σ = {sigma:g}")
-        ax_all.plot(turn_deg, all_points[sigma], color=color, lw=1.8)
+        ax_all.plot(turn_deg, -all_points[sigma], color=color, lw=1.8)
     high = max(float(v.max()) for v in one_point.values())
     ax_one.set_ylim(floor, max(2.0, high + 2.0))
     ax_one.set(xlabel="angle the line is turned by (degrees)\n0 = the line through this observation",
                ylabel=f"log p(x) (nats, clipped at {floor:g})", title="one observation: a spike where the line meets x")
-    ax_all.set_yscale("symlog", linthresh=10)  # every value lies far below -10: a plain log scale of -Σ log p(x)
-    high_all = max(float(v.max()) for v in all_points.values())
-    ax_all.set_ylim(top=-(10.0 ** math.floor(math.log10(-high_all))))
+    ax_all.set_yscale("log")  # the negative log-likelihood, -Σ log p(x), is positive here
     ax_all.set(xlabel="angle the line is turned by (degrees)\n0 = the line that made the data",
-               ylabel=f"Σ log p(x) over all {n_points} observations", title="all observations: every line sinks")
+               ylabel=f"−Σ log p(x), {n_points} observations\n(nats, lower is better)", title="all observations: no line fits them all")
     for ax in (ax_one, ax_all):
         ax.set_xticks(range(-90, 91, 30))
         ax.grid(alpha=0.3)
@@ -421,11 +419,12 @@ def plot_line_spike(turn_deg, one_point: dict, all_points: dict, n_points: int,
 
 
 def plot_importance_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
-                            n_sd: float = 4.0, max_area: float = 120.0, figsize=(13, 4.4)):
-    """Importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2], weights [n]),
-    marker area ∝ weight share on ONE scale for all panels, over the posterior's 1- and 2-sd ellipses; a last
-    panel plots each draw's share × n (1 = the uniform share 1/n) against its distance from the posterior mean
-    in posterior sd (Mahalanobis), one colour per proposal. Returns (fig, axes)."""
+                            n_sd: float = 4.0, max_area: float = 150.0, figsize=(10, 4.0)):
+    """Notebook 01: importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2],
+    weights [n]), marker area ∝ weight share on ONE scale for all panels, drawn over small grey draw dots and the
+    posterior's 1- and 2-sd ellipses; a last panel plots each draw's share × n (1 = the uniform share 1/n) against
+    its distance from the posterior mean in posterior sd (Mahalanobis), one colour per proposal. Returns (fig, axes)."""
+    from matplotlib.legend_handler import HandlerTuple
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=figsize)
     half = n_sd * posterior_cov.diagonal().sqrt().max().item()
     shares = {title: w / w.sum() for title, (_, w) in panels.items()}
@@ -435,31 +434,34 @@ def plot_importance_weights(panels: dict, posterior_mean: torch.Tensor, posterio
     ax_r = axes[-1]
     for k, (ax, (title, (z, _))) in enumerate(zip(axes, panels.items())):
         share, color = shares[title], colors[k % len(colors)]
-        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / top, color=color, alpha=0.5, linewidths=0)
-        ax.scatter(z[:, 0], z[:, 1], s=1.5, color="black")
+        ax.scatter(z[:, 0], z[:, 1], s=1, color="0.55", zorder=1)
+        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / top, facecolor="none", edgecolor=color, lw=1.2, zorder=2)
         for j, style in ((1, "-"), (2, "--")):
             draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, j, color="black", ls=style, lw=1.2, zorder=3)
         ax.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
                ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
-               xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title=title)
+               xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
+        ax.set_title(title, fontsize=9.5)
         offset = (z - posterior_mean).unsqueeze(-1)
         distance = (offset.mT @ precision @ offset).flatten().sqrt()
-        ax_r.scatter(distance, share * len(share), s=8, color=color, alpha=0.7, label=title.split("\n")[0])
-    ax_r.axhline(1.0, color="gray", ls=":", lw=1.2, label="uniform share 1/n")
+        ax_r.scatter(distance, share * len(share), s=8, color=color, alpha=0.7)
+    ax_r.axhline(1.0, color="gray", ls=":", lw=1.2)
     ax_r.set_yscale("log")
     n = len(next(iter(shares.values())))
     low, high = min(s.min().item() for s in shares.values()) * n, top * n
-    ax_r.set_ylim(low / 2, high * 10)  # headroom for the legend above the points
-    ax_r.set(xlabel="distance from the posterior mean (posterior sd)", ylabel=f"weight share × {n} (1 = uniform)",
-             title="each draw's weight against its distance")
-    ax_r.grid(alpha=0.3, which="both")
-    ax_r.legend(fontsize=9, loc="upper right")
-    handles = [plt.Line2D([], [], ls="", marker="o", ms=8, color="gray", alpha=0.5),
-               plt.Line2D([], [], ls="", marker="o", ms=2, color="black"),
-               plt.Line2D([], [], color="black", lw=1.2), plt.Line2D([], [], color="black", ls="--", lw=1.2)]
-    fig.legend(handles, ["marker area ∝ weight (one scale for both panels)", "a draw z ~ q(z|x)",
-                         "posterior: 1 sd", "posterior: 2 sd"], loc="lower center", ncol=4, fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    ax_r.set_ylim(low / 2, max(10.0, 1.5 * high))
+    ax_r.set(xlabel="distance from the posterior mean\n(posterior sd)", ylabel=f"weight share × {n} (1 = uniform)")
+    ax_r.set_title("each draw's weight\nagainst its distance", fontsize=9.5)
+    ax_r.grid(alpha=0.3)
+    dot = dict(ls="", marker="o", mfc="none", ms=8, mew=1.2)
+    handles = [tuple(plt.Line2D([], [], mec=colors[k % len(colors)], **dot) for k in range(len(panels))),
+               plt.Line2D([], [], ls="", marker="o", ms=2, color="0.55"),
+               plt.Line2D([], [], color="black", lw=1.2), plt.Line2D([], [], color="black", ls="--", lw=1.2),
+               plt.Line2D([], [], color="gray", ls=":", lw=1.2)]
+    fig.legend(handles, ["weight (circle area, one scale)", "a draw z ~ q(z|x)", "posterior: 1 sd", "posterior: 2 sd",
+                         "uniform share (= 1)"], handler_map={tuple: HandlerTuple(ndivide=None)},
+               loc="lower center", ncol=5, fontsize=9, columnspacing=1.0, handletextpad=0.4)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig, axes
 
 
@@ -495,7 +497,7 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
     for ax in (ax_dim, ax_sigma):
         ax.axhline(1e6, color="gray", ls=":", lw=1)
         ax.text(ax.get_xlim()[0], 1.3e6, " a million", color="gray")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3, which="major")
         ax.legend()
     models = f"models with D = {data_dim}" + (f", orthogonal columns of W of length {column_length:g}" if column_length else "")
     fig.suptitle(f"Prior samples for a {rel_error:.0%} relative error in p(x)\n{models}", fontsize=11)
@@ -739,12 +741,13 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
 
 
 def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
-    """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right): ``grads[where]`` = (d_mu, d_log_var),
-    one value per draw, ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a vertical line in the
-    same colour. Each histogram's legend entry gives its mean and standard deviation. Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.7))
+    """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right, log density scale, so that its
+    floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
+    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour.
+    Each histogram's legend entry, below its panel, gives its mean and standard deviation. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.9))
     colors = ["tab:red", "tab:blue", "tab:green"]
-    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.2, 4)))):
+    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.0, 4.0)))):
         top = 0.0
         for color, (where, g) in zip(colors, grads.items()):
             values = g[k].detach().double()
@@ -754,23 +757,30 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
             top = max(top, heights.max())
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
-        ax.set(xlim=lim, ylim=(0, 1.55 * top), xlabel=f"gradient of the KL with respect to {name}", ylabel="density",
-               title=f"d KL / d{name}: {len(values):,} draws")
-        ax.legend(fontsize=9, loc="upper right")
+        if k == 1:
+            ax.set(yscale="log", ylim=(1e-3, 2 * top), ylabel="density (log scale)")
+        else:
+            ax.set(ylim=(0, 1.1 * top), ylabel="density")
+        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}", title=f"d KL / d{name}: {len(values):,} draws")
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     fig.tight_layout()
     return fig, axes
 
 
-def print_kl_noise_table(variance: dict) -> None:
+def print_kl_noise_table(variance: dict, batch: int | None = None) -> None:
     """Print one row per stage of ``variance[stage][estimator]`` (each weight's variance over the draws, [n_weights],
     estimators "closed-form KL" and "sampled KL", from ``gradients.kl_estimator_grad_variance``): the variances
-    summed over the weights, what sampling the KL adds, and the ratio."""
+    summed over the weights, what sampling the KL adds (the KL's own variance plus twice its covariance with the
+    reconstruction's gradient), the ratio and, given the measurement's ``batch`` size, the batch of equal noise:
+    the closed-form estimator's variance falls as 1/batch, so it matches the sampled one's at batch / ratio."""
     n_weights = next(iter(next(iter(variance.values())).values())).numel()
     print(f"variance of the encoder's gradient, summed over its {n_weights:,} weights")
-    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'added by sampling':>19}{'ratio':>7}")
+    extra = f"{'equal-noise batch':>19}" if batch else ""
+    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'added: Var KL + 2 Cov':>23}{'ratio':>7}" + extra)
     for stage, v in variance.items():
         closed, sampled = v["closed-form KL"].sum().item(), v["sampled KL"].sum().item()
-        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>19.2f}{sampled / closed:>7.2f}")
+        extra = f"{batch * closed / sampled:>19.0f}" if batch else ""
+        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>23.2f}{sampled / closed:>7.2f}" + extra)
 
 
 def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
@@ -816,7 +826,7 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
     axes[0].set(xscale="log", ylim=ylim, xlabel=r"$\sigma$ (log scale)", ylabel="KL (nats)",
                 title=r"KL against $\sigma$: smallest at $\sigma$ = 1")
     axes[0].legend(fontsize=10, loc="upper center")
-    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, **f64), torch.linspace(-6, 3, 241, **f64), indexing="xy")
+    mu_grid, lv_grid = torch.meshgrid(torch.linspace(-3, 3, 241, **f64), torch.linspace(-6, 4, 241, **f64), indexing="xy")
     kl_grid = -0.5 * (1 + lv_grid - mu_grid**2 - lv_grid.exp())
     levels = [0, 0.5, 1, 2, 4, 8]
     band_colors = [matplotlib.colormaps["viridis"](x) for x in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]  # one distinct colour per band
@@ -857,7 +867,7 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
         if text.get_text() == "8":
             text.remove()
     axes[1].contour(mu_grid, lv_grid, kl_grid, levels=[8], linewidths=0.9, colors="black")
-    axes[1].text(-2.75, 2.7, "8", ha="center", va="center", fontsize=10)
+    axes[1].text(-1.2, 2.92, "8", ha="center", va="center", fontsize=10)
     for text in axes[1].texts:  # contour labels upright, in black, on a white box, legible on every band
         if text.get_text() in {"0.5", "1", "2", "4", "8"}:
             text.set(rotation=0, color="black", bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))

@@ -328,34 +328,3 @@ def step_milliseconds(models: dict, images: torch.Tensor, *, batch_size: int = 1
     out["ratios"] = {name: median([t / b for t, b in zip(times[name], times[names[0]])]) for name in names}
     return out
 
-
-def replay_short_run(make_model: Callable[[], torch.nn.Module], images: torch.Tensor, *, updates: int,
-                     batch_size: int, lr: float, seed: int, warmup: torch.Tensor | None = None):
-    """Rebuild notebook 00's short training run (Adam on ``losses.vae_loss``, batches drawn with replacement
-    by a generator seeded with ``seed``) as it stood after ``updates`` updates; return ``(model, history)``.
-
-    The replay runs under a forked RNG, so the caller's random state is untouched: it seeds torch with
-    ``seed``, builds ``make_model()`` and, if given, passes ``warmup`` through it once (a forward pass the
-    original run made before training, so that the noise ε matches too). ``history`` holds each step's
-    ``(reconstruction, KL)`` of the batch, as the original loop recorded it, for checking the replay.
-    """
-    from .losses import vae_loss
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = make_model()
-        if warmup is not None:
-            with torch.no_grad():
-                model(warmup)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        batches = torch.Generator().manual_seed(seed)
-        history = []
-        for _ in range(updates):
-            x = images[torch.randint(len(images), (batch_size,), generator=batches)]
-            logits, mu, log_var = model(x)
-            loss, recon, kl = vae_loss(logits, x, mu, log_var)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            history.append((recon.item(), kl.item()))
-    return model, history
