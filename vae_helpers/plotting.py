@@ -259,23 +259,27 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     for radius in (1, 2):
         left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
     left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
-    for i in range(n_clouds):
+    for i in range(n_clouds):  # drawn above the dots and labels, each named by a label with a leader line
         left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="#7b0099", lw=2.2,
-                               zorder=7))
-        left.text(mu[i, a] + 1.5 * sd[i, a] + 0.15, mu[i, b] - 1.5 * sd[i, b] - 0.15, f"a {int(labels[i])}", fontsize=9,
-                  color="#7b0099", fontweight="bold", ha="left", va="top", zorder=8,
-                  bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85))
-    left.plot([], [], color="#7b0099", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses, each with its digit")
-    left.plot([], [], " ", label=f"σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}, all {len(mu):,} images")
-    left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k", label=f"each digit's mean μ (dot, labelled nearby), all {len(mu):,} images")
+                               zorder=10))
+        out = mu[i, [a, b]] / mu[i, [a, b]].norm().clamp_min(1e-6)  # away from 0, where the means crowd
+        rim = mu[i, [a, b]] + 2 * sd[i, [a, b]] * out / (out.square().sum().sqrt())
+        text = (rim + 1.1 * out).clamp(-3.3, 3.3)
+        left.annotate(f"test image {i + 1} (a {int(labels[i])})", rim.tolist(), text.tolist(), fontsize=9,
+                      color="#7b0099", fontweight="bold", ha="center", va="center", zorder=11,
+                      bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="#7b0099", lw=0.8, alpha=0.9),
+                      arrowprops=dict(arrowstyle="-", color="#7b0099", lw=1.2))
+    left.plot([], [], color="#7b0099", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
+    left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k",
+              label=f"each digit's mean μ, all {len(mu):,} images (the digit inside)")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set_xlim(-4, 4)
     left.set_ylim(-4, 4)
     left.set_aspect("equal")
     left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
     left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
-    left.set_title(f"{n_points:,} test images: the 2 coordinates (of {mu.shape[1]})\nthat vary most between images",
-                   fontsize=10)
+    left.set_title(f"{n_points:,} test images: the 2 coordinates (of {mu.shape[1]}) that vary most\n"
+                   f"between images; σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}", fontsize=10)
     name, own = ("z ~ q(z | x), test images", codes) if codes is not None else ("mean codes μ", mu)
     lengths = {name: own.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
     top = float(max(v.quantile(0.999) for v in lengths.values()))
@@ -293,9 +297,9 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
 # notebook 01 · latent-variable models and the prior-sampling estimate of p(x)
 
 
-def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None):
+def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None, horizontal_labels: bool = False):
     """Rows of grey-scale images, ``rows = {row label: images [n, side*side]}``, each row labelled at its
-    left, values clamped to [0, 1]. Returns the figure."""
+    left (read sideways, or level with ``horizontal_labels=True``), values clamped to [0, 1]. Returns the figure."""
     n_cols = max(len(images) for images in rows.values())
     fig, axes = plt.subplots(len(rows), n_cols, figsize=figsize or (1.4 * n_cols + 0.1, 1.6 * len(rows) + 0.2),
                              squeeze=False)
@@ -304,7 +308,10 @@ def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None
             ax.set_xticks([]), ax.set_yticks([])
         for ax, image in zip(axes[r], images):
             ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].set_ylabel(name, fontsize=10)
+        if horizontal_labels:
+            axes[r, 0].set_ylabel(name, fontsize=10, rotation=0, ha="right", va="center")
+        else:
+            axes[r, 0].set_ylabel(name, fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
