@@ -19,7 +19,7 @@ from . import losses
 
 __all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
-           "hole_map_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
+           "hole_density_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -226,10 +226,11 @@ def plot_confusion(confusion: torch.Tensor, ax, xlabel: str, title: str) -> None
 
 
 def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor, edge: float,
-                   ring: tuple = (14, 2.2, 3.5), exact_square: bool = False) -> None:
+                   ring: tuple = (14, 2.2, 3.5), exact_square: bool = False, label_shift: dict | None = None) -> None:
     """Decoded images on an even grid of codes (row by row from the top), drawn at their coordinates, with the
     class medians as hollow rings and the prior's central square (|z_j| ≤ edge) in yellow: framing the tiles whose
-    centres lie inside it, or with ``exact_square`` the square itself in data coordinates."""
+    centres lie inside it, or with ``exact_square`` the square itself in data coordinates. ``label_shift`` (class →
+    (dx, dy) in points) moves the labels it names away from their default place."""
     n = len(axis[0])
     step = [float(a[1] - a[0]) for a in axis]
     picture = torch.cat([torch.cat(list(row[:, 0]), 1) for row in images.cpu().view(n, n, 1, 28, 28)], 0)
@@ -252,7 +253,8 @@ def plot_code_grid(ax, images: torch.Tensor, axis: list[torch.Tensor], medians: 
         m = medians[c].tolist()
         ax.plot(*m, "o", markerfacecolor="none", markeredgecolor="white", markersize=size, markeredgewidth=width,
                 path_effects=[patheffects.withStroke(linewidth=stroke, foreground="black")])
-        ax.annotate(str(c), m, xytext=(10, -12) if place else (10, 4), textcoords="offset points", color="white",
+        shift = (label_shift or {}).get(c, (10, -12) if place else (10, 4))
+        ax.annotate(str(c), m, xytext=shift, textcoords="offset points", color="white",
                     fontsize=13, fontweight="bold", path_effects=outline)
     ax.set(xlabel="$z_1$", ylabel="$z_2$")
 
@@ -329,14 +331,14 @@ def _intro_compare_figure(images: torch.Tensor, model, h_dim: int, seed: int, k:
 
 def decoded_manifold_figure(model, images: torch.Tensor, axis: list[torch.Tensor], medians: torch.Tensor,
                             edge: float, title_color: str | None = None, ring: tuple = (14, 2.2, 3.5),
-                            exact_square: bool = False):
-    """The decoded manifold (``plot_code_grid``, ``exact_square`` passed on) with, below it, the decoder's image at
+                            exact_square: bool = False, label_shift: dict | None = None):
+    """The decoded manifold (``plot_code_grid``, ``exact_square`` and ``label_shift`` passed on) with, below it, the decoder's image at
     each class's median code, titled in the class's colour, or in ``title_color`` when given."""
     from . import plotting
 
     fig = plt.figure(figsize=(9.4, 9.6))
     ax = fig.add_axes([0.09, 0.2, 0.86, 0.76])
-    plot_code_grid(ax, images, axis, medians, edge, ring, exact_square)
+    plot_code_grid(ax, images, axis, medians, edge, ring, exact_square, label_shift)
     ax.set(aspect="auto", title="2-D model: the decoder on an even grid over the codes")
     device = next(model.parameters()).device
     for c in range(10):  # the strip: the decoder at each class's median code
@@ -567,22 +569,29 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
     return fig
 
 
-def hole_map_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str):
-    """Notebook 07's holes in 2-D: the encoder means ``codes`` [N, 2] as faint grey dots, the prior draws ``draws``
-    [M, 2] on top (red crosses where ``in_hole`` [M] is true, blue dots elsewhere), the prior's circles of radius
-    1 and 2 and its square |z_j| ≤ ``edge``."""
+def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str):
+    """Notebook 07's holes in 2-D: the density of the encoder means ``codes`` [N, 2] as grey hexagons (darker: more
+    codes), the prior draws ``draws`` [M, 2] on top, small hollow blue circles where they land among the codes and
+    bold red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
+    |z_j| ≤ ``edge``."""
+    from matplotlib.patches import Patch
+
     codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
-    fig, ax = plt.subplots(figsize=(7, 6.2))
-    ax.scatter(codes[:, 0], codes[:, 1], s=5, color="0.6", alpha=0.35, linewidths=0, label="codes of test images")
-    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=12, color="tab:blue",
-               label=f"prior draws among the codes ({int((~in_hole).sum())})")
-    ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=30, marker="x", color="tab:red", linewidths=1.5,
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    ax.hexbin(codes[:, 0], codes[:, 1], gridsize=36, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
+              extent=(-4, 4, -4.2, 4.2), zorder=1)
+    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=12, facecolors="none", edgecolors="tab:blue",
+               linewidths=0.7, alpha=0.7, zorder=2, label=f"prior draws among the codes ({int((~in_hole).sum())})")
+    ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=42, marker="x", color="tab:red", linewidths=2, zorder=3,
                label=f"prior draws in holes ({int(in_hole.sum())})")
     for radius in (1, 2):
-        ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1))
-    ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5))
-    ax.legend(fontsize=10, loc="lower right", markerscale=1.5, framealpha=0.9)
-    ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title)
+        ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1, zorder=4))
+    ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5,
+                               zorder=4))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend([Patch(color="0.45")] + handles, [f"codes of {len(codes)} test images\n(darker: denser)"] + labels,
+              fontsize=10, loc="lower right", markerscale=1.5, framealpha=0.9)
+    ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title, xlim=(-4, 4), ylim=(-4.2, 4.2))
     return fig, ax
 
 
