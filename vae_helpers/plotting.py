@@ -262,10 +262,10 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     for i in range(n_clouds):  # drawn above the dots and labels, each named by a label with a leader line
         left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="#7b0099", lw=2.2,
                                zorder=10))
-        out = mu[i, [a, b]] / mu[i, [a, b]].norm().clamp_min(1e-6)  # away from 0, where the means crowd
-        rim = mu[i, [a, b]] + 2 * sd[i, [a, b]] * out / (out.square().sum().sqrt())
-        text = (rim + 1.1 * out).clamp(-3.3, 3.3)
-        left.annotate(f"test image {i + 1} (a {int(labels[i])})", rim.tolist(), text.tolist(), fontsize=9,
+        up = 1.0 if mu[i, b] >= 0 else -1.0  # the label above or below its ellipse, away from the crowded centre
+        rim = (float(mu[i, a]), float(mu[i, b] + 2 * up * sd[i, b]))
+        text = (min(max(rim[0], -2.6), 2.6), min(max(rim[1] + 1.0 * up, -3.5), 3.5))
+        left.annotate(f"test image {i + 1} (a {int(labels[i])})", rim, text, fontsize=9,
                       color="#7b0099", fontweight="bold", ha="center", va="center", zorder=11,
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="#7b0099", lw=0.8, alpha=0.9),
                       arrowprops=dict(arrowstyle="-", color="#7b0099", lw=1.2))

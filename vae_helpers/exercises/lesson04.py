@@ -1,13 +1,13 @@
 """The exercises of notebook 04 (the KL term in closed form).
 
-- ``best_q`` (derive, the notebook's exercise 3): the Gaussian q that maximizes a β-weighted ELBO for one
+- ``best_q`` (derive, the notebook's exercise 4): the Gaussian q that maximizes a β-weighted ELBO for one
   observation of a linear-Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
-- ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
-- ``mc_kl_grad_variance`` (derive, the notebook's exercise 2): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict): as sigma -> 0, does KL(p || q) stay bounded, grow like -log sigma, like 1 / sigma or
-  like 1 / sigma^2?
+- ``kl_diagonal_gaussians`` (the notebook's exercise 2, its warm-up): KL(q || p) between two diagonal Gaussians;
+- ``mc_kl_grad_variance`` (derive, the notebook's exercise 3): the variance of a one-sample Monte Carlo KL's gradient;
+- ``reverse_kl_growth`` (predict, the notebook's exercise 1): as sigma -> 0, does KL(p || q) stay bounded, grow like
+  -log sigma, like 1 / sigma or like 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -42,7 +42,7 @@ def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
-# --------------------------------------------------------------------------- exercise 3: the best q of a linear-Gaussian model
+# --------------------------------------------------------------------------- exercise 4: the best q of a linear-Gaussian model
 
 
 def reference_best_q(x, w, v, beta):
@@ -178,7 +178,7 @@ kl_standard_normal = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- exercise 1 (warm-up): two diagonal Gaussians
+# --------------------------------------------------------------------------- exercise 2 (warm-up): two diagonal Gaussians
 
 
 def reference_kl_diagonal_gaussians(mu_q, log_var_q, mu_p, log_var_p):
@@ -243,7 +243,7 @@ kl_diagonal_gaussians = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 3. variance of the MC gradient
+# --------------------------------------------------------------------------- exercise 3: variance of the MC gradient
 
 
 def reference_mc_kl_grad_variance(mu, log_var):
@@ -323,7 +323,7 @@ mc_kl_grad_variance = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 4. how the reversed KL grows
+# --------------------------------------------------------------------------- exercise 1: how the reversed KL grows
 
 
 reverse_kl_growth = Prediction(
