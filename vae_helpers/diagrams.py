@@ -40,21 +40,22 @@ def _image(ax, image, x, y, size, label):
 
 def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, losses=True,
                 recon_label="Bernoulli means", generation=False, sample_image=None, sample_label="new image",
-                batch=None):
+                batch=None, tile=0.9):
     """The VAE's data flow: encoder → μ, log σ² → z = μ + σ·ε → decoder, with the two loss terms, optional
-    digit images ([28, 28]), the path that generates new images (``generation``) and tensor shapes (``batch``).
-    Returns the axes."""
+    digit images ([28, 28], ``tile`` units wide: the boxes are 1.1 high), the path that generates new images
+    (``generation``) and tensor shapes (``batch``). Returns the axes."""
     d_in, d_hidden, d_z = dims
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 4.6 if generation else 3.6))
-    _image(ax, x_image, 0.55, 2.0, 0.9, "input $x$")
+    x_in, x_out = 1.0 - tile / 2, 9.15 + tile / 2  # the tiles' centres: their inner edges stay put
+    _image(ax, x_image, x_in, 2.0, tile, "input $x$")
     _box(ax, 2.25, 2.0, 1.82, 1.1, f"encoder\n$q_\\phi(z\\mid x)$\n{d_in}→{d_hidden}→2×{d_z}", ENCODER)
     _box(ax, 4.05, 2.55, 0.95, 0.5, "$\\mu$", ENCODER, 11)
     _box(ax, 4.05, 1.45, 0.95, 0.5, "$\\log\\sigma^2$", ENCODER, 11)
     _box(ax, 5.9, 2.0, 1.6, 0.75, "$z = \\mu + \\sigma\\odot\\varepsilon$", "white", 11)
     _box(ax, 5.9, 0.55, 1.45, 0.5, "$\\varepsilon\\sim\\mathcal{N}(0, I)$", NOISE, 10)
     _box(ax, 7.85, 2.0, 1.7, 1.1, f"decoder\n$p_\\theta(x\\mid z)$\n{d_z}→{d_hidden}→{d_in}", DECODER)
-    _image(ax, recon_image, 9.6, 2.0, 0.9, recon_label)
+    _image(ax, recon_image, x_out, 2.0, tile, recon_label)
     _arrow(ax, (1.0, 2.0), (1.32, 2.0))
     _arrow(ax, (3.18, 2.2), (3.57, 2.55))
     _arrow(ax, (3.18, 1.8), (3.57, 1.45))
@@ -96,9 +97,10 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
         _arrow(ax, (4.05, 2.92), (4.05, 3.35), color=LOSS, dashed=True)
         ax.text(5.05, -0.25, "reconstruction loss: $-\\log p_\\theta(x\\mid z)$, input against output",
                 ha="center", fontsize=10, color=LOSS)
-        _arrow(ax, (0.55, 1.35), (2.0, -0.2), color=LOSS, dashed=True, rad=0.25)
-        _arrow(ax, (9.6, 1.35), (8.1, -0.2), color=LOSS, dashed=True, rad=-0.25)
-    ax.set_xlim(-0.1, 10.3)
+        below = 2.0 - tile / 2 - 0.2  # under the tiles' labels
+        _arrow(ax, (x_in, below), (2.0, -0.2), color=LOSS, dashed=True, rad=0.25)
+        _arrow(ax, (x_out, below), (8.1, -0.2), color=LOSS, dashed=True, rad=-0.25)
+    ax.set_xlim(min(-0.1, 0.9 - tile), max(10.3, 9.25 + tile))
     ax.set_ylim(-0.6 if losses else 0.1, top)
     ax.set_aspect("equal")
     ax.axis("off")

@@ -1268,3 +1268,50 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[1].plot([best], [max(height, 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
     fig.tight_layout()
     return fig, axes
+
+
+def plot_importance_log_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
+                                n_sd: float = 4.0, figsize=(10.5, 4.2)):
+    """Notebook 01: importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2],
+    weights [n]); each draw is a dot coloured by its weight share × n on ONE log colour scale for all panels
+    (1 = the uniform share 1/n; heaviest drawn on top), over the posterior's 1- and 2-sd ellipses; a last panel
+    plots share × n against the distance from the posterior mean in posterior sd, one colour per proposal.
+    Returns (fig, axes)."""
+    from matplotlib.colors import LogNorm
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=figsize)
+    half = n_sd * posterior_cov.diagonal().sqrt().max().item()
+    scaled = {title: (w / w.sum()) * len(w) for title, (_, w) in panels.items()}
+    low = min(s.min().item() for s in scaled.values())
+    high = max(s.max().item() for s in scaled.values())
+    bound = max(high, 1 / low, 10.0)
+    norm = LogNorm(vmin=1 / bound, vmax=bound)  # symmetric around the uniform share
+    precision = torch.linalg.inv(posterior_cov)
+    colors = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+    ax_r = axes[-1]
+    for k, (ax, (title, (z, _))) in enumerate(zip(axes, panels.items())):
+        s = scaled[title]
+        order = s.argsort()  # heaviest on top
+        dots = ax.scatter(z[order, 0], z[order, 1], c=s[order], cmap="coolwarm", norm=norm, s=14,
+                          edgecolor="0.3", lw=0.3, zorder=2)
+        for j, style in ((1, "-"), (2, "--")):
+            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, j, color="black", ls=style, lw=1.2, zorder=3)
+        ax.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
+               ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
+               xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
+        ax.set_title(title, fontsize=9.5)
+        offset = (z - posterior_mean).unsqueeze(-1)
+        distance = (offset.mT @ precision @ offset).flatten().sqrt()
+        ax_r.scatter(distance, s, s=8, color=colors[k % len(colors)], alpha=0.7, label=title.split("\n")[0])
+    ax_r.axhline(1.0, color="gray", ls=":", lw=1.2)
+    ax_r.set_yscale("log")
+    ax_r.set_ylim(low / 2, max(10.0, 1.5 * high))
+    n = len(next(iter(scaled.values())))
+    ax_r.set(xlabel="distance from the posterior mean\n(posterior sd)", ylabel=f"weight share × {n} (1 = uniform)")
+    ax_r.set_title("each draw's weight\nagainst its distance", fontsize=9.5)
+    ax_r.grid(alpha=0.3)
+    ax_r.legend(fontsize=9, loc="upper left")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    bar_ax = fig.add_axes((0.12, 0.06, 0.45, 0.025))
+    fig.colorbar(dots, cax=bar_ax, orientation="horizontal",
+                 label=f"dot colour: weight share × {n} (1 = uniform); ellipses: posterior 1 and 2 sd")
+    return fig, axes
