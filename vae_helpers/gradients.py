@@ -356,7 +356,7 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
         _edge(ax, start, end)
     ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
             fontsize=10, color="#b03030")
-    ax.text(0.6, 0.41, "the draw is random:\nno derivative", ha="center", va="top", fontsize=10, color="tab:red")
+    ax.text(0.6, 0.41, "sample(): no recorded\npath to $\\mu$, $\\sigma$", ha="center", va="top", fontsize=10, color="tab:red")
     ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
     ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
     ax.axis("off")
@@ -442,7 +442,7 @@ def draw_computation_graphs(axes=None):
     axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10,
                  ha="left", va="top")
     axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
-                            plt.Line2D([], [], color="dimgrey", lw=1.6, ls="--", label="backward (gradient)")],
+                            plt.Line2D([], [], color="tab:blue", lw=1.6, ls="--", label="backward (gradient)")],
                    loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
     if own_figure:
         axes[0].figure.tight_layout()
@@ -534,16 +534,18 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
 
 def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, trained model") -> None:
     """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
-    encoder's weights) of the pathwise gradient (1 by definition), of the score function with one constant b,
-    and of the score function with the per-image oracle b*, each over the pathwise one. ``ratio`` is
+    encoder's weights) of the pathwise gradient (1 by definition), of the score function with the per-image
+    oracle b*, with one constant b and (if ``ratio`` has it) with no baseline, each over the pathwise one. ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
 
     rows = (("pathwise", 1.0, "tab:blue"),
-            ("score, one constant $b$", ratio["score, constant b"], "tab:purple"),
-            ("score, per-image oracle $b^*$", ratio["score, best b*"], "tab:green"))
-    fig, ax = plt.subplots(figsize=(8.0, 2.6))
+            ("score, per-image oracle $b^*$", ratio["score, best b*"], "tab:green"),
+            ("score, one constant $b$", ratio["score, constant b"], "tab:purple"))
+    if "score, no baseline" in ratio:
+        rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
+    fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
     for k, (label, value, color) in enumerate(rows):
         ax.barh(k, value, color=color, height=0.6)
         ax.text(value * 1.15, k, f"{value:,.0f}" if value >= 10 else f"{value:.1f}", va="center", fontsize=10)
@@ -560,13 +562,13 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     fig.tight_layout()
 
 
-def plot_estimator_gap(histories: dict, window: int = 15) -> int | None:
+def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) -> int | None:
     """Notebook 03's training comparison of one VAE trained twice: ``histories = {"pathwise": [...], "score": [...]}``,
-    the ELBO estimate of every step. Draws centred running means of ``window`` steps, a dotted line at the
-    score-function run's final level, marked where the pathwise run first reached it, and an inset with every step
-    on the full range. Returns that step (None if never reached)."""
+    the ELBO estimate of every step. Left panel: centred running means of ``window`` steps over the first
+    ``3 * early_step`` steps, the gap at ``early_step`` marked. Right panel: the same curves on the late range, a dotted
+    line at the score-function run's final level, marked where the pathwise run first reached it. Returns that step
+    (None if never reached)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     colors = {"pathwise": "tab:blue", "score": "tab:purple"}
     labels = {"pathwise": "pathwise", "score": "score function, running-mean $b$"}
@@ -578,32 +580,36 @@ def plot_estimator_gap(histories: dict, window: int = 15) -> int | None:
     caught = int(reached[0]) + first if len(reached) else None
     lo = min(min(h[len(h) // 3:]) for h in histories.values())
     hi = max(max(h[-window:]) for h in histories.values())
-    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    fig, (early, ax) = plt.subplots(1, 2, figsize=(10.5, 4.2), gridspec_kw={"width_ratios": [1, 2]})
     for e, curve in smooth.items():
-        ax.plot(range(first, first + len(curve)), curve, lw=1.8, color=colors[e], label=labels[e])
+        for panel in (early, ax):
+            panel.plot(range(first, first + len(curve)), curve, lw=1.8, color=colors[e], label=labels[e])
+    k = early_step - first
+    if 0 <= k < min(len(c) for c in smooth.values()):
+        top, bottom = float(smooth["pathwise"][k]), float(smooth["score"][k])
+        early.annotate("", (early_step, bottom), (early_step, top), arrowprops={"arrowstyle": "<->", "color": "black"})
+        early.text(early_step + 3, (top + bottom) / 2, f"{top - bottom:.0f} nats\nat step {early_step}", va="center",
+                   fontsize=9)
+    early.set_xlim(0, 3 * early_step)
+    early.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)",
+              title="first steps", )
+    early.grid(axis="y", alpha=0.3)
+    early.yaxis.set_major_formatter(lambda v, _: f"{v:.0f}".replace("-", "\u2212"))
     ax.set_ylim(lo - 5, hi + 8)
     ax.plot([caught or steps, steps], [level, level], color="grey", lw=1, ls=":")
-    ax.text(steps + 2, level, f"score run's\nfinal {level:.1f}".replace("-", "\u2212"), va="center", fontsize=9)
+    note = f"dotted: the score run's final {level:.1f}".replace("-", "\u2212")
     if caught is not None:
         ax.plot([caught, caught], [lo - 5, level], color="grey", lw=1, ls=":")
         ax.plot(caught, level, "o", ms=7, color="tab:blue", zorder=5)
-        ax.text(caught - 2, lo - 3, f"pathwise reaches it: step {caught}", ha="right", va="bottom", fontsize=9)
+        note += f",\nfirst reached by the pathwise run at step {caught}"
+    ax.text(steps - 2, lo - 3, note, ha="right", va="bottom", fontsize=9)
     entered = int((smooth["pathwise"] >= lo - 5).nonzero()[0]) + first
-    ax.set_xlim(max(0, entered - 5), steps + 42)
-    ax.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)")
-    ax.set_title("one 2-D VAE trained twice: the same initial weights and minibatches, either encoder gradient",
-                 fontsize=10)
+    ax.set_xlim(max(0, entered - 5), steps + 2)
+    ax.set(xlabel="Adam step", title="late steps (zoomed)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
-    inset = ax.inset_axes([0.6, 0.05, 0.22, 0.26])  # every step, on the full range: the climb the main axes crop
-    for e, curve in smooth.items():
-        inset.plot(range(first, first + len(curve)), curve, lw=1, color=colors[e])
-    inset.axhspan(lo - 5, hi + 8, color="grey", alpha=0.15, lw=0)
-    inset.text(0.97, 0.06, "all steps\ngrey band: main axes", transform=inset.transAxes, ha="right", va="bottom",
-               fontsize=9)
-    inset.tick_params(labelsize=9)
-    inset.yaxis.set_major_locator(MaxNLocator(2))
-    inset.yaxis.set_major_formatter(lambda v, _: f"{v:.0f}".replace("-", "\u2212"))
+    fig.suptitle("one 2-D VAE trained twice: the same initial weights and minibatches, either encoder gradient",
+                 fontsize=10)
     fig.tight_layout()
     return caught
 
