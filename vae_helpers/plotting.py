@@ -297,6 +297,22 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
 # notebook 01 · latent-variable models and the prior-sampling estimate of p(x)
 
 
+def plot_kl_split(history, parts, steps=40, figsize=(6.4, 3.0)):
+    """The KL term of a short run's first ``steps`` batches, split into its three parts (``parts``: per step
+    (shift, spread, widths) from ``losses.kl_split``), as stacked areas under the batch's KL. Returns the figure."""
+    x = range(1, steps + 1)
+    stacks = list(zip(*parts[:steps]))
+    names = ("shift shared by all codes, ½Σ mean(μ)²", "spread of the means around it", "widths: σ² away from 1")
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.stackplot(x, *stacks, labels=names, colors=("#d62728", "#1f77b4", "#bbbbbb"), alpha=0.85)
+    ax.plot(x, [k for _, k in history[:steps]], color="k", lw=1.2, label="KL term of the batch (their sum)")
+    ax.set(xlabel="training step (first steps of section 1.4)", ylabel="nats per image", xlim=(1, steps))
+    ax.legend(fontsize=9, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None, horizontal_labels: bool = False):
     """Rows of grey-scale images, ``rows = {row label: images [n, side*side]}``, each row labelled at its
     left (read sideways, or level with ``horizontal_labels=True``), values clamped to [0, 1]. Returns the figure."""
@@ -423,53 +439,6 @@ def plot_line_spike(turn_deg, one_point: dict, all_points: dict, n_points: int,
     fig.legend(*ax_one.get_legend_handles_labels(), loc="lower center", ncol=len(one_point), fontsize=9)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig, (ax_one, ax_all)
-
-
-def plot_importance_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,
-                            n_sd: float = 4.0, max_area: float = 150.0, figsize=(10, 4.0)):
-    """Notebook 01: importance samples in 2-D, one panel per proposal: ``panels`` maps a title to (z [n, 2],
-    weights [n]), marker area ∝ weight share on ONE scale for all panels, drawn over small grey draw dots and the
-    posterior's 1- and 2-sd ellipses; a last panel plots each draw's share × n (1 = the uniform share 1/n) against
-    its distance from the posterior mean in posterior sd (Mahalanobis), one colour per proposal. Returns (fig, axes)."""
-    from matplotlib.legend_handler import HandlerTuple
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=figsize)
-    half = n_sd * posterior_cov.diagonal().sqrt().max().item()
-    shares = {title: w / w.sum() for title, (_, w) in panels.items()}
-    top = max(s.max().item() for s in shares.values())
-    precision = torch.linalg.inv(posterior_cov)
-    colors = ("tab:blue", "tab:red", "tab:green", "tab:purple")
-    ax_r = axes[-1]
-    for k, (ax, (title, (z, _))) in enumerate(zip(axes, panels.items())):
-        share, color = shares[title], colors[k % len(colors)]
-        ax.scatter(z[:, 0], z[:, 1], s=1, color="0.55", zorder=1)
-        ax.scatter(z[:, 0], z[:, 1], s=max_area * share / top, facecolor="none", edgecolor=color, lw=1.2, zorder=2)
-        for j, style in ((1, "-"), (2, "--")):
-            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, j, color="black", ls=style, lw=1.2, zorder=3)
-        ax.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
-               ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
-               xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
-        ax.set_title(title, fontsize=9.5)
-        offset = (z - posterior_mean).unsqueeze(-1)
-        distance = (offset.mT @ precision @ offset).flatten().sqrt()
-        ax_r.scatter(distance, share * len(share), s=8, color=color, alpha=0.7)
-    ax_r.axhline(1.0, color="gray", ls=":", lw=1.2)
-    ax_r.set_yscale("log")
-    n = len(next(iter(shares.values())))
-    low, high = min(s.min().item() for s in shares.values()) * n, top * n
-    ax_r.set_ylim(low / 2, max(10.0, 1.5 * high))
-    ax_r.set(xlabel="distance from the posterior mean\n(posterior sd)", ylabel=f"weight share × {n} (1 = uniform)")
-    ax_r.set_title("each draw's weight\nagainst its distance", fontsize=9.5)
-    ax_r.grid(alpha=0.3)
-    dot = dict(ls="", marker="o", mfc="none", ms=8, mew=1.2)
-    handles = [tuple(plt.Line2D([], [], mec=colors[k % len(colors)], **dot) for k in range(len(panels))),
-               plt.Line2D([], [], ls="", marker="o", ms=2, color="0.55"),
-               plt.Line2D([], [], color="black", lw=1.2), plt.Line2D([], [], color="black", ls="--", lw=1.2),
-               plt.Line2D([], [], color="gray", ls=":", lw=1.2)]
-    fig.legend(handles, ["weight (circle area, one scale)", "a draw z ~ q(z|x)", "posterior: 1 sd", "posterior: 2 sd",
-                         "uniform share (= 1)"], handler_map={tuple: HandlerTuple(ndivide=None)},
-               loc="lower center", ncol=5, fontsize=9, columnspacing=1.0, handletextpad=0.4)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig, axes
 
 
 def plot_code_vs_property(pairs: list, figsize=(9, 3.8)):
@@ -750,7 +719,7 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
 def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
     """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right, log density scale, so that its
     floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
-    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour.
+    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour; the d/dlog σ² floor −½ − μ²/8 is marked by a labelled tick.
     Each histogram's legend entry, below its panel, gives its mean and standard deviation. Returns (fig, axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.9))
     colors = ["tab:red", "tab:blue", "tab:green"]
@@ -765,10 +734,19 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
         if k == 1:
-            ax.set(yscale="log", ylim=(1e-3, 2 * top), ylabel="density (log scale)")
+            ax.set(yscale="log", ylim=(1e-3, 8 * top), ylabel="density (log scale)")
+            for color, where in zip(colors, grads):  # the floor −½ − μ²/8, μ = the closed form's d/dμ
+                floor = -0.5 - closed[where][0] ** 2 / 8
+                ax.plot([floor, floor], [2.2 * top, 4 * top], color=color, lw=2.5)
+                left = floor < -0.5 - 1e-9  # the lower floor labelled on its left, the other on its right
+                ax.annotate(f"floor {floor:.2f}".replace("-", "\u2212"), (floor, 3 * top), xytext=(-7 if left else 7, 0),
+                            textcoords="offset points", va="center", ha="right" if left else "left", fontsize=9,
+                            color=color)
         else:
             ax.set(ylim=(0, 1.1 * top), ylabel="density")
-        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}", title=f"d KL / d{name}: {len(values):,} draws")
+        clipped = ", tail clipped at 4" if k == 1 else ""
+        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{clipped}",
+               title=f"one-sample gradient d KL / d{name}: {len(values):,} draws")
         ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     fig.tight_layout()
     return fig, axes
@@ -796,10 +774,10 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     with the sampled runs' mean and ``floor`` (right). Returns (fig, axes)."""
     (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
-    shades = ["#f7b267", "#f4845f", "#c8553d", "#8c2f1b"]
+    shades = ["tab:orange", "tab:purple", "tab:green", "tab:brown"]
     for k in range(n_runs):
         axes[0].plot(sampled_sigma[:, k], color=shades[k % len(shades)], lw=1.2, alpha=0.95,
-                     label=f"one-sample KL, {n_runs} runs" if k == n_runs // 2 else None)
+                     label=f"one-sample KL, run {k + 1}")
     axes[0].plot(closed_sigma[:, 0], color="black", lw=2.5, label="closed form")
     axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
     shown = torch.cat([sampled_sigma[:, :n_runs].flatten(), closed_sigma[:, 0]])
@@ -1301,7 +1279,7 @@ def plot_importance_log_weights(panels: dict, posterior_mean: torch.Tensor, post
         ax.set_title(title, fontsize=9.5)
         offset = (z - posterior_mean).unsqueeze(-1)
         distance = (offset.mT @ precision @ offset).flatten().sqrt()
-        ax_r.scatter(distance, s, s=8, color=colors[k % len(colors)], alpha=0.7, label=title.split("\n")[0])
+        ax_r.scatter(distance, s, s=8, color=colors[k % len(colors)], alpha=0.7, label=title.split(",")[0])
     ax_r.axhline(1.0, color="gray", ls=":", lw=1.2)
     ax_r.set_yscale("log")
     ax_r.set_ylim(low / 2, max(10.0, 1.5 * high))
@@ -1309,9 +1287,10 @@ def plot_importance_log_weights(panels: dict, posterior_mean: torch.Tensor, post
     ax_r.set(xlabel="distance from the posterior mean\n(posterior sd)", ylabel=f"weight share × {n} (1 = uniform)")
     ax_r.set_title("each draw's weight\nagainst its distance", fontsize=9.5)
     ax_r.grid(alpha=0.3)
-    ax_r.legend(fontsize=9, loc="upper left")
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    bar_ax = fig.add_axes((0.12, 0.06, 0.45, 0.025))
-    fig.colorbar(dots, cax=bar_ax, orientation="horizontal",
-                 label=f"dot colour: weight share × {n} (1 = uniform); ellipses: posterior 1 and 2 sd")
+    ax_r.legend(fontsize=9, loc="upper right")
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    bar_ax = fig.add_axes((0.08, 0.12, 0.5, 0.03))
+    bar = fig.colorbar(dots, cax=bar_ax, orientation="horizontal")
+    bar.set_label(f"dot colour: weight share × {n} (1 = uniform);  solid and dashed ellipses: posterior 1 and 2 sd",
+                  fontsize=9)
     return fig, axes

@@ -4,9 +4,9 @@
   observation of a linear-Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
-- ``kl_diagonal_gaussians`` (the notebook's exercise 2, its warm-up): KL(q || p) between two diagonal Gaussians;
+- ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 3): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict, the notebook's exercise 1): as sigma -> 0, does KL(p || q) stay bounded, grow like
+- ``reverse_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) stay bounded, grow like
   -log sigma, like 1 / sigma or like 1 / sigma^2?
 
 Solutions: ``solutions/lesson04.py``.
@@ -178,7 +178,7 @@ kl_standard_normal = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- exercise 2 (warm-up): two diagonal Gaussians
+# --------------------------------------------------------------------------- exercise 1 (warm-up): two diagonal Gaussians
 
 
 def reference_kl_diagonal_gaussians(mu_q, log_var_q, mu_p, log_var_p):
@@ -323,7 +323,7 @@ mc_kl_grad_variance = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- exercise 1: how the reversed KL grows
+# --------------------------------------------------------------------------- exercise 2: how the reversed KL grows
 
 
 reverse_kl_growth = Prediction(
@@ -336,6 +336,7 @@ reverse_kl_growth = Prediction(
              "peak are common, and log q punishes each of them by its squared distance over σ². Training "
              "with KL(p ‖ q) would make a confident (small-σ) encoder very expensive."),
     hints=[
+        "KL(p ‖ q) averages log p − log q under the prior, so mostly where p has mass and q has almost none. "
         "The samples of p = N(0, 1) do not shrink with σ. What happens to log q(z) at a typical z of p "
         "when q's peak becomes very narrow?",
         "Derive KL(p ‖ q) = E_p[log p(z) − log q(z)] with the steps of section 2; you need "
