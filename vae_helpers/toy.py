@@ -363,3 +363,21 @@ def turned_line_log_marginal(
     u = torch.stack([angle.cos(), angle.sin()], dim=-1).unsqueeze(-1)  # one unit direction per angle, [k, 2, 1]
     cov = u @ u.mT + noise_std**2 * torch.eye(2, dtype=DTYPE)
     return MultivariateNormal(bias.to(DTYPE), covariance_matrix=cov).log_prob(x.to(DTYPE).unsqueeze(1)).T
+
+
+def inside_ellipse(z: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor, n_sd: float = 2.0) -> torch.Tensor:
+    """Notebook 01: whether each z [n, d] lies inside the n_sd-sd ellipse of N(mean, cov) (Mahalanobis < n_sd)."""
+    offset = (z - mean).unsqueeze(-1)
+    return (offset.mT @ torch.linalg.inv(cov) @ offset).flatten() < n_sd**2
+
+
+def prior_mass_of_ellipse(mean: torch.Tensor, cov: torch.Tensor, n_sd: float = 2.0, n_grid: int = 400) -> float:
+    """Notebook 01: the exact N(0, I_2) mass of the n_sd-sd ellipse of the 2-D Gaussian N(mean, cov), by quadrature
+    in polar coordinates of the whitened ellipse z = mean + L u, |u| < n_sd (L the Cholesky factor of cov)."""
+    chol = torch.linalg.cholesky(cov.double())
+    r = (torch.arange(n_grid, dtype=torch.float64) + 0.5) / n_grid * n_sd  # midpoint rule in r and angle
+    a = (torch.arange(4 * n_grid, dtype=torch.float64) + 0.5) / (4 * n_grid) * 2 * math.pi
+    u = torch.stack([r[:, None] * a.cos(), r[:, None] * a.sin()], -1)  # [r, angle, 2]
+    z = mean.double() + u @ chol.T
+    density = torch.exp(-0.5 * (z**2).sum(-1)) / (2 * math.pi)
+    return (density * r[:, None]).sum().item() * (n_sd / n_grid) * (2 * math.pi / (4 * n_grid)) * chol.det().item()
