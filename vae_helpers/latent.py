@@ -151,7 +151,7 @@ def _free_label_places(medians: torch.Tensor, reach: float) -> list:
 def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, ellipses: torch.Tensor,
                sd: torch.Tensor, edge: float, *, boxed: bool = False, thin: torch.Tensor | None = None,
                marked: bool = False, colors: dict | None = None, dot_size: float = 5, label_reach: float = 0.5,
-               alpha: float = 0.6) -> None:
+               alpha: float = 0.6, ellipse_digits: bool = False) -> None:
     """Scatter of encoder means coloured by label, each class's median code written as its digit, 2σ ellipses in
     the class colour, the prior's circles (radius 1 and 2) and square.
 
@@ -159,7 +159,7 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
     later one), and each median's digit sits in a white box edged in the class colour, shifted labels with a
     visible leader to a dot at the median. ``colors`` (class → colour) overrides tab10 for the classes it names;
     ``dot_size`` is the boxed scatter's marker size, ``alpha`` its opacity, and ``label_reach`` how far a marked
-    median's digit sits from it."""
+    median's digit sits from it. With ``ellipse_digits`` each 2σ ellipse gets its class's digit at its upper right."""
     from matplotlib import patheffects
 
     mu, labels, sd = mu.cpu(), labels.cpu(), sd.cpu()
@@ -178,6 +178,10 @@ def plot_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, 
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=colour(labels[i]), lw=1.6, zorder=4,
                              path_effects=[patheffects.withStroke(linewidth=2.6, foreground="black")]))
+        if ellipse_digits:
+            corner = (mu[i] + 1.6 * sd[i] + 0.12).tolist()  # just outside the ellipse's upper right
+            ax.text(*corner, str(int(labels[i])), color=colour(labels[i]), fontsize=11, fontweight="bold", ha="center",
+                    va="center", zorder=9, path_effects=[patheffects.withStroke(linewidth=2.5, foreground="black")])
     for i in ([] if thin is None else thin.tolist()):  # thin ellipses: e.g. the image nearest each median
         ax.add_patch(Ellipse(mu[i].tolist(), 4 * float(sd[i, 0]), 4 * float(sd[i, 1]), fill=False,
                              color=colour(labels[i]), lw=1.8, zorder=6))
@@ -562,9 +566,10 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
     images = torch.cat([v[:per_row].cpu() for v in rows.values()])
     labels = [f"{k}\nsimilarity {float(similarity[k].mean()):.2f}"
               f" ± {float(similarity[k].std() / len(similarity[k]) ** 0.5):.1g}" for k in rows]
-    fig, ax = plt.subplots(figsize=(9.5, 1.05 * len(rows) + 0.9))
+    fig, ax = plt.subplots(figsize=(11.5, 1.35 * len(rows) + 0.9))
     plotting.show_labelled_grid(images, per_row, [], labels, "", "", title, ax=ax, fontsize=10)
     ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)  # the row labels need no tick marks
     fig.tight_layout()
     return fig
 
@@ -572,17 +577,17 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
 def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str):
     """Notebook 07's holes in 2-D: the density of the encoder means ``codes`` [N, 2] as grey hexagons (darker: more
     codes), the prior draws ``draws`` [M, 2] on top, small hollow blue circles where they land among the codes and
-    bold red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
+    small red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
     |z_j| ≤ ``edge``."""
     from matplotlib.patches import Patch
 
     codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
-    ax.hexbin(codes[:, 0], codes[:, 1], gridsize=36, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
+    ax.hexbin(codes[:, 0], codes[:, 1], gridsize=72, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
               extent=(-4, 4, -4.2, 4.2), zorder=1)
-    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=12, facecolors="none", edgecolors="tab:blue",
-               linewidths=0.7, alpha=0.7, zorder=2, label=f"prior draws among the codes ({int((~in_hole).sum())})")
-    ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=42, marker="x", color="tab:red", linewidths=2, zorder=3,
+    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=7, facecolors="none", edgecolors="tab:blue",
+               linewidths=0.5, alpha=0.5, zorder=2, label=f"prior draws among the codes ({int((~in_hole).sum())})")
+    ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=16, marker="x", color="tab:red", linewidths=1, zorder=3,
                label=f"prior draws in holes ({int(in_hole.sum())})")
     for radius in (1, 2):
         ax.add_patch(plt.Circle((0, 0), radius, fill=False, linestyle="--", color="black", linewidth=1, zorder=4))
@@ -590,7 +595,7 @@ def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch
                                zorder=4))
     handles, labels = ax.get_legend_handles_labels()
     ax.legend([Patch(color="0.45")] + handles, [f"codes of {len(codes)} test images\n(darker: denser)"] + labels,
-              fontsize=10, loc="lower right", markerscale=1.5, framealpha=0.9)
+              fontsize=10, loc="lower right", markerscale=2.5, framealpha=0.9)
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title, xlim=(-4, 4), ylim=(-4.2, 4.2))
     return fig, ax
 
