@@ -240,8 +240,8 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
     cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
     norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)
-    points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=10,
-                          alpha=0.6, lw=0)
+    points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=12,
+                          alpha=0.8, lw=0)
     fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
     means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
     centres = means.clone()
@@ -270,8 +270,8 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="#7b0099", lw=0.8, alpha=0.9),
                       arrowprops=dict(arrowstyle="-", color="#7b0099", lw=1.2))
     left.plot([], [], color="#7b0099", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
-    left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k",
-              label=f"each digit's mean μ, all {len(mu):,} images (the digit inside)")
+    left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k",
+              label=f"each digit's mean μ over all {len(mu):,} images, joined to its\nlabel (the digit in a circle, moved apart to stay readable)")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set_xlim(-4, 4)
     left.set_ylim(-4, 4)
@@ -719,8 +719,9 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
 def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
     """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right, log density scale, so that its
     floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
-    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour; the d/dlog σ² floor −½ − μ²/8 is marked by a labelled tick.
-    Each histogram's legend entry, below its panel, gives its mean and standard deviation. Returns (fig, axes)."""
+    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour. The first histogram is filled, the others outlined, so that
+    every tail shows. Each histogram's legend entry, below its panel, gives its mean and standard deviation, and on
+    the right its floor −½ − μ²/8. Returns (fig, axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.9))
     colors = ["tab:red", "tab:blue", "tab:green"]
     for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.0, 4.0)))):
@@ -728,20 +729,15 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
         for color, (where, g) in zip(colors, grads.items()):
             values = g[k].detach().double()
             mean = f"{values.mean().item():.2f}".replace("-0.00", "0.00").replace("-", "\u2212")
-            heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, histtype="stepfilled", alpha=0.35,
-                                  color=color, label=f"{where}: one draw each, mean {mean}, sd {values.std().item():.2f}")
+            floor = f", floor {-0.5 - closed[where][0] ** 2 / 8:.2f}".replace("-", "\u2212") if k == 1 else ""
+            style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
+            heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style,
+                                  label=f"{where}: one draw each, mean {mean}, sd {values.std().item():.2f}{floor}")
             top = max(top, heights.max())
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
         if k == 1:
-            ax.set(yscale="log", ylim=(1e-3, 8 * top), ylabel="density (log scale)")
-            for color, where in zip(colors, grads):  # the floor −½ − μ²/8, μ = the closed form's d/dμ
-                floor = -0.5 - closed[where][0] ** 2 / 8
-                ax.plot([floor, floor], [2.2 * top, 4 * top], color=color, lw=2.5)
-                left = floor < -0.5 - 1e-9  # the lower floor labelled on its left, the other on its right
-                ax.annotate(f"floor {floor:.2f}".replace("-", "\u2212"), (floor, 3 * top), xytext=(-7 if left else 7, 0),
-                            textcoords="offset points", va="center", ha="right" if left else "left", fontsize=9,
-                            color=color)
+            ax.set(yscale="log", ylim=(1e-3, 3 * top), ylabel="density (log scale)")
         else:
             ax.set(ylim=(0, 1.1 * top), ylabel="density")
         clipped = ", tail clipped at 4" if k == 1 else ""
@@ -752,20 +748,16 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
     return fig, axes
 
 
-def print_kl_noise_table(variance: dict, batch: int | None = None) -> None:
+def print_kl_noise_table(variance: dict) -> None:
     """Print one row per stage of ``variance[stage][estimator]`` (each weight's variance over the draws, [n_weights],
     estimators "closed-form KL" and "sampled KL", from ``gradients.kl_estimator_grad_variance``): the variances
-    summed over the weights, what sampling the KL adds (the KL's own variance plus twice its covariance with the
-    reconstruction's gradient), the ratio and, given the measurement's ``batch`` size, the batch of equal noise:
-    the closed-form estimator's variance falls as 1/batch, so it matches the sampled one's at batch / ratio."""
+    summed over the weights and their ratio."""
     n_weights = next(iter(next(iter(variance.values())).values())).numel()
     print(f"variance of the encoder's gradient, summed over its {n_weights:,} weights")
-    extra = f"{'equal-noise batch':>19}" if batch else ""
-    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'added: Var KL + 2 Cov':>23}{'ratio':>7}" + extra)
+    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'ratio':>7}")
     for stage, v in variance.items():
         closed, sampled = v["closed-form KL"].sum().item(), v["sampled KL"].sum().item()
-        extra = f"{batch * closed / sampled:>19.0f}" if batch else ""
-        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>23.2f}{sampled / closed:>7.2f}" + extra)
+        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled / closed:>7.2f}")
 
 
 def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
