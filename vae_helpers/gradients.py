@@ -535,7 +535,7 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
 def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, trained model") -> None:
     """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
     encoder's weights) of the pathwise gradient (1 by definition), of the score function with the per-image
-    oracle b*, with one constant b and (if ``ratio`` has it) with no baseline, each over the pathwise one. ``ratio`` is
+    oracle b*, with each image's own mean as b and with one constant b (if ``ratio`` has them), and with no baseline (if it has it), each over the pathwise one. ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
@@ -543,6 +543,8 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     rows = (("pathwise", 1.0, "tab:blue"),
             ("score, per-image oracle $b^*$", ratio["score, best b*"], "tab:green"),
             ("score, one constant $b$", ratio["score, constant b"], "tab:purple"))
+    if "score, b = E[f]" in ratio:
+        rows = rows[:2] + (("score, per-image mean $b$", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
     if "score, no baseline" in ratio:
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
@@ -605,7 +607,8 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) 
     ax.text(steps - 2, lo - 3, note, ha="right", va="bottom", fontsize=9)
     entered = int((smooth["pathwise"] >= lo - 5).nonzero()[0]) + first
     ax.set_xlim(max(0, entered - 5), steps + 2)
-    ax.set(xlabel="Adam step", title="late steps (zoomed)")
+    ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)",
+           title=f"steps {max(0, entered - 5)}\u2013{steps} (zoomed)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
     fig.suptitle("one 2-D VAE trained twice: the same initial weights and minibatches, either encoder gradient",
@@ -645,3 +648,22 @@ def kl_estimator_grad_variance(model: torch.nn.Module, x: torch.Tensor, eps: tor
           "sampled KL": (torch.distributions.Normal(mu, sigma).log_prob(z)
                          - torch.distributions.Normal(0.0, 1.0).log_prob(z)).sum()}
     return {name: per_draw_encoder_grads(model, x, rec + k, (mu, log_var)).var(0) for name, k in kl.items()}
+
+
+def train_closed_form_vae(model: torch.nn.Module, x_train: torch.Tensor, steps: int, lr: float, batch: int,
+                          seed: int) -> torch.nn.Module:
+    """Train ``model`` in place for ``steps`` Adam steps on the −ELBO with the KL in closed form (one draw of z per
+    image, from torch's global generator), on minibatches of ``batch`` rows of ``x_train`` drawn with replacement
+    by a generator seeded with ``seed``. Returns the model."""
+    from .losses import gaussian_kl
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batches = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        x = x_train[torch.randint(len(x_train), (batch,), generator=batches)]
+        logits, mu, log_var = model(x)
+        loss = (reconstruction_nats(logits, x) + gaussian_kl(mu, log_var)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model

@@ -1279,7 +1279,7 @@ def plot_importance_log_weights(panels: dict, posterior_mean: torch.Tensor, post
     ax_r.set(xlabel="distance from the posterior mean\n(posterior sd)", ylabel=f"weight share × {n} (1 = uniform)")
     ax_r.set_title("each draw's weight\nagainst its distance", fontsize=9.5)
     ax_r.grid(alpha=0.3)
-    ax_r.legend(fontsize=9, loc="upper right")
+    ax_r.legend(fontsize=9, loc="lower left")
     fig.tight_layout(rect=(0, 0.17, 1, 1))
     bar_ax = fig.add_axes((0.08, 0.12, 0.5, 0.03))
     bar = fig.colorbar(dots, cax=bar_ax, orientation="horizontal")

@@ -210,9 +210,10 @@ kl_diagonal_gaussians = Exercise(
     hints=[
         "Redo the steps of section 2 with log p(z) = −½ log 2π − ½ log σ_p² − (z − μ_p)²/(2σ_p²): the "
         "log 2π terms still cancel.",
-        "Step 3 now needs E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)² (variance plus squared offset of the "
-        "mean).",
-        "Step 4 per coordinate: the log q part still averages to −½ log σ_q² − ½, as in section 2.",
+        "The log q part still averages to −½ log σ_q² − ½, as in section 2. Step 3 now needs "
+        "E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)², q's variance plus the squared offset of the means.",
+        "Assembled, each coordinate gives half the log of p's variance over q's, plus q's variance and the squared "
+        "offset of the means together divided by twice p's variance, minus ½. The KL sums this over the coordinates.",
     ],
     lesson=LESSON,
     mistakes=[
