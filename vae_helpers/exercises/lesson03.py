@@ -212,7 +212,7 @@ optimal_baseline_sigma = Exercise(
     hints=[
         "b* = E[f s²]/E[s²] with f = z² = (μ + σε)² and s = (ε² − 1)/σ, not the μ-score ε/σ. Both "
         "expectations are sums of Gaussian moments: E[ε²] = 1, E[ε⁴] = 3, E[ε⁶] = 15, odd ones 0.",
-        "E[s²] = E[(ε² − 1)²]/σ² = (3 − 2 + 1)/σ². For E[f s²], expand "
+        "E[s²] = E[(ε² − 1)²]/σ²: expand the square and use the moments. For E[f s²], expand "
         "(μ² + 2μσε + σ²ε²)(ε⁴ − 2ε² + 1)/σ² and drop the odd powers.",
         "E[s²] = 2/σ². In E[f s²] only the even powers ε⁰, ε², ε⁴, ε⁶ survive, and the "
         "σ² part is the one that needs E[ε⁶]. Collect the μ² and σ² parts, then divide by E[s²]. To check "
