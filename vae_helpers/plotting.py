@@ -732,7 +732,7 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
             floor = f", floor {-0.5 - closed[where][0] ** 2 / 8:.2f}".replace("-", "\u2212") if k == 1 else ""
             style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
             heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style,
-                                  label=f"{where}: one draw each, mean {mean}, sd {values.std().item():.2f}{floor}")
+                                  label=f"{where}: one gradient per draw, mean {mean}, sd {values.std().item():.2f}{floor}")
             top = max(top, heights.max())
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))
@@ -751,13 +751,13 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
 def print_kl_noise_table(variance: dict) -> None:
     """Print one row per stage of ``variance[stage][estimator]`` (each weight's variance over the draws, [n_weights],
     estimators "closed-form KL" and "sampled KL", from ``gradients.kl_estimator_grad_variance``): the variances
-    summed over the weights and their ratio."""
+    summed over the weights, their difference (what sampling adds) and their ratio."""
     n_weights = next(iter(next(iter(variance.values())).values())).numel()
     print(f"variance of the encoder's gradient, summed over its {n_weights:,} weights")
-    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'ratio':>7}")
+    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'sampling adds':>15}{'ratio':>7}")
     for stage, v in variance.items():
         closed, sampled = v["closed-form KL"].sum().item(), v["sampled KL"].sum().item()
-        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled / closed:>7.2f}")
+        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>15.2f}{sampled / closed:>7.2f}")
 
 
 def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
@@ -778,7 +778,7 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
                 title=f"One inactive unit, learning rate {lr:g}")
     axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
     axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
-    axes[1].plot(sampled_kl.mean(1), color="tab:orange", lw=1.8, zorder=3,
+    axes[1].plot(sampled_kl.mean(1), color="tab:blue", lw=1.8, zorder=3,
                  label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
     axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step", ylabel="KL of q from p (nats, log scale)",
                 title=f"Mean KL, learning rate {lr:g}")

@@ -141,10 +141,10 @@ kl_standard_normal = Exercise(
     hints=[
         "Section 2 derived the KL of one coordinate; a diagonal Gaussian's coordinates are independent, "
         "so the KL of the whole vector is a sum over coordinates.",
-        "Per coordinate: −½(1 + log σ² − μ² − σ²), and σ² = exp(log_var) (not exp(log_var / 2), which "
-        "is σ).",
-        "Sum that per-coordinate term over the latent axis (dim=1), not over the batch: the result has "
-        "one number per row, shape [B].",
+        "Per coordinate the KL is E_q[log q(z)] − E_q[log p(z)], and σ² = exp(log_var) (not "
+        "exp(log_var / 2), which is σ).",
+        "E_q[log q(z)] = −½ log 2π − ½ log σ² − ½ and E_q[log p(z)] = −½ log 2π − ½(μ² + σ²). Assemble the "
+        "KL from them and sum it over the latent axis (dim=1), not over the batch: one number per row, shape [B].",
     ],
     lesson=LESSON,
     mistakes=[
