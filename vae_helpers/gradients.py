@@ -246,13 +246,14 @@ def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Te
 
 
 def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: str, steps: int, batch: int,
-                     lr: float, seed: int, decay: float = 0.9) -> list[float]:
+                     lr: float, seed: int, decay: float = 0.9, lags: list | None = None) -> list[float]:
     """Adam on Kingma and Welling's estimator with the closed-form KL, where the encoder's gradient of the
     reconstruction term is ``"pathwise"`` (through z = mu + sigma * eps) or ``"score"`` (REINFORCE with one
     constant baseline for all images: a running mean of f over earlier batches with weight ``decay``, started on
     a batch of its own and updated after each step, so that it never depends on the current draws). The decoder and the KL
     term get the same gradient either way. Trains ``model`` in place; returns the ELBO estimate (nats per
-    image) of every step."""
+    image) of every step. If ``lags`` is a list, the score run appends to it, at every step, the minibatch's
+    mean f minus the baseline it used (nats)."""
     if estimator not in ("pathwise", "score"):
         raise ValueError(f"estimator={estimator!r} is not allowed: use 'pathwise' or 'score'.")
     from .losses import gaussian_kl
@@ -281,6 +282,8 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
             f = reconstruction_nats(model.decode(z), x)  # its gradient reaches the decoder only
             log_q = torch.distributions.Normal(mu, sigma).log_prob(z).sum(-1)
             loss = (f + (f.detach() - baseline) * log_q + kl).mean()  # baseline from earlier batches only
+            if lags is not None:
+                lags.append(f.mean().item() - baseline)
             baseline = decay * baseline + (1 - decay) * f.mean().item()  # updated after its use
         optimizer.zero_grad()
         loss.backward()
@@ -541,10 +544,10 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     import matplotlib.pyplot as plt
 
     rows = (("pathwise", 1.0, "tab:blue"),
-            ("score, per-image oracle $b^*$", ratio["score, best b*"], "tab:green"),
+            ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green"),
             ("score, one constant $b$", ratio["score, constant b"], "tab:purple"))
     if "score, b = E[f]" in ratio:
-        rows = rows[:2] + (("score, per-image mean $b$", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
+        rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
     if "score, no baseline" in ratio:
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
@@ -593,7 +596,7 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) 
         early.text(early_step + 3, (top + bottom) / 2, f"{top - bottom:.0f} nats\nat step {early_step}", va="center",
                    fontsize=9)
     early.set_xlim(0, 3 * early_step)
-    early.set(xlabel="Adam step", ylabel=f"ELBO estimate (nats per image,\ncentred mean of {window} steps)",
+    early.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)",
               title="first steps", )
     early.grid(axis="y", alpha=0.3)
     early.yaxis.set_major_formatter(lambda v, _: f"{v:.0f}".replace("-", "\u2212"))
@@ -611,7 +614,7 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) 
            title=f"steps {max(0, entered - 5)}\u2013{steps} (zoomed)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
-    fig.suptitle("one 2-D VAE trained twice: the same initial weights and minibatches, either encoder gradient",
+    fig.suptitle(f"one 2-D VAE trained twice (same initial weights and minibatches); curves: centred means of {window} steps",
                  fontsize=10)
     fig.tight_layout()
     return caught
