@@ -65,12 +65,13 @@ viewable_slices = Prediction(
     "and x[::2] keep whole images (x[::2] only doubles the stride between images, which view keeps), and "
     "x[:, :, :14], the top 14 rows, is 14 × 28 consecutive values per image: all three are viewable. "
     "x[:, :, :, :14] keeps the first 14 values of every 28: inside an image the step is 1 within a row but "
-    "15 from one row to the next, so no single stride describes it and view refuses.",
+    "15 from one row to the next, so no single stride describes it and view refuses. A dimension of size 1 never "
+    "steps, so its stride does not count: the channel's 784 is never used. With 3 channels, (b) would be refused.",
     hints=["Write down each tensor's shape and strides (x.stride() is (784, 784, 28, 1)); a slice keeps the "
            "strides, and a step in a slice multiplies one.",
            "view(len(y), -1) works when, inside each image, every step from one value to the next (in the "
            "order the tensor presents them) is the same distance in memory. What happens between images "
-           "does not matter."],
+           "does not matter, and a dimension of size 1 never steps, so its stride does not count."],
     mistakes={"abcd": "x[:, :, :, :14] keeps the first 14 values of every 28: inside an image the rows have "
               "gaps between them, and one stride cannot jump over them.",
               "ab": "x[::2] keeps whole images, only further apart: the stride of the batch dimension doubles, "
