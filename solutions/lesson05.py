@@ -12,11 +12,11 @@ adam_summed_loss = "a"  # Adam divides each gradient by its own running size: a 
 def step_variance(v_eps, v_total, batch_size, k):
     """The variance of a step with batch_size images and k codes each, from the two measured at 128 × 1.
 
-    On section 4's numbers (v_eps 578.3, v_total 773.2): 128 × 2 gives 484.1, 256 × 1 gives 386.6, so the
-    step with twice the images is 1.25 times less noisy. But it costs 2 times a step of 128 × 1, a second
-    code only about 1.49 times (the decoder does 321,600 of the 651,200 multiply-adds per image): variance
-    × cost is 723 for 128 × 2 and 773 for 256 × 1, so at equal compute a second code is slightly (about
-    7 %) better. The difference is small: one code per image is the simplest choice and costs little.
+    On section 4's numbers (v_eps about 575, v_total about 772): 128 × 2 gives about 484, 256 × 1 about 386,
+    so the step with twice the images is 1.25 times less noisy. But it costs 2 times a step of 128 × 1, a
+    second code only about 1.49 times (the decoder does 321,600 of the 651,200 multiply-adds per image):
+    variance × cost is about 722 for 128 × 2 and 772 for 256 × 1, so at equal compute a second code is
+    slightly (about 7 %) better. The difference is small: one code per image is the simplest choice and costs little.
     """
     from_images = v_total - v_eps  # v_total holds both parts; only this one comes from which images are drawn
     # B independent images divide both parts by B; k codes per image divide only the ε part by k
