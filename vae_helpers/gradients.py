@@ -337,17 +337,22 @@ def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample",
     return ax
 
 
+def _end_tiles(ax, x_image, recon_image, recon_label, bottom, top, label_y):
+    """The input and output digits at the two ends of ``draw_vae``'s picture, square on the page."""
+    fig_w, fig_h = ax.figure.get_size_inches()
+    bbox = ax.get_position()
+    half_w = (top - bottom) / 2 * (bbox.height * fig_h) / (bbox.width * fig_w)
+    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
+        if image is not None:
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, bottom, top), zorder=3,
+                      interpolation="nearest", aspect="auto")
+        ax.text(x, label_y, label, ha="center", va="top", fontsize=10)
+
+
 def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
     """``draw_vae(draw="sample")``: the sampling node as it is, with no noise input ε."""
     d_in, d_hidden, d_z = dims
-    fig_w, fig_h = ax.figure.get_size_inches()
-    bbox = ax.get_position()
-    half_w = 0.22 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 44 % of the height
-    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
-        if image is not None:
-            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.33, 0.77), zorder=3,
-                      interpolation="nearest", aspect="auto")
-        ax.text(x, 0.28, label, ha="center", va="top", fontsize=10)
+    _end_tiles(ax, x_image, recon_image, recon_label, bottom=0.33, top=0.77, label_y=0.28)
     _node(ax, (0.255, 0.55), f"encoder $\\phi$\n{encoder_label}", "#dbe9f6", 10)
     _node(ax, (0.43, 0.78), "$\\mu$", "#dbe9f6")
     _node(ax, (0.43, 0.32), "$\\log\\sigma^2$", "#dbe9f6")
@@ -374,14 +379,7 @@ def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encod
     import matplotlib.pyplot as plt
 
     d_in, d_hidden, d_z = dims
-    fig_w, fig_h = ax.figure.get_size_inches()
-    bbox = ax.get_position()
-    half_w = 0.18 * (bbox.height * fig_h) / (bbox.width * fig_w)  # square tiles, 36 % of the height
-    for image, x, label in ((x_image, 0.07, "input $x$"), (recon_image, 0.93, recon_label)):
-        if image is not None:
-            ax.imshow(image, cmap="gray", vmin=0, vmax=1, extent=(x - half_w, x + half_w, 0.4, 0.76), zorder=3,
-                      interpolation="nearest", aspect="auto")
-        ax.text(x, 0.36, label, ha="center", va="top", fontsize=10)
+    _end_tiles(ax, x_image, recon_image, recon_label, bottom=0.4, top=0.76, label_y=0.36)
     y = 0.58
     _node(ax, (0.255, y), f"encoder $\\phi$\n{encoder_label}", "#dbe9f6", 10)
     _node(ax, (0.43, 0.8), "$\\mu$", "#dbe9f6")
