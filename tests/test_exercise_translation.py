@@ -140,15 +140,57 @@ def test_a_mistake_pointer_names_the_hint_in_both_languages(chinese):
 
 
 def test_a_solution_is_printed_with_its_docstring_translated(monkeypatch):
-    from vae_helpers.exercises.core import _with_docstring_translated
+    from vae_helpers.exercises.core import _translated_source
 
     source = 'def f(x):\n    """Twice x.\n\n    Because two."""\n    return 2 * x  # double\n'
     monkeypatch.setattr(i18n, "_compiled", lambda: {"Twice x.\n\nBecause two.": "x 的两倍。\n\n因为是二。"})
     i18n.set_language("zh")
     try:
-        shown = _with_docstring_translated(source)
+        shown = _translated_source(source)
     finally:
         i18n.set_language(None)
     assert "x 的两倍。" in shown and "因为是二。" in shown and "Twice" not in shown
     assert "return 2 * x  # double" in shown  # the code stays as written
     compile(shown, "<solution>", "exec")
+
+
+def test_a_solution_is_printed_with_its_comments_translated(monkeypatch):
+    from vae_helpers.exercises.core import _translated_source
+
+    source = ("def f(x):\n    # the first half\n    # of one sentence\n    y = 2 * x  # double\n"
+              "    s = '# not a comment'\n    return y  # untranslated\n")
+    monkeypatch.setattr(i18n, "_compiled", lambda: {"the first half of one sentence": "一句话\n分两行", "double": "加倍"})
+    i18n.set_language("zh")
+    try:
+        shown = _translated_source(source)
+    finally:
+        i18n.set_language(None)
+    assert shown.splitlines()[1:4] == ["    # 一句话", "    # 分两行", "    y = 2 * x  # 加倍"]
+    assert "s = '# not a comment'" in shown and "return y  # untranslated" in shown
+    compile(shown, "<solution>", "exec")
+    i18n.set_language("en")
+    try:
+        assert _translated_source(source) == source  # English: exactly as written
+    finally:
+        i18n.set_language(None)
+
+
+def test_every_comment_a_chinese_solution_prints_is_chinese(capsys):
+    """Each solution's comments come out in Chinese (or are maths the catalog keeps as is)."""
+    import importlib
+
+    i18n.set_language("zh")
+    try:
+        for name in i18n.lesson_modules():
+            module = importlib.import_module(f"vae_helpers.exercises.{name}")
+            for exercise in {id(o): o for o in vars(module).values() if hasattr(o, "solution_name")}.values():
+                exercise.solution()
+    finally:
+        i18n.set_language(None)
+    printed = capsys.readouterr().out.splitlines()
+    comments = [line.split("# ", 1)[1] for line in printed if "# " in line]
+    identifier = r"[A-Za-z_][A-Za-z0-9_]*"
+    names = set(re.findall(identifier, "\n".join(line.split("#")[0] for line in printed)))  # the code's own names
+    english = [c for c in comments if not re.search(r"[\u4e00-\u9fff]", c)
+               and any(re.search("[A-Za-z]{4,}", w) and w not in names for w in re.findall(identifier, c))]
+    assert comments and not english, f"solution comments still in English in the Chinese edition: {english[:5]}"

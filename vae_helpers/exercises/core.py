@@ -257,14 +257,24 @@ class _Hints:
             print(_("(the solution is {name} in solutions/{lesson}.py of the vae-notebooks repository; that file "
                     "is not next to this installation)", name=self.solution_name, lesson=self.lesson))
         else:
-            print(_with_docstring_translated(source).rstrip())
+            print(_translated_source(source).rstrip())
 
 
-def _with_docstring_translated(source: str) -> str:
-    """A function's source with its docstring in the reader's language (the code itself stays as written)."""
+def _translated_source(source: str) -> str:
+    """A function's source with its docstring and comments in the reader's language (the code stays as written)."""
     import ast
     import textwrap
 
+    lines = source.splitlines()
+    for first, last, column, whole_line, text in reversed(comment_blocks(source)):  # from the end: rows stay valid
+        translated = _(text)
+        if translated == text:
+            continue
+        if whole_line:
+            lines[first - 1: last] = [lines[first - 1][:column] + "# " + line for line in translated.splitlines()]
+        else:
+            lines[first - 1] = lines[first - 1][:column] + "# " + " ".join(translated.splitlines())
+    source = "\n".join(lines) + "\n"
     try:
         node = ast.parse(textwrap.dedent(source)).body[0]
     except (SyntaxError, IndexError):
@@ -279,6 +289,33 @@ def _with_docstring_translated(source: str) -> str:
     body = "\n".join(indent + line if line else "" for line in translated.splitlines())
     new = [f'{indent}"""{body.lstrip()}', f'{indent}"""'] if "\n" in translated else [f'{indent}"""{translated}"""']
     return "\n".join(lines[: first.lineno - 1] + new + lines[first.end_lineno:]) + "\n"
+
+
+def comment_blocks(source: str) -> list[tuple[int, int, int, bool, str]]:
+    """The comments of ``source`` as (first row, last row, column, whole line?, text), rows counted from 1.
+
+    Consecutive whole-line comments in one column are one block, their texts joined by spaces (one message
+    to translate); a comment after code on its line is a block of its own.
+    """
+    import io
+    import tokenize
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    lines, blocks = source.splitlines(), []
+    for token in tokens:
+        text = token.string[1:].strip() if token.type == tokenize.COMMENT else ""
+        if not text:
+            continue
+        (row, column), previous = token.start, blocks[-1] if blocks else None
+        whole_line = not lines[row - 1][:column].strip()
+        if whole_line and previous and previous[3] and previous[2] == column and previous[1] == row - 1:
+            previous[1], previous[4] = row, previous[4] + " " + text
+        else:
+            blocks.append([row, row, column, whole_line, text])
+    return [tuple(block) for block in blocks]
 
 
 class Exercise(_Hints):

@@ -124,20 +124,28 @@ def _lesson_texts(name: str) -> list[str]:
     return texts
 
 
-def _solution_docstrings() -> list[str]:
-    """The docstrings of the reference solutions (solutions/lessonNN.py), which ``.solution()`` prints."""
+def _solution_texts() -> list[str]:
+    """The docstrings and comments of the reference solutions (solutions/lessonNN.py), which ``.solution()`` prints."""
+    from .core import comment_blocks
+
     found = []
     for path in sorted((HERE.parents[1] / "solutions").glob("lesson[0-9][0-9].py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and ast.get_docstring(node):
-                found.append(ast.get_docstring(node))
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if ast.get_docstring(node):
+                    found.append(ast.get_docstring(node))
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                function = "\n".join(lines[start - 1: node.end_lineno]) + "\n"
+                found += [block[-1] for block in comment_blocks(function)]
     return found
 
 
 def texts_of(module: str) -> list[str]:
     """The distinct English texts of ``module`` ("core", "diagnose", "default_run", "solutions" or "lessonNN")."""
     if module == "solutions":
-        return list(dict.fromkeys(_solution_docstrings()))
+        return list(dict.fromkeys(_solution_texts()))
     raw = _marked_strings(_source(module)) if module in MACHINERY else _lesson_texts(module)
     return list(dict.fromkeys(t for t in raw if t.strip()))
 
