@@ -8,6 +8,7 @@ mistaken for the default run. In a lesson::
     RUN = default_run.of("05_training_the_vae", globals())   # after the parameters cell
     ...
     RUN.check(elbo_near_minus_105=abs(elbo + 104.5) < 1)      # in a collapsed check cell
+    RUN.confirm("the loss written out equals losses.vae_loss")  # after asserts that hold in any run
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ class DefaultRun:
         n = len(claims)
         print("✓ " + (_("1 statement about the default run holds") if n == 1
                       else _("{n} statements about the default run hold", n=n)))
+
+    @staticmethod
+    def confirm(what: str) -> None:
+        """Say, in the reader's language, that a check which holds in any run passed: ``✓ what``."""
+        print("✓ " + _(what))
 
 
 def parameters_of(notebook: Path) -> dict[str, object]:

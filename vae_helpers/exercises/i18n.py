@@ -142,11 +142,31 @@ def _solution_texts() -> list[str]:
     return found
 
 
+def _confirmed_in_notebooks() -> list[str]:
+    """The texts the English lessons' check cells pass to ``RUN.confirm`` (printed as ``✓ text``)."""
+    found = []
+    for path in sorted((HERE.parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            try:
+                tree = ast.parse("".join(cell["source"]))
+            except SyntaxError:  # IPython magics: such a cell confirms nothing
+                continue
+            found += [node.args[0].value for node in ast.walk(tree)
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr == "confirm" and node.args and isinstance(node.args[0], ast.Constant)
+                      and isinstance(node.args[0].value, str)]
+    return found
+
+
 def texts_of(module: str) -> list[str]:
     """The distinct English texts of ``module`` ("core", "diagnose", "default_run", "solutions" or "lessonNN")."""
     if module == "solutions":
         return list(dict.fromkeys(_solution_texts()))
     raw = _marked_strings(_source(module)) if module in MACHINERY else _lesson_texts(module)
+    if module == "default_run":
+        raw += _confirmed_in_notebooks()
     return list(dict.fromkeys(t for t in raw if t.strip()))
 
 
