@@ -716,12 +716,12 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
     return fig, axes
 
 
-def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
+def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: bool = True):
     """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right, log density scale, so that its
     floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
     ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour. The first histogram is filled, the others outlined, so that
     every tail shows. Each histogram's legend entry, below its panel, gives its mean and standard deviation, and on
-    the right its floor −½ − μ²/8. Returns (fig, axes)."""
+    the right, if ``floor``, its floor −½ − μ²/8. Returns (fig, axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.9))
     colors = ["tab:red", "tab:blue", "tab:green"]
     for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.0, 4.0)))):
@@ -729,10 +729,10 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120):
         for color, (where, g) in zip(colors, grads.items()):
             values = g[k].detach().double()
             mean = f"{values.mean().item():.2f}".replace("-0.00", "0.00").replace("-", "\u2212")
-            floor = f", floor {-0.5 - closed[where][0] ** 2 / 8:.2f}".replace("-", "\u2212") if k == 1 else ""
+            floor_text = f", floor {-0.5 - closed[where][0] ** 2 / 8:.2f}".replace("-", "\u2212") if k == 1 and floor else ""
             style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
             heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style,
-                                  label=f"{where}: one gradient per draw, mean {mean}, sd {values.std().item():.2f}{floor}")
+                                  label=f"{where}: one gradient per draw, mean {mean}, sd {values.std().item():.2f}{floor_text}")
             top = max(top, heights.max())
             ax.axvline(closed[where][k], color=color, lw=2, ls="--",
                        label=f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212"))

@@ -212,8 +212,8 @@ kl_diagonal_gaussians = Exercise(
         "log 2π terms still cancel.",
         "The log q part still averages to −½ log σ_q² − ½, as in section 2. Step 3 now needs "
         "E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)², q's variance plus the squared offset of the means.",
-        "Assembled, each coordinate gives half the log of p's variance over q's, plus q's variance and the squared "
-        "offset of the means together divided by twice p's variance, minus ½. The KL sums this over the coordinates.",
+        "Up to the −½ log 2π that cancels, E_q[log p(z)] = −½ log σ_p² − (σ_q² + (μ_q − μ_p)²)/(2σ_p²). Subtract "
+        "it from the log q part of hint 2; the KL sums the result over the coordinates (dim=1).",
     ],
     lesson=LESSON,
     mistakes=[
