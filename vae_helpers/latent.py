@@ -19,7 +19,7 @@ from . import losses
 
 __all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
            "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
-           "hole_density_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
+           "hole_density_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "outer_ellipse_legend", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
 
@@ -401,13 +401,15 @@ def prior_shaped_means(log_var: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal",
-                     quantile: float | None = None, xmin: float | None = None):
+                     quantile: float | None = None, xmin: float | None = None, tidy: bool = False):
     """One row of overlaid histograms per panel (title → {label → [M] tensor of log q(z) − log p(z)}), on shared
     bins, each group's mean quoted in the legend.
 
     With ``quantile`` each panel also draws the second group's ``quantile`` as a solid line, labelled with the
     share of the first group left of it; with ``xmin`` the axis starts there and each panel counts the draws
-    left of it (they are not drawn)."""
+    left of it (they are not drawn). With ``tidy`` the second group is drawn as an outline (no third colour where
+    the two overlap), each panel gets headroom above its bars for the legend, and the count left of ``xmin`` sits
+    higher, clear of the bars."""
     values = torch.cat([r.cpu() for ratios in panels.values() for r in ratios.values()])
     low = float(values.min()) if xmin is None else xmin
     bins = torch.linspace(low, float(values.max()), 51).tolist()
@@ -415,7 +417,9 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
     for ax, (title, ratios) in zip(axes, panels.items()):
         for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
             mean = float(r.mean())  # quoted in the legend only: a line would crowd the quantile's
-            ax.hist(r.cpu().numpy(), bins=bins, alpha=0.55, color=color, label=f"{label} (mean {mean:.1f})")
+            outline = tidy and color == "tab:blue"
+            ax.hist(r.cpu().numpy(), bins=bins, alpha=1.0 if outline else 0.55, color=color, label=f"{label} (mean {mean:.1f})",
+                    **({"histtype": "step", "linewidth": 1.8} if outline else {}))
         if quantile is not None:
             first, second = (r.cpu() for r in ratios.values())
             cut = float(torch.quantile(second, quantile))
@@ -423,9 +427,12 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
                        label=f"{quantile:.0%} quantile of {list(ratios)[1]}:\n{float((first < cut).float().mean()):.0%} of {list(ratios)[0]} left of it")
         if xmin is not None:
             hidden = sum(int((r.cpu() < xmin).sum()) for r in ratios.values())
-            ax.text(0.005, 0.03, f"← {hidden} below {xmin:g}", transform=ax.transAxes, fontsize=9)
+            ax.text(0.005, 0.3 if tidy else 0.03, f"← {hidden} below {xmin:g}" + (", not drawn" if tidy else ""),
+                    transform=ax.transAxes, fontsize=9)
         ax.axvline(0, color="black", linewidth=1, label=zero_label)
         ax.set(ylabel="draws per bin", title=title)
+        if tidy:
+            ax.set_ylim(top=1.6 * ax.get_ylim()[1])
         ax.legend(fontsize=10, loc="upper left")
     axes[-1].set_xlabel(xlabel)
     if xmin is not None:
@@ -469,6 +476,17 @@ def prior_regions_legend(ax, edge: float, ellipses: bool = False) -> None:
         old_handles, old_labels = ax.get_legend_handles_labels()
         ax.legend(old_handles + marks, old_labels + ["2σ, image\nnearest the\nmedian", "2σ, an outer\nimage"], title="label",
                   loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=11, markerscale=4, handlelength=1.6)
+
+
+def outer_ellipse_legend(ax, label: str = "2σ of q(z|x) for\none image far\nfrom its median") -> None:
+    """Add one entry to ``plot_codes``' class legend (outside the axes, right) for its black-edged 2σ ellipses."""
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    mark = Line2D([], [], color="grey", lw=1.6, path_effects=[patheffects.withStroke(linewidth=2.6, foreground="black")])
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles + [mark], labels + [label], title="label", loc="center left", bbox_to_anchor=(1.01, 0.5),
+              fontsize=11, markerscale=4, handlelength=1.6)
 
 
 def prior_side_test(model, images: torch.Tensor, held: int, draws: int, generator: torch.Generator,
@@ -574,19 +592,21 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
     return fig
 
 
-def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str):
+def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str,
+                        among_style: dict | None = None):
     """Notebook 07's holes in 2-D: the density of the encoder means ``codes`` [N, 2] as grey hexagons (darker: more
     codes), the prior draws ``draws`` [M, 2] on top, small hollow blue circles where they land among the codes and
     small red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
-    |z_j| ≤ ``edge``."""
+    |z_j| ≤ ``edge``. ``among_style`` overrides the scatter settings of the draws among the codes (e.g. size, colour)."""
     from matplotlib.patches import Patch
 
     codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     ax.hexbin(codes[:, 0], codes[:, 1], gridsize=72, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
               extent=(-4, 4, -4.2, 4.2), zorder=1)
-    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], s=7, facecolors="none", edgecolors="tab:blue",
-               linewidths=0.5, alpha=0.5, zorder=2, label=f"prior draws among the codes ({int((~in_hole).sum())})")
+    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], **{"s": 7, "facecolors": "none", "edgecolors": "tab:blue",
+               "linewidths": 0.5, "alpha": 0.5, **(among_style or {})}, zorder=2,
+               label=f"prior draws among the codes ({int((~in_hole).sum())})")
     ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=16, marker="x", color="tab:red", linewidths=1, zorder=3,
                label=f"prior draws in holes ({int(in_hole.sum())})")
     for radius in (1, 2):
