@@ -354,9 +354,10 @@ def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None
 
 
 def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: float | None = None, zoom_from: int = 2,
-                         figsize=(9.5, 3.9), exact_label: str | None = None):
+                         figsize=(9.5, 3.9), exact_label: str | None = None, legend_below: bool = False):
     """Repeated estimates of log p(x) minus the exact value against the number of prior draws N (log axis),
     with each N's median; the right panel zooms on the larger N, with ± the predicted sd √((ρ − 1)/N) given ``rho``.
+    ``legend_below``: one legend for both panels, below them (else inside the zoom panel).
     Returns (fig, (ax_all, ax_zoom))."""
     repeats = errors.shape[0]
     fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
@@ -378,8 +379,12 @@ def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: floa
     ax_zoom.set(xlim=(n_lo / 2.5, n_hi * 2.5), ylim=(1.2 * errors[:, zoom_from:].min().item(), 0.5),
                 title=f"zoom on N ≥ {n_lo:,}")
     ax_all.set(title=f"{repeats} estimates for each N")
-    ax_zoom.legend(loc="lower right", fontsize=9)
-    fig.tight_layout()
+    if legend_below:
+        fig.legend(*ax_zoom.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
+        fig.tight_layout(rect=(0, 0.09, 1, 1))
+    else:
+        ax_zoom.legend(loc="lower right", fontsize=9)
+        fig.tight_layout()
     return fig, (ax_all, ax_zoom)
 
 
@@ -481,9 +486,11 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
     return fig, (ax_dim, ax_sigma)
 
 
-def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f", width: int = 9) -> None:
+def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f", width: int = 9,
+                tidy_zero: bool = False) -> None:
     """Print ``rows = {label: values}`` as a table, one line per label: ``formats[label]`` if given, else ints
-    with thousands separators and other numbers with ``default``; None prints as "—"."""
+    with thousands separators and other numbers with ``default``; None prints as "—". ``tidy_zero``: a value
+    that rounds to zero prints without a minus sign ("0.00", not "-0.00")."""
     formats = formats or {}
     label_width = max(len(str(label)) for label in rows) + 1
     for label, values in rows.items():
@@ -498,6 +505,8 @@ def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f"
                 text = f"{v:,}"
             else:
                 text = format(v, default)
+            if tidy_zero and text.startswith("-") and not text.strip("-0.,"):
+                text = text[1:]
             cells.append(f"{text:>{width}}")
         print(f"{label:<{label_width}}" + "".join(cells))
 
@@ -1238,6 +1247,32 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[1].plot([best], [max(height, 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
     fig.tight_layout()
     return fig, axes
+
+
+def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
+                       figsize=(6.5, 4.6)):
+    """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
+    ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
+    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=figsize)
+    precision = torch.linalg.inv(posterior_cov)
+    n = len(next(iter(panels.values()))[1])
+    for (label, (z, share)), color in zip(panels.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+        offset = (z - posterior_mean).unsqueeze(-1)
+        distance = (offset.mT @ precision @ offset).flatten().sqrt()
+        ax.scatter(distance, share * len(share), s=10, color=color, alpha=0.7, label=label)
+    ax.axhline(1.0, color="gray", ls=":", lw=1.2, label=f"uniform weights, 1/{n} each")
+    ax.set_yscale("log")
+    ax.margins(y=0.08)
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
+           ylabel=f"weight share × {n}  (1 = uniform)", title=title)
+    ax.grid(alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=1, fontsize=9)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig, ax
 
 
 def plot_importance_log_weights(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor,

@@ -52,6 +52,14 @@ def as_multivariate_normal(q: Distribution) -> MultivariateNormal:
     return MultivariateNormal(mean, covariance_matrix=cov)
 
 
+def heaviest_share_and_gap(log_weights: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Along ``dim`` of log-weights (e.g. log p(x|z_i) over draws i): the heaviest draw's share of the total
+    weight, and by how much its log-weight beats the second largest (nats)."""
+    top_two = log_weights.topk(2, dim=dim).values
+    share = (log_weights.amax(dim) - torch.logsumexp(log_weights, dim)).exp()
+    return share, top_two.select(dim, 0) - top_two.select(dim, 1)
+
+
 def sample_gaussian(q: Distribution, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """n reparameterised draws z = mean + L eps, eps ~ N(0, I), from a Gaussian q. Shape [n, *q.batch_shape, d]."""
     mean = q.mean

@@ -209,8 +209,8 @@ rho_from_weights = Prediction(
     hints=[
         "The averages divide by N, the number of prior draws per digit in section 7. Write ρ̂ with sums, "
         "Σw² and Σw, and keep track of the N's.",
-        "Let s be the heaviest draw's share of Σw. Then Σw² ≥ (s·Σw)², and Σw² ≤ (max w)·Σw = s·(Σw)².",
-        "With s = 1, compare Σw² with (Σw)². Then put back the N of hint 1.",
+        "When one draw carries nearly all of the weight, how do Σw² and (Σw)² compare?",
+        "The ratio of the sums is then near 1. Put back the N's of hint 1: which factor is left over?",
     ],
     mistakes={
         "a": "About 10¹⁸ is the true ρ of this digit. But ρ̂ = N·Σw²/(Σw)² is built from these 10⁴ weights, and "
