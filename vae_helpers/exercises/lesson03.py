@@ -215,9 +215,7 @@ optimal_baseline_sigma = Exercise(
         "E[s²] = E[(ε² − 1)²]/σ²: expand the square and use the moments. For E[f s²], expand "
         "(μ² + 2μσε + σ²ε²)(ε⁴ − 2ε² + 1)/σ² and drop the odd powers.",
         "E[s²] = 2/σ². In E[f s²] only the even powers ε⁰, ε², ε⁴, ε⁶ survive, and the "
-        "σ² part is the one that needs E[ε⁶]. Collect the μ² and σ² parts, then divide by E[s²]. To check "
-        "your formula (not to replace it): with `eps = torch.randn(400_000, dtype=torch.float64)`, "
-        "`z = mu + sigma * eps` and `s = (eps**2 - 1) / sigma`, b* ≈ `(z**2 * s**2).mean() / (s**2).mean()`.",
+        "σ² part is the one that needs E[ε⁶]. Collect the μ² and σ² parts, then divide by E[s²].",
     ],
     lesson=LESSON,
     mistakes=[
