@@ -107,9 +107,10 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
     return ax
 
 
-def graphical_model(ax=None, encoder=True, indexed=False):
+def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False):
     """The latent-variable model p(z) p(x|z) as a graph: z → x in a plate over the data, θ on the edge; with
-    ``encoder`` also q_φ(z|x) as a dashed arc; ``indexed`` writes the nodes z_n, x_n with the plate's index."""
+    ``encoder`` also q_φ(z|x) as a dashed arc; ``indexed`` writes the nodes z_n, x_n with the plate's index;
+    ``q_label_outside`` writes q_φ(z|x) left of the plate, under φ's arrow, instead of over the plate's edge."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 3.4))
     if indexed:
@@ -131,8 +132,11 @@ def graphical_model(ax=None, encoder=True, indexed=False):
         ax.text(-0.55, 1.75, "$\\phi$", ha="center", va="center", fontsize=13)
         _arrow(ax, (1.0, 0.95), (1.0, 2.1), dashed=True, rad=-0.5)
         _arrow(ax, (-0.4, 1.55), (0.78, 1.55), dashed=True)
-        ax.text(0.68, 1.2, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10,
-                bbox=dict(facecolor="white", edgecolor="none", pad=1.5))  # on a white patch over the plate's edge
+        if q_label_outside:
+            ax.text(0.15, 1.42, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10)
+        else:
+            ax.text(0.68, 1.2, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10,
+                    bbox=dict(facecolor="white", edgecolor="none", pad=1.5))  # on a white patch over the plate's edge
     ax.set_xlim(-1.1 if encoder else 0.1, 4.4)
     ax.set_ylim(0.0, 3.0)
     ax.set_aspect("equal")

@@ -128,10 +128,11 @@ def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float
 
 
 def plot_step_losses(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
-                     figsize=(10, 3.6), test_kl=None, mark_label=None, log_y=False):
+                     figsize=(10, 3.6), test_kl=None, mark_label=None, log_y=False, legends_clear=False):
     """A short run's loss per training step, in nats per image: −ELBO and reconstruction (left, with an optional
     ``baseline``, test scores and the step where every loss stays below the baseline), KL (right).
-    Returns the figure."""
+    ``legends_clear=True`` puts the left legend below its panel and the right one at the lower right, off the
+    curves. Returns the figure."""
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
     kl = [k for _, k in history]
@@ -162,18 +163,22 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step=None, bat
         left.set_yticks(ticks, [str(t) for t in ticks])
         left.yaxis.set_minor_formatter(NullFormatter())
     left.set_ylim(*ylim)
-    left.legend(fontsize=9, loc="upper right")
+    if legends_clear:  # a figure legend below the left panel, so that the two panels keep their widths
+        fig.legend(*left.get_legend_handles_labels(), fontsize=9, loc="lower left", bbox_to_anchor=(0.0, 0.0),
+                   ncol=2, frameon=False)
+    else:
+        left.legend(fontsize=9, loc="upper right")
     right.plot(steps, kl, color="C2", label="KL term per batch")
     if test_kl is not None:
         right.plot(len(history), test_kl, "ko", label=f"KL term on the test images ({test_kl:.1f})")
-        right.legend(fontsize=9, loc="upper right")
+        right.legend(fontsize=9, loc="lower right" if legends_clear else "upper right")
     for ax, title in ((left, f"per training batch (the loss starts at {sum(history[0]):.0f})"),
                       (right, "the KL term per training batch")):
         ax.set_xlabel(f"training step ({batch_size} images each)")
         ax.set_ylabel("nats per image (log scale)" if log_y and ax is left else "nats per image")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.15, 1, 1) if legends_clear else None)
     return fig
 
 
@@ -231,10 +236,12 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     return fig
 
 
-def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 5.0), codes=None):
+def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 5.0), codes=None,
+                     plain=False):
     """Where the encoder puts test images, against the prior N(0, I): the two most varying coordinates of μ by
     digit, with the prior's circles and the 2σ ellipses of the first ``n_clouds`` images' q(z|x) (left), and
-    histograms of code lengths (right); legends sit below the panels. Returns the figure."""
+    histograms of code lengths (right); legends sit below the panels. ``plain=True`` drops the colour bar and the
+    marks joining each digit's label to its mean, and draws the ellipses in black. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
@@ -242,7 +249,9 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)
     points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=12,
                           alpha=0.8, lw=0)
-    fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
+    if not plain:
+        fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
+    ring = "k" if plain else "#7b0099"  # colour of the ellipses and their labels
     means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
     centres = means.clone()
     for _ in range(100):  # move labels whose means nearly coincide apart, so that each stays readable
@@ -252,26 +261,31 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
             break
         centres = centres + 0.02 * (gap * near[..., None]).sum(dim=1).sign()
     for d, ((u, v), (p, q)) in enumerate(zip(centres.tolist(), means.tolist())):
-        left.plot([p, u], [q, v], color="k", lw=0.8, zorder=4)
-        left.scatter([p], [q], s=22, color=cmap(d), edgecolor="k", lw=0.8, zorder=5)
+        if not plain:
+            left.plot([p, u], [q, v], color="k", lw=0.8, zorder=4)
+            left.scatter([p], [q], s=22, color=cmap(d), edgecolor="k", lw=0.8, zorder=5)
         left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
                   bbox=dict(boxstyle="circle,pad=0.15", facecolor=cmap(d), edgecolor="k", lw=0.6, alpha=0.95))
     for radius in (1, 2):
         left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
     left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
     for i in range(n_clouds):  # drawn above the dots and labels, each named by a label with a leader line
-        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="#7b0099", lw=2.2,
+        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color=ring, lw=2.2,
                                zorder=10))
         up = 1.0 if mu[i, b] >= 0 else -1.0  # the label above or below its ellipse, away from the crowded centre
         rim = (float(mu[i, a]), float(mu[i, b] + 2 * up * sd[i, b]))
         text = (min(max(rim[0], -2.6), 2.6), min(max(rim[1] + 1.0 * up, -3.5), 3.5))
         left.annotate(f"test image {i + 1} (a {int(labels[i])})", rim, text, fontsize=9,
-                      color="#7b0099", fontweight="bold", ha="center", va="center", zorder=11,
-                      bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="#7b0099", lw=0.8, alpha=0.9),
-                      arrowprops=dict(arrowstyle="-", color="#7b0099", lw=1.2))
-    left.plot([], [], color="#7b0099", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
-    left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k",
-              label=f"each digit's mean μ over all {len(mu):,} images, joined to its\nlabel (the digit in a circle, moved apart to stay readable)")
+                      color=ring, fontweight="bold", ha="center", va="center", zorder=11,
+                      bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=ring, lw=0.8, alpha=0.9),
+                      arrowprops=dict(arrowstyle="-", color=ring, lw=1.2))
+    left.plot([], [], color=ring, lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
+    if plain:
+        left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k",
+                  label=f"a digit in a circle: that digit's mean μ over all {len(mu):,}\nimages (nudged apart where labels would overlap)")
+    else:
+        left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k",
+                  label=f"each digit's mean μ over all {len(mu):,} images, joined to its\nlabel (the digit in a circle, moved apart to stay readable)")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set_xlim(-4, 4)
     left.set_ylim(-4, 4)
