@@ -30,10 +30,11 @@ def forward_kl_estimate(log_w: torch.Tensor) -> torch.Tensor:
     Everything stays in logs, with one maximum per observation (logsumexp over dim 0), so log-weights
     near −800, or near −110 in float32, do not underflow.
 
-    On the lesson's toy model (r = 0.8) the matched q's estimate is close to the exact KL(p ‖ matched) = 0.511,
-    but the best q's falls well short of the exact 1.267: the posterior's tails along its long axis, where
-    log p/q is largest, are the places the narrow best q rarely samples, so the weights that should carry
-    them almost never appear (the self-normalised estimate is biased low).
+    On the lesson's toy model (r = 0.8) the matched q's estimate is close to the exact KL(p ‖ matched) = 0.511
+    every time, but the best q's is erratic: usually well short of the exact 1.267, now and then far above it.
+    The posterior's tails along its long axis, where log p/q is largest, are the places the narrow best q rarely
+    samples; the weights that should carry them are usually missing, and when one appears it dominates
+    (the best q's weights have infinite variance).
 
     In 2-D the two directions swap: KL(p ‖ matched) = KL(best ‖ p) = 0.511 and
     KL(p ‖ best) = KL(matched ‖ p) = 1.267."""

@@ -172,8 +172,9 @@ def test_mistakes_point_to_the_hint_that_fixes_them():
 
 def test_diagonal_price_guess_gives_no_number_away():
     guess = lesson02.diagonal_price_3d_guess
-    assert guess.choices == ("more", "less") and guess.answer() == "less"
+    assert guess.choices == ("more", "exactly", "less") and guess.answer() == "less"
     for choice in guess.choices:
         message = guess.check(choice, verbose=False).message
         assert not re.search(r"\d\.\d", message), message  # no price: the computation stays the reader's
-    assert "share" in guess.check("more", verbose=False).message
+    assert "share" in guess.check("exactly", verbose=False).message
+    assert "overlaps" in guess.check("more", verbose=False).message

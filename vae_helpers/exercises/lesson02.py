@@ -1,7 +1,7 @@
 """The exercises of notebook 02 (the encoder and the ELBO). Solutions: ``solutions/lesson02.py``.
 
 - ``diagonal_price_3d_guess``: predict whether the best diagonal q of a 3-D posterior with every pair correlated
-  loses more or less than three pairs' prices; ``diagonal_price_3d``: then compute what it loses.
+  loses more than, exactly or less than three pairs' prices; ``diagonal_price_3d``: then compute what it loses.
 - ``best_isotropic_q``: derive the q = N(m, s² I) with the largest ELBO for a correlated Gaussian
   posterior in d dimensions, and the price it pays (KL(q ‖ p(z|x)) = log p(x) − ELBO).
 - ``forward_kl_estimate``: estimate the forward KL(p(z|x) ‖ q) from importance weights of samples of q
@@ -242,15 +242,17 @@ diagonal_price_3d_guess = Prediction(
     "diagonal_price_3d_guess",
     "less",
     lesson="lesson02",
-    choices=("more", "less"),
+    choices=("more", "exactly", "less"),
     explain=(
         "Each coordinate belongs to two of the three pairs, and its two neighbours are correlated with each "
         "other, so what they tell about it overlaps. Adding the three pair prices counts that shared part "
         "twice. Now compute the price from section 5's formula."
     ),
     mistakes={
-        "more": "three pair prices would add up only if the pairs shared nothing; here every two pairs share a "
-                "coordinate.",
+        "exactly": "three pair prices would add up only if the pairs shared nothing; here every two pairs share a "
+                   "coordinate.",
+        "more": "two neighbours do squeeze a coordinate more than one does, but they are correlated with each "
+                "other: what they tell about it overlaps.",
     },
 )
 
