@@ -634,23 +634,6 @@ def per_draw_encoder_grads(model: torch.nn.Module, x: torch.Tensor, loss: torch.
     return torch.cat([g.reshape(per_output.shape[0], -1) for g in grads], dim=1)
 
 
-def kl_estimator_grad_variance(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Each encoder weight's variance over the draws of the batch's −ELBO gradient, once with the KL in closed form
-    and once sampled as log q(z) − log p(z) at the same z: ``{"closed-form KL": [n_weights], "sampled KL": ...}``.
-
-    ``eps`` [S, B, z_dim] holds S draws of the noise for the batch ``x`` [B, 784]; both estimators use the same
-    draws, so the closed-form column is the reconstruction term's noise alone.
-    """
-    mu, log_var = (t.detach().expand(len(eps), -1, -1).requires_grad_() for t in model.encode(x))  # a copy per draw
-    sigma = torch.exp(0.5 * log_var)
-    z = mu + sigma * eps  # [S, B, z_dim]
-    rec = reconstruction_nats(model.decode(z), x).sum()
-    kl = {"closed-form KL": 0.5 * (mu**2 + sigma**2 - 1 - log_var).sum(),
-          "sampled KL": (torch.distributions.Normal(mu, sigma).log_prob(z)
-                         - torch.distributions.Normal(0.0, 1.0).log_prob(z)).sum()}
-    return {name: per_draw_encoder_grads(model, x, rec + k, (mu, log_var)).var(0) for name, k in kl.items()}
-
-
 def train_closed_form_vae(model: torch.nn.Module, x_train: torch.Tensor, steps: int, lr: float, batch: int,
                           seed: int) -> torch.nn.Module:
     """Train ``model`` in place for ``steps`` Adam steps on the −ELBO with the KL in closed form (one draw of z per
@@ -668,3 +651,27 @@ def train_closed_form_vae(model: torch.nn.Module, x_train: torch.Tensor, steps: 
         loss.backward()
         optimizer.step()
     return model
+
+
+def kl_noise_at_outputs_and_weights(model: torch.nn.Module, x: torch.Tensor,
+                                    eps: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
+    """The variance over the draws ``eps`` [S, B, z_dim] of three gradients, at the encoder's outputs and at its weights:
+    the −ELBO with the KL in closed form ("closed-form KL", the reconstruction's noise alone), the −ELBO with the KL
+    sampled as log q(z) − log p(z) at the same z ("sampled KL"), and that sampled KL without the reconstruction
+    ("sampled KL alone"). ``{"outputs": {name: [B, 2 z_dim]}, "weights": {name: [n_weights]}}``.
+
+    At the outputs each image's loss is differentiated with respect to its own μ and log σ² (μ's columns first) and
+    the variances are divided by B, so that a tensor's sum is the mean over images of one image's summed variance;
+    at the weights it is the batch's mean loss, as in training.
+    """
+    mu, log_var = (t.detach().expand(len(eps), -1, -1).requires_grad_() for t in model.encode(x))  # a copy per draw
+    sigma = torch.exp(0.5 * log_var)
+    z = mu + sigma * eps  # [S, B, z_dim]
+    rec = reconstruction_nats(model.decode(z), x).sum()
+    sampled = (torch.distributions.Normal(mu, sigma).log_prob(z) - torch.distributions.Normal(0.0, 1.0).log_prob(z)).sum()
+    loss_of = {"closed-form KL": rec + 0.5 * (mu**2 + sigma**2 - 1 - log_var).sum(), "sampled KL": rec + sampled,
+              "sampled KL alone": sampled}
+    return {"outputs": {name: torch.cat(torch.autograd.grad(loss, (mu, log_var), retain_graph=True), dim=-1).var(0)
+                        / x.shape[0] for name, loss in loss_of.items()},
+            "weights": {name: per_draw_encoder_grads(model, x, loss, (mu, log_var)).var(0)
+                        for name, loss in loss_of.items()}}

@@ -771,18 +771,6 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
     return fig, axes
 
 
-def print_kl_noise_table(variance: dict) -> None:
-    """Print one row per stage of ``variance[stage][estimator]`` (each weight's variance over the draws, [n_weights],
-    estimators "closed-form KL" and "sampled KL", from ``gradients.kl_estimator_grad_variance``): the variances
-    summed over the weights, their difference (what sampling adds) and their ratio."""
-    n_weights = next(iter(next(iter(variance.values())).values())).numel()
-    print(f"variance of the encoder's gradient, summed over its {n_weights:,} weights")
-    print(f"{'':<17}{'closed-form KL':>15}{'sampled KL':>12}{'sampling adds':>15}{'ratio':>7}")
-    for stage, v in variance.items():
-        closed, sampled = v["closed-form KL"].sum().item(), v["sampled KL"].sum().item()
-        print(f"{stage:<17}{closed:>15.2f}{sampled:>12.2f}{sampled - closed:>15.2f}{sampled / closed:>7.2f}")
-
-
 def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
     """Gradient descent on one unused coordinate's KL, closed form against one-sample estimates: σ along the
     way for ``n_runs`` sampled runs in separate shades (left, legend below the traces) and the KL on a log scale
@@ -1289,3 +1277,15 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     return fig, ax
 
 
+def print_kl_noise_tables(noise: dict, headings: dict) -> None:
+    """The variances of ``gradients.kl_noise_at_outputs_and_weights`` side by side, ``noise[stage][place][name]``:
+    one block of rows per place ("outputs", "weights"), headed by ``headings[place]``, one row per stage, with the
+    variances summed, the ratio sampled / closed form, and the sampled KL's own variance."""
+    title = "variance of the encoder's gradient"
+    print(f"{title:<36}{'closed-form KL':>15}{'sampled KL':>12}{'ratio':>7}{'sampled KL alone':>18}")
+    for place, heading in headings.items():
+        print(heading)
+        for stage, by_place in noise.items():
+            closed, sampled, alone = (by_place[place][k].sum().item()
+                                      for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
+            print(f"  {stage:<34}{closed:>15.2f}{sampled:>12.2f}{sampled / closed:>7.2f}{alone:>18.2f}")
