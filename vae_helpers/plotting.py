@@ -1252,10 +1252,11 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 4.6)):
+                       figsize=(6.5, 4.6), legend_inside: bool = False):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
     ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
-    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. Returns (fig, ax)."""
+    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. ``legend_inside`` puts the
+    legend in the axes' upper left corner (short labels) instead of below the figure. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
     n = len(next(iter(panels.values()))[1])
@@ -1266,15 +1267,23 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     ax.axhline(1.0, color="gray", ls=":", lw=1.2, label=f"uniform weights, 1/{n} each")
     ax.set_yscale("log")
     ax.margins(y=0.08)
+    if legend_inside:  # head room for the legend above the data
+        ax.set_ylim(ax.get_ylim()[0], ax.get_ylim()[1] * 4)
     ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
            ylabel=f"weight share × {n}  (1 = uniform)", title=title)
     ax.grid(alpha=0.3)
+    if legend_inside:
+        ax.legend(loc="upper left", fontsize=9)
+        fig.tight_layout()
+        return fig, ax
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=1, fontsize=9)
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig, ax
+
+
 
 
 def print_kl_noise_tables(noise: dict, headings: dict) -> None:
