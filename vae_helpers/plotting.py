@@ -1284,8 +1284,6 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     return fig, ax
 
 
-
-
 def print_kl_noise_tables(noise: dict, headings: dict) -> None:
     """The variances of ``gradients.kl_noise_at_outputs_and_weights`` side by side, ``noise[stage][place][name]``:
     one block of rows per place ("outputs", "weights"), headed by ``headings[place]``, one row per stage, with the
