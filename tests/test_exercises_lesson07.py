@@ -100,7 +100,7 @@ def test_the_activity_alone_as_the_variance_is_named():
         return 0.5 * torch.sum(var + m ** 2 - 1 - torch.log(var))
 
     result = lesson07.moment_matched_kl.check(activity_only, verbose=False)
-    assert result.mistake == "only the spread of the means (A_j) as the variance"
+    assert result.mistake == "only the spread of the means as the variance"
 
 
 def test_the_elbo_kl_term_is_named():

@@ -18,7 +18,7 @@ from torch.distributions import Normal
 from . import losses
 
 __all__ = ["activity_figure", "blur_by_neighbourhood", "confusion_matrix", "decoded_manifold_figure", "elbo_surgery", "information_estimate", "interpolation_figure", "intro_figure",
-           "knn_predict", "mixture_log_density", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
+           "knn_predict", "mixture_log_density", "model_minus_control", "plot_code_grid", "plot_codes", "plot_confusion", "plot_log_ratio", "prior_side_table",
            "hole_density_figure", "holes_figure", "lesson_models", "log_ratio_figure", "nearest_digit_similarity", "outer_ellipse_legend", "print_surgery", "similarity_by_quarter", "prior_regions_legend", "prior_shaped_control", "prior_side_test", "prior_shaped_means",
            "rescaled", "spread_indices", "vote"]
 
@@ -401,7 +401,7 @@ def prior_shaped_means(log_var: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two densities are equal",
-                     quantile: float | None = None, xmin: float | None = None, tidy: bool = False):
+                     quantile: float | None = None, xmin: float | None = None, tidy: bool = False, means: bool = True):
     """One row of overlaid histograms per panel (title → {label → [M] tensor of log q(z) − log p(z)}), on shared
     bins, each group's mean quoted in the legend.
 
@@ -409,7 +409,7 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
     share of the first group left of it; with ``xmin`` the axis starts there and each panel counts the draws
     left of it (they are not drawn). With ``tidy`` the second group is drawn as an outline (no third colour where
     the two overlap), each panel gets headroom above its bars for the legend, and the count left of ``xmin`` sits
-    higher, clear of the bars."""
+    higher, clear of the bars and naming the groups it counts. With ``means=False`` the legend quotes no means."""
     values = torch.cat([r.cpu() for ratios in panels.values() for r in ratios.values()])
     low = float(values.min()) if xmin is None else xmin
     bins = torch.linspace(low, float(values.max()), 51).tolist()
@@ -418,7 +418,8 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
         for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
             mean = float(r.mean())  # quoted in the legend only: a line would crowd the quantile's
             outline = tidy and color == "tab:blue"
-            ax.hist(r.cpu().numpy(), bins=bins, alpha=1.0 if outline else 0.55, color=color, label=f"{label} (mean {mean:.1f})",
+            ax.hist(r.cpu().numpy(), bins=bins, alpha=1.0 if outline else 0.55, color=color,
+                    label=f"{label} (mean {mean:.1f})" if means else label,
                     **({"histtype": "step", "linewidth": 1.8} if outline else {}))
         if quantile is not None:
             first, second = (r.cpu() for r in ratios.values())
@@ -427,8 +428,12 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
                        label=f"{quantile:.0%} quantile of {list(ratios)[1]}:\n{float((first < cut).float().mean()):.0%} of {list(ratios)[0]} left of it")
         if xmin is not None:
             hidden = sum(int((r.cpu() < xmin).sum()) for r in ratios.values())
-            ax.text(0.005, 0.3 if tidy else 0.03, f"← {hidden} below {xmin:g}" + (", not drawn" if tidy else ""),
-                    transform=ax.transAxes, fontsize=9)
+            note = f"← {hidden} below {xmin:g}"
+            if tidy:
+                named = ", ".join(f"{int((r.cpu() < xmin).sum())} {label}" for label, r in ratios.items()
+                                  if int((r.cpu() < xmin).sum()))
+                note = f"← {named or 'no draws'} below {xmin:g}, not drawn"
+            ax.text(0.005, 0.3 if tidy else 0.03, note, transform=ax.transAxes, fontsize=9)
         ax.axvline(0, color="black", linewidth=1, label=zero_label)
         ax.set(ylabel="draws per bin", title=title)
         if tidy:
@@ -455,10 +460,11 @@ def lesson_models(settings: dict, runs_dir, reuse: bool = True, **run_config) ->
     return models, histories
 
 
-def prior_regions_legend(ax, edge: float, ellipses: bool = False) -> None:
-    """A second legend (lower right) for ``plot_codes``' dashed circles and dotted square, with the prior's mass
-    inside each: P(‖z‖ ≤ r) = 1 − exp(−r²/2) in 2-D, and (2Φ(edge) − 1)² for the square. With ``ellipses`` it
-    also names ``plot_codes``' thin ellipses (the image nearest each class's median) and thick ones (an outer image)."""
+def prior_regions_legend(ax, edge: float, ellipses: bool = False, below: bool = False) -> None:
+    """A second legend (lower right; with ``below``, under the axes, clear of the data) for ``plot_codes``' dashed
+    circles and dotted square, with the prior's mass inside each: P(‖z‖ ≤ r) = 1 − exp(−r²/2) in 2-D, and
+    (2Φ(edge) − 1)² for the square. With ``ellipses`` it also names ``plot_codes``' thin ellipses (the image nearest
+    each class's median) and thick ones (an outer image)."""
     from matplotlib.lines import Line2D
 
     from matplotlib.legend import Legend
@@ -467,7 +473,9 @@ def prior_regions_legend(ax, edge: float, ellipses: bool = False) -> None:
     square = float(2 * Normal(0.0, 1.0).cdf(torch.tensor(edge)) - 1) ** 2
     handles = [Line2D([], [], color="black", linestyle="--", lw=1), Line2D([], [], color="black", linestyle=":", lw=1.5)]
     labels = [f"circles r = 1, 2: {inside[0]:.0%}, {inside[1]:.0%} of p(z)", f"square |z_j| ≤ {edge:.2f}: {square:.0%} of p(z)"]
-    ax.add_artist(Legend(ax, handles, labels, loc="lower right", fontsize=10))  # the class legend stays ax's own
+    place = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.1), "ncol": 2} if below else {"loc": "lower right"}
+    legend = ax.add_artist(Legend(ax, handles, labels, fontsize=10, **place))  # the class legend stays ax's own
+    legend.set_clip_on(False)  # drawn outside the axes too (below)
     if ellipses:  # two more entries in plot_codes' class legend (outside the axes)
         from matplotlib import patheffects
 
@@ -521,17 +529,17 @@ def prior_side_test(model, images: torch.Tensor, held: int, draws: int, generato
     return ratios, lambda z: score(z, mix_mu)
 
 
-def prior_side_table(rows: dict, quantile: float = 0.05) -> dict:
+def prior_side_table(rows: dict, quantile: float = 0.05, gap: bool = True) -> dict:
     """Print, per row (name → ``prior_side_test``'s {"prior draws": [M], "held-out codes": [M]}), the share of prior
     draws that score below the held-out codes' ``quantile`` (a statistic that needs no calibration of the mixture)
-    and the gap between the two groups' mean scores; return {name: (share, gap)}."""
+    and, with ``gap``, the gap between the two groups' mean scores; return {name: (share, gap)}."""
     out = {}
-    print(f"{'':>20} | {'prior draws below the':>26} | {'mean gap,':>9}")
-    print(f"{'':>20} | {f'held-out codes {quantile:.0%} quantile':>26} | {'nats':>9}")
+    print(f"{'':>20} | {'prior draws below the':>26}" + (f" | {'mean gap,':>9}" if gap else ""))
+    print(f"{'':>20} | {f'held-out codes {quantile:.0%} quantile':>26}" + (f" | {'nats':>9}" if gap else ""))
     for name, r in rows.items():
         p, q = r["prior draws"].cpu(), r["held-out codes"].cpu()
         out[name] = (float((p < torch.quantile(q, quantile)).float().mean()), float(q.mean() - p.mean()))
-        print(f"{name:>20} | {out[name][0]:>26.0%} | {out[name][1]:>9.1f}")
+        print(f"{name:>20} | {out[name][0]:>26.0%}" + (f" | {out[name][1]:>9.1f}" if gap else ""))
     return out
 
 
@@ -557,6 +565,7 @@ def activity_figure(stats: dict, threshold: float = 1e-2):
     fig, ax = plt.subplots(figsize=(8, 5))
     for (name, s), color, marker in zip(stats.items(), ("tab:blue", "tab:orange"), ("o", "s")):
         ax.scatter(s["kl"], s["activity"], facecolors="none", edgecolors=color, marker=marker, s=60, linewidths=1.8,
+                   zorder=3 if color == "tab:blue" else 2,  # the first model's circles stay visible over the squares
                    label=f"{name}: {int((s['activity'] > threshold).sum())} units with $A_j > 10^{{-2}}$")
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
     ax.text(0.05, 0.85 * threshold, "$A_j = 10^{-2}$: Burda et al.'s threshold", fontsize=10, va="top")
@@ -593,15 +602,16 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
 
 
 def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str,
-                        among_style: dict | None = None):
+                        among_style: dict | None = None, legend_outside: bool = False):
     """Notebook 07's holes in 2-D: the density of the encoder means ``codes`` [N, 2] as grey hexagons (darker: more
     codes), the prior draws ``draws`` [M, 2] on top, small hollow blue circles where they land among the codes and
     small red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
-    |z_j| ≤ ``edge``. ``among_style`` overrides the scatter settings of the draws among the codes (e.g. size, colour)."""
+    |z_j| ≤ ``edge``. ``among_style`` overrides the scatter settings of the draws among the codes (e.g. size, colour);
+    ``legend_outside`` puts the legend below the axes, clear of every point."""
     from matplotlib.patches import Patch
 
     codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    fig, ax = plt.subplots(figsize=(7.5, 8.0) if legend_outside else (7.5, 6.5))
     ax.hexbin(codes[:, 0], codes[:, 1], gridsize=72, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
               extent=(-4, 4, -4.2, 4.2), zorder=1)
     ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], **{"s": 7, "facecolors": "none", "edgecolors": "tab:blue",
@@ -615,7 +625,8 @@ def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch
                                zorder=4))
     handles, labels = ax.get_legend_handles_labels()
     ax.legend([Patch(color="0.45")] + handles, [f"codes of {len(codes)} test images\n(darker: denser)"] + labels,
-              fontsize=10, loc="lower right", markerscale=2.5, framealpha=0.9)
+              fontsize=10, markerscale=2.5, framealpha=0.9,
+              **({"loc": "upper center", "bbox_to_anchor": (0.5, -0.1), "ncol": 2} if legend_outside else {"loc": "lower right"}))
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title, xlim=(-4, 4), ylim=(-4.2, 4.2))
     return fig, ax
 
@@ -632,3 +643,34 @@ def similarity_by_quarter(model, z_sorted: torch.Tensor, references: torch.Tenso
     position = torch.arange(len(sim), dtype=torch.float64)
     rho = float(torch.corrcoef(torch.stack([position, rank]))[0, 1])
     return list(sim.float().chunk(parts)), rho
+
+
+def model_minus_control(model, mixture_images: torch.Tensor, held_images: torch.Tensor, sizes: tuple, draws: int,
+                        seed: int) -> dict:
+    """Notebook 07's check of the model-minus-control calibration: for each N of ``sizes``, the mixture of the encoder
+    Gaussians of the first N ``mixture_images`` scores ``draws`` held-out codes (each from the Gaussian of a random one
+    of ``held_images``) and ``draws`` prior draws by log q_N(z) − log p(z); the prior-shaped control
+    (``prior_shaped_means``, same widths) scores its own held-out codes and the same prior draws. Prints one row per N
+    with the model's mean score minus the control's, for each group; returns {N: (held-out difference, prior
+    difference)}."""
+    with torch.no_grad():
+        mix_mu, mix_log_var = (v.double() for v in model.encode(mixture_images))
+        held_mu, held_log_var = (v.double() for v in model.encode(held_images))
+    g = torch.Generator().manual_seed(seed)
+    device, d = mix_mu.device, mix_mu.shape[1]
+    k = torch.randint(0, len(held_mu), (draws,), generator=g).to(device)
+    width = held_log_var[k].mul(0.5).exp()
+    held = held_mu[k] + width * torch.randn(draws, d, generator=g, dtype=torch.float64).to(device)
+    prior = torch.randn(draws, d, generator=g, dtype=torch.float64).to(device)
+    fake = prior_shaped_means(torch.cat([held_log_var, mix_log_var]), seed)  # the control's means: held, then mixture
+    fake_held = fake[:len(held_mu)][k] + width * torch.randn(draws, d, generator=g, dtype=torch.float64).to(device)
+    log_p = lambda z: Normal(0.0, 1.0).log_prob(z).sum(1)  # noqa: E731
+    out = {}
+    print(f"{'mixture size N':>14} | {'held-out codes':>14} | {'prior draws':>11}   (model's mean score minus the control's, nats)")
+    for n in sizes:
+        def score(z, means):
+            return float((mixture_log_density(z, means[:n], mix_log_var[:n]) - log_p(z)).mean())
+        out[n] = (score(held, mix_mu) - score(fake_held, fake[len(held_mu):]),
+                  score(prior, mix_mu) - score(prior, fake[len(held_mu):]))
+        print(f"{n:>14} | {out[n][0]:>14.1f} | {out[n][1]:>11.1f}")
+    return out

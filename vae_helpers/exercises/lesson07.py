@@ -189,7 +189,7 @@ moment_matched_kl = Exercise(
                 "KL(N(m, s²) ‖ N(0, 1)) = ½(s² + m² − 1 − log s²) per coordinate: the mixture's mean m counts too.",
                 lambda mu, log_var: _kl_to_prior(torch.zeros_like(mu.mean(dim=0)),
                                                  log_var.exp().mean(dim=0) + mu.var(dim=0, unbiased=False))),
-        Mistake("only the spread of the means (A_j) as the variance",
+        Mistake("only the spread of the means as the variance",
                 "each q(z|xₙ) has its own width too: Var(zⱼ) = Eₙ[σⱼ²] + Varₙ(μⱼ).", _means_only, hint=2),
         Mistake("only the encoders' variances",
                 "the means differ from image to image, and that spread adds to the variance: "
