@@ -618,6 +618,19 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) 
     return caught
 
 
+def steps_behind(histories: dict, step: int, window: int = 15) -> int | None:
+    """How many steps after ``step`` the score run of ``plot_estimator_gap`` first reaches the level the pathwise run
+    had at ``step``, both read on the centred means of ``window`` steps that it draws (step numbers from 1, as drawn).
+    None when the curves do not reach ``step`` or the score run never gets to that level."""
+    first = (window + 1) // 2
+    smooth = {e: torch.tensor(h).unfold(0, window, 1).mean(1) for e, h in histories.items()}  # as drawn
+    k = step - first
+    if not 0 <= k < min(len(c) for c in smooth.values()):
+        return None
+    reached = (smooth["score"] >= smooth["pathwise"][k]).nonzero()
+    return int(reached[0]) + first - step if len(reached) else None
+
+
 def per_draw_encoder_grads(model: torch.nn.Module, x: torch.Tensor, loss: torch.Tensor,
                            outputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """[S, n_weights]: for each of S draws, the gradient of that draw's batch-mean loss with respect to every
