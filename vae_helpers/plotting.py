@@ -771,10 +771,12 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
     return fig, axes
 
 
-def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3):
+def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3,
+                                legend_below: bool = False):
     """Gradient descent on one unused coordinate's KL, closed form against one-sample estimates: σ along the
-    way for ``n_runs`` sampled runs in separate shades (left, legend below the traces) and the KL on a log scale
-    with the sampled runs' mean and ``floor`` (right). Returns (fig, axes)."""
+    way for ``n_runs`` sampled runs in separate shades (left, legend below the traces, or with ``legend_below``
+    under the panel, the σ axis then framing the traces alone) and the KL on a log scale with the sampled runs'
+    mean and ``floor`` (right). Returns (fig, axes)."""
     (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
     shades = ["tab:orange", "tab:purple", "tab:green", "tab:brown"]
@@ -785,9 +787,14 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     axes[0].axhline(1.0, color="grey", ls=":", lw=1.5, label=r"optimum $\sigma$ = 1")
     shown = torch.cat([sampled_sigma[:, :n_runs].flatten(), closed_sigma[:, 0]])
     top = max(1.3, shown.max().item()) + 0.05
-    axes[0].set(ylim=(min(0.7, shown.min().item() - 0.05) - 0.17, top), xlabel="gradient step", ylabel=r"$\sigma$",
+    bottom = shown.min().item() - 0.05 if legend_below else min(0.7, shown.min().item() - 0.05) - 0.17
+    axes[0].set(ylim=(bottom, top), xlabel="gradient step", ylabel=r"$\sigma$",
                 title=f"One inactive unit, learning rate {lr:g}")
-    axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
+    if legend_below:
+        axes[0].legend(fontsize=9.5, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False,
+                       columnspacing=0.9, handlelength=1.4, handletextpad=0.4)
+    else:
+        axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
     axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
     axes[1].plot(sampled_kl.mean(1), color="tab:blue", lw=1.8, zorder=3,
                  label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
@@ -799,11 +806,13 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
 
 
 def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, label_heights: tuple | None = None,
-                      ylim: tuple[float, float] = (0, 6)):
+                      ylim: tuple[float, float] = (0, 6), clear_labels: bool = False):
     """The per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ (left) and over (μ, log σ²) in labelled bands (right),
     with the prior, the ``example`` q and the two points where the ``level``-nat contour crosses μ = 0.
     ``label_heights`` (one log σ² per level 0.5, 1, 2, 4) puts each contour's label where it crosses that height,
-    on the left; by default all four sit at log σ² = −1.5. ``ylim``: the left panel's KL range.
+    on the left; by default all four sit at log σ² = −1.5. ``ylim``: the left panel's KL range. ``clear_labels``:
+    the crossing labels and the prior's label sit off the contour lines (the upper crossing's label in the top band,
+    with an arrow; the lower one below its dot; the prior's to the left of its star).
     Returns (fig, axes, (s_low, s_high))."""
     f64 = dict(dtype=torch.float64)
     sigmas = torch.logspace(-2, math.log10(5), 200, **f64)
@@ -838,11 +847,23 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
     axes[1].plot([0, 0], [s_low, s_high], color="white", lw=1.2, ls="--")
     for s in (s_low, s_high):
         axes[1].plot([0], [s], "o", color="white", mec="black", ms=6)
-        axes[1].annotate(rf"$\log\sigma^2$ = {s:+.2f}".replace("-", "−"), (0, s), xytext=(-8, 0), textcoords="offset points",
-                         ha="right", va="center", fontsize=10, bbox=label_box)
+        text = rf"$\log\sigma^2$ = {s:+.2f}".replace("-", "−")
+        if not clear_labels:
+            axes[1].annotate(text, (0, s), xytext=(-8, 0), textcoords="offset points",
+                             ha="right", va="center", fontsize=10, bbox=label_box)
+        elif s > 0:  # in the top band, above every contour line, with an arrow down to its dot
+            axes[1].annotate(text, (0, s), xytext=(1.5, 3.42), textcoords="data", ha="center", va="center",
+                             fontsize=10, bbox=label_box, arrowprops=dict(arrowstyle="->", color="black", lw=1))
+        else:  # below its dot, inside the band between the 1- and 2-nat lines
+            axes[1].annotate(text, (0, s), xytext=(0, -9), textcoords="offset points", ha="center", va="top",
+                             fontsize=10, bbox=label_box)
     axes[1].plot([0], [0], "w*", ms=12, mec="black")
-    axes[1].annotate("minimum (the prior)", (0, 0), xytext=(8, 6), textcoords="offset points", ha="left",
-                     va="bottom", fontsize=10, bbox=label_box)
+    if clear_labels:  # left of the star, inside the 0.5-nat line
+        axes[1].annotate("prior", (0, 0), xytext=(-9, 0), textcoords="offset points", ha="right",
+                         va="center", fontsize=10, bbox=label_box)
+    else:
+        axes[1].annotate("minimum (the prior)", (0, 0), xytext=(8, 6), textcoords="offset points", ha="left",
+                         va="bottom", fontsize=10, bbox=label_box)
     axes[1].plot([example[0]], [example[1]], "o", color="tab:red", mec="white", ms=7)
     axes[1].annotate("the example q", example, xytext=(8, -8), textcoords="offset points", ha="left",
                      va="top", fontsize=10, bbox=label_box)
@@ -1284,15 +1305,19 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     return fig, ax
 
 
-def print_kl_noise_tables(noise: dict, headings: dict) -> None:
+def print_kl_noise_tables(noise: dict, headings: dict,
+                          columns: tuple[str, str, str] = ("closed-form KL", "sampled KL", "sampled KL alone")) -> None:
     """The variances of ``gradients.kl_noise_at_outputs_and_weights`` side by side, ``noise[stage][place][name]``:
     one block of rows per place ("outputs", "weights"), headed by ``headings[place]``, one row per stage, with the
-    variances summed, the ratio sampled / closed form, and the sampled KL's own variance."""
-    title = "variance of the encoder's gradient"
-    print(f"{title:<36}{'closed-form KL':>15}{'sampled KL':>12}{'ratio':>7}{'sampled KL alone':>18}")
+    variances summed, the ratio sampled / closed form, and the sampled KL's own variance, under the headers
+    ``columns`` (closed form, sampled, sampled alone)."""
+    widths = [max(len(h), 8) + 3 for h in columns]
+    print("variance of the encoder's gradient")
+    print(f"{'':<20}{columns[0]:>{widths[0]}}{columns[1]:>{widths[1]}}{'ratio':>7}{columns[2]:>{widths[2]}}")
     for place, heading in headings.items():
         print(heading)
         for stage, by_place in noise.items():
             closed, sampled, alone = (by_place[place][k].sum().item()
                                       for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
-            print(f"  {stage:<34}{closed:>15.2f}{sampled:>12.2f}{sampled / closed:>7.2f}{alone:>18.2f}")
+            print(f"  {stage:<18}{closed:>{widths[0]}.2f}{sampled:>{widths[1]}.2f}{sampled / closed:>7.2f}"
+                  f"{alone:>{widths[2]}.2f}")
