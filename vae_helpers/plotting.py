@@ -1063,29 +1063,6 @@ def mark_flatten_and_loss_shapes(ax, batch: int, d_in: int = 784):
     return ax
 
 
-def plot_code_savings(nats: dict, saved: dict, beta: float, labelled=(), ax=None):
-    """Each fact a decoder may be told about a digit as a point: the nats of code it costs (x) against the nats of
-    reconstruction it saves (y). The line y = beta·x is what a code must save to pay at that β; the facts in
-    ``labelled`` get their saving per nat and a dashed chord from 0. Returns the axes."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.9))
-    top = 1.12 * max(nats.values())
-    ax.plot([0, top], [0, beta * top], color="tab:red", lw=1.5, label=f"β = {beta}: {beta} nats saved per nat of code")
-    others = [name for name in nats if name not in labelled]
-    ax.plot([nats[n] for n in others], [saved[n] for n in others], "o", color="0.55", ms=5,
-            label="other facts")
-    for name in labelled:
-        x, y = nats[name], saved[name]
-        ax.plot([0, x], [0, y], ls="--", color="tab:blue", lw=1)
-        ax.plot(x, y, "o", color="tab:blue", ms=7)
-        ax.annotate(f"{name}\n{y / x:.1f} per nat", (x, y), xytext=(8, -4), textcoords="offset points",
-                    va="top", fontsize=10)
-    ax.set(xlim=(0, top), ylim=(0, 1.3 * max(saved.values())), xlabel="nats of code (the least KL that carries the fact)",
-           ylabel="nats of reconstruction saved\nper test digit")
-    ax.legend(fontsize=9, loc="upper left")
-    return ax
-
-
 def show_glued_row(ax, row: torch.Tensor, title: str = "", labels=None):
     """One row of 784 values drawn as 28×28, with the seams of the four 14×14 digits it holds (orange: even and
     odd lines; cyan dashed: between digits) and ``labels`` to their right. Returns the axes."""

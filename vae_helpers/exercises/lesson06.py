@@ -163,7 +163,7 @@ conv_vae_sides = Prediction(
     "transposed one maps it to (H − 1)·2 − 2 + 4 = 2H. The decoder returns 4·⌊⌊n/2⌋/2⌋, which is n exactly when "
     "4 divides n: 24, 32 and 36. " + _WHY_30[0].upper() + _WHY_30[1:] + ", and the loss refuses them.",
     hints=["Run section 6's formula on each side through both convolutions, then its transposed formula back up.",
-           "The convolution's formula rounds down. A side that is odd after the first convolution loses a pixel: "
+           "The convolution's formula rounds down. A side that is odd when a convolution halves it loses a pixel: "
            "can the transposed convolutions, which only double, give it back?"],
     mistakes={"24, 30, 32 and 36": _WHY_30 + ".",
               "24, 30 and 32": _WHY_30 + "; and " + _WHY_FITS.format(n=36, h=18, q=9) + ".",
