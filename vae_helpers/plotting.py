@@ -938,18 +938,18 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
         _, ax = plt.subplots(figsize=(7.5, 3.8))
     width, top = 0.34, 0.0
     for i, e in enumerate(epochs):
-        total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][2]
+        total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][-1]  # (variance, ..., signal)
         eps = measured[e, "eps alone"][0]
         top = max(top, total, signal)
         ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length of the mean gradient" if i == 0 else None)
         ax.bar(i + width / 2, eps, width, color="tab:orange", label="variance from ε" if i == 0 else None)
-        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images" if i == 0 else None)
+        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images: total − ε alone" if i == 0 else None)
         ax.text(i - width / 2, signal, f"{signal:.0f}", ha="center", va="bottom", fontsize=9)
         ax.text(i + width / 2, total, f"{total:.0f}", ha="center", va="bottom", fontsize=9)
         ax.text(i + width / 2, eps / 2, f"{eps:.0f}", ha="center", va="center", fontsize=9)
         ax.text(i + width / 2, eps + (total - eps) / 2, f"{total - eps:.0f}", ha="center", va="center", fontsize=9)
     ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
-           ylabel="sum over all weights,\n(nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
+           ylabel="signal or variance, summed over\nall weights, (nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
     ax.legend(loc="upper left", fontsize=9)
     return ax
 
@@ -957,9 +957,9 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
 def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tuple[str, float] | None = None,
                  zoom_from: int = 3, figsize=(9.6, 3.8)):
     """Like ``plot_training_curves``, but the −ELBO panel has log axes, so the first epoch's fall from the
-    untrained model's test score ``start`` (a square at the first step) is drawn whole; an inset zooms on the
-    epochs from ``zoom_from`` on. Returns the figure and its three axes."""
-    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+    untrained model's test score ``start`` (a square drawn at the first step) is drawn whole; an inset in the
+    panel's empty upper right zooms on the epochs from ``zoom_from`` on. Returns the figure and its three axes."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     fig, axes = plot_training_curves(history, step_losses, reference=reference, zoom_from=len(history) + 1,
                                      figsize=figsize)
@@ -969,34 +969,33 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
     for line in ax.lines[:1]:
         line.set(lw=0.3, alpha=0.6)
     ax.plot([first], [start], "s", ms=5, color="tab:orange")
-    ax.annotate(f"untrained, {start:.1f}", (first, start), xytext=(6, -3), textcoords="offset points",
-                fontsize=9, va="top")
+    ax.annotate(f"untrained, {start:.1f}\n(drawn at step 1)", (first, start), xytext=(6, -3),
+                textcoords="offset points", fontsize=9, va="top")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(first * 0.8, max(r["epoch"] for r in rows) * 1.3)
     ax.set_ylim(90, start * 1.15)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 0.1, 1, 10 rather than 0.01, 0.10, 1.00, 10.00
     ax.yaxis.set_major_locator(FixedLocator([100, 150, 200, 300, 400, 500]))
     ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_major_formatter(plain)
     ax.xaxis.set_major_locator(FixedLocator([0.01, 0.1, 1, 10]))
-    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_major_formatter(plain)
     ax.set(title="−ELBO (log axes)", xlabel="epoch (log scale)")
-    ax.get_legend().remove()  # the markers' legend goes to the reconstruction panel; lines are labelled in place
+    ax.get_legend().remove()  # the markers' legend goes to the KL panel; lines are labelled in place
     if reference is not None:
         ax.text(ax.get_xlim()[1] / 1.1, reference[1] * 1.03, f"{reference[0]}, {reference[1]:.1f}", ha="right",
                 va="bottom", fontsize=9, color="0.3")
-    if len(step_losses):
-        ax.text(0.3, float(step_losses[len(step_losses) // len(rows) // 2]) * 1.1, "one batch", fontsize=9,
-                color="0.45", ha="left", va="bottom")
-    axes[1].legend(fontsize=9, loc="center right", labelspacing=0.3)
+    if len(step_losses):  # below the grey trace, left of where it crosses 150
+        ax.text(0.2, 140, "one batch", fontsize=9, color="0.45", ha="right", va="top")
+    axes[2].legend(fontsize=9, loc="lower right", labelspacing=0.3)
     late = [r for r in rows if r["epoch"] >= zoom_from]
-    if len(late) > 1:  # bottom left: no step of the first epoch is that low that early
-        inset = ax.inset_axes([0.1, 0.06, 0.36, 0.27])
+    if len(late) > 1:  # upper right: after the first tenth of an epoch no step is that high
+        inset = ax.inset_axes([0.6, 0.6, 0.37, 0.3])
         inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
         inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
-        inset.text(0.97, 0.92, f"epochs {zoom_from}–{late[-1]['epoch']}", transform=inset.transAxes, ha="right",
-                   va="top", fontsize=9)
-        inset.tick_params(labelsize=9)
+        inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}", fontsize=9, pad=2)
+        inset.tick_params(labelsize=9, pad=1)
         inset.grid(alpha=0.3)
     return fig, axes
 
