@@ -104,12 +104,12 @@ mixture_log_density = Exercise(
         "the K components, each weighted by its prior probability πₖ = exp(log_weights[k]). The log "
         "goes outside the sum: log p(x) = log Σₖ πₖ N(x; μₖ, σ²).",
         "Far from every component each density N(x; μₖ, σ²) underflows to 0, but its log is an "
-        "ordinary number. Keep the logs, log πₖ + log N(x_b; μₖ, σ²), in a [B, K] table "
-        "(one row per point, one column per component), and look for a torch function that sums "
-        "exponentials without forming them, shifting each row by its own largest term.",
+        "ordinary number. Work with the logs: keep log πₖ + log N(x_b; μₖ, σ²) in a [B, K] table "
+        "(one row per point, one column per component), and never form the densities themselves.",
         "Build the [B, K] table of log πₖ + log N(x_b; μₖ, σ²) by broadcasting x against the K means. "
         "Each row holds the log-terms of one point: reduce each row, over the component axis, with the "
-        "stable log-of-a-sum-of-exponentials, so that each point gets one number.",
+        "stable log-of-a-sum-of-exponentials, which shifts each row by its own largest term, so that each "
+        "point gets one number.",
     ],
     lesson=LESSON,
     mistakes=[
@@ -137,7 +137,7 @@ mixture_log_density = Exercise(
                 "integrate to one.", _mix_no_constant),
         Mistake("only the most probable component kept (max instead of logsumexp)",
                 "the max is a lower bound on the log of the sum: every component contributes to p(x), "
-                "not only the best one.", _mix_max, hint=2),
+                "not only the best one.", _mix_max, hint=3),
         Mistake("the sum taken over the batch instead of over the components",
                 "reduce over the K components (the last axis of the [B, K] table): the result has one "
                 "value per point, shape [B].", _mix_wrong_axis, hint=3),
