@@ -17,6 +17,7 @@ import copy
 import importlib.util
 import inspect
 import math
+import re
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .i18n import N_, _
+from .i18n import N_, _, language
 
 TRY_FIRST = N_("Try it yourself first: a solution read before you have tried teaches little.")
 
@@ -131,6 +132,36 @@ def _fmt_apart(a: float, b: float) -> tuple[str, str]:
     return x, y
 
 
+_KINDS = {"tuple": N_("tuple"), "list": N_("list")}  # a sequence's kind, as a message names it
+
+
+def _kind(value: Any) -> str:
+    """The kind of ``value`` in the reader's language ("tuple" is 元组 in Chinese)."""
+    name = type(value).__name__
+    return _(_KINDS[name]) if name in _KINDS else name
+
+
+_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+
+
+def _tidy(text: str) -> str:
+    """``text`` without a space between two Chinese characters (a filled-in template can leave one)."""
+    return _SPACE_IN_CHINESE.sub("", text)
+
+
+def _shown_choice(choice: str) -> str:
+    """A choice as a message shows it: in Chinese in quotes, as the reader types it (a bare English word would
+    read as part of the sentence)."""
+    return repr(choice) if language() == "zh" else choice
+
+
+def _choice_list(choices: Sequence[str]) -> str:
+    """The choices as a message lists them: ['a', 'b'] in English, 'a' 或 'b' in Chinese."""
+    if language() != "zh" or len(choices) < 2:
+        return str(list(choices))
+    return "、".join(repr(c) for c in choices[:-1]) + _(" or ") + repr(choices[-1])
+
+
 def _index(idx: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in idx) + "]"
 
@@ -149,7 +180,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, float):
         return _fmt(value)
     if isinstance(value, (list, tuple)) and len(value) > 4:
-        return _("a {kind} of {n} items", kind=type(value).__name__, n=len(value))
+        return _("a {kind} of {n} items", kind=_kind(value), n=len(value))
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -165,9 +196,9 @@ def difference(got: Any, expected: Any, rtol: float, atol: float, where: str | N
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             n = len(got) if isinstance(got, (tuple, list)) else None
-            return _("{where} should be a {kind} of {n} values, got {got}", where=where,
-                     kind=type(expected).__name__, n=len(expected),
-                     got=describe_value(got) if n is None else _("{n} values", n=n))
+            return _tidy(_("{where} should be a {kind} of {n} values, got {got}", where=where,
+                           kind=_kind(expected), n=len(expected),
+                           got=describe_value(got) if n is None else _("{n} values", n=n)))
         for i, (g, e) in enumerate(zip(got, expected)):
             problem = difference(g, e, rtol, atol, f"{where}[{i}]", reveal)
             if problem:
@@ -703,14 +734,17 @@ class Prediction(_Hints):
             key = _choice_key(str(prediction), self.choices)
             if key not in valid:
                 return CheckResult(self.name, "incorrect", _("{prediction} is not one of the choices {choices}.",
-                                                             prediction=repr(prediction), choices=list(self.choices)))
+                                                             prediction=repr(prediction),
+                                                             choices=_choice_list(self.choices)))
             prediction = valid[key]
         answer = self.answer()
         if isinstance(answer, str):
             accepted = self.accepted()  # a measured answer near a boundary: a neighbouring choice is right too
             right = prediction == answer or prediction in accepted
             if len(accepted) > 1:
-                answer = _(" or ").join(sorted(accepted))
+                answer = _(" or ").join(_shown_choice(a) for a in sorted(accepted))
+            elif self.choices:
+                answer = _shown_choice(answer)
         else:
             try:
                 value = float(prediction)
@@ -734,7 +768,7 @@ class Prediction(_Hints):
                                     and math.isclose(float(prediction), float(key), rel_tol=0.02, abs_tol=1e-12)),
                                    ("", prediction))
         lines = [_("you predicted {prediction}; the answer is {answer}.",
-                   prediction=prediction if self.choices else repr(prediction), answer=shown)]
+                   prediction=_shown_choice(prediction) if self.choices else repr(prediction), answer=shown)]
         if why:
             lines.append("  " + _("This is a known trap: {why}", why=_(why)))
         lines.append(f"  {explain}")

@@ -277,7 +277,7 @@ class _Computed(Prediction):
             return result  # right, or not a number (that message names no answer)
         why = next((text for key, text in self.mistakes.items()
                     if math.isclose(float(prediction), key, rel_tol=0.02, abs_tol=1e-12)), "")
-        lines = [_("you computed {value}; that is not it yet.", value=repr(prediction))]
+        lines = [_("you computed {value}; that is not it yet.", value=f"{prediction:.6g}")]
         if why:
             lines.append("  " + _("This is a known trap: {why}", why=_(why)))
         lines.append("  " + _("{name}.hint() gives a nudge; {name}.solution() shows the derivation.", name=self.name))
