@@ -52,6 +52,6 @@ diagonal_price_3d_guess = "less"
 # and Λᵢᵢ = 1.5, so KL* = ½ (3 log 1.5 + log 0.5) = 0.262 nats.
 diagonal_price_3d = 0.5 * (3 * math.log(1.5) + math.log(0.5))
 
-# Exercise 4: averaged over x, μ(x) has mean 0 and covariance I − Σ (law of total covariance), so the best q that
-# ignores x has m = 0 and cᵢ = 1/Λᵢᵢ, and its amortization gap is ½ tr(Λ(I − Σ)) = ½ (tr Λ − d) = 23.1 nats.
+# Exercise 4: averaged over x, μ̄(x) has mean 0 and covariance I − Σ̄ (law of total covariance), so the best q that
+# ignores x has m = 0 and cᵢ = 1/Λ̄ᵢᵢ, and its amortization gap is ½ tr(Λ̄(I − Σ̄)) = ½ (tr Λ̄ − d) = 23.1 nats.
 constant_q_gap = 0.5 * (1 / (0.3**2 * (1 - 0.8**2)) + 1 / (0.4**2 * (1 - 0.8**2)) - 2)

@@ -117,7 +117,7 @@ def test_diagonal_price_prediction_matches_the_toy_model():
 def test_diagonal_price_hint_inverse_is_right():
     sigma = 0.5 * torch.eye(3, dtype=torch.float64) + 0.5 * torch.ones(3, 3, dtype=torch.float64)
     hint = lesson02.diagonal_price_3d.hints[2]
-    assert "(a/2) I + (a/2 + 2 b) J" in hint and "2 I" not in hint  # the equations, not the answer
+    assert "solve Σ (a I + b J) = I" in hint and "2 I" not in hint  # the equation, not the answer
     a, b = 2.0, -0.5  # their solution: a/2 = 1, a/2 + 2 b = 0
     inverse = a * torch.eye(3, dtype=torch.float64) + b * torch.ones(3, 3, dtype=torch.float64)
     assert torch.allclose(sigma @ inverse, torch.eye(3, dtype=torch.float64), atol=1e-12)

@@ -108,7 +108,7 @@ best_isotropic_q = Exercise(
     _cov_cases,
     hints=[
         "Start from KL(q ‖ p) of section 5 and put cᵢ = s² in every coordinate: one unknown is left. "
-        "As in section 5, the best mean is the posterior mean μ, and then the mean term drops out.",
+        "As in section 5, the best mean is the posterior mean μ̄, and then the mean term drops out.",
         "Only two terms of that KL depend on s²: s² Σᵢ Λᵢᵢ and −d log s². Set the "
         "derivative with respect to s² to zero, then put s² back into the KL for the gap.",
         "Setting the derivative to zero gives an equation of the form a = b / s², with a and b not depending on "
@@ -307,8 +307,8 @@ diagonal_price_3d = _Computed(
         "on the diagonal and 0.5 elsewhere.",
         "Σ = 0.5 I + 0.5 J, with J the matrix of ones: its eigenvalues are 0.5, 0.5 and 0.5 + 1.5 = 2, "
         "so |Σ| = 0.5. Its inverse has the same form, a I + b J; find a and b from Σ Σ⁻¹ = I.",
-        "With J J = 3 J, Σ (a I + b J) = (a/2) I + (a/2 + 2 b) J; setting it equal to I gives two equations "
-        "for a and b. Then Λᵢᵢ = a + b, and section 5's formula with log|Λ| = −log|Σ|.",
+        "With J J = 3 J, solve Σ (a I + b J) = I for a and b. Then Λᵢᵢ = a + b, and section 5's formula "
+        "with log|Λ| = −log|Σ|.",
     ],
     mistakes={
         0.4315: "that is three times the 2-D price −½ log(1 − 0.25): the pairs do not add up, because their "
@@ -337,26 +337,26 @@ constant_q_gap = _Computed(
     lesson="lesson02",
     rtol=0.01,
     explain=(
-        "Averaged over x, section 5's KL(q ‖ p(z|x)) is ½ [Σᵢ Λᵢᵢ cᵢ + mᵀΛm + tr(Λ(I − Σ)) − d − Σᵢ log cᵢ − log|Λ|], "
-        "because the posterior mean μ(x) has mean 0 and covariance I − Σ over x (the law of total covariance: "
-        "I = Cov z = E[Cov(z|x)] + Cov(E[z|x]) = Σ + Cov μ). It is smallest at m = 0 and cᵢ = 1/Λᵢᵢ, the variances "
-        "of q* itself, so only the mean term is left: the amortization gap is ½ tr(Λ(I − Σ)) = ½ (tr Λ − d) "
+        "Averaged over x, section 5's KL(q ‖ p(z|x)) is ½ [Σᵢ Λ̄ᵢᵢ cᵢ + mᵀΛ̄m + tr(Λ̄(I − Σ̄)) − d − Σᵢ log cᵢ − log|Λ̄|], "
+        "because the posterior mean μ̄(x) has mean 0 and covariance I − Σ̄ over x (the law of total covariance: "
+        "I = Cov z = E[Cov(z|x)] + Cov(E[z|x]) = Σ̄ + Cov μ̄). It is smallest at m = 0 and cᵢ = 1/Λ̄ᵢᵢ, the variances "
+        "of q* itself, so only the mean term is left: the amortization gap is ½ tr(Λ̄(I − Σ̄)) = ½ (tr Λ̄ − d) "
         "= ½ (30.86 + 17.36 − 2) = 23.1 nats, 45 times the family's price of 0.511 nats."
     ),
     hints=[
         "Average section 5's KL over x. Which of its terms depend on x? The others fix the best c as they "
         "did for one x.",
-        "Over x ~ p(x) the posterior mean μ(x) has mean 0 and covariance I − Σ. That is the law of total "
+        "Over x ~ p(x) the posterior mean μ̄(x) has mean 0 and covariance I − Σ̄. That is the law of total "
         "covariance, Cov z = E[Cov(z|x)] + Cov(E[z|x]), with Cov z = I under the prior.",
-        "For a random vector v with mean 0, E[vᵀAv] = tr(A Cov v). The best q that ignores x and q* pay the "
-        "same width term, so it cancels in the amortization gap.",
+        "For a random vector v with mean 0, E[vᵀAv] = tr(A Cov v). Then compare the best q that ignores x "
+        "with q*, term by term.",
     ],
     mistakes={
         23.62: "that is the whole average gap, log p(x) − ELBO(q); the amortization gap leaves out the 0.511 "
                "nats that q* pays too.",
         46.22: "the KL has a factor ½ in front of the mean term.",
         24.11: "the posterior mean does not have covariance I over x: the prior's spread is shared between "
-               "Σ and the spread of μ(x).",
+               "Σ̄ and the spread of μ̄(x).",
         43.08: "that is q = N(0, I), the prior's amortization gap; the best q that ignores x keeps mean 0 but "
                "has smaller variances.",
     },
