@@ -40,10 +40,11 @@ def _image(ax, image, x, y, size, label):
 
 def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, losses=True,
                 recon_label="Bernoulli means", generation=False, sample_image=None, sample_label="new image",
-                batch=None, tile=0.9):
+                batch=None, tile=0.9, kl_note="in closed form"):
     """The VAE's data flow: encoder → μ, log σ² → z = μ + σ·ε → decoder, with the two loss terms, optional
     digit images ([28, 28], ``tile`` units wide: the boxes are 1.1 high), the path that generates new images
-    (``generation``) and tensor shapes (``batch``). Returns the axes."""
+    (``generation``) and tensor shapes (``batch``). ``kl_note`` follows the KL term's formula ("" for none).
+    Returns the axes."""
     d_in, d_hidden, d_z = dims
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 4.6 if generation else 3.6))
@@ -92,7 +93,7 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
         # the KL term depends on both outputs of the encoder: a dashed frame around μ and log σ²
         ax.add_patch(FancyBboxPatch((3.5, 1.12), 1.1, 1.76, boxstyle="round,pad=0.02,rounding_size=0.1",
                                     fill=False, ec=LOSS, lw=1.2, ls="--"))
-        ax.text(4.05, 3.45, "KL term: $\\mathrm{KL}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{N}(0, I))$ in closed form",
+        ax.text(4.05, 3.45, f"KL term: $\\mathrm{{KL}}(q_\\phi(z\\mid x)\\,\\|\\,\\mathcal{{N}}(0, I))$ {kl_note}".rstrip(),
                 ha="center", fontsize=10, color=LOSS)
         _arrow(ax, (4.05, 2.92), (4.05, 3.35), color=LOSS, dashed=True)
         ax.text(5.05, -0.25, "reconstruction loss: $-\\log p_\\theta(x\\mid z)$, input against output",

@@ -308,6 +308,67 @@ def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3
     return fig
 
 
+def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_clouds=3, figsize=(10, 5.2),
+                     dot_alpha=0.35):
+    """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
+    images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
+    circle at its true place (where two circles would overlap, one sits beside it, joined to a dot at the mean); the
+    prior's 1σ and 2σ circles; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled at its rim.
+    Right: histograms of the lengths of the sampled ``codes`` and of ``prior_draws``. Legends below. Returns the figure."""
+    mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
+    a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
+    colours = plt.get_cmap("tab10").colors
+    left.scatter(mu[:n_points, a], mu[:n_points, b], c=[colours[int(d)] for d in labels[:n_points]], s=10,
+                 alpha=dot_alpha, lw=0)
+    means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
+    places = means.clone()
+    for _ in range(200):  # move apart only the circles that would overlap
+        gap = places[:, None, :] - places[None, :, :]
+        near = (gap.norm(dim=2) < 0.4) & ~torch.eye(10, dtype=torch.bool)
+        if not near.any():
+            break
+        places = places + 0.02 * (gap * near[..., None]).sum(dim=1).sign()
+    for d, ((u, v), (p, q)) in enumerate(zip(places.tolist(), means.tolist())):
+        if abs(u - p) + abs(v - q) > 0.05:
+            left.plot([p, u], [q, v], color="k", lw=0.9, zorder=8)
+            left.scatter([p], [q], s=14, color="k", zorder=8)
+        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
+                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=colours[d], edgecolor="k", lw=0.6))
+    for radius in (1, 2):
+        left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.2, zorder=7))
+    for i in range(n_clouds):
+        centre = (float(mu[i, a]), float(mu[i, b]))
+        left.add_patch(Ellipse(centre, 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=2.2, zorder=10))
+        up = 1.0 if centre[1] >= 0 else -1.0  # the label just above or below its own ellipse
+        left.text(centre[0], centre[1] + up * (2 * float(sd[i, b]) + 0.3), f"test image {i + 1} (a {int(labels[i])})",
+                  fontsize=9, fontweight="bold", ha="center", va="center", zorder=11,
+                  bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
+    left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0,
+              label=f"means μ of {n_points:,} test images, coloured by digit")
+    left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
+              label=f"a digit in a circle: that digit's mean μ, all {len(mu):,} test images")
+    left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 1σ and 2σ circles")
+    left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    left.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
+    left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
+    left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
+    left.set_title(f"means μ of {n_points:,} test images on the 2 coordinates (of {mu.shape[1]}) that vary\n"
+                   f"most; σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}", fontsize=10)
+    lengths = {"z ~ q(z | x), test images": codes.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
+    top = float(max(v.quantile(0.999) for v in lengths.values()))
+    for (name, values), colour in zip(lengths.items(), ("C0", "k")):
+        right.hist(values, bins=40, range=(0, top), density=True, histtype="step", lw=1.6, color=colour,
+                   label=f"{name} (median {values.median():.2f})")
+    right.set_xlabel(f"length of the whole code, all {mu.shape[1]} coordinates")
+    right.set_ylabel("density (per unit of length)")
+    right.set_title("how far from 0 the codes lie", fontsize=10)
+    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 # notebook 01 · latent-variable models and the prior-sampling estimate of p(x)
 
 
