@@ -313,14 +313,14 @@ def _edge(ax, start, end, color="#333333", dashed=False, rad=0.0):
 
 
 def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample", ax=None,
-             recon_label="untrained output\n(decoded at μ)", encoder_label=None):
+             recon_label="untrained output\n(decoded at μ)", encoder_label=None, loss_label=None):
     """Notebook 03's VAE picture, image in → encoder → μ, log σ² → z → decoder → image out, with the loss.
 
     ``draw="sample"``: before the trick, z is a *draw* from N(μ, σ²), a node with no derivative.
     ``draw="reparameterized"``: after it, z = μ + σ⊙ε with the noise ε an outside input, and the KL term
     estimated at z. ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on
     black; ``dims`` = (input, hidden, latent) sizes; ``encoder_label`` replaces the encoder's sizes line,
-    by default "784→400→(20+20)" (μ and log σ²).
+    by default "784→400→(20+20)" (μ and log σ²); ``loss_label``, if given, replaces the loss line under the picture.
     """
     import matplotlib.pyplot as plt
 
@@ -333,7 +333,7 @@ def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample",
         size, box = ((9.5, 2.9), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 3.6), [0, 0, 1, 1])
         ax = plt.figure(figsize=size).add_axes(box)
     picture = _draw_sampling_vae if draw == "sample" else _draw_reparameterized_vae
-    picture(x_image, recon_image, dims, ax, recon_label, encoder_label)
+    picture(x_image, recon_image, dims, ax, recon_label, encoder_label, loss_label)
     return ax
 
 
@@ -349,7 +349,7 @@ def _end_tiles(ax, x_image, recon_image, recon_label, bottom, top, label_y):
         ax.text(x, label_y, label, ha="center", va="top", fontsize=10)
 
 
-def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
+def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_label, loss_label=None):
     """``draw_vae(draw="sample")``: the sampling node as it is, with no noise input ε."""
     d_in, d_hidden, d_z = dims
     _end_tiles(ax, x_image, recon_image, recon_label, bottom=0.33, top=0.77, label_y=0.28)
@@ -362,8 +362,8 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
                        ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
                        ((0.838, 0.55), (0.862, 0.55))):
         _edge(ax, start, end)
-    ax.text(0.5, 0.06, "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)", ha="center",
-            fontsize=10, color="#b03030")
+    ax.text(0.5, 0.06, loss_label or "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)",
+            ha="center", fontsize=10, color="#b03030")
     ax.text(0.6, 0.41, "sample(): no recorded\npath to $\\mu$, $\\sigma$", ha="center", va="top", fontsize=10, color="tab:red")
     ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
     ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
@@ -371,7 +371,7 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
     return ax
 
 
-def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encoder_label):
+def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encoder_label, loss_label=None):
     """``draw_vae(draw="reparameterized")``: the layout of ``draw="sample"`` with the draw replaced by
     z = μ + σ⊙ε (σ = exp(½ log σ²)), the noise ε an outside input, the loss at the sampled z (the KL term
     estimated there too), and the backward pass drawn dashed from the loss through z into μ, log σ² and the
@@ -396,7 +396,7 @@ def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encod
                             ((0.56, y - 0.1), (0.47, 0.29), -0.3), ((0.4, 0.87), (0.28, y + 0.12), 0.35),
                             ((0.4, 0.29), (0.28, y - 0.12), -0.35)):
         _edge(ax, start, end, back, dashed=True, rad=rad)
-    ax.text(0.5, 0.05, "loss at the sampled $z$: $-\\log p_\\theta(x\\mid z)$, input against output, "
+    ax.text(0.5, 0.05, loss_label or "loss at the sampled $z$: $-\\log p_\\theta(x\\mid z)$, input against output, "
             "+ the KL term estimated at $z$", ha="center", fontsize=10, color="#b03030")
     ax.text(0.66, 0.2, "outside input:\nno gradient needed", ha="left", va="center", fontsize=9, color="dimgrey")
     ax.text(0.702, y + 0.03, "$z$", ha="center", va="bottom", fontsize=12)
@@ -451,13 +451,15 @@ def draw_computation_graphs(axes=None):
 
 
 def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor,
-                                 variance_formula: Callable) -> dict[str, list[float]]:
+                                 variance_formula: Callable, legend_loc: str = "upper left",
+                                 estimate_bottom: float = -15.0) -> dict[str, list[float]]:
     """Notebook 03's section 4 figure for f(z) = z². Left: one draw's estimate of ∇_μ E[z²] as a function of
     ε at (``mu``, ``sigma``), pathwise 2z (a line) against the score function (z² − b)ε/σ with b = 0,
     b = E[f] = μ² + σ² and the best b* = μ² + 3σ² (cubics), over the N(0, 1) density. Right: one draw's
     variance against μ for the four estimators of ``ESTIMATOR_COLORS`` (lines from
     ``variance_formula(name, mu, sigma)``, dots measured on ``eps_mu``). Returns the measured variances by
-    name, at the 13 values of μ."""
+    name, at the 13 values of μ. ``legend_loc`` places the left panel's legend and ``estimate_bottom`` is
+    its lowest value, so that the legend can sit below the curves (``"lower right"`` with -22)."""
     import matplotlib.pyplot as plt
 
     names = list(ESTIMATOR_COLORS)
@@ -481,7 +483,7 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
         ax.plot(e, (z**2 - b) * e / sigma, color=ESTIMATOR_COLORS[name], lw=2,
                 label=f"    $b = {label}$" + (f" = {b:g}" if b else ""))
     ax.axhline(2 * mu, color="black", lw=1, ls=":", label=f"true gradient $2\\mu$ = {2 * mu:g}")
-    top, bottom = 30.0, -15.0
+    top, bottom = 30.0, estimate_bottom
     density = torch.exp(-0.5 * e**2) / math.sqrt(2 * math.pi)  # in its own strip, so that it is not read as data
     strip.fill_between(e, 0, density, color="lightgrey", lw=0)
     strip.set(xlim=(-3, 3), ylim=(0, 0.45), yticks=[], xlabel="$\\varepsilon$ (the draw's noise)")
@@ -489,7 +491,7 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
     ax.set(xlim=(-3, 3), ylim=(bottom, top), ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
            title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
     ax.tick_params(labelbottom=False)
-    ax.legend(fontsize=9, loc="upper left")
+    ax.legend(fontsize=9, loc=legend_loc)
     ax.grid(alpha=0.3)
     fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
     for name in names:
@@ -565,12 +567,13 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     fig.tight_layout()
 
 
-def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) -> int | None:
+def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, legend_panel: str = "late") -> int | None:
     """Notebook 03's training comparison of one VAE trained twice: ``histories = {"pathwise": [...], "score": [...]}``,
     the ELBO estimate of every step. Left panel: centred running means of ``window`` steps over the first
     ``3 * early_step`` steps, the gap at ``early_step`` marked. Right panel: the same curves on the late range, a dotted
     line at the score-function run's final level, marked where the pathwise run first reached it. Returns that step
-    (None if never reached)."""
+    (None if never reached). ``legend_panel="both"`` adds a short legend (pathwise, score) in the left panel's upper
+    left corner to the right panel's full one."""
     import matplotlib.pyplot as plt
 
     colors = {"pathwise": "tab:blue", "score": "tab:purple"}
@@ -612,6 +615,8 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30) 
            title=f"steps {max(0, entered - 5)}\u2013{steps} (zoomed)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
+    if legend_panel == "both":
+        early.legend(early.lines[:len(smooth)], list(smooth), fontsize=9, loc="upper left")  # one line per run, in order
     fig.suptitle(f"one 2-D VAE trained twice (same initial weights and minibatches); curves: centred means of {window} steps",
                  fontsize=10)
     fig.tight_layout()

@@ -63,21 +63,22 @@ step_gradient = Exercise(
     lesson=LESSON,
     mistakes=[
         Mistake("divided by σ² instead of σ",
-                "the chain rule gives one factor 1/σ: d/dμ Φ(μ/σ) = φ(μ/σ) · 1/σ.",
+                "your answer has one factor 1/σ too many: count the factors the chain rule of Φ(μ/σ) gives.",
                 lambda mu, sigma: _phi(mu / sigma) / sigma**2, hint=3),
         Mistake("the density taken at μ, not at the jump 0",
-                "P(z > 0) changes with μ by the density of z at the boundary z = 0, φ((0 − μ)/σ)/σ, not at its peak.",
+                "your answer is the density at the peak of z's distribution; which point must probability cross for "
+                "P(z > 0) to change?",
                 lambda mu, sigma: _phi(torch.zeros_like(mu)) / sigma, hint=2),
         Mistake("zero: the pathwise estimate taken for the gradient",
                 "f′(z) = 0 for every z except the jump, so every pathwise draw is 0; but P(z > 0) grows with μ, "
                 "so its gradient is positive. Moving the gradient inside the expectation is safe for an f that does not "
-                "jump (absolutely continuous, e.g. Lipschitz); a step jumps at 0, and that jump is all the gradient there is.",
+                "jump (locally absolutely continuous, e.g. Lipschitz); a step jumps at 0, and that jump is all the gradient there is.",
                 lambda mu, sigma: torch.zeros_like(mu * sigma), hint=1),
         Mistake("the probability Φ(μ/σ) instead of its gradient",
                 "Φ(μ/σ) is E[f] itself; the exercise asks for its derivative in μ.",
                 lambda mu, sigma: 0.5 * (1 + torch.erf(mu / (sigma * math.sqrt(2)))), hint=3),
         Mistake("the factor 1/σ of the chain rule left out",
-                "∂/∂μ Φ(μ/σ) = φ(μ/σ) · ∂(μ/σ)/∂μ = φ(μ/σ)/σ.",
+                "Φ is evaluated at μ/σ, not at μ: the chain rule adds the inner derivative.",
                 lambda mu, sigma: _phi(mu / sigma), hint=3),
         Mistake("the sign flipped",
                 "moving μ to the right moves probability mass past 0 onto the positive side: P(z > 0) grows, "
@@ -231,7 +232,7 @@ optimal_baseline_sigma = Exercise(
                 "b* = E[f s²]/E[s²], and E[s²] = 2/σ² here.",
                 lambda mu, sigma: (2 * mu**2 + 10 * sigma**2) / sigma**2, hint=3),
         Mistake("E[ε⁶] taken as 9 (it is 15)",
-                "the sixth moment of a standard normal is 5 · 3 · 1 = 15, so the σ² part is (15 − 6 + 1)σ².",
+                "the sixth moment of a standard normal is 5 · 3 · 1 = 15.",
                 lambda mu, sigma: mu**2 + 2 * sigma**2, hint=1),
     ],
     rtol=1e-6, atol=1e-8,
