@@ -108,10 +108,11 @@ def vae_diagram(x_image=None, recon_image=None, dims=(784, 400, 20), ax=None, lo
     return ax
 
 
-def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False):
+def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False, q_label_by_arc=False):
     """The latent-variable model p(z) p(x|z) as a graph: z → x in a plate over the data, θ on the edge; with
     ``encoder`` also q_φ(z|x) as a dashed arc; ``indexed`` writes the nodes z_n, x_n with the plate's index;
-    ``q_label_outside`` writes q_φ(z|x) left of the plate, under φ's arrow, instead of over the plate's edge."""
+    ``q_label_outside`` writes q_φ(z|x) left of the plate, under φ's arrow, instead of over the plate's edge;
+    ``q_label_by_arc`` writes it beside the dashed arc, inside the plate, with φ's arrow meeting the arc lower."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 3.4))
     if indexed:
@@ -130,14 +131,18 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False)
     ax.text(1.9, 2.2, prior, ha="left", va="center", fontsize=10)
     ax.text(1.62, 1.62, likelihood, ha="left", va="center", fontsize=10)
     if encoder:
-        ax.text(-0.55, 1.75, "$\\phi$", ha="center", va="center", fontsize=13)
+        ax.text(-0.55, 1.4 if q_label_by_arc else 1.75, "$\\phi$", ha="center", va="center", fontsize=13)
         _arrow(ax, (1.0, 0.95), (1.0, 2.1), dashed=True, rad=-0.5)
-        _arrow(ax, (-0.4, 1.55), (0.78, 1.55), dashed=True)
-        if q_label_outside:
-            ax.text(0.15, 1.42, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10)
+        if q_label_by_arc:  # φ's arrow meets the arc's lower half; the label sits in the arc's bend
+            _arrow(ax, (-0.4, 1.2), (0.8, 1.2), dashed=True)
+            ax.text(0.8, 1.58, "$q_\\phi(z\\mid x)$", ha="left", va="center", fontsize=9)
         else:
-            ax.text(0.68, 1.2, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10,
-                    bbox=dict(facecolor="white", edgecolor="none", pad=1.5))  # on a white patch over the plate's edge
+            _arrow(ax, (-0.4, 1.55), (0.78, 1.55), dashed=True)
+            if q_label_outside:
+                ax.text(0.15, 1.42, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10)
+            else:
+                ax.text(0.68, 1.2, "$q_\\phi(z\\mid x)$", ha="right", va="top", fontsize=10,
+                        bbox=dict(facecolor="white", edgecolor="none", pad=1.5))  # on a white patch over the plate's edge
     ax.set_xlim(-1.1 if encoder else 0.1, 4.4)
     ax.set_ylim(0.0, 3.0)
     ax.set_aspect("equal")
@@ -148,9 +153,9 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False)
 # notebook 06 · shape experiments
 
 
-def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None):
+def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="sample"):
     """The convolutional VAE as feature maps: 1×28×28 → c×14×14 → 2c×7×7 → code → back, an optional digit in
-    the input square. Returns the axes."""
+    the input square; ``sample_label`` names the step from μ, log σ² to z. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 2.8))
     c = channels
@@ -176,7 +181,7 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None):
         ax.text(x, 0.92, label, ha="center", va="top", fontsize=9)
         half[x] = size / 2 + 0.07 * (layers - 1)
     arrows = [(0.6, 2.4, "conv 4×4,\nstride 2"), (2.4, 4.1, "conv 4×4,\nstride 2"),
-              (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, "sample"),
+              (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, sample_label),
               (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed conv\n4×4, stride 2"),
               (10.7, 12.4, "transposed conv\n4×4, stride 2")]
     for a, b, label in arrows:
