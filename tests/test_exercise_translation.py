@@ -194,3 +194,30 @@ def test_every_comment_a_chinese_solution_prints_is_chinese(capsys):
     english = [c for c in comments if not re.search(r"[\u4e00-\u9fff]", c)
                and any(re.search("[A-Za-z]{4,}", w) and w not in names for w in re.findall(identifier, c))]
     assert comments and not english, f"solution comments still in English in the Chinese edition: {english[:5]}"
+
+
+def test_a_confirmed_check_is_said_in_the_readers_language(capsys, monkeypatch):
+    from vae_helpers.default_run import DefaultRun
+
+    monkeypatch.setattr(i18n, "_compiled", lambda: {"the sums agree": "两个和一致"})
+    for language, expected in (("en", "✓ the sums agree\n"), ("zh", "✓ 两个和一致\n")):
+        i18n.set_language(language)
+        try:
+            DefaultRun("00_x").confirm("the sums agree")
+        finally:
+            i18n.set_language(None)
+        assert capsys.readouterr().out == expected
+
+
+def test_check_cells_say_a_passed_check_through_run_confirm():
+    """A check cell's own ✓ line goes through RUN.confirm, so the Chinese edition shows it in Chinese."""
+    import json
+    from pathlib import Path
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            if cell["cell_type"] == "code" and re.search(r"print\(f?[\"']✓", "".join(cell["source"])):
+                found.append(f"{path.name} cell {index}")
+    assert not found, f"print('✓ …') in {found}: write RUN.confirm('…') (its text goes to default_run.po)"
+    assert i18n._confirmed_in_notebooks(), "no RUN.confirm text found in the lessons"
