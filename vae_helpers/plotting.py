@@ -866,6 +866,26 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     return fig, axes
 
 
+def print_kl_noise_sums(noise: dict, headings: dict,
+                        columns: tuple[str, ...] = ("closed-form KL", "sampled KL, alone", "2 × covariance",
+                                                    "sampled KL", "sampled / closed")) -> None:
+    """Like ``print_kl_noise_tables``, with the columns in an order that adds up: closed form (the reconstruction's
+    noise), the sampled KL's own noise, twice the covariance of the two, their sum (the sampled KL's column) and the
+    ratio sampled / closed. The closed-form KL's gradient does not depend on the draws, so Var[closed] is the
+    reconstruction's variance, and Var[rec + KL] − Var[rec] − Var[KL] is 2 Cov[rec, KL] exactly (same draws,
+    same divisor); ``columns`` are the five headers."""
+    widths = [max(len(h), 8) + 3 for h in columns]
+    print("variance of the encoder's gradient")
+    print(f"{'':<20}" + "".join(f"{h:>{w}}" for h, w in zip(columns, widths)))
+    for place, heading in headings.items():
+        print(heading)
+        for stage, by_place in noise.items():
+            closed, sampled, alone = (by_place[place][k].sum().item()
+                                      for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
+            row = (closed, alone, sampled - closed - alone, sampled, sampled / closed)
+            print(f"  {stage:<18}" + "".join(f"{v:>{w}.2f}" for v, w in zip(row, widths)))
+
+
 def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, label_heights: tuple | None = None,
                       ylim: tuple[float, float] = (0, 6), clear_labels: bool = False):
     """The per-coordinate KL(N(μ, σ²) ‖ N(0, 1)) against σ (left) and over (μ, log σ²) in labelled bands (right),

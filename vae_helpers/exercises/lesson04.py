@@ -280,6 +280,12 @@ def _var_score_kept(mu, lv):
     return (sigma + 1 / sigma) ** 2, mu**2 * sigma**2 / 4 + sigma**4 / 2
 
 
+def _var_score_kept_both(mu, lv):
+    # the same mistake in both outputs: d/dlog_var = (eps^2 - 1) / 2 (score at fixed z) + sigma eps z / 2 (path of log p)
+    sigma = (0.5 * lv).exp()
+    return (sigma + 1 / sigma) ** 2, (1 + sigma**2) ** 2 / 2 + mu**2 * sigma**2 / 4
+
+
 def _var_eps4_is_1(mu, lv):
     var = lv.exp()
     return var, mu**2 * var / 4 + var**2 / 4
@@ -314,6 +320,9 @@ mc_kl_grad_variance = Exercise(
         Mistake("log q differentiated at fixed z (the score kept, its path dropped)",
                 "along z = μ + σε, log q depends on μ through its mean and through z, and the two "
                 "cancel.", _var_score_kept, hint=2),
+        Mistake("log q differentiated at fixed z in both outputs (the score kept, its path dropped)",
+                "along z = μ + σε, log q depends on μ and log σ² through its parameters and through z; for μ "
+                "the two cancel, and for log σ² they leave only −½.", _var_score_kept_both, hint=2),
         Mistake("Var[ε²] taken as 1 (it is E[ε⁴] − 1 = 2)",
                 "for a standard normal E[ε⁴] = 3, so Var[ε²] = 3 − 1 = 2.", _var_eps4_is_1, hint=3),
         Mistake("E[g²] where the variance Var[g] = E[g²] − E[g]² is meant",
