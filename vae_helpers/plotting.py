@@ -1360,23 +1360,3 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=1, fontsize=9)
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig, ax
-
-
-def print_kl_noise_tables(noise: dict, headings: dict,
-                          columns: tuple[str, str, str] = ("closed-form KL", "sampled KL", "sampled KL alone"),
-                          ratio_header: str = "ratio") -> None:
-    """The variances of ``gradients.kl_noise_at_outputs_and_weights`` side by side, ``noise[stage][place][name]``:
-    one block of rows per place ("outputs", "weights"), headed by ``headings[place]``, one row per stage, with the
-    variances summed, the ratio sampled / closed form, and the sampled KL's own variance, under the headers
-    ``columns`` (closed form, sampled, sampled alone); the ratio's column is headed ``ratio_header``."""
-    widths = [max(len(h), 8) + 3 for h in columns]
-    rw = max(len(ratio_header) + 2, 7)
-    print("variance of the encoder's gradient")
-    print(f"{'':<20}{columns[0]:>{widths[0]}}{columns[1]:>{widths[1]}}{ratio_header:>{rw}}{columns[2]:>{widths[2]}}")
-    for place, heading in headings.items():
-        print(heading)
-        for stage, by_place in noise.items():
-            closed, sampled, alone = (by_place[place][k].sum().item()
-                                      for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
-            print(f"  {stage:<18}{closed:>{widths[0]}.2f}{sampled:>{widths[1]}.2f}{sampled / closed:>{rw}.2f}"
-                  f"{alone:>{widths[2]}.2f}")
