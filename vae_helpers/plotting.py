@@ -869,7 +869,8 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
 def print_kl_noise_sums(noise: dict, headings: dict,
                         columns: tuple[str, ...] = ("closed-form KL", "sampled KL, alone", "2 × covariance",
                                                     "sampled KL", "sampled / closed")) -> None:
-    """Like ``print_kl_noise_tables``, with the columns in an order that adds up: closed form (the reconstruction's
+    """The variances of ``gradients.kl_noise_at_outputs_and_weights``, ``noise[stage][place][name]``, one block of
+    rows per place headed by ``headings[place]``, in columns that add up: closed form (the reconstruction's
     noise), the sampled KL's own noise, twice the covariance of the two, their sum (the sampled KL's column) and the
     ratio sampled / closed. The closed-form KL's gradient does not depend on the draws, so Var[closed] is the
     reconstruction's variance, and Var[rec + KL] − Var[rec] − Var[KL] is 2 Cov[rec, KL] exactly (same draws,
