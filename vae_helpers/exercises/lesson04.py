@@ -29,7 +29,7 @@ def _randn(shape: tuple[int, ...], seed: int) -> torch.Tensor:
 # One catalogue entry per concept, shared by the exercises on it (the KL's direction).
 WRONG_DIRECTION = "the KL in the wrong direction, KL(p ‖ q)"
 WRONG_DIRECTION_WHY = ("the expectation is under q, the encoder's distribution: KL(q ‖ p) divides by p's variance; "
-                       "KL(p ‖ q) divides by q's and is a different number.")
+                       "KL(p ‖ q) is a different number.")
 
 
 def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
