@@ -153,11 +153,13 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
 # notebook 06 · shape experiments
 
 
-def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="sample"):
+def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="sample", padding=None, height=2.8):
     """The convolutional VAE as feature maps: 1×28×28 → c×14×14 → 2c×7×7 → code → back, an optional digit in
-    the input square; ``sample_label`` names the step from μ, log σ² to z. Returns the axes."""
+    the input square; ``sample_label`` names the step from μ, log σ² to z. ``padding`` (an int) adds
+    "pad p" to the four convolutions' labels; ``height`` is the figure's height in inches when ``ax`` is
+    None. Returns the axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(12, 2.8))
+        _, ax = plt.subplots(figsize=(12, height))
     c = channels
     # (x centre, map side in pixels, channels, label, colour); a map is a square whose side grows with its pixels
     stages = [(0.6, 28, 1, "x\n1×28×28", "white"), (2.4, 14, c, f"{c}×14×14", ENCODER),
@@ -180,17 +182,18 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="s
                       extent=(x - size / 2, x + size / 2, 1.5 - size / 2, 1.5 + size / 2), zorder=3)
         ax.text(x, 0.92, label, ha="center", va="top", fontsize=9)
         half[x] = size / 2 + 0.07 * (layers - 1)
-    arrows = [(0.6, 2.4, "conv 4×4,\nstride 2"), (2.4, 4.1, "conv 4×4,\nstride 2"),
+    pad = "" if padding is None else f"\npad {padding}"
+    arrows = [(0.6, 2.4, "conv 4×4,\nstride 2" + pad), (2.4, 4.1, "conv 4×4,\nstride 2" + pad),
               (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, sample_label),
-              (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed conv\n4×4, stride 2"),
-              (10.7, 12.4, "transposed conv\n4×4, stride 2")]
+              (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed conv\n4×4, stride 2" + pad),
+              (10.7, 12.4, "transposed conv\n4×4, stride 2" + pad)]
     for a, b, label in arrows:
         _arrow(ax, (a + half[a] + 0.05, 1.5), (b - half[b] - 0.05, 1.5))
         middle = (a + half[a] + b - half[b]) / 2
         ax.plot([middle, middle], [1.55, 2.08], color="#999999", lw=0.8, ls=":")
         ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=9.5)
     ax.set_xlim(-0.1, 13.2)
-    ax.set_ylim(0.45, 2.6)
+    ax.set_ylim(0.45, 2.6 if padding is None else 2.85)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
