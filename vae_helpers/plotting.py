@@ -1179,7 +1179,8 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
 
 
 def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
-                           reference: dict, reference_label: str = "paper,\nTable 1", figsize=(10, 4.0)):
+                           reference: dict, reference_label: str = "paper,\nTable 1", figsize=(10, 4.0),
+                           score_label: str = "log p(x) estimate"):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
     error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` as
     ticks in a strip of their own. Returns (fig, (ax_s, ax_d, ax_r))."""
@@ -1189,8 +1190,8 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
     lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
     ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
-    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: log p(x) estimate, nats",
-             ylabel=f"{names[0]}: log p(x) estimate, nats")
+    ax_s.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel=f"{names[1]}: {score_label}, nats",
+             ylabel=f"{names[0]}: {score_label}, nats")
     ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
     ax_s.legend(fontsize=9, loc="upper left")
     ax_s.grid(alpha=0.3)
