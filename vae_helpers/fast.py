@@ -330,7 +330,9 @@ def roofline_groups(groups: dict, flops_per_s: float, bytes_per_s: float, title:
     points = {f"{name}: {1e3 * g['seconds']:.2f} ms, {100 * g['speed'] / g['roof']:.0f} % of roof":
               (g["intensity"], g["speed"], _GROUP_COLOURS[name])
               for name, g in groups.items() if g["flops"]}
-    roofline(flops_per_s, bytes_per_s, points, title)
+    unplotted = [name for name, g in groups.items() if not g["flops"]]
+    roofline(flops_per_s, bytes_per_s, points, title,
+             note=", ".join(unplotted) + ": no FLOPs, not plotted" if unplotted else "")
 
 
 def step_budget(groups: dict, title: str) -> None:
@@ -359,7 +361,7 @@ def step_budget(groups: dict, title: str) -> None:
         plt.show()
 
 
-def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -> None:
+def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str, note: str = "") -> None:
     """The measured roofline: min(compute speed, intensity x memory speed), with ``points``
     ``{label: (FLOP/byte, FLOP/s, colour)}`` placed by their measured speed (notebook 09)."""
     import matplotlib.pyplot as plt
@@ -367,25 +369,27 @@ def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str) -
 
     balance = flops_per_s / bytes_per_s
     lo = min([0.02] + [0.5 * p[0] for p in points.values()])
-    hi = max([200.0] + [2 * p[0] for p in points.values()])
+    hi = max([400.0] + [2 * p[0] for p in points.values()])
     xs = np.geomspace(lo, hi, 200)
     with plt.rc_context({"font.size": 10}):
         fig, ax = plt.subplots(figsize=(8.5, 4.6))
         ax.loglog(xs, np.minimum(flops_per_s, xs * bytes_per_s) / 1e9, color="k", lw=1.5,
                   label="roof: the measured compute and memory speeds")
-        ax.axvline(balance, color="k", ls=":", lw=0.8)
+        ax.plot([balance, balance], [flops_per_s / 1e9, 1e9 * flops_per_s], color="k", ls=":", lw=0.8)  # above the roof only
         ax.text(balance, 1.3 * flops_per_s / 1e9, f" balance point {balance:.1f} FLOP/byte", va="bottom", fontsize=9)
         for label, (intensity, speed, colour) in points.items():
             ax.plot(intensity, speed / 1e9, "o", ms=9, color=colour)
-            left = intensity < balance  # on the slope: below and to the right; on the flat roof: below, left
-            ax.annotate(label, (intensity, speed / 1e9), textcoords="offset points", xytext=(8 if left else -8, -16),
-                        fontsize=9, ha="left" if left else "right")  # clear of the roof line
+            left = intensity < balance  # on the slope: below and to the right; on the flat roof: below, centred
+            ax.annotate(label, (intensity, speed / 1e9), xytext=(intensity * (1.12 if left else 1.0), speed / 1.35e9),
+                        fontsize=9, ha="left" if left else "center", va="top")  # just below its dot, clear of the roof
         ys = [p[1] / 1e9 for p in points.values()] + [flops_per_s / 1e9]
         ax.set_ylim(0.3 * min(ys), 4 * max(ys))
         ax.set_xlim(lo, hi)
         ax.set_xlabel("arithmetic intensity (FLOP per byte moved, log scale)")
         ax.set_ylabel("speed reached (GFLOP/s, log scale)")
         ax.set_title(title)
+        if note:  # a legend line without a marker
+            ax.plot([], [], " ", label=note)
         ax.legend(loc="lower right", fontsize=9)
         ax.grid(True, which="major", alpha=0.3)
         fig.tight_layout()
@@ -424,19 +428,39 @@ def save_quoted(path, values: dict) -> None:
     Path(path).write_text(json.dumps(values, indent=1, ensure_ascii=False))
 
 
-def profile_table(fns: dict, x: torch.Tensor, steps: int, device: torch.device) -> dict:
-    """``profile_step`` of each ``fns[name](x)``: prints operations and profiled ms per step by group
-    (``GROUPS``), one row per name (notebook 09, section 5). Returns ``{name: (shares, operations, seconds)}``.
+def profile_table(fns: dict, x: torch.Tensor, steps: int, device: torch.device, medians: dict | None = None) -> dict:
+    """``profile_step`` of each ``fns[name](x)``: prints operations and ms per step by group (``GROUPS``),
+    one row per name (notebook 09, section 5). Returns ``{name: (shares, operations, seconds, profile)}``.
 
-    Profiled times include the profiler's own cost at each operation; compare the rows, not with a median.
-    Code that ``torch.compile`` generated runs outside ``aten::`` operators: its time counts under "Python
-    and autograd"."""
-    out = {name: profile_step(fn, x, steps, device) for name, fn in fns.items()}
+    The profiler adds its own cost at each operation, by a different amount in each profile. With
+    ``medians`` (``{name: seconds}``, each step's median measured without the profiler) each row is
+    scaled to its median: the group's profiled share times the median, as section 4 does. Without it the
+    row is the raw profiled time. Code that ``torch.compile`` generated runs outside ``aten::`` operators:
+    its time counts under "Python and autograd"."""
+    out = {}
+    for name, fn in fns.items():
+        prof = record_profile(fn, x, steps, device)
+        out[name] = (*profile_shares(prof, steps, device), prof)
     short = {"matrix products": "products", "Adam's fused kernel": "Adam kernel", "other operators": "other ops",
              "Python and autograd": "Python+autograd"}
     names = {name: name.replace("\n", " ") for name in fns}
     width = max(len(n) for n in names.values()) + 2
-    print(f"{'profiled ms per step':<{width}}{'ops':>5}" + "".join(f"{short[g]:>16}" for g in GROUPS))
-    for name, (share, ops, seconds) in out.items():
-        print(f"{names[name]:<{width}}{ops:>5.0f}" + "".join(f"{1e3 * seconds * share[g]:>16.2f}" for g in GROUPS))
+    head = "ms per step (median x share)" if medians else "profiled ms per step"
+    print(f"{head:<{width}}{'ops':>5}" + "".join(f"{short[g]:>16}" for g in GROUPS))
+    for name, (share, ops, seconds, _) in out.items():
+        total = medians[name] if medians else seconds
+        print(f"{names[name]:<{width}}{ops:>5.0f}" + "".join(f"{1e3 * total * share[g]:>16.2f}" for g in GROUPS))
     return out
+
+
+def calls_per_step(prof, steps: int) -> dict:
+    """``{event name: calls per step}`` of a profile of ``steps`` steps (every event, operators and autograd nodes)."""
+    return {e.key: e.count / steps for e in prof.key_averages()}
+
+
+def grown_calls(prof_a, prof_b, steps: int, top: int = 4) -> dict:
+    """The ``top`` events whose calls per step grow most from profile ``prof_a`` to ``prof_b`` (notebook 09):
+    ``{name: (calls per step in a, in b)}``, largest growth first."""
+    a, b = calls_per_step(prof_a, steps), calls_per_step(prof_b, steps)
+    grown = sorted(b, key=lambda k: b[k] - a.get(k, 0.0), reverse=True)[:top]
+    return {k: (a.get(k, 0.0), b[k]) for k in grown if b[k] > a.get(k, 0.0)}

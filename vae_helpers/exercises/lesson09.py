@@ -1,11 +1,11 @@
 """The exercises of notebook 09 (making training fast · 加速训练).
 
-- ``training_step_flops`` (derive): the exact floating-point operations of the matrix products of
-  one training step, forward and backward, against the common rule of thumb "3x the forward";
-- ``batch_1024_per_image`` (predict, then measured on this machine): is a step of 1024 images
-  faster *per image* than a step of 128?
-- ``arithmetic_intensity`` (derive): FLOPs per byte moved of one linear layer, as a function of
-  the batch size — the number that places a product on the roofline.
+1. ``arithmetic_intensity`` (derive; the warm-up): FLOPs per byte moved of one linear layer, as a
+   function of the batch size — the number that places a product on the roofline;
+2. ``training_step_flops`` (derive): the exact floating-point operations of the matrix products of
+   one training step, forward and backward, against the common rule of thumb "3x the forward";
+3. ``batch_1024_per_image`` (predict, then measured on this machine): is a step of 1024 images
+   faster *per image* than a step of 128?
 
 Solutions: ``solutions/lesson09.py``.
 """
@@ -28,7 +28,7 @@ _RUN: dict = {}  # numbers of the notebook's run that the discussions quote (use
 
 def use_run(**values) -> None:
     """Remember numbers of the notebook's run for the discussions (``balance_point``: section 4's, FLOP/byte;
-    ``step_seconds``: section 2's median of fit's step of 128, against which exercise 2 tells a busy machine)."""
+    ``step_seconds``: section 2's median of fit's step of 128, against which exercise 3 tells a busy machine)."""
     _RUN.update(values)
 
 
@@ -46,7 +46,7 @@ class _DiscussedExercise(Exercise):
         return result
 
 
-# --------------------------------------------------------------------------- 1. FLOPs of one step
+# --------------------------------------------------------------------------- 2. FLOPs of one step
 
 
 def _layers(image_size, h_dim, z_dim):
@@ -88,14 +88,18 @@ def _flops_with(batch, image_size, h_dim, z_dim, *, per_term=2, heads=2, backwar
 FLOPS_DISCUSSION = N_("The follow-up: for the 784-400-20 VAE at batch 128 the products of a step are {exact} MFLOP; "
                       "three forward passes would be {rule} MFLOP, {over} % too many. The rule assumes the backward pass "
                       "costs two forward passes, but the first layer needs no gradient for its input (the images are "
-                      "not trained), and that layer is {first} % of the forward FLOPs.")
+                      "not trained), and that layer is {first} % of the forward FLOPs. Per step the backward pass runs "
+                      "{mm} products (`aten::mm`: {weights} weight gradients, {inputs} input gradients) and the forward "
+                      "pass {fwd} (`aten::addmm`, with the bias): {mm10} and {fwd10} calls in 10 steps, as section 3's "
+                      "table counts them.")
 
 
 def _flops_discussion() -> str:
     exact = reference_training_step_flops(128, 784, 400, 20)
     forward = sum(2 * 128 * i * o for i, o in _layers(784, 400, 20))
     return _(FLOPS_DISCUSSION, exact=f"{exact / 1e6:.1f}", rule=f"{3 * forward / 1e6:.1f}",
-             over=f"{100 * (3 * forward / exact - 1):.0f}", first=f"{100 * 2 * 128 * 784 * 400 / forward:.0f}")
+             over=f"{100 * (3 * forward / exact - 1):.0f}", first=f"{100 * 2 * 128 * 784 * 400 / forward:.0f}",
+             mm=9, weights=5, inputs=4, fwd=5, mm10=90, fwd10=50)
 
 
 training_step_flops = _DiscussedExercise(
@@ -140,14 +144,14 @@ training_step_flops = _DiscussedExercise(
 )
 
 
-# --------------------------------------------------------------------------- 2. batch 1024 per image
+# --------------------------------------------------------------------------- 3. batch 1024 per image
 
 
 _DEVICE: list = []  # set by use_device: the notebook's DEVICE_NAME
 
 
 def use_device(device) -> None:
-    """Exercise 2 times ``device`` (the notebook's choice); without this call, a CUDA GPU if there is one."""
+    """Exercise 3 times ``device`` (the notebook's choice); without this call, a CUDA GPU if there is one."""
     _DEVICE[:] = [torch.device(device)]
     _seconds_per_image.cache_clear()
 
@@ -223,7 +227,9 @@ def _batch_accepted() -> set[str]:
 MEASURED = N_("Measured now on {device}: {t128} µs per image at batch 128, {t1024} µs at batch 1024 ({ratio}×). "
               "A step's products and element-wise work grow with the batch; its per-operation overhead (Python, "
               "dispatch, autograd's bookkeeping) and Adam's update of the same 652,824 weights do not. So a larger "
-              "batch saves per image only the share of the step of 128 that was fixed per step (section 4).")
+              "batch saves per image at most the share of the step of 128 that was fixed per step (section 4). Its "
+              "activations also grow: a [1024, 784] float32 tensor is 3.2 MB, close to the 4 MiB of L2 in which "
+              "section 4's memory roof was measured, where the step of 128's 0.4 MB fit easily.")
 BUSY = N_("not judged: a step of 128 took {now} ms now against {then} ms in section 2, so the machine is busy and "
           "the timings would grade noise. Run this check again when the machine is quieter.")
 
@@ -283,21 +289,24 @@ batch_1024_per_image = _MeasuredPrediction(
     choices=["a", "b", "c"],
     hints=["Section 4 split the time below the roofs into per-operation overhead, which is the same for any "
            "batch, and kernels running below their roof, which grow with it. Which parts of a step grow 8× "
-           "from batch 128 to 1024, and which stay the same per step?",
+           "from batch 128 to 1024, and which stay the same per step? Mind the cache too: how large is one "
+           "[1024, 784] float32 activation, next to section 4's 4 MiB of L2?",
            "Per image, the part that stays the same per step is divided by 8; the rest is not. Add section 4's "
            "per-operation overhead and Adam's kernel (the same 652,824 weights at any batch): what share of the "
-           "step is that? If it were a third, what is the most an 8× larger batch could save per image?"],
+           "step is that, and what is then the most an 8× larger batch could save per image?"],
     traps={"a": "that holds where most of a step is fixed per step (a GPU running this small model): there 8× "
                 "the images cost little more time per step. Here most of the step grows with the batch, and "
                 "only the fixed share can be saved per image.",
-           "b": "here most of a step of 128 was fixed per step (per-operation overhead and Adam), and a batch "
-                "of 1024 shares that among 8× as many images.",
-           "c": "per image, a larger batch needs the same arithmetic and fewer operations; it loses "
-                "only where its larger activations no longer fit in the cache, by much less than this."},
+           "b": "here the measured ratio says otherwise: more of a step of 128 stayed the same per step than "
+                "section 4's per-operation overhead and Adam's kernel, and a batch of 1024 shared it among 8× as "
+                "many images.",
+           "c": "per image, a larger batch needs the same arithmetic and fewer operations; only its larger "
+                "activations, which leave the L2 cache, can make it slower, and here they did not make it 1.5× "
+                "slower."},
 )
 
 
-# --------------------------------------------------------------------------- 3. arithmetic intensity
+# --------------------------------------------------------------------------- 1. arithmetic intensity (the warm-up)
 
 
 def reference_arithmetic_intensity(batch, n_in, n_out, bytes_per_value):
