@@ -236,78 +236,6 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     return fig
 
 
-def plot_code_clouds(mu, log_var, labels, prior_draws, n_points=1000, n_clouds=3, figsize=(10, 5.0), codes=None,
-                     plain=False):
-    """Where the encoder puts test images, against the prior N(0, I): the two most varying coordinates of μ by
-    digit, with the prior's circles and the 2σ ellipses of the first ``n_clouds`` images' q(z|x) (left), and
-    histograms of code lengths (right); legends sit below the panels. ``plain=True`` drops the colour bar and the
-    marks joining each digit's label to its mean, and draws the ellipses in black. Returns the figure."""
-    mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
-    a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
-    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
-    cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors)
-    norm = matplotlib.colors.BoundaryNorm([c - 0.5 for c in range(11)], cmap.N)
-    points = left.scatter(mu[:n_points, a], mu[:n_points, b], c=labels[:n_points], cmap=cmap, norm=norm, s=12,
-                          alpha=0.8, lw=0)
-    if not plain:
-        fig.colorbar(points, ax=left, ticks=range(10), label="digit", fraction=0.05, pad=0.02)
-    ring = "k" if plain else "#7b0099"  # colour of the ellipses and their labels
-    means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
-    centres = means.clone()
-    for _ in range(100):  # move labels whose means nearly coincide apart, so that each stays readable
-        gap = centres[:, None, :] - centres[None, :, :]
-        near = (gap.norm(dim=2) < 0.5) & ~torch.eye(10, dtype=torch.bool)
-        if not near.any():
-            break
-        centres = centres + 0.02 * (gap * near[..., None]).sum(dim=1).sign()
-    for d, ((u, v), (p, q)) in enumerate(zip(centres.tolist(), means.tolist())):
-        if not plain:
-            left.plot([p, u], [q, v], color="k", lw=0.8, zorder=4)
-            left.scatter([p], [q], s=22, color=cmap(d), edgecolor="k", lw=0.8, zorder=5)
-        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
-                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=cmap(d), edgecolor="k", lw=0.6, alpha=0.95))
-    for radius in (1, 2):
-        left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.1))
-    left.plot([], [], color="k", ls="--", lw=1.1, label="N(0, I): 1σ and 2σ circles")
-    for i in range(n_clouds):  # drawn above the dots and labels, each named by a label with a leader line
-        left.add_patch(Ellipse((mu[i, a], mu[i, b]), 4 * sd[i, a], 4 * sd[i, b], fill=False, color=ring, lw=2.2,
-                               zorder=10))
-        up = 1.0 if mu[i, b] >= 0 else -1.0  # the label above or below its ellipse, away from the crowded centre
-        rim = (float(mu[i, a]), float(mu[i, b] + 2 * up * sd[i, b]))
-        text = (min(max(rim[0], -2.6), 2.6), min(max(rim[1] + 1.0 * up, -3.5), 3.5))
-        left.annotate(f"test image {i + 1} (a {int(labels[i])})", rim, text, fontsize=9,
-                      color=ring, fontweight="bold", ha="center", va="center", zorder=11,
-                      bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=ring, lw=0.8, alpha=0.9),
-                      arrowprops=dict(arrowstyle="-", color=ring, lw=1.2))
-    left.plot([], [], color=ring, lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
-    if plain:
-        left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k",
-                  label=f"a digit in a circle: that digit's mean μ over all {len(mu):,}\nimages (nudged apart where labels would overlap)")
-    else:
-        left.plot([], [], "o", ms=5, color="#bbbbbb", mec="k",
-                  label=f"each digit's mean μ over all {len(mu):,} images, joined to its\nlabel (the digit in a circle, moved apart to stay readable)")
-    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
-    left.set_xlim(-4, 4)
-    left.set_ylim(-4, 4)
-    left.set_aspect("equal")
-    left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
-    left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
-    left.set_title(f"{n_points:,} test images: the 2 coordinates (of {mu.shape[1]}) that vary most\n"
-                   f"between images; σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}", fontsize=10)
-    name, own = ("z ~ q(z | x), test images", codes) if codes is not None else ("mean codes μ", mu)
-    lengths = {name: own.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
-    top = float(max(v.quantile(0.999) for v in lengths.values()))
-    for (name, values), colour in zip(lengths.items(), ("C0", "k")):
-        right.hist(values, bins=40, range=(0, top), density=True, histtype="step", lw=1.6, color=colour,
-                   label=f"{name} (median {values.median():.2f})")
-    right.set_xlabel(f"length of the whole code, all {mu.shape[1]} coordinates")
-    right.set_ylabel("density (per unit of length)")
-    right.set_title("how far from 0 the codes lie", fontsize=10)
-    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
-    fig.tight_layout()
-    return fig
-
-
 def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_clouds=3, figsize=(10, 5.2),
                      dot_alpha=0.35):
     """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
@@ -1332,11 +1260,11 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 4.6), legend_inside: bool = False):
+                       figsize=(6.5, 4.6)):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
     ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
-    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. ``legend_inside`` puts the
-    legend in the axes' upper left corner (short labels) instead of below the figure. Returns (fig, ax)."""
+    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd.
+    The legend sits below the axes. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
     n = len(next(iter(panels.values()))[1])
@@ -1347,18 +1275,12 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     ax.axhline(1.0, color="gray", ls=":", lw=1.2, label=f"uniform weights, 1/{n} each")
     ax.set_yscale("log")
     ax.margins(y=0.08)
-    if legend_inside:  # head room for the legend above the data
-        ax.set_ylim(ax.get_ylim()[0], ax.get_ylim()[1] * 4)
     ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
            ylabel=f"weight share × {n}  (1 = uniform)", title=title)
     ax.grid(alpha=0.3)
-    if legend_inside:
-        ax.legend(loc="upper left", fontsize=9)
-        fig.tight_layout()
-        return fig, ax
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=1, fontsize=9)
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig, ax
