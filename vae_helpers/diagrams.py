@@ -127,7 +127,10 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
     ax.text(1.4, 0.85, x, ha="center", va="center", fontsize=14)
     _arrow(ax, (1.4, 1.8), (1.4, 1.25))
     ax.text(4.05, 1.52, "$\\theta$", ha="center", va="center", fontsize=13)
-    _arrow(ax, (3.9, 1.45), (1.8, 1.0))
+    if q_label_by_arc:  # θ's arrow ends on the z → x edge it parametrises, as φ's ends on the dashed arc
+        _arrow(ax, (3.9, 1.42), (1.46, 1.42))
+    else:
+        _arrow(ax, (3.9, 1.45), (1.8, 1.0))
     ax.text(1.9, 2.2, prior, ha="left", va="center", fontsize=10)
     ax.text(1.62, 1.62, likelihood, ha="left", va="center", fontsize=10)
     if encoder:
