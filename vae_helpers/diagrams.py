@@ -242,3 +242,26 @@ def iwae_two_heads_diagram(ax=None, k_label="k"):
     ax.set_ylim(0.1, 3.8)
     ax.axis("off")
     return ax
+
+
+# notebook 01 · amortized inference
+
+
+def amortized_encoder(images, ax=None):
+    """Notebook 01: one encoder network maps each image x_n ([n, 28, 28], up to 3) to the parameters of its own
+    q(z|x_n). Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.0))
+    ys = [2.4, 1.4, 0.4][:len(images)]
+    for n, (image, y) in enumerate(zip(images, ys), start=1):
+        _image(ax, image, 0.5, y, 0.75, "")
+        ax.text(0.0, y, f"$x_{n}$", ha="right", va="center", fontsize=12)
+        _arrow(ax, (0.9, y), (2.0, 1.4))
+        _arrow(ax, (4.0, 1.4), (5.1, y))
+        _box(ax, 6.3, y, 2.3, 0.6, f"$\\mu_{n}, \\sigma_{n}$: $q(z\\mid x_{n})$", ENCODER, 11)
+    _box(ax, 3.0, 1.4, 2.0, 1.1, "encoder\none network\nfor all images", ENCODER, 11)
+    ax.set_xlim(-0.4, 7.6)
+    ax.set_ylim(-0.1, 2.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

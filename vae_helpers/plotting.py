@@ -474,7 +474,7 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
                title="more latent dimensions")
     shades = plt.get_cmap("viridis")  # the right panel's lines mean d, not σ: another palette and markers
     for k, (d, counts) in enumerate(by_sigma.items()):
-        ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "--", color=shades(0.15 + 0.7 * k / max(1, len(by_sigma) - 1)),
+        ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "--", color=shades(0.1 + 0.55 * k / max(1, len(by_sigma) - 1)),
                         label=f"d = {d}")
     ax_sigma.axvspan(band_from, max(sharpness), color="gray", alpha=0.15, label=f"σ ≤ {1 / band_from:g}")
     ax_sigma.set(xlabel="sharpness 1/σ of p(x|z)", ylabel="prior samples needed (median)", title="a sharper p(x|z)")
@@ -483,6 +483,8 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
         ax.text(ax.get_xlim()[0], 1.3e6, " a million", color="gray")
         ax.grid(alpha=0.3, which="major")
         ax.legend()
+        top = max(max(c) for c in (by_dim if ax is ax_dim else by_sigma).values())
+        ax.set_ylim(top=10 ** math.ceil(math.log10(top)))  # the top decade labelled
     models = f"models with D = {data_dim}" + (f", orthogonal columns of W of length {column_length:g}" if column_length else "")
     fig.suptitle(f"Prior samples for a {rel_error:.0%} relative error in p(x)\n{models}", fontsize=11)
     fig.tight_layout()
@@ -1260,11 +1262,11 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 4.6)):
+                       figsize=(6.5, 3.9)):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
     ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
     (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd.
-    The legend sits below the axes. Returns (fig, ax)."""
+    The legend sits inside, at the upper left. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
     n = len(next(iter(panels.values()))[1])
@@ -1281,6 +1283,6 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
            ylabel=f"weight share × {n}  (1 = uniform)", title=title)
     ax.grid(alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=1, fontsize=9)
-    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout()
     return fig, ax
