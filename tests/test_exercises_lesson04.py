@@ -85,17 +85,17 @@ def test_reverse_kl_growth_answer_is_what_torch_measures():
     forward, reverse = kl_divergence(q, p), kl_divergence(p, q)
     assert torch.all(reverse > forward) and torch.all(reverse.diff() / forward.diff() > 10)
     assert torch.allclose(reverse * sigmas**2, torch.full_like(sigmas, 0.5 * (1 + 0.7**2)), rtol=0.05)  # like 1/sigma^2
-    assert lesson04.reverse_kl_growth.answer() == "d"
+    assert lesson04.reverse_kl_growth.answer() == "c"
 
 
 def test_reverse_kl_growth():
-    assert lesson04.reverse_kl_growth.check("D", verbose=False).passed
-    same_rate = lesson04.reverse_kl_growth.check("b", verbose=False)
-    assert not same_rate.passed and same_rate.mistake == "b" and "1/σ²" in same_rate.message
-    bounded = lesson04.reverse_kl_growth.check("a", verbose=False)
-    assert not bounded.passed and bounded.mistake == "a" and "without bound" in bounded.message
-    one_over_sigma = lesson04.reverse_kl_growth.check("c", verbose=False)
-    assert not one_over_sigma.passed and one_over_sigma.mistake == "c" and "not by σ" in one_over_sigma.message
+    assert lesson04.reverse_kl_growth.check("C", verbose=False).passed
+    same_rate = lesson04.reverse_kl_growth.check("d", verbose=False)
+    assert not same_rate.passed and same_rate.mistake == "d" and "1/σ²" in same_rate.message
+    bounded = lesson04.reverse_kl_growth.check("b", verbose=False)
+    assert not bounded.passed and bounded.mistake == "b" and "without bound" in bounded.message
+    one_over_sigma = lesson04.reverse_kl_growth.check("a", verbose=False)
+    assert not one_over_sigma.passed and one_over_sigma.mistake == "a" and "not by σ" in one_over_sigma.message
     assert "not one of the choices" in lesson04.reverse_kl_growth.check("e", verbose=False).message
     assert solutions.reverse_kl_growth == lesson04.reverse_kl_growth.answer()
 

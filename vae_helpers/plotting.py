@@ -757,7 +757,7 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
         clipped = ", tail clipped at 4" if k == 1 else ""
         ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{clipped}",
                title=f"one-sample gradient d KL / d{name}: {len(values):,} draws")
-        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     fig.tight_layout()
     return fig, axes
 
@@ -780,7 +780,7 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     top = max(1.3, shown.max().item()) + 0.05
     bottom = shown.min().item() - 0.05 if legend_below else min(0.7, shown.min().item() - 0.05) - 0.17
     axes[0].set(ylim=(bottom, top), xlabel="gradient step", ylabel=r"$\sigma$",
-                title=f"One inactive unit, learning rate {lr:g}")
+                title=f"A coordinate the decoder ignores, learning rate {lr:g}")
     if legend_below:
         axes[0].legend(fontsize=9.5, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False,
                        columnspacing=0.9, handlelength=1.4, handletextpad=0.4)
@@ -879,7 +879,8 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
     axes[1].plot([example[0]], [example[1]], "o", color="tab:red", mec="white", ms=7)
     axes[1].annotate("the example q", example, xytext=(8, -8), textcoords="offset points", ha="left",
                      va="top", fontsize=10, bbox=label_box)
-    fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g", ticks=levels)
+    cbar = fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g", ticks=levels)
+    cbar.set_ticks(levels + [24], labels=[f"{v:g}" for v in levels] + [f"> {levels[-1]:g}"])  # top band: all above 8
     axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$",
                 title=rf"KL over the encoder's two outputs (dots: {level:g} nat at $\mu$ = 0)")
     fig.tight_layout()

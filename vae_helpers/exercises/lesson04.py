@@ -6,8 +6,8 @@
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 3): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) stay bounded, grow like
-  -log sigma, like 1 / sigma or like 1 / sigma^2?
+- ``reverse_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) grow like 1 / sigma,
+  stay bounded, grow like 1 / sigma^2 or like -log sigma?
 
 Solutions: ``solutions/lesson04.py``.
 """
@@ -212,8 +212,8 @@ kl_diagonal_gaussians = Exercise(
         "log 2π terms still cancel.",
         "The log q part still averages to −½ log σ_q² − ½, as in section 2. Step 3 now needs "
         "E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)², q's variance plus the squared offset of the means.",
-        "Up to the −½ log 2π that cancels, E_q[log p(z)] = −½ log σ_p² − (σ_q² + (μ_q − μ_p)²)/(2σ_p²). Subtract "
-        "it from the log q part of hint 2; the KL sums the result over the coordinates (dim=1).",
+        "Average −log p(z) of hint 1 term by term, with the expectation of hint 2, add the log q part, and sum "
+        "over the coordinates (dim=1).",
     ],
     lesson=LESSON,
     mistakes=[
@@ -338,7 +338,7 @@ mc_kl_grad_variance = Exercise(
 
 reverse_kl_growth = Prediction(
     "reverse_kl_growth",
-    answer="d",
+    answer="c",
     lesson=LESSON,
     choices=["a", "b", "c", "d"],
     explain=("KL(q ‖ p) = ½(μ² + σ² − 1 − log σ²) grows only like −log σ, while "
@@ -355,12 +355,12 @@ reverse_kl_growth = Prediction(
         "term that holds (z − μ)², once averaged under p.",
     ],
     mistakes={
-        "a": "under p, typical points z stay about 1 away from μ however narrow q is, and −log q(z) charges each "
-             "of them (z − μ)²/(2σ²): the average, p's spread (1 + μ²) over q's variance σ², grows without bound.",
-        "b": "the log σ² terms of the two KLs differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
-             "variance: the price of p's typical points scales with 1/σ², faster than any multiple of log σ.",
-        "c": "under p the squared distance (z − μ)² averages 1 + μ² whatever σ is, and −log q(z) divides it by "
+        "a": "under p the squared distance (z − μ)² averages 1 + μ² whatever σ is, and −log q(z) divides it by "
              "q's variance σ², not by σ.",
+        "b": "under p, typical points z stay about 1 away from μ however narrow q is, and −log q(z) charges each "
+             "of them (z − μ)²/(2σ²): the average, p's spread (1 + μ²) over q's variance σ², grows without bound.",
+        "d": "the log σ² terms of the two KLs differ only in sign; what grows is p's spread (1 + μ²) divided by q's "
+             "variance: the price of p's typical points scales with 1/σ², faster than any multiple of log σ.",
     },
 )
 
