@@ -349,6 +349,19 @@ def _end_tiles(ax, x_image, recon_image, recon_label, bottom, top, label_y):
         ax.text(x, label_y, label, ha="center", va="top", fontsize=10)
 
 
+def _loss_node(ax, loss_label, y, ends):
+    """The loss as a node at the bottom of ``draw_vae``'s picture, joined to the input and the output tiles;
+    returns its text, for arrows that start at it."""
+    text = loss_label or "loss at the drawn $z$: $-\\log p_\\theta(x\\mid z)$ + the KL term"
+    node = ax.text(0.5, y, text, ha="center", va="center", fontsize=10, color="#b03030", zorder=3,
+                   bbox=dict(boxstyle="round,pad=0.4", fc="white", ec="#b03030"))
+    for (x, top), side in zip(ends, (0.0, 1.0)):
+        ax.annotate("", xy=(side, 0.5), xycoords=node, xytext=(x, top), textcoords="data", arrowprops=dict(
+            arrowstyle="-|>", color="#b03030", lw=1.4, shrinkA=0, shrinkB=7,
+            connectionstyle=f"arc3,rad={0.25 if side else -0.25}"))
+    return node
+
+
 def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_label, loss_label=None):
     """``draw_vae(draw="sample")``: the sampling node as it is, with no noise input ε."""
     d_in, d_hidden, d_z = dims
@@ -362,8 +375,7 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
                        ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
                        ((0.838, 0.55), (0.862, 0.55))):
         _edge(ax, start, end)
-    ax.text(0.5, 0.06, loss_label or "loss: $-\\log p_\\theta(x\\mid z)$, input against output (+ the KL term)",
-            ha="center", fontsize=10, color="#b03030")
+    _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.2), (0.93, 0.13)))
     ax.text(0.6, 0.41, "sample(): no recorded\npath to $\\mu$, $\\sigma$", ha="center", va="top", fontsize=10, color="tab:red")
     ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
     ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
@@ -396,9 +408,10 @@ def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encod
                             ((0.56, y - 0.1), (0.47, 0.29), -0.3), ((0.4, 0.87), (0.28, y + 0.12), 0.35),
                             ((0.4, 0.29), (0.28, y - 0.12), -0.35)):
         _edge(ax, start, end, back, dashed=True, rad=rad)
-    ax.text(0.5, 0.05, loss_label or "loss at the sampled $z$: $-\\log p_\\theta(x\\mid z)$, input against output, "
-            "+ the KL term estimated at $z$", ha="center", fontsize=10, color="#b03030")
-    ax.text(0.66, 0.2, "outside input:\nno gradient needed", ha="left", va="center", fontsize=9, color="dimgrey")
+    node = _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.25), (0.93, 0.23)))
+    ax.annotate("", xy=(0.77, y - 0.1), xytext=(0.92, 1.0), textcoords=node, arrowprops=dict(
+        arrowstyle="-|>", color="tab:blue", lw=1.6, ls="--", shrinkA=7, shrinkB=0, connectionstyle="arc3,rad=0.2"))
+    ax.text(0.53, 0.2, "outside input:\nno gradient needed", ha="right", va="center", fontsize=9, color="dimgrey")
     ax.text(0.702, y + 0.03, "$z$", ha="center", va="bottom", fontsize=12)
     ax.legend(handles=[plt.Line2D([], [], color="#333333", lw=1.6, label="forward"),
                        plt.Line2D([], [], color=back, lw=1.6, ls="--", label="backward (gradient)")],
@@ -410,8 +423,8 @@ def _draw_reparameterized_vae(x_image, recon_image, dims, ax, recon_label, encod
 
 def draw_computation_graphs(axes=None):
     """The two computation graphs of z ~ N(μ, σ²) → f(z): ``sample()`` (the draw blocks the backward
-    pass) and ``rsample()`` (z = μ + σ·ε with ε an outside input; local derivatives 1 and ε, which the
-    chain rule multiplies by f′(z), the label of the backward arrow from f(z) to z)."""
+    pass) and ``rsample()`` (z = μ + σ·ε with ε an outside input; the local derivatives 1 and ε on the forward
+    edges, which the chain rule multiplies by f′(z), the label of the backward arrow from f(z) to z)."""
     import matplotlib.pyplot as plt
 
     own_figure = axes is None
@@ -438,10 +451,12 @@ def draw_computation_graphs(axes=None):
     _node(axes[1], nodes["z"], r"$z = \mu + \sigma\cdot\varepsilon$", "honeydew")
     _node(axes[1], nodes["eps"], r"$\varepsilon\sim\mathcal{N}(0,1)$", "lightgrey")
     _edge(axes[1], (0.64, 0.83), (0.55, 0.575))
-    axes[1].text(0.75, 0.7, r"$f'(z)$", color="tab:blue", fontsize=10, ha="center", va="bottom")
-    axes[1].text(0.3, 0.8, r"$\partial f/\partial\mu = f'(z)$", color="tab:blue", fontsize=10, ha="left", va="bottom")
-    axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", color="tab:blue", fontsize=10,
-                 ha="left", va="top")
+    back = dict(color="#1a5a8a", fontsize=11)  # the backward labels, darker than the dashes
+    axes[1].text(0.75, 0.7, r"$f'(z)$", ha="center", va="bottom", **back)
+    axes[1].text(0.3, 0.8, r"$\partial f/\partial\mu = f'(z)$", ha="left", va="bottom", **back)
+    axes[1].text(0.3, 0.2, r"$\partial f/\partial\sigma = f'(z)\,\varepsilon$", ha="left", va="top", **back)
+    axes[1].text(0.3, 0.575, r"$\partial z/\partial\mu = 1$", fontsize=10, ha="right", va="top")  # forward, local
+    axes[1].text(0.3, 0.425, r"$\partial z/\partial\sigma = \varepsilon$", fontsize=10, ha="right", va="bottom")
     axes[1].legend(handles=[plt.Line2D([], [], color="black", lw=1.6, label="forward"),
                             plt.Line2D([], [], color="tab:blue", lw=1.6, ls="--", label="backward (gradient)")],
                    loc="lower right", fontsize=9, frameon=False, borderaxespad=0)
@@ -572,12 +587,12 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, 
     the ELBO estimate of every step. Left panel: centred running means of ``window`` steps over the first
     ``3 * early_step`` steps, the gap at ``early_step`` marked. Right panel: the same curves on the late range, a dotted
     line at the score-function run's final level, marked where the pathwise run first reached it. Returns that step
-    (None if never reached). ``legend_panel="both"`` adds a short legend (pathwise, score) in the left panel's upper
-    left corner to the right panel's full one."""
+    (None if never reached). ``legend_panel="both"`` adds the same legend in the left panel's lower
+    right corner to the right panel's."""
     import matplotlib.pyplot as plt
 
     colors = {"pathwise": "tab:blue", "score": "tab:purple"}
-    labels = {"pathwise": "pathwise", "score": "score function, running-mean $b$"}
+    labels = {"pathwise": "pathwise", "score": "score function"}  # short: the left legend must fit
     first = (window + 1) // 2
     smooth = {e: torch.tensor(h).unfold(0, window, 1).mean(1) for e, h in histories.items()}
     steps = max(len(h) for h in histories.values())
@@ -616,7 +631,7 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, 
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
     if legend_panel == "both":
-        early.legend(early.lines[:len(smooth)], list(smooth), fontsize=9, loc="upper left")  # one line per run, in order
+        early.legend(fontsize=9, loc="lower right")  # the same labels as the right panel's, clear of the curves
     fig.suptitle(f"one 2-D VAE trained twice (same initial weights and minibatches); curves: centred means of {window} steps",
                  fontsize=10)
     fig.tight_layout()
