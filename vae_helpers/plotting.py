@@ -127,8 +127,9 @@ def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float
 # notebook 00 · overview: a first run
 
 
-def plot_step_losses(history, baseline=None, test_loss=None, mark_step=None, batch_size=128, ylim=(100, 350),
-                     figsize=(10, 3.6), test_kl=None, mark_label=None, log_y=False, legends_clear=False):
+def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline", batch_size=128, ylim=(92, 580),
+                     figsize=(10, 4.2), test_kl=None, mark_label="every batch below the average digit from step {step}",
+                     log_y=True, legends_clear=True):
     """A short run's loss per training step, in nats per image: −ELBO and reconstruction (left, with an optional
     ``baseline``, test scores and the step where every loss stays below the baseline), KL (right).
     ``legends_clear=True`` puts the left legend below its panel and the right one at the lower right, off the
@@ -241,7 +242,7 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
     """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where two circles would overlap, one sits beside it, joined to a dot at the mean); the
-    prior's 1σ and 2σ circles; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled at its rim.
+    prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled outside the circle.
     Right: histograms of the lengths of the sampled ``codes`` and of ``prior_draws``. Legends below. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
@@ -261,29 +262,34 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
         if abs(u - p) + abs(v - q) > 0.05:
             left.plot([p, u], [q, v], color="k", lw=0.9, zorder=8)
             left.scatter([p], [q], s=14, color="k", zorder=8)
+        light = [0.45 * c + 0.55 for c in colours[d]]  # a light fill, so that the black numeral reads
         left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
-                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=colours[d], edgecolor="k", lw=0.6))
-    for radius in (1, 2):
-        left.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="k", lw=1.2, zorder=7))
+                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=light, edgecolor="k", lw=0.6))
+    left.add_patch(Circle((0, 0), 2, fill=False, ls="--", color="k", lw=1.2, zorder=7))
     for i in range(n_clouds):
-        centre = (float(mu[i, a]), float(mu[i, b]))
-        left.add_patch(Ellipse(centre, 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=2.2, zorder=10))
-        up = 1.0 if centre[1] >= 0 else -1.0  # the label just above or below its own ellipse
-        left.text(centre[0], centre[1] + up * (2 * float(sd[i, b]) + 0.3), f"test image {i + 1} (a {int(labels[i])})",
-                  fontsize=9, fontweight="bold", ha="center", va="center", zorder=11,
-                  bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
+        centre = torch.tensor([float(mu[i, a]), float(mu[i, b])])
+        left.add_patch(Ellipse(tuple(centre.tolist()), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=2.2,
+                               zorder=6))
+        up = 1.0 if centre[1] >= 0 else -1.0  # the label above or below its ellipse, off the circle, inside the axes
+        rim = centre + torch.tensor([0.0, up * 2 * float(sd[i, b])])
+        place = torch.tensor([float(centre[0].clamp(-2.3, 2.3)), float(rim[1]) + up * 0.55])
+        if place.norm() < 2.3:
+            place[1] = up * (2.3 ** 2 - float(place[0]) ** 2) ** 0.5
+        left.annotate(f"test image {i + 1} (a {int(labels[i])})", tuple(rim.tolist()), xytext=tuple(place.tolist()),
+                      fontsize=9, ha="center", va="center", zorder=11,
+                      arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
+                      bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
     left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0,
               label=f"means μ of {n_points:,} test images, coloured by digit")
     left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
               label=f"a digit in a circle: that digit's mean μ, all {len(mu):,} test images")
-    left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 1σ and 2σ circles")
+    left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle")
     left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
     left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
     left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
-    left.set_title(f"means μ of {n_points:,} test images on the 2 coordinates (of {mu.shape[1]}) that vary\n"
-                   f"most; σ of q(z | x) on these axes: median {sd[:, [a, b]].median():.2f}", fontsize=10)
+    left.set_title(f"means μ on the 2 coordinates (of {mu.shape[1]}) that vary most", fontsize=10)
     lengths = {"z ~ q(z | x), test images": codes.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
     top = float(max(v.quantile(0.999) for v in lengths.values()))
     for (name, values), colour in zip(lengths.items(), ("C0", "k")):
