@@ -561,7 +561,7 @@ def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int 
     axes = axes[0]
     for ax, (name, values) in zip(axes, log_w.items()):
         ax.hist(values, bins=bins, range=(low, high), color=colors[name], alpha=0.6, zorder=1)
-        ax.axvline(values.mean(), color="tab:red", lw=2, label="mean of log w = ELBO", zorder=3)
+        ax.axvline(values.mean(), color="tab:red", lw=2, label="mean of log w ≈ ELBO", zorder=3)
         ax.axvline(log_px, color="black", ls="--", lw=1.5, label="log p(x)", zorder=3)
         ax.set_yscale("log")
         above = (values > log_px + 1e-9).double().mean().item()
@@ -607,12 +607,13 @@ def plot_iwae_bounds(k_values, bounds: dict, log_px: float, colors: dict, *, win
     """The importance-weighted bounds L_k of each q (``bounds = {name: [L_k per k]}``) against k on a log-2
     axis, up to log p(x) (dashed), with optional error bars (``errors``). Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=(10, 4.4))
-    for name, values in bounds.items():
+    for j, (name, values) in enumerate(bounds.items()):
+        k_shown = [k * 2 ** (0.06 * (j - (len(bounds) - 1) / 2)) for k in k_values]  # nudged apart, no overlap
         hidden = [k for k, v in zip(k_values, values) if v < log_px - window]
         note = f" (k ≤ {max(hidden)} below the plot; $\\mathcal{{L}}_1$ = {values[0]:.1f})" if hidden else ""
-        ax.plot(k_values, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
+        ax.plot(k_shown, values, "o-", color=colors[name], ms=4, label=f"q = {name}{note}")
         if errors is not None:
-            ax.errorbar(k_values, values, yerr=errors[name], fmt="none", ecolor=colors[name], elinewidth=1.5,
+            ax.errorbar(k_shown, values, yerr=errors[name], fmt="none", ecolor=colors[name], elinewidth=1.5,
                         capsize=4)
     ax.axhline(log_px, color="black", ls="--", label="log p(x)")
     ax.set_xscale("log", base=2)
@@ -653,7 +654,7 @@ def plot_elbo_terms_table(images: torch.Tensor, decoded: torch.Tensor, reconstru
     grid = fig.add_gridspec(3, n + 1, width_ratios=[2.0] + [1] * n, height_ratios=[1, 0.62, 1])
     labels = fig.add_subplot(grid[1, 0])
     labels.axis("off")
-    for y, text in zip((0.83, 0.5, 0.17), ("reconstruction term,\navg. over q", "KL term", "ELBO")):
+    for y, text in zip((0.83, 0.5, 0.17), ("reconstruction term,\navg. over q", "KL term", "ELBO (rounded)")):
         labels.text(1.0, y, text, ha="right", va="center", fontsize=10, transform=labels.transAxes)
     for row, text in ((0, "test digit x"), (2, "decoded from z = μ,\nfor illustration")):
         ax = fig.add_subplot(grid[row, 0])
