@@ -480,7 +480,7 @@ def plot_samples_needed(latent_dims, by_dim: dict, sharpness, by_sigma: dict, *,
                title="more latent dimensions")
     shades = plt.get_cmap("viridis")  # the right panel's lines mean d, not σ: another palette and markers
     for k, (d, counts) in enumerate(by_sigma.items()):
-        ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "--", color=shades(0.1 + 0.55 * k / max(1, len(by_sigma) - 1)),
+        ax_sigma.loglog(sharpness, counts, "sD^v"[k % 4] + "-", color=shades(0.1 + 0.55 * k / max(1, len(by_sigma) - 1)),
                         label=f"d = {d}")
     ax_sigma.axvspan(band_from, max(sharpness), color="gray", alpha=0.15, label=f"σ ≤ {1 / band_from:g}")
     ax_sigma.set(xlabel="sharpness 1/σ of p(x|z)", ylabel="prior samples needed (median)", title="a sharper p(x|z)")
