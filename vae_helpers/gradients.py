@@ -610,7 +610,7 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, 
         top, bottom = float(smooth["pathwise"][k]), float(smooth["score"][k])
         early.annotate("", (early_step, bottom), (early_step, top), arrowprops={"arrowstyle": "<->", "color": "black"})
         early.text(early_step + 2, bottom - 8, f"{top - bottom:.0f} nats\nat step {early_step}", va="top",
-                   fontsize=9)  # below the lower curve, clear of both
+                   fontsize=10)  # below the lower curve, clear of both
     early.set_xlim(0, 3 * early_step)
     early.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)",
               title="first steps", )
@@ -623,7 +623,7 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, 
         ax.plot([caught, caught], [lo - 5, level], color="grey", lw=1, ls=":")
         ax.plot(caught, level, "o", ms=7, color="tab:blue", zorder=5)
         note += f",\nfirst reached by the pathwise run at step {caught}"
-    ax.text(steps - 2, lo - 3, note, ha="right", va="bottom", fontsize=9)
+    ax.text(steps - 2, lo - 3, note, ha="right", va="bottom", fontsize=10)
     entered = int((smooth["pathwise"] >= lo - 5).nonzero()[0]) + first
     ax.set_xlim(max(0, entered - 5), steps + 2)
     ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)",
