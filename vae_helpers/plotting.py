@@ -205,25 +205,23 @@ def show_reconstructions_and_samples(images, reconstructions, samples, ncol=12, 
 def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     """Where a model's loss goes, one horizontal bar per model: ``losses = {name: (reconstruction, KL)}`` in nats
     per image, the reconstruction split at ``floor`` (the loss even a perfect decoder pays) into the floor and the
-    part above it, then the KL term. The labels (to 0.1 nat) are differences of rounded running totals, so they add
-    up to the bar's true total, rounded, and floor plus reconstruction reads as its own value rounded. Returns the
-    figure."""
+    part above it, then the KL term. Each part is labelled with its own value rounded to 0.1 nat, so the labels may
+    add up to the rounded total ± 0.1. Returns the figure."""
     fig, ax = plt.subplots(figsize=figsize)
     names = list(losses)[::-1]  # the first model on top
     parts = (("the floor: no Bernoulli decoder avoids it", "#c7c7c7"), ("reconstruction above the floor", "C1"),
              ("KL term", "C2"))
     for row, name in enumerate(names):
         recon, kl = losses[name]
-        left, shown = 0.0, 0.0  # running total drawn, running total as labelled (to 0.1)
+        left = 0.0  # running total drawn
         for (label, colour), width in zip(parts, (floor, recon - floor, kl)):
             if width <= 0:
                 continue
             ax.barh(row, width, left=left, color=colour, edgecolor="k", lw=0.8, height=0.6,
                     label=label)
-            part = round(left + width, 1) - round(shown, 1)  # rounded running totals: the labels add up
             if width >= 12:
-                ax.text(left + width / 2, row, f"{part:.1f}", ha="center", va="center", fontsize=10)
-            left, shown = left + width, shown + part
+                ax.text(left + width / 2, row, f"{width:.1f}", ha="center", va="center", fontsize=10)
+            left = left + width
         ax.text(left + 3, row, f"= {recon + kl:.1f}", ha="left", va="center", fontsize=10, fontweight="bold")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
@@ -238,7 +236,7 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
 
 
 def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_clouds=3, figsize=(10, 5.2),
-                     dot_alpha=0.35):
+                     dot_alpha=0.6):
     """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where two circles would overlap, one sits beside it, joined to a dot at the mean); the
@@ -248,7 +246,7 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
     colours = plt.get_cmap("tab10").colors
-    left.scatter(mu[:n_points, a], mu[:n_points, b], c=[colours[int(d)] for d in labels[:n_points]], s=10,
+    left.scatter(mu[:n_points, a], mu[:n_points, b], c=[colours[int(d)] for d in labels[:n_points]], s=14,
                  alpha=dot_alpha, lw=0)
     means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
     places = means.clone()
@@ -280,7 +278,7 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
                       arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
     left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0,
-              label=f"means μ of {n_points:,} test images, coloured by digit")
+              label=f"means μ of {n_points:,} test images, coloured by digit (key: the circles)")
     left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
               label=f"a digit in a circle: that digit's mean μ, all {len(mu):,} test images")
     left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle")
