@@ -172,19 +172,20 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="s
     half = {}
     for x, side, depth, label, colour in stages:
         if side is None:
-            _box(ax, x, 1.5, 0.9, 0.62, label, colour, size=9)
+            _box(ax, x, 1.5, 0.9, 0.62, label, colour, size=10)
             half[x] = 0.47
             continue
         size = 0.4 + 0.6 * side / 28
-        layers = 1 if depth == 1 else 3  # a stack of three squares stands for many channels
+        layers = 1 if depth == 1 else 3 * depth // c  # three sheets for c channels, six for 2c: drawn in proportion
+        step = 0.07 if layers <= 3 else 0.05
         for k in reversed(range(layers)):
-            ax.add_patch(Rectangle((x - size / 2 + 0.07 * k, 1.5 - size / 2 + 0.07 * k), size, size, fc=colour,
+            ax.add_patch(Rectangle((x - size / 2 + step * k, 1.5 - size / 2 + step * k), size, size, fc=colour,
                                    ec="#333333", lw=1.0))
         if image is not None and x == stages[0][0]:
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
                       extent=(x - size / 2, x + size / 2, 1.5 - size / 2, 1.5 + size / 2), zorder=3)
-        ax.text(x, 0.92, label, ha="center", va="top", fontsize=9)
-        half[x] = size / 2 + 0.07 * (layers - 1)
+        ax.text(x, 0.92, label, ha="center", va="top", fontsize=10)
+        half[x] = size / 2 + step * (layers - 1)
     pad = "" if padding is None else f"\npad {padding}"
     arrows = [(0.6, 2.4, "conv 4×4,\nstride 2" + pad), (2.4, 4.1, "conv 4×4,\nstride 2" + pad),
               (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, sample_label),

@@ -145,8 +145,8 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
     if test_loss is not None:
         left.plot(len(history), test_loss, "ko", label=f"−ELBO on the test images ({test_loss:.1f})")
         if test_kl is not None:
-            left.plot(len(history), test_loss - test_kl, "o", mfc="white", mec="k",
-                      label=f"reconstruction loss on them ({test_loss - test_kl:.1f})")
+            left.plot(len(history), test_loss - test_kl, "o", mfc="white", mec="k",  # rounded so the labels add up
+                      label=f"reconstruction loss on them ({round(test_loss, 1) - round(test_kl, 1):.1f})")
     if mark_step == "baseline" and baseline is not None:
         mark_step = 1 + max((i for i, (r, k) in enumerate(history, 1) if r + k >= baseline[1]), default=0)
         if mark_step <= len(history):
@@ -154,7 +154,8 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
             left.plot(mark_step, sum(history[mark_step - 1]), "*", mfc="#d62728", mec="k", ms=13, zorder=5,
                       label=label)
     if mark_step is not None and 1 <= mark_step <= len(history):
-        left.axvline(mark_step, color="grey", ls=":", lw=1)
+        for ax in (left, right):  # the same step on both panels
+            ax.axvline(mark_step, color="grey", ls=":", lw=1)
         left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
     if log_y:
         from matplotlib.ticker import NullFormatter
@@ -205,8 +206,8 @@ def show_reconstructions_and_samples(images, reconstructions, samples, ncol=12, 
 def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     """Where a model's loss goes, one horizontal bar per model: ``losses = {name: (reconstruction, KL)}`` in nats
     per image, the reconstruction split at ``floor`` (the loss even a perfect decoder pays) into the floor and the
-    part above it, then the KL term. Each part is labelled with its own value rounded to 0.1 nat, so the labels may
-    add up to the rounded total ± 0.1. Returns the figure."""
+    part above it, then the KL term. Labels are rounded to 0.1 nat; the part above the floor is labelled as the rounded
+    total less the other two rounded labels, so that the labels add up. Returns the figure."""
     fig, ax = plt.subplots(figsize=figsize)
     names = list(losses)[::-1]  # the first model on top
     parts = (("the floor: no Bernoulli decoder avoids it", "#c7c7c7"), ("reconstruction above the floor", "C1"),
@@ -214,13 +215,14 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     for row, name in enumerate(names):
         recon, kl = losses[name]
         left = 0.0  # running total drawn
-        for (label, colour), width in zip(parts, (floor, recon - floor, kl)):
+        shown = (round(floor, 1), round(recon + kl, 1) - round(floor, 1) - round(kl, 1), round(kl, 1))  # labels that add up
+        for (label, colour), width, value in zip(parts, (floor, recon - floor, kl), shown):
             if width <= 0:
                 continue
             ax.barh(row, width, left=left, color=colour, edgecolor="k", lw=0.8, height=0.6,
                     label=label)
             if width >= 12:
-                ax.text(left + width / 2, row, f"{width:.1f}", ha="center", va="center", fontsize=10)
+                ax.text(left + width / 2, row, f"{value:.1f}", ha="center", va="center", fontsize=10)
             left = left + width
         ax.text(left + 3, row, f"= {recon + kl:.1f}", ha="left", va="center", fontsize=10, fontweight="bold")
     handles, labels = ax.get_legend_handles_labels()
@@ -236,18 +238,20 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
 
 
 def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_clouds=3, figsize=(10, 5.2),
-                     dot_alpha=0.6):
+                     dot_alpha=0.6, highlight=None):
     """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where two circles would overlap, one sits beside it, joined to a dot at the mean); the
-    prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled outside the circle.
+    prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled outside the circle
+    with its σ on the two axes. ``highlight``: digits whose dots keep their colour, the others' dots grey.
     Right: histograms of the lengths of the sampled ``codes`` and of ``prior_draws``. Legends below. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=(1.15, 1))
     colours = plt.get_cmap("tab10").colors
-    left.scatter(mu[:n_points, a], mu[:n_points, b], c=[colours[int(d)] for d in labels[:n_points]], s=14,
-                 alpha=dot_alpha, lw=0)
+    shown = [int(d) for d in labels[:n_points]]
+    dots = [colours[d] if highlight is None or d in highlight else "#b0b0b0" for d in shown]
+    left.scatter(mu[:n_points, a], mu[:n_points, b], c=dots, s=14, alpha=dot_alpha, lw=0)
     means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
     places = means.clone()
     for _ in range(200):  # move apart only the circles that would overlap
@@ -273,12 +277,15 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
         place = torch.tensor([float(centre[0].clamp(-2.3, 2.3)), float(rim[1]) + up * 0.55])
         if place.norm() < 2.3:
             place[1] = up * (2.3 ** 2 - float(place[0]) ** 2) ** 0.5
-        left.annotate(f"test image {i + 1} (a {int(labels[i])})", tuple(rim.tolist()), xytext=tuple(place.tolist()),
+        left.annotate(f"test image {i + 1} (a {int(labels[i])}), σ {float(sd[i, a]):.2f}, {float(sd[i, b]):.2f}",
+                      tuple(rim.tolist()), xytext=tuple(place.tolist()),
                       fontsize=9, ha="center", va="center", zorder=11,
                       arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
+    coloured = ("coloured by digit" if highlight is None
+                else "the " + " and ".join(f"{d}s" for d in highlight) + " coloured, the others grey")
     left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0,
-              label=f"means μ of {n_points:,} test images, coloured by digit (key: the circles)")
+              label=f"means μ of {n_points:,} test images, {coloured} (key: the circles)")
     left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
               label=f"a digit in a circle: that digit's mean μ, all {len(mu):,} test images")
     left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle")
@@ -297,6 +304,50 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
     right.set_ylabel("density (per unit of length)")
     right.set_title("how far from 0 the codes lie", fontsize=10)
     right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def show_labelled_digits(images, labels, nrow=12, title=None, figsize=(9, 2.0), fontsize=10):
+    """Digit tiles ([N, 1, 28, 28], values in [0, 1]) as one image, each tile's label above it: one imshow instead of
+    a subplot per tile, which is many times faster to draw. Returns the figure."""
+    images = as_images(images)[:, 0].clamp(0, 1)
+    n, side = len(images), images.shape[-1]
+    rows = math.ceil(n / nrow)
+    tiles = torch.ones(rows * nrow, side + 10, side + 2)  # white margins, 8 pixels above each tile for its label
+    tiles[:n, 9 : 9 + side, 1 : 1 + side] = images
+    grid = tiles.view(rows, nrow, side + 10, side + 2).permute(0, 2, 1, 3).reshape(rows * (side + 10), -1)
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1)
+    for i, label in enumerate(labels[:n]):
+        ax.text((i % nrow) * (side + 2) + 1 + side / 2 - 0.5, (i // nrow) * (side + 10) + 4, str(int(label)),
+                ha="center", va="center", fontsize=fontsize)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return fig
+
+
+def plot_no_kl_control(decoded: dict, lengths: dict, title: str = "", figsize=(10, 5.0)):
+    """Notebook 00's control without the KL term. Above: rows of digits decoded from the same prior codes
+    (``decoded = {row label: images [n, 784]}``), as one image. Below: histograms of the lengths of codes
+    (``lengths = {name: lengths [N]}``), the median of each in its label. Returns the figure."""
+    rows = list(decoded)
+    grid = make_grid(torch.cat([decoded[r].reshape(-1, 1, 28, 28) for r in rows]).clamp(0, 1),
+                     nrow=len(decoded[rows[0]]), padding=2, pad_value=1.0)[0]
+    fig, (left, right) = plt.subplots(2, 1, figsize=figsize, height_ratios=(1, 1.25))
+    left.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1)
+    left.set_yticks([grid.shape[0] * (i + 0.5) / len(rows) for i in range(len(rows))], rows, fontsize=10)
+    left.set_xticks([])
+    left.set_title(title, fontsize=10)
+    top = float(max(v.quantile(0.999) for v in lengths.values()))
+    for (name, values), colour in zip(lengths.items(), ("C0", "C3", "k")):
+        right.hist(values, bins=50, range=(0, top), density=True, histtype="step", lw=1.5, color=colour,
+                   label=f"{name} ({values.median():.1f})")
+    right.set_xlabel("length of the whole code z, all 20 coordinates")
+    right.set_ylabel("density (per unit of length)")
+    right.set_title("how far from 0 the codes lie (medians in brackets)", fontsize=10)
+    right.legend(fontsize=9, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -342,9 +393,9 @@ def plot_image_rows(rows: dict, *, title: str = "", side: int = 28, figsize=None
 
 
 def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None = None, title: str = "",
-                       figsize=(9, 3.2)):
-    """One row per property: ``n`` digits at evenly spaced ranks of ``values[name]``, each titled with its value.
-    Returns (fig, axes)."""
+                       figsize=(9, 3.2), row_labels: bool = True):
+    """One row per property: ``n`` digits at evenly spaced ranks of ``values[name]``, each titled with its value;
+    ``row_labels``: "by <name>" left of each row. Returns (fig, axes)."""
     fig, axes = plt.subplots(len(values), n, figsize=figsize, squeeze=False)
     for row, (name, v) in enumerate(values.items()):
         picks = v.argsort()[torch.linspace(0, len(v) - 1, n).round().long()]  # evenly spaced ranks
@@ -353,7 +404,8 @@ def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None
             shown = format(v[i].item(), (formats or {}).get(name, ".2f"))
             ax.set_title(f"{name} {shown.replace('-0.00', '0.00')}", fontsize=10)
             ax.set_xticks([]), ax.set_yticks([])
-        axes[row, 0].set_ylabel(f"by {name}", fontsize=10)
+        if row_labels:
+            axes[row, 0].set_ylabel(f"by {name}", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
@@ -404,13 +456,13 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
         ax.scatter(z[:, 0], z[:, 1], s=3, color="lightgray", label="prior samples z ~ p(z)")
         heavy = weights > 1e-3 * weights.max()  # the others would be invisibly small
         ax.scatter(z[heavy, 0], z[heavy, 1], s=max_area * weights[heavy] / weights.max(),
-                   color="tab:red", alpha=0.5, linewidths=0, label="marker area ∝ weight p(x|z)")
+                   color="tab:red", alpha=0.35, linewidths=0, label="marker area ∝ weight p(x|z)")
         for n_sd, style in ((1, "-"), (2, "--")):
             draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, n_sd, color="black", ls=style, lw=1.2, zorder=3)
         ax.plot([], [], "k-", lw=1.2, label="posterior p(z|x): 1 sd")
         ax.plot([], [], "k--", lw=1.2, label="posterior p(z|x): 2 sd")
         if z_true is not None:
-            ax.plot(z_true[0], z_true[1], "k*", ms=10, label="the z that made x")
+            ax.plot(z_true[0], z_true[1], "k*", ms=10, zorder=4, label="the z that made x")
 
     half = 3 * posterior_cov.diagonal().sqrt().max().item()  # the zoom: 3 sd around the mean
     fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
@@ -985,7 +1037,7 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
     rows = [h.to_dict() if hasattr(h, "to_dict") else dict(h) for h in history]
     first = len(rows) / max(len(step_losses), 1)  # the first step, in epochs
     for line in ax.lines[:1]:
-        line.set(lw=0.3, alpha=0.6)
+        line.set(lw=0.6, alpha=0.8, color="0.55")
     ax.plot([first], [start], "s", ms=5, color="tab:orange")
     ax.annotate(f"untrained, {start:.1f}\n(drawn at step 1)", (first, start), xytext=(6, -3),
                 textcoords="offset points", fontsize=9, va="top")
@@ -1000,13 +1052,13 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
     ax.xaxis.set_major_locator(FixedLocator([0.01, 0.1, 1, 10]))
     ax.xaxis.set_major_formatter(plain)
     ax.set(title="−ELBO (log axes)", xlabel="epoch (log scale)")
-    ax.get_legend().remove()  # the markers' legend goes to the KL panel; lines are labelled in place
+    ax.get_legend().remove()  # lines are labelled in place; the markers' legend goes under all three panels
     if reference is not None:
         ax.text(ax.get_xlim()[1] / 1.1, reference[1] * 1.03, f"{reference[0]}, {reference[1]:.1f}", ha="right",
                 va="bottom", fontsize=9, color="0.3")
-    if len(step_losses):  # below the grey trace, left of where it crosses 150
-        ax.text(0.2, 140, "one batch", fontsize=9, color="0.45", ha="right", va="top")
-    axes[2].legend(fontsize=9, loc="lower right", labelspacing=0.3)
+    if len(step_losses):  # above the grey trace, left of where it crosses 150
+        ax.text(0.25, 260, "one batch", fontsize=9, color="0.4", ha="right", va="bottom")
+    fig.legend(*axes[2].get_legend_handles_labels(), fontsize=9, loc="lower center", ncol=2, frameon=False)
     late = [r for r in rows if r["epoch"] >= zoom_from]
     if len(late) > 1:  # upper right: after the first tenth of an epoch no step is that high
         inset = ax.inset_axes([0.6, 0.6, 0.37, 0.3])
@@ -1015,6 +1067,7 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
         inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}", fontsize=9, pad=2)
         inset.tick_params(labelsize=9, pad=1)
         inset.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the panels
     return fig, axes
 
 
@@ -1115,14 +1168,13 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
 
 
 def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
-                           reference: dict, reference_label: str = "paper,\nTable 1", figsize=(10, 4.0),
+                           reference: dict, reference_label: str = "paper", figsize=(10, 4.0),
                            score_label: str = "log p(x) estimate"):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
-    error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}`` as
-    ticks in a strip of their own. Returns (fig, (ax_s, ax_d, ax_r))."""
+    error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
+    printed in the legend ("A − B (paper: +0.29)"). Returns (fig, (ax_s, ax_d))."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
-    ax_r = ax_d.inset_axes([1.03, 0.0, 0.18, 1.0])  # the strip, just right of the differences
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
     lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
     ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
@@ -1135,35 +1187,25 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
         ks = sorted(d)
         k_max = max(k_max, ks[-1])
+        shown = f"{label} ({reference_label}: {reference[label]:+.2f})" if label in reference else label
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
-                      fmt=marker + "-", capsize=3, color=colour, label=label)
-        if label in reference:
-            ax_r.plot([0], [reference[label]], "_", ms=10, mew=2.5, color=colour)
-            ax_r.annotate(f"{reference[label]:+.2f}", (0, reference[label]), xytext=(7, 0), textcoords="offset points",
-                          fontsize=9, va="center", color=colour)
-    for ax in (ax_d, ax_r):
-        ax.axhline(0, color="grey", lw=1)
+                      fmt=marker + "-", capsize=3, color=colour, label=shown)
+    ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
     ax_d.set_xlim(0.7, k_max * 1.5)
     ax_d.set_title("differences on the same images", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
     ax_d.legend(fontsize=9, loc="lower right")
-    ax_r.set_ylim(ax_d.get_ylim())
-    ax_r.set_xlim(-0.4, 1.2)
-    ax_r.set_xticks([0], [reference_label], fontsize=9)
-    ax_r.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    # after the layout: the strip widened for its value labels, its y tick labels on the right
-    ax_r.set_xlim(-0.4, 2.0)
-    ax_r.tick_params(axis="y", labelleft=False, labelright=True, right=True, labelsize=9)
-    fig.subplots_adjust(right=0.84)
-    return fig, (ax_s, ax_d, ax_r)
+    return fig, (ax_s, ax_d)
 
 
-def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4), titles: tuple | None = None):
+def plot_largest_weights(shares: dict, ks: tuple, figsize=(9.5, 3.4), titles: tuple | None = None):
     """Box plots of the largest normalised importance weight per test image, ``shares = {model: {k: tensor}}``,
-    for groups of ``ks[0]`` (left, with the equal-weights level 1/k) and ``ks[1]`` (right). Returns (fig, axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
+    one panel per group size in ``ks`` (one or two); the first panel marks the equal-weights level 1/k where
+    k ≤ 100. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, len(ks), figsize=figsize, sharey=True, squeeze=False)
+    axes = axes[0]
     names = list(shares)
     for ax, k, role in zip(axes, ks, ("training", "evaluation")):
         values = [shares[name][k] for name in names]
@@ -1174,8 +1216,9 @@ def plot_largest_weights(shares: dict, ks: tuple[int, int], figsize=(9.5, 3.4), 
         ax.set_title(titles[ks.index(k)] if titles else f"groups of k = {k} ({role}; 1/k = {1 / k:g})", fontsize=10)
         ax.set_xlabel(f"{len(values[0])} test images per box; red: median")
         ax.grid(alpha=0.3, axis="y")
-    axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
-    axes[0].annotate(f"1/k: all {ks[0]} equal", (0.55, 1 / ks[0] + 0.02), fontsize=9, color="grey")
+    if ks[0] <= 100:
+        axes[0].axhline(1 / ks[0], color="grey", ls="--", lw=1)
+        axes[0].annotate(f"1/k: all {ks[0]} equal", (0.55, 1 / ks[0] + 0.02), fontsize=9, color="grey")
     axes[0].set_ylabel("largest normalised weight")
     fig.tight_layout()
     return fig, axes
@@ -1195,7 +1238,7 @@ def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: flo
     ax_z.set_title("the encoder found one mode of two", fontsize=10)
     ax_z.legend(fontsize=9, loc="upper left")
     ks = sorted(bounds)
-    ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="L_k")
+    ax_k.plot(ks, [bounds[k] for k in ks], "o-", label="$L_k$")
     ax_k.axhline(exact, color="tab:green", lw=1.5, label=f"log p(x) = {exact:g}")
     if reference is not None:
         ax_k.axhline(reference[0], color="grey", ls="--", lw=1, label=reference[1])
@@ -1210,10 +1253,11 @@ def plot_missed_mode(joint, q, z_samples: torch.Tensor, bounds: dict, exact: flo
 
 def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = None,
                         underflow_label: str = "≈ −104: $e^a$ rounds\nto 0 in float32", title: str = "",
-                        zoom_margin: float = 5.0, figsize=(9.5, 3.6)):
+                        zoom_margin: float = 5.0, left_margin: float = 5.0, figsize=(9.5, 3.6)):
     """One image's log importance weights under two proposals, ``log_w = {label: [K] tensor}``, on log count
-    scales: every draw (left) and a zoom on the last proposal's range (right), where ▼ marks the first one's
-    largest draw; dashed lines mark each log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
+    scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom on the last proposal's range
+    (right), where ▼ marks the first one's largest draw; dashed lines mark each log p̂(x), ``underflow`` a grey
+    line. Returns (fig, axes)."""
     import numpy as np
     from matplotlib.lines import Line2D
 
@@ -1228,8 +1272,8 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
         for name in names:
             if name != first:
                 style = dict(histtype="stepfilled", lw=0, alpha=0.55)
-            elif ax is axes[1]:  # in the zoom, thicker outline bars in front of the filled ones
-                style = dict(histtype="step", lw=2.6, alpha=1.0, zorder=3)
+            elif ax is axes[1]:  # in the zoom its few draws as solid bars in front of the others
+                style = dict(histtype="stepfilled", lw=0, alpha=1.0, zorder=3)
             else:
                 style = dict(histtype="step", lw=1.8, alpha=1.0)
             ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
@@ -1237,7 +1281,7 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
             ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
         if underflow is not None:
             ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
-        ax.set_xlim(lo, hi)
+        ax.set_xlim(lo - (left_margin - 5.0 if ax is axes[0] else 0.0), hi)
         ax.set_yscale("log")
         ax.set_xlabel("log w, nats")
         ax.grid(alpha=0.3)
@@ -1287,8 +1331,8 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
-           ylabel=f"weight share × {n}  (1 = uniform)", title=title)
+           ylabel=f"weight relative to uniform (1/{n})", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="lower left", fontsize=9)  # the narrow q's heaviest draws are top right
     fig.tight_layout()
     return fig, ax
