@@ -82,8 +82,8 @@ step_variance = Exercise(
     "step_variance",
     reference_step_variance,
     _variance_cases,
-    hints=["Split v_total into the part that comes from which images are drawn and the part that "
-           "comes from ε. Which of the two parts does a second code per image reduce?",
+    hints=["Section 4's figure splits v_total into two segments: the part from ε and the part from "
+           "which images are drawn. Which of the two does a second code per image reduce?",
            "Averaging n independent draws divides a variance by n. The B images of a step are "
            "independent draws; the k codes of one image are independent draws given that image. "
            "Both measurements were made at 128 images and one code.",
