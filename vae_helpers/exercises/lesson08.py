@@ -215,10 +215,10 @@ effective_sample_size = Exercise(
     _ess_cases,
     hints=[
         "Check the definition on two cases in your head before coding: all k weights equal (ESS = k), and "
-        "one weight holding everything (ESS = 1). Why can't you compute wᵢ = exp(log wᵢ) first? For the "
-        "prediction: with m the largest normalised weight, Σᵢ w̃ᵢ² lies between m² and m, so 1/m ≤ ESS ≤ 1/m².",
+        "one weight holding everything (ESS = 1). Why can't you compute wᵢ = exp(log wᵢ) first?",
         "Work with logs: log Σᵢ wᵢ is a logsumexp over the samples of one image. What is the log of wᵢ², "
-        "and so the log of Σᵢ wᵢ²? Each image (column) has its own scale.",
+        "and so the log of Σᵢ wᵢ²? Each image (column) has its own scale. For the prediction: with m the "
+        "largest normalised weight, Σᵢ w̃ᵢ² lies between m² and m, so 1/m ≤ ESS ≤ 1/m².",
         "Test yourself: for log_w = torch.tensor([[-700.], [-700.], [-1400.]]) (k = 3, one image) the "
         "answer is 2.0, and every intermediate value of your code should be finite. Shape [B].",
     ],
