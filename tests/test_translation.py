@@ -197,7 +197,8 @@ def test_built_notebook_has_english_code_and_chinese_markdown(tmp_path, monkeypa
     assert tr.build(path) == []
     zh = nbformat.read(tr.chinese_dir() / path.name, as_version=4)
     assert zh.cells[1].source == "print(1)"
-    assert zh.cells[0].source.startswith("译：# Demo\n\n译：Words.\n\n> 维护者注")  # the note closes the last markdown cell
+    assert zh.cells[0].source.startswith("译：# Demo\n\n译：Words.\n\n> 本课图中的标签")  # the figures speak English
+    assert "\n\n> 维护者注" in zh.cells[0].source  # the maintainers' note closes the last markdown cell
     assert zh.metadata["vae_notebooks"]["generated_from"] == "../00_demo.ipynb"
 
 
@@ -275,3 +276,31 @@ def test_a_display_formula_is_translated_only_for_its_text_labels():
     unit = tr.Unit("00_demo.ipynb", 3, 1, "$$a = \\underbrace{b}_{\\text{approximation gap}} + 1$$")
     assert tr.fidelity_problems(unit, "$$a = \\underbrace{b}_{\\text{近似差距}} + 1$$") == []
     assert tr.fidelity_problems(unit, "$$a = \\underbrace{b}_{\\text{近似差距}} + 2$$") != []
+
+
+def test_a_code_cells_comments_are_units_and_only_they_change(tmp_path, monkeypatch):
+    code = ('x = 1  # the first value, [N, 784]\n# a block comment\n# over two lines\nif x:\n'
+            '    y = "# not a comment"  # NBVAL_IGNORE_OUTPUT\n    # call ex.hint(2) next')
+    assert [c.text for c in tr.code_comments(code)] == [
+        "the first value, [N, 784]", "a block comment\nover two lines", "call ex.hint(2) next"]
+    path = _project(tmp_path, monkeypatch, "# Demo\n\nWords.")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = code
+    nbformat.write(nb, path)
+    tr.extract(path)
+    _translate_all(path)
+    assert tr.build(path) == []
+    zh = nbformat.read(tr.chinese_dir() / path.name, as_version=4).cells[1].source
+    assert zh == ('x = 1  # 译：the first value, [N, 784]\n# 译：a block comment\n# over two lines\nif x:\n'
+                  '    y = "# not a comment"  # NBVAL_IGNORE_OUTPUT\n    # 译：call ex.hint(2) next')
+
+
+def test_a_comments_translation_keeps_its_code_and_numbers():
+    unit = tr.Unit("00_demo.ipynb", 3, 1, "pass post_cov[None] as cov, 3 times", "comment")
+    assert tr.fidelity_problems(unit, "把 post_cov[None] 作为 cov 传入，共 3 次") == []
+    problems = "\n".join(tr.fidelity_problems(unit, "把 post_cov 作为 cov 传入，共 4 次\n两行"))
+    assert "post_cov[None]" in problems and "['3']" in problems and "must be one line" in problems
+
+
+def test_a_cell_the_tokenizer_cannot_read_keeps_its_comments():
+    assert tr.code_comments('s = """unclosed  # not a comment') == []

@@ -5,7 +5,9 @@
     python -m vae_helpers.translation status             # what is untranslated or out of date
 
 The unit of translation is one paragraph of a markdown cell (a block between blank lines; a fenced
-code block or a ``$$ … $$`` display stays whole). Code cells and outputs are copied byte for byte.
+code block or a ``$$ … $$`` display stays whole), or one comment of a code cell (consecutive
+whole-line comments are one unit). A code cell's code and outputs are copied byte for byte; only its
+comments are replaced.
 ``extract`` keeps every translation whose English is unchanged; a changed paragraph gets the old
 translation of the most similar old paragraph, marked fuzzy (out of date) with its old English as
 ``#| msgid``, as GNU msgmerge does. Only translated, non-fuzzy paragraphs count as done.
@@ -16,8 +18,10 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import io
 import re
 import sys
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -113,24 +117,93 @@ def is_prose(block: str) -> bool:
 
 @dataclass(frozen=True)
 class Unit:
-    """One paragraph to translate: where it is (cell index, paragraph number from 1) and its text."""
+    """One paragraph (or code comment) to translate: where it is and its text.
+
+    ``paragraph`` counts from 1 within the cell; ``kind`` is "prose" (markdown) or "comment" (code cell).
+    """
 
     notebook: str
     cell: int
     paragraph: int
     text: str
+    kind: str = "prose"
 
     @property
     def where(self) -> str:
         first = self.text.strip().splitlines()[0]
         first = first if len(first) <= 70 else first[:67] + "..."
-        return f"{self.notebook}, cell {self.cell}, paragraph {self.paragraph} ({first!r})"
+        what = "comment" if self.kind == "comment" else "paragraph"
+        return f"{self.notebook}, cell {self.cell}, {what} {self.paragraph} ({first!r})"
+
+
+# --------------------------------------------------------------------------- code comments
+
+_MARKER = re.compile(r"^(NBVAL_\w+|noqa\b|type:|pragma\b|fmt:)")
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment of a code cell: lines ``first``..``last`` (from 0) from column ``column``; its words."""
+
+    first: int
+    last: int
+    column: int
+    text: str
+    whole_line: bool
+
+
+def code_comments(source: str) -> list[Comment]:
+    """The comments in words of a code cell, found with Python's tokenizer (never inside a string).
+
+    Consecutive whole-line comments at one indentation are one comment, their lines joined by newlines.
+    Markers (``# NBVAL_IGNORE_OUTPUT``, ``# noqa``) and comments without words are left out. A cell
+    the tokenizer cannot read (IPython syntax) has none.
+    """
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+    lines = source.splitlines()
+    found: list[Comment] = []
+    for token in tokens:
+        (row, column), words = token.start, token.string[1:].strip()
+        row -= 1
+        whole = not lines[row][:column].strip()
+        if _MARKER.match(words):
+            continue
+        last = found[-1] if found else None
+        if whole and last is not None and last.whole_line and last.last == row - 1 and last.column == column:
+            found[-1] = Comment(last.first, row, column, last.text + "\n" + words, True)
+        else:
+            found.append(Comment(row, row, column, words, whole))
+    return [c for c in found if re.search(r"[A-Za-z]{2,}", c.text)]
+
+
+def translate_code(source: str, catalog) -> tuple[str, list[str]]:
+    """``source`` with each comment replaced by its translation; also the untranslated comments."""
+    lines, missing = source.split("\n"), []
+    for comment in reversed(code_comments(source)):  # from the end, so earlier line numbers stay valid
+        done = translation_of(catalog, comment.text)
+        if done is None or (not comment.whole_line and "\n" in done.strip()):
+            missing.append(comment.text)
+            continue
+        if comment.whole_line:
+            indent = " " * comment.column
+            lines[comment.first:comment.last + 1] = [f"{indent}# {line}".rstrip() for line in done.strip().split("\n")]
+        else:
+            line = lines[comment.first]
+            lines[comment.first] = line[:comment.column] + "# " + done.strip()
+    return "\n".join(lines), missing[::-1]
 
 
 def units(nb, name: str) -> list[Unit]:
-    """Every prose paragraph of every markdown cell of ``nb``, in order."""
+    """Every prose paragraph of every markdown cell and every comment of every code cell, in order."""
     found = []
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            comments = code_comments(cell.source)
+            found += [Unit(name, index, n, c.text, "comment") for n, c in enumerate(comments, start=1)]
+            continue
         if cell.cell_type != "markdown":
             continue
         prose = [cell.source[a:b] for a, b in split_blocks(cell.source) if is_prose(cell.source[a:b])]
@@ -220,7 +293,8 @@ def merge_catalog(notebook: Path, old) -> tuple[object, dict[str, int]]:
             by_text[unit.text].occurrences.append((notebook.name, str(unit.cell)))
             continue
         entry = polib.POEntry(msgid=unit.text, msgstr="", occurrences=[(notebook.name, str(unit.cell))])
-        entry.comment = f"cell {unit.cell}, paragraph {unit.paragraph}"
+        what = "code comment" if unit.kind == "comment" else "paragraph"
+        entry.comment = f"cell {unit.cell}, {what} {unit.paragraph}"
         by_text[unit.text] = entry
         new.append(entry)
     counts = {"kept": 0, "fuzzy": 0, "new": 0, "obsolete": 0}
@@ -283,8 +357,14 @@ def banner(notebook: Path) -> str:
     return (
         f"> 维护者注：中文版由英文版 [`{notebook.name}`](../{notebook.name}) 和译文目录 "
         f"`po/{notebook.stem}.po` 生成（`make zh`）。修改译文请编辑译文目录再重新生成，"
-        "而不是直接修改本文件。代码与英文版相同；练习的反馈以中文显示。"
+        "而不是直接修改本文件。代码与英文版相同（注释译成了中文）；练习的反馈以中文显示。"
     )
+
+
+def figure_note(notebook: Path) -> str:
+    """The line under each Chinese lesson's introduction: its figures and tables speak English."""
+    where = "本课附录 C" if notebook.name.startswith("00_") else "第 00 课附录 C"
+    return f"> 本课图中的标签和打印的表格保留英文，常见标签的中文见{where}。"
 
 
 def translate_markdown(source: str, catalog) -> tuple[str, list[str]]:
@@ -320,10 +400,15 @@ def build_notebook(notebook: Path, catalog=None):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "stream":
                     output["text"] = translate_output(output["text"])
+            cell.source, missing = translate_code(cell.source, catalog)
+            if missing:
+                incomplete.append(index)
             continue
         if cell.cell_type != "markdown":
             continue
         text, missing = translate_markdown(cell.source, catalog)
+        if index == markdown[0]:
+            text = text.rstrip("\n") + "\n\n" + figure_note(notebook)
         if index == markdown[-1]:
             text = text.rstrip("\n") + "\n\n" + banner(notebook)
         cell.source = text
@@ -410,8 +495,30 @@ def _fence_code(block: str, chinese: bool) -> list[str]:
     return lines
 
 
+_CODE_LIKE = re.compile(r"`[^`\n]+`|[\w.]*[A-Za-z_]\w*(?:\([^()\n]*\)|\[[^\[\]\n]*\])|\b\w*_\w+\b")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+
+
+def _comment_problems(unit: Unit, translation: str) -> list[str]:
+    """A code comment's translation keeps its numbers and code (calls, indexing, snake_case names)."""
+    problems = []
+    english, chinese = unit.text, translation
+    for kind, pattern in (("code", _CODE_LIKE), ("number", _NUMBER)):
+        found_en = sorted(pattern.findall(english))
+        found_zh = sorted(pattern.findall(chinese))
+        lost, added = _multiset_minus(found_en, found_zh), _multiset_minus(found_zh, found_en)
+        if lost or added:
+            problems.append(f"{unit.where}: {kind}s differ (English only: {lost}, Chinese only: {added})")
+        english, chinese = pattern.sub(" ", english), pattern.sub(" ", chinese)
+    if "\n" not in unit.text and "\n" in translation.strip():
+        problems.append(f"{unit.where}: a one-line comment's translation must be one line")
+    return problems
+
+
 def fidelity_problems(unit: Unit, translation: str) -> list[str]:
     """What a translation changed that it must keep: formulas, code, links, numbers, 00's Chinese terms."""
+    if unit.kind == "comment":
+        return _comment_problems(unit, translation)
     if is_fence(unit.text):
         if _fence_code(unit.text, False) != _fence_code(translation, True):
             return [f"{unit.where}: a code block's translation may change only its comments (and add EDITION=zh "
