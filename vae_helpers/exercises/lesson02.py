@@ -280,7 +280,7 @@ class _Computed(Prediction):
         lines = [_("you computed {value}; that is not it yet.", value=f"{prediction:.6g}")]
         if why:
             lines.append("  " + _("This is a known trap: {why}", why=_(why)))
-        lines.append("  " + _("{name}.hint() gives a nudge; {name}.solution() shows the derivation.", name=self.name))
+        lines.append("  " + _("lesson02.{name}.hint() gives a nudge; lesson02.{name}.solution() shows the derivation.", name=self.name))
         return CheckResult(self.name, "incorrect", "\n".join(lines), prediction if why else None)
 
     def solution(self) -> None:
