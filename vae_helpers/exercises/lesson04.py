@@ -304,7 +304,7 @@ mc_kl_grad_variance = Exercise(
         "Substitute z = μ + σε into both log-densities first and only then differentiate, with ε held "
         "fixed (σ = exp(½ log σ²) depends on log σ² too).",
         "(z − μ)/σ = ε, so along the path log q(z) depends on μ not at all, and on log σ² only through "
-        "its −½ log σ² term.",
+        "its −½ log σ² term. A draw's μ-gradient is then just z, its log σ²-gradient a parabola in ε.",
         "The moments you will need at the end: Var[ε] = 1, Var[ε²] = E[ε⁴] − 1 = 2, and "
         "Cov[ε, ε²] = E[ε³] = 0.",
     ],
