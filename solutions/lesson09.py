@@ -16,8 +16,8 @@ def arithmetic_intensity(batch, n_in, n_out, bytes_per_value):
 # of the bytes: 2 FLOPs per 4-byte weight), 43 at batch 128 and 105 at batch 1024; as the batch grows it tends
 # to 2*784*400 / (4*(784 + 400)) = 132. It crosses a float32 balance point of B FLOP/byte at the smallest batch
 # with 627200*b / (4*(1184*b + 313600)) >= B, so the answer depends on the machine: for example batch 13 for
-# B = 5.8 and batch 8 for B = 3.6 (other machines); the stored run's B of 1.5 FLOP/byte (an L2-cache bandwidth)
-# is crossed at batch 3 or 4, as f(3) = 1.48 and f(4) = 1.97 (the digits of B beyond 1.5 decide).
+# B = 5.8 and batch 8 for B = 3.6 (other machines); the stored run's B of 1.6 FLOP/byte (an L2-cache bandwidth)
+# is crossed at batch 4, as f(3) = 1.48 and f(4) = 1.97.
 # bfloat16 halves the bytes, so it doubles the intensity at every batch size; but bfloat16 arithmetic also
 # raises the compute roof, so the bfloat16 balance point lies further right: whether the crossing moves to a
 # smaller batch depends on both, and only a measurement of the bfloat16 product's speed says.

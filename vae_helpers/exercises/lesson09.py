@@ -297,9 +297,9 @@ batch_1024_per_image = _MeasuredPrediction(
     traps={"a": "that holds where most of a step is fixed per step (a GPU running this small model): there 8× "
                 "the images cost little more time per step. Here most of the step grows with the batch, and "
                 "only the fixed share can be saved per image.",
-           "b": "here the measured ratio says otherwise: more of a step of 128 stayed the same per step than "
-                "section 4's per-operation overhead and Adam's kernel, and a batch of 1024 shared it among 8× as "
-                "many images.",
+           "b": "here the measured ratio fell outside a factor of 1.5: besides section 4's per-operation overhead "
+                "and Adam's kernel, the kernels' own speed changes with the batch (larger products run nearer their "
+                "roof; larger activations can leave the L2 cache).",
            "c": "per image, a larger batch needs the same arithmetic and fewer operations; only its larger "
                 "activations, which leave the L2 cache, can make it slower, and here they did not make it 1.5× "
                 "slower."},
