@@ -242,8 +242,8 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
     """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where two circles would overlap, one sits beside it, joined to a dot at the mean); the
-    prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled outside the circle
-    with its σ on the two axes. ``highlight``: digits whose dots keep their colour, the others' dots grey.
+    prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled along the top or bottom
+    edge with its σ on the two axes. ``highlight``: digits whose dots and circles keep their colour, the others grey.
     Right: histograms of the lengths of the sampled ``codes`` and of ``prior_draws``. Legends below. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
@@ -264,20 +264,27 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
         if abs(u - p) + abs(v - q) > 0.05:
             left.plot([p, u], [q, v], color="k", lw=0.9, zorder=8)
             left.scatter([p], [q], s=14, color="k", zorder=8)
-        light = [0.45 * c + 0.55 for c in colours[d]]  # a light fill, so that the black numeral reads
+        colour = colours[d] if highlight is None or d in highlight else (0.69, 0.69, 0.69)  # grey, like its dots
+        light = [0.45 * c + 0.55 for c in colour]  # a light fill, so that the black numeral reads
         left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
                   bbox=dict(boxstyle="circle,pad=0.15", facecolor=light, edgecolor="k", lw=0.6))
     left.add_patch(Circle((0, 0), 2, fill=False, ls="--", color="k", lw=1.2, zorder=7))
+    labels_at = []  # (ellipse rim, label place): each label in the empty band along the top or bottom edge
     for i in range(n_clouds):
         centre = torch.tensor([float(mu[i, a]), float(mu[i, b])])
         left.add_patch(Ellipse(tuple(centre.tolist()), 4 * sd[i, a], 4 * sd[i, b], fill=False, color="k", lw=2.2,
                                zorder=6))
-        up = 1.0 if centre[1] >= 0 else -1.0  # the label above or below its ellipse, off the circle, inside the axes
-        rim = centre + torch.tensor([0.0, up * 2 * float(sd[i, b])])
-        place = torch.tensor([float(centre[0].clamp(-2.3, 2.3)), float(rim[1]) + up * 0.55])
-        if place.norm() < 2.3:
-            place[1] = up * (2.3 ** 2 - float(place[0]) ** 2) ** 0.5
-        left.annotate(f"test image {i + 1} (a {int(labels[i])}), σ {float(sd[i, a]):.2f}, {float(sd[i, b]):.2f}",
+        up = 1.0 if centre[1] >= 0 else -1.0
+        labels_at.append((centre + torch.tensor([0.0, up * 2 * float(sd[i, b])]), [float(centre[0]), up * 3.4]))
+    for side in (3.4, -3.4):  # labels on one edge: at least 2.2 apart, inside the axes
+        row = sorted((place for _, place in labels_at if place[1] == side), key=lambda place: place[0])
+        for j, place in enumerate(row):
+            place[0] = min(max(place[0], -3.0 + 2.2 * j, row[j - 1][0] + 2.2 if j else -9.0), 3.0)
+        for j in range(len(row) - 2, -1, -1):
+            row[j][0] = min(row[j][0], row[j + 1][0] - 2.2)
+    for i, (rim, place) in enumerate(labels_at):
+        place = torch.tensor(place)
+        left.annotate(f"test image {i + 1} (a {int(labels[i])})\nσ {float(sd[i, a]):.2f}, {float(sd[i, b]):.2f}",
                       tuple(rim.tolist()), xytext=tuple(place.tolist()),
                       fontsize=9, ha="center", va="center", zorder=11,
                       arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
