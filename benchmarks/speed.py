@@ -1,25 +1,25 @@
-"""Seed pipeline vs ours: seconds per epoch, images per second and test ELBO, in one process.
+"""The original tutorial's pipeline vs ours: seconds per epoch, images per second and test ELBO, in one process.
 
     .venv/bin/python benchmarks/speed.py --epochs 3 --data-mirror /path/to/mirror
     .venv/bin/python benchmarks/speed.py --epochs 15 --device cuda
 
-Copies of the seed configuration (784-400-20, Adam 1e-3, batch 128), started from the
-same initial weights, are trained epoch by epoch, alternating (the order rotates every
-epoch, so all see the same machine conditions):
+Copies of the original tutorial's configuration (784-400-20, Adam 1e-3, batch 128), started
+from the same initial weights, are trained epoch by epoch, alternating (the order rotates
+every epoch, so all see the same machine conditions):
 
-* seed: the seed notebook's pipeline and loop -- torchvision MNIST + ToTensor + DataLoader
+* tutorial: the original tutorial's pipeline and loop -- torchvision MNIST + ToTensor + DataLoader
   (``vae_helpers.data.original_tutorial_loader``), ``x.to(device).view(-1, 784)`` per batch, a
   sigmoid decoder, ``binary_cross_entropy(..., reduction='sum')`` + KL summed over the
-  batch, ``.item()`` every 10 steps (where the seed prints);
+  batch, ``.item()`` every 10 steps (where the original tutorial prints);
 * ours: ``vae_helpers.train.fit`` on the whole training set held as one tensor on the device
   (``InMemoryBatches``), Bernoulli logits, losses in nats per image; once per combination of
   ``--precisions`` (fp32, bf16) and ``--engines`` (autograd; manual: the hand-written backward
   pass of ``vae_helpers.manual_step``; manual-compiled: the same with ``compile_adam=True``; its
   first epoch includes compiling, which the median leaves out).
 
-All models are then scored by ``vae_helpers.train.evaluate`` on the test set (the seed
-model's weights are copied into a ``VAE``; its decoder's pre-sigmoid output is exactly the
-logits), so the test ELBOs are comparable. This is a benchmark, not a test: results go
+All models are then scored by ``vae_helpers.train.evaluate`` on the test set (the original
+tutorial's model weights are copied into a ``VAE``; its decoder's pre-sigmoid output is exactly
+the logits), so the test ELBOs are comparable. This is a benchmark, not a test: results go
 to stdout (and ``--json``); benchmarks/README.md records measured figures.
 """
 
@@ -47,8 +47,8 @@ from vae_helpers.train import evaluate, fit
 IMAGE_SIZE, H_DIM, Z_DIM, BATCH_SIZE, LR = 784, 400, 20, 128, 1e-3
 
 
-class SeedVAE(nn.Module):
-    """The seed notebook's model, layer for layer (fc1 … fc5, sigmoid output)."""
+class TutorialVAE(nn.Module):
+    """The original tutorial's model, layer for layer (fc1 … fc5, sigmoid output)."""
 
     def __init__(self, image_size: int = IMAGE_SIZE, h_dim: int = H_DIM, z_dim: int = Z_DIM) -> None:
         super().__init__()
@@ -69,7 +69,7 @@ class SeedVAE(nn.Module):
 
     def decode(self, z):
         h = F.relu(self.fc4(z))
-        return torch.sigmoid(self.fc5(h))  # the seed writes F.sigmoid, an alias of torch.sigmoid
+        return torch.sigmoid(self.fc5(h))  # the original tutorial writes F.sigmoid, an alias of torch.sigmoid
 
     def forward(self, x):
         mu, log_var = self.encode(x)
@@ -77,8 +77,8 @@ class SeedVAE(nn.Module):
         return self.decode(z), mu, log_var
 
 
-#: SeedVAE parameter → VAE parameter (same shapes, same creation order, so same init per seed)
-SEED_TO_OURS = {
+#: TutorialVAE parameter → VAE parameter (same shapes, same creation order, so same init per seed)
+TUTORIAL_TO_OURS = {
     "fc1": "encoder.0",
     "fc2": "fc_mu",
     "fc3": "fc_log_var",
@@ -87,19 +87,19 @@ SEED_TO_OURS = {
 }
 
 
-def seed_as_vae(seed_model: SeedVAE) -> VAE:
-    """A ``VAE`` holding the seed model's weights (its decode() gives the seed's pre-sigmoid values)."""
+def tutorial_as_vae(tutorial_model: TutorialVAE) -> VAE:
+    """A ``VAE`` holding the original tutorial's model weights (its decode() gives that model's pre-sigmoid values)."""
     state = {}
-    for ours_name, tensor in seed_model.state_dict().items():
+    for ours_name, tensor in tutorial_model.state_dict().items():
         layer, kind = ours_name.split(".")
-        state[f"{SEED_TO_OURS[layer]}.{kind}"] = tensor
-    model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(next(seed_model.parameters()).device)
+        state[f"{TUTORIAL_TO_OURS[layer]}.{kind}"] = tensor
+    model = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(next(tutorial_model.parameters()).device)
     model.load_state_dict(state)
     return model
 
 
-def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
-    """One epoch of the seed notebook's training loop (printing left out, its .item() calls kept)."""
+def tutorial_epoch(model: TutorialVAE, optimizer, loader, device) -> None:
+    """One epoch of the original tutorial's training loop (printing left out, its .item() calls kept)."""
     model.train()
     for i, (x, _) in enumerate(loader):
         x = x.to(device).view(-1, IMAGE_SIZE)
@@ -111,7 +111,7 @@ def seed_epoch(model: SeedVAE, optimizer, loader, device) -> None:
         loss.backward()
         optimizer.step()
         if (i + 1) % 10 == 0:
-            reconst_loss.item(), kl_div.item()  # the seed prints these two every 10 steps
+            reconst_loss.item(), kl_div.item()  # the original tutorial prints these two every 10 steps
 
 
 def ours_name(precision: str, engine: str) -> str:
@@ -142,16 +142,16 @@ def pipeline_seconds(loader, images: torch.Tensor, device: torch.device, seed: i
     for x, _ in loader:
         x = x.to(device).view(-1, IMAGE_SIZE)
     sync(device)
-    seed_s = time.perf_counter() - began
+    tutorial_s = time.perf_counter() - began
     began = time.perf_counter()
     for x in InMemoryBatches(images, BATCH_SIZE, generator=torch.Generator().manual_seed(seed)):
         pass
     sync(device)
     ours_s = time.perf_counter() - began
-    return seed_s, ours_s
+    return tutorial_s, ours_s
 
 
-def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, steps: int = 60) -> None:
+def profile_steps(tutorial_model, tutorial_opt, loader, ours_model, images, device, steps: int = 60) -> None:
     """Print the top operators of ``steps`` training steps of each pipeline (torch.profiler)."""
     from itertools import islice
 
@@ -160,9 +160,9 @@ def profile_steps(seed_model, seed_opt, loader, ours_model, images, device, step
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     with profile(activities=activities) as prof:
-        seed_epoch(seed_model, seed_opt, islice(loader, steps), device)
+        tutorial_epoch(tutorial_model, tutorial_opt, islice(loader, steps), device)
         sync(device)
-    print(f"\n--- profile: seed pipeline, {steps} steps ---")
+    print(f"\n--- profile: tutorial pipeline, {steps} steps ---")
     print(prof.key_averages().table(sort_by=sort, row_limit=15))
     with profile(activities=activities) as prof:
         fit(ours_model, images[: steps * BATCH_SIZE], epochs=1, progress=False)
@@ -239,7 +239,7 @@ def machine_description(device: torch.device) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Seed DataLoader pipeline vs vae_helpers.train.fit on in-memory tensors.",
+        description="The original tutorial's DataLoader pipeline vs vae_helpers.train.fit on in-memory tensors.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--epochs", type=int, default=3, help="epochs for each of the two runs")
@@ -248,7 +248,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-root", default=None, help="dataset root (default: $VAE_DATA_ROOT or ./data)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--seed", type=int, default=0, help="seed for the initial weights and the shuffles")
-    parser.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the seed pipeline (seed: 0)")
+    parser.add_argument("--num-workers", type=int, default=0, help="DataLoader workers for the original tutorial's pipeline (it uses 0)")
     parser.add_argument("--no-pipeline", action="store_true", help="skip timing the input pipelines alone")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables for 60 steps of each")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
@@ -284,7 +284,7 @@ def main(argv=None) -> int:
     print(f"device:  {device}; epochs: {args.epochs}; limit: {args.limit or 'all'}; seed: {args.seed}; "
           f"ours in {' and '.join(args.precisions)}, engines {' and '.join(args.engines)}")
 
-    # --- data: the seed's DataLoader, and ours as tensors on the device
+    # --- data: the original tutorial's DataLoader, and ours as tensors on the device
     loader = original_tutorial_loader(batch_size=BATCH_SIZE, root=args.data_root, mirror=args.data_mirror,
                                num_workers=args.num_workers)
     if args.limit is not None:
@@ -303,34 +303,34 @@ def main(argv=None) -> int:
 
     # --- the runs, all from the same initial weights
     torch.manual_seed(args.seed)
-    seed_model = SeedVAE().to(device)
+    tutorial_model = TutorialVAE().to(device)
     variants = {ours_name(p, e): (p, e) for e in args.engines for p in args.precisions}
     ours_models = {}
     for name in variants:
         torch.manual_seed(args.seed)
         ours_models[name] = VAE(IMAGE_SIZE, H_DIM, Z_DIM).to(device)
-        for key, tensor in seed_as_vae(seed_model).state_dict().items():
+        for key, tensor in tutorial_as_vae(tutorial_model).state_dict().items():
             assert torch.equal(tensor, ours_models[name].state_dict()[key]), key
-    seed_opt = torch.optim.Adam(seed_model.parameters(), lr=LR)
-    runs = ["seed"] + list(variants)
+    tutorial_opt = torch.optim.Adam(tutorial_model.parameters(), lr=LR)
+    runs = ["tutorial"] + list(variants)
 
     if args.profile:
         import copy
 
-        probe = copy.deepcopy(seed_model)
+        probe = copy.deepcopy(tutorial_model)
         profile_steps(probe, torch.optim.Adam(probe.parameters(), lr=LR), loader,
                       copy.deepcopy(ours_models[runs[1]]), train_x, device)
 
     pipeline = None
     if not args.no_pipeline:
         pipeline = pipeline_seconds(loader, train_x, device, args.seed)
-        print(f"input pipeline alone, one pass over {n} images: seed DataLoader+ToTensor "
+        print(f"input pipeline alone, one pass over {n} images: tutorial DataLoader+ToTensor "
               f"{pipeline[0]:.2f} s, in-memory tensor {pipeline[1]:.3f} s")
 
     # --- alternate epochs (the order rotates every epoch); each run keeps its own RNG stream
     torch.manual_seed(args.seed + 1)
-    seed_rng = torch.get_rng_state()
-    seed_cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    tutorial_rng = torch.get_rng_state()
+    tutorial_cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
     payloads: dict[str, dict | None] = {name: None for name in variants}
 
     def capture(name):
@@ -346,18 +346,18 @@ def main(argv=None) -> int:
         times = {}
         shift = (epoch - 1) % len(runs)
         for which in runs[shift:] + runs[:shift]:
-            if which == "seed":
-                torch.set_rng_state(seed_rng)
-                if seed_cuda_rng is not None:
-                    torch.cuda.set_rng_state(seed_cuda_rng, device)
+            if which == "tutorial":
+                torch.set_rng_state(tutorial_rng)
+                if tutorial_cuda_rng is not None:
+                    torch.cuda.set_rng_state(tutorial_cuda_rng, device)
                 sync(device)
                 began = time.perf_counter()
-                seed_epoch(seed_model, seed_opt, loader, device)
+                tutorial_epoch(tutorial_model, tutorial_opt, loader, device)
                 sync(device)
-                times["seed"] = time.perf_counter() - began
-                seed_rng = torch.get_rng_state()
-                if seed_cuda_rng is not None:
-                    seed_cuda_rng = torch.cuda.get_rng_state(device)
+                times["tutorial"] = time.perf_counter() - began
+                tutorial_rng = torch.get_rng_state()
+                if tutorial_cuda_rng is not None:
+                    tutorial_cuda_rng = torch.cuda.get_rng_state(device)
             else:
                 precision, engine = variants[which]
                 sync(device)
@@ -368,7 +368,7 @@ def main(argv=None) -> int:
                     on_epoch_end=capture(which), progress=False)
                 sync(device)
                 times[which] = time.perf_counter() - began
-        elbos = {"seed": evaluate(seed_as_vae(seed_model), test_x, seed=args.seed)["elbo"]}
+        elbos = {"tutorial": evaluate(tutorial_as_vae(tutorial_model), test_x, seed=args.seed)["elbo"]}
         for name, model in ours_models.items():
             elbos[name] = evaluate(model, test_x, seed=args.seed)["elbo"]
         rows.append({"epoch": epoch, "seconds": times, "test_elbo": elbos})
@@ -384,24 +384,24 @@ def main(argv=None) -> int:
         "images": n,
         "seconds_per_epoch": medians,
         "images_per_second": {r: n / medians[r] for r in runs},
-        "ratio_to_seed": {r: medians["seed"] / medians[r] for r in runs[1:]},
-        "ratio_to_seed_per_epoch": {r: [row["seconds"]["seed"] / row["seconds"][r] for row in rows] for r in runs[1:]},
+        "ratio_to_tutorial": {r: medians["tutorial"] / medians[r] for r in runs[1:]},
+        "ratio_to_tutorial_per_epoch": {r: [row["seconds"]["tutorial"] / row["seconds"][r] for row in rows] for r in runs[1:]},
         "test_elbo": final,
-        "elbo_difference_to_seed": {r: final[r] - final["seed"] for r in runs[1:]},
-        "pipeline_seconds": {"seed": pipeline[0], "ours": pipeline[1]} if pipeline else None,
+        "elbo_difference_to_tutorial": {r: final[r] - final["tutorial"] for r in runs[1:]},
+        "pipeline_seconds": {"tutorial": pipeline[0], "ours": pipeline[1]} if pipeline else None,
         "epochs_detail": rows,
     }
     print(f"\n{'':<30}" + "".join(f"{r:>{w}}" for r in runs))
     print(f"{'seconds per epoch (median)':<30}" + "".join(f"{medians[r]:>{w}.2f}" for r in runs))
     print(f"{'images per second':<30}" + "".join(f"{n / medians[r]:>{w},.0f}" for r in runs))
-    print(f"{'faster than the seed':<30}{'':>{w}}" + "".join(f"{medians['seed'] / medians[r]:>{w - 1}.2f}x" for r in runs[1:]))
+    print(f"{'faster than the tutorial':<30}{'':>{w}}" + "".join(f"{medians['tutorial'] / medians[r]:>{w - 1}.2f}x" for r in runs[1:]))
     # the machine's speed can drift during a run; each epoch's ratio compares runs minutes apart at most
-    ratios = {r: sorted(row["seconds"]["seed"] / row["seconds"][r] for row in rows) for r in runs[1:]}
+    ratios = {r: sorted(row["seconds"]["tutorial"] / row["seconds"][r] for row in rows) for r in runs[1:]}
     print(f"{'epoch ratios: min-median-max':<30}{'':>{w}}" + "".join(
         f"{f'{v[0]:.1f}-{statistics.median(v):.1f}-{v[-1]:.1f}x':>{w}}" for v in ratios.values()))
     print(f"{'test ELBO after ' + str(args.epochs) + ' epochs':<30}" + "".join(f"{final[r]:>{w}.2f}" for r in runs))
-    label = "ELBO minus the seed's"
-    print(f"{label:<30}{'':>{w}}" + "".join(f"{final[r] - final['seed']:>+{w}.2f}" for r in runs[1:]))
+    label = "ELBO minus the tutorial's"
+    print(f"{label:<30}{'':>{w}}" + "".join(f"{final[r] - final['tutorial']:>+{w}.2f}" for r in runs[1:]))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0 if all(math.isfinite(v) for row in rows for v in row["test_elbo"].values()) else 1

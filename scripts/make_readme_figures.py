@@ -276,9 +276,9 @@ def main(argv=None) -> int:
 
     print("data pictures (real MNIST, short trainings on the CPU)")
     train, test, _ = load_data(args)
-    seed_model = train_model(train, epochs=10, h_dim=400, z_dim=20)
-    fig_00_overview(seed_model, test, args.out)
-    fig_05_samples(seed_model, args.out)
+    tutorial_model = train_model(train, epochs=10, h_dim=400, z_dim=20)
+    fig_00_overview(tutorial_model, test, args.out)
+    fig_05_samples(tutorial_model, args.out)
     resized = {side: train_model(resize_images(train, side), epochs=5, image_size=side * side, h_dim=400, z_dim=20)
                for side in (14, 28, 32)}
     fig_06_resized(resized, args.out)

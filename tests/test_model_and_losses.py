@@ -21,7 +21,7 @@ from vae_helpers import fast
 from vae_helpers.model import VAE
 
 
-def test_shapes_through_the_seed_model():
+def test_shapes_through_the_tutorial_model():
     torch.manual_seed(0)
     model = VAE()
     x = torch.rand(128, 1, 28, 28)
@@ -173,16 +173,16 @@ def test_kl_closed_form_matches_torch_distributions_and_monte_carlo():
     assert torch.allclose(gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
 
 
-def test_vae_loss_is_the_per_image_mean_of_the_seed_sum():
+def test_vae_loss_is_the_per_image_mean_of_the_tutorial_sum():
     torch.manual_seed(0)
     model = VAE()
     x = torch.rand(16, 784)
     logits, mu, log_var = model(x)
     loss, recon, kl = vae_loss(logits, x, mu, log_var)
-    seed_sum = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") + (
+    tutorial_sum = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") + (
         -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp())
     )
-    assert torch.allclose(loss, seed_sum / 16, rtol=1e-4)
+    assert torch.allclose(loss, tutorial_sum / 16, rtol=1e-4)
     assert torch.allclose(loss, recon + kl)
 
 

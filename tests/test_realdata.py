@@ -1,4 +1,4 @@
-"""The real-data check: one epoch of the seed model on the real MNIST files, through the mirror.
+"""The real-data check: one epoch of the original tutorial's model on the real MNIST files, through the mirror.
 
 Needs the MNIST mirror ($VAE_DATA_MIRROR or ../shared/data). When it is missing the test is
 skipped with a loud banner: it never runs on made-up data.
@@ -54,7 +54,7 @@ def test_one_epoch_on_real_mnist_beats_minus_130_nats(mirror, tmp_path, capsys):
     final = result.final
     with capsys.disabled():
         print(
-            f"\n[real data] MNIST, seed config 784-400-20, 1 epoch on CPU: test ELBO {final.test_elbo:.2f} "
+            f"\n[real data] MNIST, tutorial config 784-400-20, 1 epoch on CPU: test ELBO {final.test_elbo:.2f} "
             f"nats/image (reconstruction {final.test_recon:.2f}, KL {final.test_kl:.2f}), "
             f"{final.seconds:.1f} s/epoch, {final.images_per_second:.0f} images/s"
         )
