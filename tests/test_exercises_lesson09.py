@@ -92,6 +92,8 @@ def test_batch_prediction_is_measured_once_and_explained():
 def test_a_ratio_near_the_boundary_accepts_both_neighbouring_choices(monkeypatch):
     ex = lesson09.batch_1024_per_image
     monkeypatch.setattr(lesson09, "_batch_accepted", lambda: {"a", "b"})
+    monkeypatch.setattr(ex, "answer", lambda: "a")  # not measured here: a busy machine must not decide the test
+    monkeypatch.setattr(lesson09, "_busy", lambda: None)
     assert ex.check("a", verbose=False).passed and ex.check("b", verbose=False).passed
     assert "a or b" in ex.check("b", verbose=False).message
     assert not ex.check("c", verbose=False).passed
