@@ -316,18 +316,16 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
 
 
 def show_labelled_digits(images, labels, nrow=12, title=None, figsize=(9, 2.0), fontsize=10):
-    """Digit tiles ([N, 1, 28, 28], values in [0, 1]) as one image, each tile's label above it: one imshow instead of
-    a subplot per tile, which is many times faster to draw. Returns the figure."""
-    images = as_images(images)[:, 0].clamp(0, 1)
-    n, side = len(images), images.shape[-1]
-    rows = math.ceil(n / nrow)
-    tiles = torch.ones(rows * nrow, side + 10, side + 2)  # white margins, 8 pixels above each tile for its label
-    tiles[:n, 9 : 9 + side, 1 : 1 + side] = images
-    grid = tiles.view(rows, nrow, side + 10, side + 2).permute(0, 2, 1, 3).reshape(rows * (side + 10), -1)
+    """Digit tiles ([N, 1, 28, 28], values in [0, 1]) as one torchvision grid, each tile's label in the margin above
+    it: one imshow instead of a subplot per tile, which is many times faster to draw. Returns the figure."""
+    images, pad = as_images(images).clamp(0, 1), 10
+    side = images.shape[-1]
+    grid = make_grid(images, nrow=nrow, padding=pad, pad_value=1.0)[0]
     fig, ax = plt.subplots(figsize=figsize)
     ax.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1)
-    for i, label in enumerate(labels[:n]):
-        ax.text((i % nrow) * (side + 2) + 1 + side / 2 - 0.5, (i // nrow) * (side + 10) + 4, str(int(label)),
+    for i, label in enumerate(labels[: len(images)]):
+        column, row = i % nrow, i // nrow
+        ax.text(pad + column * (side + pad) + side / 2 - 0.5, row * (side + pad) + pad / 2 - 0.5, str(int(label)),
                 ha="center", va="center", fontsize=fontsize)
     ax.set_axis_off()
     if title:
