@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import torch
 
 from vae_helpers.exercises import i18n
 from vae_helpers.exercises.core import Case, Exercise, Mistake
@@ -221,3 +222,13 @@ def test_check_cells_say_a_passed_check_through_run_confirm():
                 found.append(f"{path.name} cell {index}")
     assert not found, f"print('✓ …') in {found}: write RUN.confirm('…') (its text goes to default_run.po)"
     assert i18n._confirmed_in_notebooks(), "no RUN.confirm text found in the lessons"
+
+
+def test_a_wrong_item_of_a_returned_tuple_is_named_by_its_position(chinese):
+    from vae_helpers.exercises.core import difference
+
+    message = difference((1.0, torch.tensor([0.7, 2.0])), (1.0, torch.tensor([0.5, 2.0])), 1e-6, 1e-6, None, False)
+    assert message == "结果的第 2 项在下标 [0] 处是 0.7，偏大", message
+    i18n.set_language("en")
+    message = difference((1.0, torch.tensor([0.7, 2.0])), (1.0, torch.tensor([0.5, 2.0])), 1e-6, 1e-6, None, False)
+    assert message.startswith("item 2 of the result at index [0] is 0.7"), message

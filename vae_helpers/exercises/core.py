@@ -200,7 +200,7 @@ def difference(got: Any, expected: Any, rtol: float, atol: float, where: str | N
                            kind=_kind(expected), n=len(expected),
                            got=describe_value(got) if n is None else _("{n} values", n=n)))
         for i, (g, e) in enumerate(zip(got, expected)):
-            problem = difference(g, e, rtol, atol, f"{where}[{i}]", reveal)
+            problem = difference(g, e, rtol, atol, _("item {n} of {where}", n=i + 1, where=where), reveal)
             if problem:
                 return problem
         return None
