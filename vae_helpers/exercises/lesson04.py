@@ -4,7 +4,8 @@
   observation of a linear-Gaussian model, from the closed-form reconstruction term and KL;
 - ``kl_standard_normal`` (restates the lesson; not in the notebook, the README's example of the exercise API):
   KL(N(mu, diag sigma^2) || N(0, I)) per row;
-- ``kl_diagonal_gaussians`` (the notebook's exercise 1, its warm-up): KL(q || p) between two diagonal Gaussians;
+- ``kl_diagonal_gaussians`` (the notebook's exercise 1): KL(q || p) between two diagonal Gaussians, by a change of
+  variables that turns p into N(0, I);
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 3): the variance of a one-sample Monte Carlo KL's gradient;
 - ``reverse_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) grow like 1 / sigma,
   stay bounded, grow like 1 / sigma^2 or like -log sigma?
@@ -178,7 +179,7 @@ kl_standard_normal = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- exercise 1 (warm-up): two diagonal Gaussians
+# --------------------------------------------------------------------------- exercise 1: two diagonal Gaussians
 
 
 def reference_kl_diagonal_gaussians(mu_q, log_var_q, mu_p, log_var_p):
@@ -208,12 +209,13 @@ kl_diagonal_gaussians = Exercise(
     reference_kl_diagonal_gaussians,
     _pair_cases,
     hints=[
-        "Redo the steps of section 2 with log p(z) = −½ log 2π − ½ log σ_p² − (z − μ_p)²/(2σ_p²): the "
-        "log 2π terms still cancel.",
-        "The log q part still averages to −½ log σ_q² − ½, as in section 2. Step 3 now needs "
-        "E_q[(z − μ_p)²] = σ_q² + (μ_q − μ_p)², q's variance plus the squared offset of the means.",
-        "Average −log p(z) of hint 1 term by term, with the expectation of hint 2, add the log q part, and sum "
-        "over the coordinates (dim=1).",
+        "An invertible map z′ = g(z), applied to the samples of both q and p, leaves the KL unchanged: both "
+        "densities of z′ pick up the same Jacobian factor, which cancels in log q − log p. Look for the g that "
+        "turns p into N(0, I).",
+        "Standardize with p's parameters: z′ = (z − μ_p)/σ_p. Then p becomes N(0, I), and q becomes a Gaussian with "
+        "mean (μ_q − μ_p)/σ_p and variance σ_q²/σ_p².",
+        "In log-variances, σ_q²/σ_p² is log_var_q − log_var_p, and σ_p = exp(log_var_p / 2). Pass the new mean and "
+        "log-variance to gaussian_kl, which already sums over the coordinates (dim=1).",
     ],
     lesson=LESSON,
     mistakes=[
