@@ -443,7 +443,7 @@ def draw_computation_graphs(axes=None):
             _edge(ax, start, end)
     for start, end, rad in backward:  # sample(): the backward pass ends at the sampling node
         _edge(axes[1], start, end, "tab:blue", dashed=True, rad=rad)
-    _edge(axes[0], *backward[0][:2], "tab:red", dashed=True, rad=backward[0][2])
+    _edge(axes[0], *backward[0][:2], "tab:blue", dashed=True, rad=backward[0][2])  # backward as in the legend, blocked by the ✗
     _node(axes[0], nodes["z"], "sample\n" + r"$z\sim\mathcal{N}(\mu,\sigma^2)$", "mistyrose")
     axes[0].text(0.6, 0.68, "✗", color="tab:red", fontsize=22, ha="center", va="center")
     axes[0].text(0.5, 0.2, "the backward pass stops at the draw:\n" + r"no gradient reaches $\mu$ or $\sigma$",
@@ -533,15 +533,15 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
     steps = len(history)
     window = max(1, steps // 20)
     smooth = torch.tensor(history).unfold(0, window, 1).mean(1)
-    fig = plt.figure(figsize=(9.5, 4.4))
-    ax = fig.add_axes([0.09, 0.12, 0.36, 0.78])
+    fig = plt.figure(figsize=(10.5, 5.0))
+    ax = fig.add_axes([0.08, 0.11, 0.32, 0.8])
     ax.plot(range(1, steps + 1), history, color="lightgrey", lw=1, label="one minibatch")
     first = (window + 1) // 2 if centred else window
     ax.plot(range(first, first + len(smooth)), smooth, color="tab:blue", lw=2,
             label=f"{'centred ' if centred else ''}mean of {window} steps")
     ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)", title="Algorithm 1 on MNIST")
     ax.legend(fontsize=9, loc="lower right")
-    grid = fig.add_axes([0.6, 0.03, 0.39, 0.88])
+    grid = fig.add_axes([0.53, 0.02, 0.47, 0.9])  # large tiles: the reconstructions are faint
     rows = [inputs[:4], reconstructions[:4], inputs[4:8], reconstructions[4:8]]
     tiles = torch.cat([torch.cat(list(r.view(-1, 28, 28)), 1) for r in rows], 0)
     grid.imshow(tiles, cmap="gray", vmin=0, vmax=1)
@@ -624,10 +624,10 @@ def plot_estimator_gap(histories: dict, window: int = 15, early_step: int = 30, 
         ax.plot(caught, level, "o", ms=7, color="tab:blue", zorder=5)
         note += f",\nfirst reached by the pathwise run at step {caught}"
     ax.text(steps - 2, lo - 3, note, ha="right", va="bottom", fontsize=10)
-    entered = int((smooth["pathwise"] >= lo - 5).nonzero()[0]) + first
-    ax.set_xlim(max(0, entered - 5), steps + 2)
+    entered = max(int((c >= lo - 5).nonzero()[0]) for c in smooth.values()) + first  # both curves in view
+    ax.set_xlim(max(0, entered), steps + 2)
     ax.set(xlabel="Adam step", ylabel="ELBO estimate (nats per image)",
-           title=f"steps {max(0, entered - 5)}\u2013{steps} (zoomed)")
+           title=f"steps {max(0, entered)}\u2013{steps} (zoomed)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
     if legend_panel == "both":
