@@ -52,4 +52,4 @@ def mc_kl_grad_variance(mu, log_var):
 
 # KL(p || q) = 1/2 ((1 + mu^2) / sigma^2 - 1 + log sigma^2) grows like 1 / sigma^2 (choice c);
 # KL(q || p) only like -log sigma.
-reverse_kl_growth = "c"
+swapped_kl_growth = "c"

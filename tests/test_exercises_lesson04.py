@@ -78,26 +78,26 @@ def test_mc_kl_grad_variance_returning_one_value_is_told_the_shape():
     assert result.status == "incorrect" and "tuple of 2 values" in result.message
 
 
-def test_reverse_kl_growth_answer_is_what_torch_measures():
+def test_swapped_kl_growth_answer_is_what_torch_measures():
     p = Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
     sigmas = torch.tensor([1e-1, 1e-2, 1e-3], dtype=torch.float64)
     q = Normal(torch.full_like(sigmas, 0.7), sigmas)
     forward, reverse = kl_divergence(q, p), kl_divergence(p, q)
     assert torch.all(reverse > forward) and torch.all(reverse.diff() / forward.diff() > 10)
     assert torch.allclose(reverse * sigmas**2, torch.full_like(sigmas, 0.5 * (1 + 0.7**2)), rtol=0.05)  # like 1/sigma^2
-    assert lesson04.reverse_kl_growth.answer() == "c"
+    assert lesson04.swapped_kl_growth.answer() == "c"
 
 
-def test_reverse_kl_growth():
-    assert lesson04.reverse_kl_growth.check("C", verbose=False).passed
-    same_rate = lesson04.reverse_kl_growth.check("d", verbose=False)
+def test_swapped_kl_growth():
+    assert lesson04.swapped_kl_growth.check("C", verbose=False).passed
+    same_rate = lesson04.swapped_kl_growth.check("d", verbose=False)
     assert not same_rate.passed and same_rate.mistake == "d" and "1/σ²" in same_rate.message
-    bounded = lesson04.reverse_kl_growth.check("b", verbose=False)
+    bounded = lesson04.swapped_kl_growth.check("b", verbose=False)
     assert not bounded.passed and bounded.mistake == "b" and "without bound" in bounded.message
-    one_over_sigma = lesson04.reverse_kl_growth.check("a", verbose=False)
+    one_over_sigma = lesson04.swapped_kl_growth.check("a", verbose=False)
     assert not one_over_sigma.passed and one_over_sigma.mistake == "a" and "not by σ" in one_over_sigma.message
-    assert "not one of the choices" in lesson04.reverse_kl_growth.check("e", verbose=False).message
-    assert solutions.reverse_kl_growth == lesson04.reverse_kl_growth.answer()
+    assert "not one of the choices" in lesson04.swapped_kl_growth.check("e", verbose=False).message
+    assert solutions.swapped_kl_growth == lesson04.swapped_kl_growth.answer()
 
 
 def _elbo_linear_gaussian(x, w, v, mu, log_var, beta=1.0):

@@ -7,7 +7,7 @@
 - ``kl_diagonal_gaussians`` (the notebook's exercise 1): KL(q || p) between two diagonal Gaussians, by a change of
   variables that turns p into N(0, I);
 - ``mc_kl_grad_variance`` (derive, the notebook's exercise 3): the variance of a one-sample Monte Carlo KL's gradient;
-- ``reverse_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) grow like 1 / sigma,
+- ``swapped_kl_growth`` (predict, the notebook's exercise 2): as sigma -> 0, does KL(p || q) grow like 1 / sigma,
   stay bounded, grow like 1 / sigma^2 or like -log sigma?
 
 Solutions: ``solutions/lesson04.py``.
@@ -338,8 +338,8 @@ mc_kl_grad_variance = Exercise(
 # --------------------------------------------------------------------------- exercise 2: how the reversed KL grows
 
 
-reverse_kl_growth = Prediction(
-    "reverse_kl_growth",
+swapped_kl_growth = Prediction(
+    "swapped_kl_growth",
     answer="c",
     lesson=LESSON,
     choices=["a", "b", "c", "d"],
@@ -367,4 +367,4 @@ reverse_kl_growth = Prediction(
 )
 
 
-__all__ = ["best_q", "kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "reverse_kl_growth"]
+__all__ = ["best_q", "kl_standard_normal", "kl_diagonal_gaussians", "mc_kl_grad_variance", "swapped_kl_growth"]
