@@ -157,6 +157,8 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
         for ax in (left, right):  # the same step on both panels
             ax.axvline(mark_step, color="grey", ls=":", lw=1)
         left.text(mark_step + 2, ylim[0] + 4, f"step {mark_step}", fontsize=9, va="bottom")
+        right.text(mark_step + 4, 0.97, f"step {mark_step}", fontsize=9, va="top",
+                   transform=right.get_xaxis_transform())  # x in steps, y as a fraction of the panel's height
     if log_y:
         from matplotlib.ticker import NullFormatter
 
