@@ -291,13 +291,13 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws, codes, n_points=1000, n_c
                       fontsize=9, ha="center", va="center", zorder=11,
                       arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
-    coloured = ("coloured by digit" if highlight is None
-                else "the " + " and ".join(f"{d}s" for d in highlight) + " coloured, the others grey")
-    left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0,
-              label=f"means μ of {n_points:,} test images, {coloured} (key: the circles)")
+    names = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive", "cyan")  # tab10's colours
+    coloured = ("coloured by digit (key: the circles)" if highlight is None
+                else ", ".join(f"{d}s {names[d]}" for d in highlight) + ", other digits grey")
+    left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0, label=f"means μ of {n_points:,} test images: {coloured}")
     left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
-              label=f"a digit in a circle: that digit's mean μ, all {len(mu):,} test images")
-    left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle")
+              label=f"a numbered circle: that digit's average μ over all {len(mu):,} test images")
+    left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle, which holds 86 % of prior draws in any plane")
     left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     left.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
