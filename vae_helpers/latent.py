@@ -408,12 +408,12 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
     With ``quantile`` each panel also draws the second group's ``quantile`` as a solid line, labelled with the
     share of the first group left of it; with ``xmin`` the axis starts there and each panel counts the draws
     left of it (they are not drawn). With ``tidy`` the second group is drawn as an outline (no third colour where
-    the two overlap), each panel gets headroom above its bars for the legend, and the count left of ``xmin`` sits
-    higher, clear of the bars and naming the groups it counts. With ``means=False`` the legend quotes no means."""
+    the two overlap), each panel's legend sits right of its axes, clear of the bars, and the count left of ``xmin``
+    sits higher, clear of the bars and naming the groups it counts. With ``means=False`` the legend quotes no means."""
     values = torch.cat([r.cpu() for ratios in panels.values() for r in ratios.values()])
     low = float(values.min()) if xmin is None else xmin
     bins = torch.linspace(low, float(values.max()), 51).tolist()
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10.5 if tidy else 8, 2.6 * len(panels) + 0.6), sharex=True)
     for ax, (title, ratios) in zip(axes, panels.items()):
         for (label, r), color in zip(ratios.items(), ("tab:red", "tab:blue")):
             mean = float(r.mean())  # quoted in the legend only: a line would crowd the quantile's
@@ -436,9 +436,7 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
             ax.text(0.005, 0.3 if tidy else 0.03, note, transform=ax.transAxes, fontsize=9)
         ax.axvline(0, color="black", linewidth=1, label=zero_label)
         ax.set(ylabel="draws per bin", title=title)
-        if tidy:
-            ax.set_ylim(top=1.6 * ax.get_ylim()[1])
-        ax.legend(fontsize=10, loc="upper left")
+        ax.legend(fontsize=10, loc="upper left", **({"bbox_to_anchor": (1.01, 1.0)} if tidy else {}))
     axes[-1].set_xlabel(xlabel)
     if xmin is not None:
         axes[-1].set_xlim(left=xmin)
@@ -544,16 +542,16 @@ def prior_side_table(rows: dict, quantile: float = 0.05, gap: bool = True) -> di
 
 
 def interpolation_figure(model, paths: list, start: torch.Tensor, end: torch.Tensor, pairs: list, t: torch.Tensor,
-                         title: str):
+                         title: str, blend_pair: tuple | None = None):
     """Notebook 07's interpolation figure: one row per path (codes [steps, d], decoded by ``model``), labelled by its
-    pair of digits, and a last row that blends the pixels of the first pair's two images ``start`` and ``end``
-    with the weights ``t`` [steps] of the columns."""
+    pair of digits, and a last row that blends the pixels of two images ``start`` and ``end`` with the weights
+    ``t`` [steps] of the columns, labelled by ``blend_pair`` (default: the first pair)."""
     from . import plotting
 
     rows = [plotting.sample_images(model, path) for path in paths]
     w = t.reshape(-1, 1, 1, 1)
     blend = plotting.as_images((1 - w) * start + w * end)
-    a, b = pairs[0]
+    a, b = blend_pair or pairs[0]
     return plotting.show_labelled_grid(torch.cat(rows + [blend]), len(t), [f"{v:.2f}" for v in t.tolist()],
                                        [f"{p} → {q}" for p, q in pairs] + [f"pixels {a} → {b}"], "t", "pair", title,
                                        figsize=(9, 5.4), fontsize=10)
@@ -604,7 +602,7 @@ def holes_figure(rows: dict, similarity: dict, per_row: int = 10, title: str | N
 def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch.Tensor, edge: float, title: str,
                         among_style: dict | None = None, legend_outside: bool = False):
     """Notebook 07's holes in 2-D: the density of the encoder means ``codes`` [N, 2] as grey hexagons (darker: more
-    codes), the prior draws ``draws`` [M, 2] on top, small hollow blue circles where they land among the codes and
+    codes), the prior draws ``draws`` [M, 2] on top, small solid blue dots where they land among the codes and
     small red crosses where ``in_hole`` [M] is true, the prior's circles of radius 1 and 2 and its square
     |z_j| ≤ ``edge``. ``among_style`` overrides the scatter settings of the draws among the codes (e.g. size, colour);
     ``legend_outside`` puts the legend below the axes, clear of every point."""
@@ -613,9 +611,9 @@ def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch
     codes, draws, in_hole = codes.cpu(), draws.cpu(), in_hole.cpu()
     fig, ax = plt.subplots(figsize=(7.5, 8.0) if legend_outside else (7.5, 6.5))
     ax.hexbin(codes[:, 0], codes[:, 1], gridsize=72, cmap="Greys", bins="log", mincnt=1, linewidths=0.2, edgecolors="face",
-              extent=(-4, 4, -4.2, 4.2), zorder=1)
-    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], **{"s": 7, "facecolors": "none", "edgecolors": "tab:blue",
-               "linewidths": 0.5, "alpha": 0.5, **(among_style or {})}, zorder=2,
+              extent=(-4, 4, -4.2, 4.2), zorder=1, alpha=0.65)  # light enough for the draws on top to show
+    ax.scatter(draws[~in_hole, 0], draws[~in_hole, 1], **{"s": 6, "color": "tab:blue", "linewidths": 0, "alpha": 0.75,
+               **(among_style or {})}, zorder=2,
                label=f"prior draws among the codes ({int((~in_hole).sum())})")
     ax.scatter(draws[in_hole, 0], draws[in_hole, 1], s=16, marker="x", color="tab:red", linewidths=1, zorder=3,
                label=f"prior draws in holes ({int(in_hole.sum())})")
@@ -624,7 +622,7 @@ def hole_density_figure(codes: torch.Tensor, draws: torch.Tensor, in_hole: torch
     ax.add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle=":", color="black", lw=1.5,
                                zorder=4))
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend([Patch(color="0.45")] + handles, [f"codes of {len(codes)} test images\n(darker: denser)"] + labels,
+    ax.legend([Patch(color="0.45", alpha=0.65)] + handles, [f"codes of {len(codes)} test images\n(darker: denser)"] + labels,
               fontsize=10, markerscale=2.5, framealpha=0.9,
               **({"loc": "upper center", "bbox_to_anchor": (0.5, -0.1), "ncol": 2} if legend_outside else {"loc": "lower right"}))
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$", title=title, xlim=(-4, 4), ylim=(-4.2, 4.2))
