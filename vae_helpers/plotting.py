@@ -420,9 +420,11 @@ def plot_ranked_digits(images, values: dict, *, n: int = 8, formats: dict | None
 
 
 def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: float | None = None, zoom_from: int = 2,
-                         figsize=(9.5, 3.9), exact_label: str | None = None, legend_below: bool = False):
+                         figsize=(9.5, 3.9), exact_label: str | None = None, legend_below: bool = False,
+                         center: str = "median"):
     """Repeated estimates of log p(x) minus the exact value against the number of prior draws N (log axis),
-    with each N's median; the right panel zooms on the larger N, with ± the predicted sd √((ρ − 1)/N) given ``rho``.
+    with each N's median (or mean: ``center="mean"``); the right panel zooms on the larger N, with ± the
+    predicted sd √((ρ − 1)/N) given ``rho``.
     ``legend_below``: one legend for both panels, below them (else inside the zoom panel).
     Returns (fig, (ax_all, ax_zoom))."""
     repeats = errors.shape[0]
@@ -432,7 +434,8 @@ def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: floa
         for j, n in enumerate(n_values):
             ax.plot(n * spread, errors[:, j], "o", color="tab:blue", ms=4, alpha=0.6,
                     label="one estimate" if j == 0 else None)
-            ax.plot([n / 1.5, n * 1.5], [errors[:, j].quantile(0.5).item()] * 2, "k-", lw=2, label="median" if j == 0 else None)
+            level = errors[:, j].mean() if center == "mean" else errors[:, j].quantile(0.5)
+            ax.plot([n / 1.5, n * 1.5], [level.item()] * 2, "k-", lw=2, label=center if j == 0 else None)
         ax.axhline(0, color="tab:green", lw=1.5, label=exact_label or f"exact log p(x) = {exact:.2f}")
         ax.set(xscale="log", xlabel="prior draws N", ylabel="estimate − exact log p(x)  (nats)")
         ax.grid(alpha=0.3)
