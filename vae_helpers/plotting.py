@@ -1184,7 +1184,9 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
                            score_label: str = "log p(x) estimate"):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
     error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
-    printed in the legend ("A − B (paper: +0.29)"). Returns (fig, (ax_s, ax_d))."""
+    printed in the legend ("A − B (paper: +0.29)") and drawn as a hollow marker right of the largest k
+    (nudged apart, one series from the next).
+    Returns (fig, (ax_s, ax_d))."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
@@ -1195,19 +1197,29 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
     ax_s.legend(fontsize=9, loc="upper left")
     ax_s.grid(alpha=0.3)
-    k_max = 0
+    k_max, n_ref = 0, 0
     for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
         ks = sorted(d)
         k_max = max(k_max, ks[-1])
         shown = f"{label} ({reference_label}: {reference[label]:+.2f})" if label in reference else label
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=shown)
+        if label in reference:
+            n_ref += 1
+            ax_d.plot([ks[-1] * 1.4 ** n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
+    if any(label in reference for label in differences):
+        ax_d.plot([], [], "o", ms=9, mfc="none", mec="grey", mew=1.8, ls="",
+                  label=f"hollow: the {reference_label}'s, k = {k_max} (set right)")
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(0.7, k_max * 1.5)
+    ax_d.set_xlim(0.7, k_max * 1.5 * 1.4 ** n_ref)
+    ax_d.set_xticks([t for t in ax_d.get_xticks() if 0.7 <= t <= k_max])  # no tick right of the largest k
+    ax_d.set_xlim(0.7, k_max * 1.5 * 1.4 ** n_ref)
     ax_d.set_title("differences on the same images", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
-    ax_d.legend(fontsize=9, loc="lower right")
+    handles, labels = ax_d.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("hollow"))  # the hollow marker's key last
+    ax_d.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig, (ax_s, ax_d)
 
@@ -1267,9 +1279,10 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
                         underflow_label: str = "≈ −104: $e^a$ rounds\nto 0 in float32", title: str = "",
                         zoom_margin: float = 5.0, left_margin: float = 5.0, figsize=(9.5, 3.6)):
     """One image's log importance weights under two proposals, ``log_w = {label: [K] tensor}``, on log count
-    scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom on the last proposal's range
-    (right), where ▼ marks the first one's largest draw; dashed lines mark each log p̂(x), ``underflow`` a grey
-    line. Returns (fig, axes)."""
+    scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom (right) from ``zoom_margin``
+    nats left of the last proposal's lowest draw or of the first one's log p̂(x), whichever is lower, where ▼
+    marks the bar of the first proposal's largest draw (its value in the legend); dashed lines mark each
+    log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
     import numpy as np
     from matplotlib.lines import Line2D
 
@@ -1279,7 +1292,7 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     right_edge = max([v.max().item() for v in log_w.values()] + ([underflow] if underflow is not None else [])) + 4
     fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[5, 4]))
     ranges = ((min(v.min().item() for v in log_w.values()) - 5, right_edge),
-              (log_w[last].min().item() - zoom_margin, right_edge))
+              (min(log_w[last].min().item(), log_mean[first]) - zoom_margin, right_edge))
     for ax, (lo, hi), n_bins in zip(axes, ranges, (70, 50)):
         for name in names:
             if name != first:
@@ -1303,8 +1316,6 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[0].legend(fontsize=9, loc="upper left")
     axes[1].set_ylabel(f"draws of {n} (log scale)")
     axes[1].set_title(f"zoom; ▼: the largest {first} draw", fontsize=10)
-    axes[1].legend(handles=[Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
-                   fontsize=9, loc="center right")
     # the zoom's log count axis starts at 0.5, its headroom fitted as for counts down to 0.7
     axes[1].update_datalim([(0.0, 0.7)], updatex=False)
     axes[1].autoscale_view(scalex=False)
@@ -1312,13 +1323,18 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     if underflow is not None:
         axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
                          xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
-    # ▼ just above the bar of the first proposal's largest draw, the draw that nearly sets its estimate
+    # ▼ just above the centre of the bar of the first proposal's largest draw, the draw that nearly sets its
+    # estimate; its value in the legend
     lo, hi = ranges[1]
     values = log_w[first].cpu().numpy()
     counts, edges = np.histogram(values, bins=50, range=(lo, hi))
     best = float(values.max())
-    height = counts[min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)]
-    axes[1].plot([best], [max(height, 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
+    i = min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)
+    axes[1].plot([(edges[i] + edges[i + 1]) / 2], [max(counts[i], 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
+    axes[1].legend(handles=[Line2D([], [], color=colors[first], marker="v", ls="", ms=9,
+                                   label=f"▼: log w = {best:.1f}".replace("-", "−")),
+                            Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
+                   fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.84), handlelength=1.2)
     fig.tight_layout()
     return fig, axes
 
