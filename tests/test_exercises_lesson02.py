@@ -81,6 +81,12 @@ def test_forward_kl_estimate_reader_mistakes():
 
     assert lesson02.forward_kl_estimate.check(self_normalised_by_hand, verbose=False).passed
 
+    def normalised_by_logsumexp(log_w):  # correct too; in float32 near −110 it loses ~2e-4 to cancellation
+        lse = torch.logsumexp(log_w, 0)
+        return (torch.exp(log_w - lse) * log_w).sum(0) - lse + math.log(len(log_w))
+
+    assert lesson02.forward_kl_estimate.check(normalised_by_logsumexp, verbose=False).passed
+
     def reverse(log_w):
         return torch.logsumexp(log_w, 0) - math.log(len(log_w)) - log_w.mean(0)
 

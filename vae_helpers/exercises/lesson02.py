@@ -231,6 +231,8 @@ forward_kl_estimate = Exercise(
         Mistake("a flipped sign", "a KL divergence is never negative: E_p[log p(z|x) − log q(z|x)], p's log first.",
                 _forward_flipped),
     ],
+    # float32 near −110: Σ w̃ᵢ log wᵢ − log p̂(x), a correct estimator, loses about 2·10⁻⁴ to cancellation
+    rtol=1e-3,
     reveal=False,
 )
 
