@@ -1181,14 +1181,18 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
 
 def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
                            reference: dict, reference_label: str = "paper", figsize=(10, 4.0),
-                           score_label: str = "log p(x) estimate"):
+                           score_label: str = "log p(x) estimate", reference_note: str = ""):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
     error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
-    printed in the legend ("A − B (paper: +0.29)") and drawn as a hollow marker right of the largest k
-    (nudged apart, one series from the next).
+    printed in the legend ("A − B (paper: +0.29)") and drawn as hollow markers in a narrow separate
+    column labelled ``reference_label`` (``reference_note`` below it), right of the k axis.
     Returns (fig, (ax_s, ax_d))."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
-    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
+    has_ref = any(label in reference for label in differences)
+    if has_ref:
+        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 0.8]))
+    else:
+        fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
     lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
     ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
@@ -1205,21 +1209,27 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=shown)
         if label in reference:
+            ax_r.plot([n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
             n_ref += 1
-            ax_d.plot([ks[-1] * 1.4 ** n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
-    if any(label in reference for label in differences):
-        ax_d.plot([], [], "o", ms=9, mfc="none", mec="grey", mew=1.8, ls="",
-                  label=f"hollow: the {reference_label}'s, k = {k_max} (set right)")
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(0.7, k_max * 1.5 * 1.4 ** n_ref)
-    ax_d.set_xticks([t for t in ax_d.get_xticks() if 0.7 <= t <= k_max])  # no tick right of the largest k
-    ax_d.set_xlim(0.7, k_max * 1.5 * 1.4 ** n_ref)
+    ax_d.set_xlim(0.7, k_max * 1.5)
     ax_d.set_title("differences on the same images", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
-    handles, labels = ax_d.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i].startswith("hollow"))  # the hollow marker's key last
-    ax_d.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=9, loc="lower right")
+    ax_d.legend(fontsize=9, loc="lower right")
+    if has_ref:  # the reference values in their own column, on the same y range: not data at some k
+        lo_y, hi_y = ax_d.get_ylim()
+        vals = [reference[label] for label in differences if label in reference]
+        lo_y, hi_y = min(lo_y, min(vals) - 0.5), max(hi_y, max(vals) + 0.5)
+        ax_d.set_ylim(lo_y, hi_y)
+        ax_r.set_ylim(lo_y, hi_y)
+        ax_r.axhline(0, color="grey", lw=1)
+        ax_r.set_xlim(-0.8, n_ref - 0.2)
+        ax_r.set_xticks([(n_ref - 1) / 2], [reference_label])
+        ax_r.tick_params(axis="y", labelleft=False)
+        ax_r.grid(alpha=0.3, axis="y")
+        if reference_note:
+            ax_r.set_xlabel(reference_note, fontsize=9)
     fig.tight_layout()
     return fig, (ax_s, ax_d)
 
@@ -1303,7 +1313,8 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
                 style = dict(histtype="step", lw=1.8, alpha=1.0)
             ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
                     label=f"{name}: log p̂(x) = {log_mean[name]:.1f}", **style)
-            ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
+            if ax is axes[1]:  # dashed log p̂(x) lines in the zoom only, where they have room
+                ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
         if underflow is not None:
             ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
         ax.set_xlim(lo - (left_margin - 5.0 if ax is axes[0] else 0.0), hi)
@@ -1315,11 +1326,11 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[0].set_title(title or f"{n} draws from each proposal", fontsize=10)
     axes[0].legend(fontsize=9, loc="upper left")
     axes[1].set_ylabel(f"draws of {n} (log scale)")
-    axes[1].set_title(f"zoom; ▼: the largest {first} draw", fontsize=10)
-    # the zoom's log count axis starts at 0.5, its headroom fitted as for counts down to 0.7
-    axes[1].update_datalim([(0.0, 0.7)], updatex=False)
+    axes[1].set_title("zoom on the right end", fontsize=10)
+    # the zoom's log count axis starts at 0.3, so that bars of one draw stand out; headroom as for counts down to 0.4
+    axes[1].update_datalim([(0.0, 0.4)], updatex=False)
     axes[1].autoscale_view(scalex=False)
-    axes[1].set_ylim(bottom=0.5)
+    axes[1].set_ylim(bottom=0.3)
     if underflow is not None:
         axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
                          xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
@@ -1332,7 +1343,7 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     i = min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)
     axes[1].plot([(edges[i] + edges[i + 1]) / 2], [max(counts[i], 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
     axes[1].legend(handles=[Line2D([], [], color=colors[first], marker="v", ls="", ms=9,
-                                   label=f"▼: log w = {best:.1f}".replace("-", "−")),
+                                   label=f"largest {first.split()[0]} draw: log w = {best:.1f}".replace("-", "−")),
                             Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
                    fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.84), handlelength=1.2)
     fig.tight_layout()
