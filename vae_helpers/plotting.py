@@ -1017,22 +1017,23 @@ def plot_gradient_noise(measured: dict, epochs: tuple, batch_size: int, ax=None)
     """Per epoch, one step's gradient signal (squared length of the mean gradient) beside its variance, stacked
     into the part from ε and the part from the images. Returns the axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 3.8))
+        _, ax = plt.subplots(figsize=(5.6, 3.4))
     width, top = 0.34, 0.0
     for i, e in enumerate(epochs):
         total, signal = measured[e, "images and eps"][0], measured[e, "images and eps"][-1]  # (variance, ..., signal)
         eps = measured[e, "eps alone"][0]
         top = max(top, total, signal)
-        ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length of the mean gradient" if i == 0 else None)
+        ax.bar(i - width / 2, signal, width, color="tab:green", label="signal: squared length\nof the mean gradient" if i == 0 else None)
         ax.bar(i + width / 2, eps, width, color="tab:orange", label="variance from ε" if i == 0 else None)
-        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images: total − ε alone" if i == 0 else None)
+        ax.bar(i + width / 2, total - eps, width, bottom=eps, color="tab:blue", label="variance from the images:\ntotal − ε alone" if i == 0 else None)
         ax.text(i - width / 2, signal, f"{signal:.0f}", ha="center", va="bottom", fontsize=9)
         ax.text(i + width / 2, total, f"{total:.0f}", ha="center", va="bottom", fontsize=9)
         ax.text(i + width / 2, eps / 2, f"{eps:.0f}", ha="center", va="center", fontsize=9)
         ax.text(i + width / 2, eps + (total - eps) / 2, f"{total - eps:.0f}", ha="center", va="center", fontsize=9)
-    ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], ylim=(0, 1.6 * top),
-           ylabel="signal or variance, summed over\nall weights, (nats per unit weight)²", title=f"one step's gradient, {batch_size} images, one z each")
-    ax.legend(loc="upper left", fontsize=9)
+    ax.set(xticks=range(len(epochs)), xticklabels=[f"after epoch {e}" for e in epochs], xlim=(-0.6, len(epochs) - 0.4),
+           ylim=(0, 1.1 * top), ylabel="squared gradient length,\nsummed over all weights",
+           title=f"one step's gradient, {batch_size} images, one z each")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)  # right of the bars, none hidden
     return ax
 
 
