@@ -375,7 +375,7 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
                        ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
                        ((0.838, 0.55), (0.862, 0.55))):
         _edge(ax, start, end)
-    _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.2), (0.93, 0.13)))
+    _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.2), (0.93, 0.09)))
     ax.text(0.6, 0.41, "sample(): no recorded\npath to $\\mu$, $\\sigma$", ha="center", va="top", fontsize=10, color="tab:red")
     ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
     ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
@@ -567,8 +567,9 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
     for k, (label, value, color) in enumerate(rows):
-        ax.barh(k, value, color=color, height=0.6)
-        ax.text(value * 1.15, k, f"{value:,.0f}" if value >= 10 else f"{value:.1f}", va="center", fontsize=10)
+        ax.barh(k, value, color=color, height=0.6, hatch="//" if "oracle" in label else None, edgecolor="white")
+        text = f"≈{float(f'{value:.2g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # two significant figures
+        ax.text(value * 1.15, k, text, va="center", fontsize=10)
     ax.set_xscale("log")
     top = max(value for _, value, _ in rows)
     ticks = [10**e for e in range(0, 8) if 10**e <= top * 10]
