@@ -90,26 +90,44 @@ if lo >= 0:
 else:
     V['infl_en'] = f"between {-lo:.0f} % shorter and {Q['infl_hi']} % longer than their medians"
     V['infl_zh'] = f"比各自的中位数短 {-lo:.0f}% 到长 {Q['infl_hi']}% 不等"
+# section 5: the table of what changed, ms saved, where (signed numbers with a true minus sign)
+sg = lambda v: f"{v:+.2f}".replace('-', '−')  # a change: signed
+sv = lambda v: f"{v:.2f}".replace('-', '−')  # ms saved: a minus sign only where time was lost
+V['sv_fa'] = sv(f('s5_tut') - f('ms_tf'))
+V['sv_loss'] = sv(f('ms_tf') - f('s5_step'))
+V['sv_man'] = sv(f('s5_step') - f('man_ms'))
+V['dmm_man'] = sg(f('mm_man') - f('mm_fit'))
+V['doo_man'] = sg(f('oo_man') - f('oo_fit'))
+V['dap_man'] = sg(f('ad_man') + f('py_man') - f('ad_fit') - f('py_fit'))
 tcb_en = (f", and {Q['tcb']} `ToCopyBackward0` nodes cast the gradients back to float32" if f('tcb') > 0 else "")
 tcb_zh = (f"，另有 {Q['tcb']} 个 `ToCopyBackward0` 节点把梯度转换回 float32" if f('tcb') > 0 else "")
 if Q['native_bf16']:
     gain = f('s5_step') / f('bf_ms')
     save, grow = f('mm_fit') - f('mm_bf'), f('oo_bf') - f('oo_fit')
-    V['bf16_en'] = ((f"Autocast to bfloat16 gains nothing over `fit`'s float32 step here" if gain < 1.05 else
-                     f"Autocast to bfloat16 makes `fit`'s step {gain:.2f}× as fast as in float32 here")
-                    + f" ({Q['bf_ms']} against {Q['s5_step']} ms). Its products take {Q['mm_bf']} ms against {Q['mm_fit']}, "
-                    f"but it runs {Q['ops_bf']} operations instead of {Q['ops_fit']}: the casts, more than that count shows, "
-                    f"as autocast issues many inside other operators. `aten::_to_copy` grows from "
-                    f"{Q['cp_a']} to {Q['cp_b']} calls per step{tcb_en}. Its other "
-                    f"operators take {Q['oo_bf']} ms against {Q['oo_fit']}"
-                    + (": on products this small, the casts cost about what bfloat16 saves." if grow > 0.5 * save else "."))
-    V['bf16_zh'] = (("用 bfloat16 的 autocast 在这里没有比 `fit` 的 float32 训练步更快" if gain < 1.05 else
-                     f"用 bfloat16 的 autocast 在这里让 `fit` 的训练步比 float32 时快了 {gain:.2f}×")
-                    + f"（{Q['bf_ms']} ms 对 {Q['s5_step']} ms）。它的矩阵乘法用 {Q['mm_bf']} ms（对 {Q['mm_fit']} ms），"
-                    f"但它运行 {Q['ops_bf']} 个运算而不是 {Q['ops_fit']} 个：多出来的是类型转换，而且比这个计数显示的还多，因为 autocast 在其他运算内部发起了许多类型转换。`aten::_to_copy` 从每步 "
-                    f"{Q['cp_a']} 次调用增加到 {Q['cp_b']} 次{tcb_zh}。它的其他运算用 {Q['oo_bf']} ms（对 {Q['oo_fit']} ms）"
-                    + ("：在这么小的矩阵乘法上，类型转换的代价差不多抵消了 bfloat16 省下的时间。" if grow > 0.5 * save else "。"))
+    V['bf_row_en'] = (f"\n| `fit`'s step → bfloat16 (autocast) | {Q['s5_step']} → {Q['bf_ms']} | {sv(f('s5_step') - f('bf_ms'))} "
+                      f"| products {sg(-save)}, other ops {sg(grow)} ms (the casts) |")
+    V['bf_row_zh'] = (f"\n| `fit` 的训练步 → bfloat16（autocast） | {Q['s5_step']} → {Q['bf_ms']} | {sv(f('s5_step') - f('bf_ms'))} "
+                      f"| 矩阵乘法 {sg(-save)}，其他运算 {sg(grow)} ms（类型转换） |")
+    cheap = grow > 0.5 * save
+    V['bf16_en'] = (("Autocast to bfloat16 gains little here" if gain < 1.05 else
+                     f"Autocast to bfloat16 makes the step {gain:.2f}× as fast here")
+                    + (": on products this small, the casts cost about what bfloat16 saves." if cheap else ".")
+                    + f" `aten::_to_copy` grows from {Q['cp_a']} to {Q['cp_b']} calls per step.")
+    V['bf16_zh'] = (("用 bfloat16 的 autocast 在这里几乎没有带来加速" if gain < 1.05 else
+                     f"用 bfloat16 的 autocast 在这里让训练步快了 {gain:.2f}×")
+                    + ("：在这么小的矩阵乘法上，类型转换的代价差不多抵消了 bfloat16 省下的时间。" if cheap else "。")
+                    + f"`aten::_to_copy` 从每步 {Q['cp_a']} 次调用增加到 {Q['cp_b']} 次。")
+    if f('tcb') > 0 and abs(f('ops_bf') - f('ops_fit') - f('tcb')) < 0.5 and f('cp_lin') > 0:
+        V['bf16_en'] += (f" The profile's {Q['tcb']} extra operations are the backward pass's casts (`ToCopyBackward0` "
+                         f"nodes, gradients back to float32); autocast's {Q['cp_lin']} casts in the forward pass run inside "
+                         "`aten::linear`, where the count does not look.")
+        V['bf16_zh'] += (f"性能分析中多出的 {Q['tcb']} 个运算是反向传播中的类型转换（`ToCopyBackward0` 节点，把梯度转换回 float32）；"
+                         f"autocast 在前向传播中的 {Q['cp_lin']} 次类型转换在 `aten::linear` 内部运行，运算计数看不到那里。")
+    else:
+        V['bf16_en'] += f" Many of them run inside other operators, where the operation count does not look{tcb_en}."
+        V['bf16_zh'] += f"其中许多在其他运算内部运行，运算计数看不到它们{tcb_zh}。"
 else:
+    V['bf_row_en'] = V['bf_row_zh'] = ""
     V['bf16_en'] = "This CPU has no native bfloat16, so the ladder leaves it out."
     V['bf16_zh'] = "这颗 CPU 不原生支持 bfloat16，所以阶梯图里没有它。"
 V['prec_en'] = 'bfloat16' if Q['precision'] == 'bf16' else 'float32'
@@ -118,10 +136,8 @@ V['n_var_en'] = {1: 'one more variant', 2: 'two more variants', 3: 'three more v
 V['n_var_zh'] = {1: '另一个变体', 2: '另外两个变体', 3: '另外三个变体'}[n_var]
 V['n_prof_en'] = {True: 'five', False: 'four'}[bool(Q['native_bf16'])]
 V['n_prof_zh'] = {True: '五', False: '四'}[bool(Q['native_bf16'])]
-V['comp_en'] = ', compiled Adam' if Q['can_compile'] else ''
-V['comp_zh'] = '、编译版 Adam' if Q['can_compile'] else ''
 man_en = ['a hand-written backward pass'] + (['bfloat16'] if Q['precision'] == 'bf16' else []) + \
-    (['compiled Adam'] if Q['can_compile'] else []) + ['the μ\nand log σ² heads merged into one product']
+    (['compiled Adam'] if Q['can_compile'] else []) + ['the μ and log σ² heads merged into one product']
 man_zh = ['手写的反向传播'] + (['bfloat16'] if Q['precision'] == 'bf16' else []) + \
     (['编译版 Adam'] if Q['can_compile'] else []) + ['把 μ 和 log σ² 两个头合并成一次矩阵乘法']
 V['man_en'] = f"{ {2: 'two', 3: 'three', 4: 'four'}[len(man_en)]} things at once: " + ', '.join(man_en[:-1]) + ', and ' + man_en[-1]
@@ -130,25 +146,26 @@ mms = [f('mm_tut'), f('mm_tf'), f('mm_fit')]
 V['mm_spread'] = f"{max(mms) - min(mms):.2f}"
 if Q['native_bf16'] and Q['precision'] == 'bf16' and f('oo_man') < f('oo_bf'):
     like = abs(f('mm_man') - f('mm_bf')) < max(mms) - min(mms)
-    V['man_prof_en'] = (f"Its products take {Q['mm_man']} ms{', as under autocast,' if like else ''} but its other operators "
-                        f"{Q['oo_man']} ms, not autocast's {Q['oo_bf']}: it casts all weights in one copy of the flat buffer.")
-    V['man_prof_zh'] = (f"它的矩阵乘法用 {Q['mm_man']} ms{'，与 autocast 下相当' if like else ''}，但其他运算只用 {Q['oo_man']} ms，"
-                        f"而不是 autocast 的 {Q['oo_bf']} ms：它用一次复制就把扁平缓冲区中的所有权重转换好。")
+    flat = f('oo_man') <= f('oo_fit')
+    V['man_prof_en'] = (" Its products gain " + ("about as much as under autocast" if like else "from bfloat16 too")
+                        + ", but its other operators " + ("do not grow" if flat else "grow less than under autocast")
+                        + ": it casts all weights in one copy of the flat buffer.")
+    V['man_prof_zh'] = ("它的矩阵乘法" + ("省下的与 autocast 下相当" if like else "也从 bfloat16 中获益")
+                        + "，但其他运算" + ("没有变多" if flat else "比 autocast 下增加得少")
+                        + "：它用一次复制就把扁平缓冲区中的所有权重转换好。")
 else:
-    V['man_prof_en'] = (f"In the table its products take {Q['mm_man']} ms and its other operators {Q['oo_man']}, against "
-                        f"{Q['mm_fit']} and {Q['oo_fit']} for `fit`'s step.")
-    V['man_prof_zh'] = (f"表中它的矩阵乘法用 {Q['mm_man']} ms，其他运算用 {Q['oo_man']} ms；`fit` 的训练步分别是 "
-                        f"{Q['mm_fit']} ms 和 {Q['oo_fit']} ms。")
+    V['man_prof_en'] = V['man_prof_zh'] = ""
 V['s1note_en'] = " Section 1's hand-written step ran Adam uncompiled." if Q['can_compile'] else ""
 V['s1note_zh'] = "第 1 节中手写的训练步运行的是未编译的 Adam。" if Q['can_compile'] else ""
 # section 5, first paragraphs: fused Adam's share, the loss, the noisy reference
 V['most_en'] = ", and fused Adam does most of it" if math.log(f('r_tf')) >= 0.5 * math.log(f('f')) else ""
 V['most_zh'] = "，其中大部分来自融合版 Adam" if V['most_en'] else ""
 gain_pct, d_ops = 100 * (f('ms_tf') / f('s5_step') - 1), int(f('ops_fit') - f('ops_tf'))
-V['loss_en'] = ((", within the spread of `fit`'s own medians (below)" if abs(gain_pct) <= pct else "")
-                + (f", with {d_ops} more operations" if d_ops > 0 else f", with {-d_ops} fewer operations" if d_ops < 0 else ""))
-V['loss_zh'] = (("，还在 `fit` 自身各中位数的波动范围之内（见下）" if abs(gain_pct) <= pct else "")
-                + (f"，运算反而多了 {d_ops} 个" if d_ops > 0 else f"，运算少了 {-d_ops} 个" if d_ops < 0 else ""))
+noise = abs(gain_pct) <= pct
+V['loss_row_en'] = "; ".join((["within the spread of `fit`'s own medians"] if noise else [])
+                             + ([f"{d_ops} more operations"] if d_ops > 0 else [f"{-d_ops} fewer operations"] if d_ops < 0 else []))
+V['loss_row_zh'] = "；".join((["在 `fit` 自身各中位数的波动范围之内"] if noise else [])
+                             + ([f"运算多了 {d_ops} 个"] if d_ops > 0 else [f"运算少了 {-d_ops} 个"] if d_ops < 0 else []))
 if Q.get('iqr_tut') and f('iqr_tut') >= 0.1 * f('s5_tut'):
     V['ref_en'] = f" The reference is noisy too (IQR {Q['iqr_tut']} of its {Q['s5_tut']} ms), and every ratio divides by it."
     V['ref_zh'] = f"基准本身也有噪声（它的 {Q['s5_tut']} ms 中 IQR 为 {Q['iqr_tut']}），而每个比值都要除以它。"
@@ -157,19 +174,27 @@ else:
 V['compnote_en'] = " (its compiled Adam counts under Python and autograd)" if Q['can_compile'] else ""
 V['compnote_zh'] = "（它的编译版 Adam 计入 Python 和 autograd 一栏）" if Q['can_compile'] else ""
 if Q['can_compile']:
-    save = f('c_save')
-    V['compile_en'] = (f"\n\n`torch.compile` of the step function spent {Q['cs']} s compiling, then "
-                       f"{'saved' if save > 0 else 'lost'} {abs(save):.2f} ms ({Q['c_ms']} against {Q['s5_step']} ms): "
-                       "its products stay calls to the same kernels, `zero_grad` and fused Adam run outside the graph, "
-                       f"and the element-wise work it fuses is part of the other operators' {Q['oo_fit']} ms. The table "
-                       "leaves it out: its generated loops would count as Python.")
-    V['compile_zh'] = (f"\n\n用 `torch.compile` 编译的训练步函数花了 {Q['cs']} s 编译，之后每步"
-                       f"{'省下' if save > 0 else '多花'} {abs(save):.2f} ms（{Q['c_ms']} ms 对 {Q['s5_step']} ms）："
-                       "它的矩阵乘法仍然调用同样的核函数，`zero_grad` 和融合版 Adam 在计算图之外运行，"
-                       f"而它融合的逐元素运算只是其他运算那 {Q['oo_fit']} ms 的一部分。表中没有它：它生成的循环会被计入 Python。")
+    V['c_row_en'] = (f"\n| `fit`'s step → `torch.compile` | {Q['s5_step']} → {Q['c_ms']} | {sv(f('c_save'))} "
+                     "| not profiled: its generated loops would count as Python |")
+    V['c_row_zh'] = (f"\n| `fit` 的训练步 → `torch.compile` | {Q['s5_step']} → {Q['c_ms']} | {sv(f('c_save'))} "
+                     "| 未做性能分析：它生成的循环会被计入 Python |")
+    V['compile_en'] = (f"\n\n`torch.compile` spent {Q['cs']} s compiling. Its products stay calls to the same kernels, "
+                       "and `zero_grad` and fused Adam run outside the graph: what it fuses is element-wise work "
+                       f"among the other operators' {Q['oo_fit']} ms.")
+    V['compile_zh'] = (f"\n\n`torch.compile` 花了 {Q['cs']} s 编译。它的矩阵乘法仍然调用同样的核函数，`zero_grad` 和融合版 Adam "
+                       f"在计算图之外运行：它融合的只是其他运算那 {Q['oo_fit']} ms 中的逐元素运算。")
 else:
+    V['c_row_en'] = V['c_row_zh'] = ""
     V['compile_en'] = "\n\n`torch.compile` was skipped on this machine (`COMPILE` or no compiler)."
     V['compile_zh'] = "\n\n这台机器上跳过了 `torch.compile`（`COMPILE` 或没有编译器）。"
+# section 4: the original tutorial's step beside fit's
+V['tut_para_en'] = (f"\n\nThe original tutorial's step, drawn beside `fit`'s, runs {Q['tut_over']} of its {Q['tut_ms']} ms "
+                    "below the roofs. Its default Adam's operations count among its other operators: "
+                    f"{Q['tut_oo']} ms, against {Q['ms_el']} ms plus {Q['ms_ad']} ms of fused Adam in `fit`'s step. "
+                    "Section 5 measures what fusing Adam saves.")
+V['tut_para_zh'] = (f"\n\n原教程的训练步画在 `fit` 的旁边：它的 {Q['tut_ms']} ms 中有 {Q['tut_over']} ms 运行在屋顶之下。"
+                    f"它的默认 Adam 的运算计入其他运算：{Q['tut_oo']} ms，而 `fit` 的训练步是 {Q['ms_el']} ms，"
+                    f"再加上融合版 Adam 的 {Q['ms_ad']} ms。第 5 节测量融合 Adam 省下多少。")
 # section 6: GPU arithmetic (60 TFLOP/s float32, 5 µs per launch: round figures for a current data-centre GPU)
 V['gpu_us'] = f"{f('gflop') * 1e9 / 60e12 * 1e6:.0f}"
 V['launch_ms'] = f"{f('ops') * 5e-3:.1f}"
@@ -221,29 +246,32 @@ autograd make {fixed_ms} ms, an upper bound, since part of the `add_`'s Python c
 backward and head products, and Adam.
 
 The profiler overstates the small operations, so these splits are uncertain by tens of per cent, and the
-{over_pct} % below the roofs is an upper bound. Fusion attacks both parts: fewer passes, fewer operations.''',
+{over_pct} % below the roofs is an upper bound. Fusion attacks both parts: fewer passes, fewer operations.{tut_para_en}''',
 "The loss moves by": '''The loss moves by {rel} of itself, and the gradient by {gdiff} % of its norm, on the untrained model,
 at its first step. Now the ladder: the original tutorial's step, the same step with fused Adam, `fit`'s step and
 {n_var_en}, timed in one alternating session. The rungs are not cumulative; each is measured as a whole.
 A profile of {n_prof_en} of them follows, as in section 3.''',
-"`fit`'s step is ": '''`fit`'s step is {f}× as fast as the original tutorial's step{most_en}: with the
-tutorial's loss it alone gives {r_tf}× ({ms_tf} against {s5_tut} ms), cutting the operations per step from {ops_tut} to {ops_tf}
-and the *other ops*, where the default Adam's operations count, from {oo_tut} to {oo_tf} ms: fewer operations and
-fewer passes over memory. The loss on the logits then takes the step to {s5_step} ms{loss_en}. {r21_en}
+"`fit`'s step is ": '''`fit`'s step is {f}× as fast as the original tutorial's step{most_en}. {r21_en} The table compares
+each rung with the step it changes; its last column reads the profile above.
 
-Profiled, these steps came out {infl_en}; scaling each row to its median
-spreads that error over all groups, so the three float32 rows, which run the same products, get {mm_tut}, {mm_tf}
-and {mm_fit} ms: only gaps above {mm_spread} ms mean anything.{ref_en} `fit`'s step took {s2_step}, {s4_step} and {s5_step} ms in sections 2, 4 and 5: its medians
-{spread_en}.
+| what changed | ms per step | saved (ms) | where, by the profile |
+|:--|:--|--:|:--|
+| tutorial's step → fused Adam | {s5_tut} → {ms_tf} | {sv_fa} | other ops {oo_tut} → {oo_tf} ms; operations {ops_tut} → {ops_tf} |
+| → the loss on the logits (`fit`'s step) | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_en} |{bf_row_en}{c_row_en}
+| `fit`'s step → hand-written step | {s5_step} → {man_ms} | {sv_man} | products {dmm_man}, Adam and Python {dap_man}, other ops {doo_man} ms |
+
+The profile's column is coarse: the three float32 steps run the same products, yet it gives them {mm_tut},
+{mm_tf} and {mm_fit} ms, so gaps there below about {mm_spread} ms mean nothing.{ref_en} `fit`'s own medians in
+sections 2, 4 and 5 ({s2_step}, {s4_step} and {s5_step} ms) {spread_en}.
 
 {bf16_en}
 
-The hand-written rung changes {man_en}. Together they give {h}×, with {ops_man} operations
-instead of {ops_fit}{compnote_en}. {man_prof_en}{s1note_en}{compile_en}''',
+The hand-written step changes {man_en}, so its row does not isolate the backward pass. It runs {ops_man}
+operations instead of {ops_fit}{compnote_en}.{man_prof_en}{s1note_en}{compile_en}''',
 "## 6 · What changes on a GPU": '''## 6 · What changes on a GPU · GPU上有什么不同
 
-The stored run had no GPU, so this section predicts rather than measures. On a GPU the timings above synchronize,
-but the profile's groups were checked on a CPU only. At roughly 60 TFLOP/s (float32, a round figure for a current data-centre GPU), the
+The stored run had no GPU, and the cells above have not been run on one (their profile groups were written
+for a CPU's operators), so this section predicts rather than measures. At roughly 60 TFLOP/s (float32, a round figure for a current data-centre GPU), the
 step's {gflop} GFLOP of products take about {gpu_us} µs. Dispatching about a hundred operations at an assumed
 5 µs each costs about 0.5 ms. So nearly all of the step should be overhead, which fusion and CUDA graphs
 attack. The original tutorial's input pipeline stays on the CPU: in section 1 it cost {pipe_ms} ms per batch
@@ -269,10 +297,10 @@ ZH = {
 "On the machine that ran this notebook (": "在运行本笔记本的机器上（{cpu_zh}，用 {threads_zh}计时），同一个循环改为从内存取数据后快了 {r1}×：原教程至少 {share}% 的时间花在构造小批量上，而不是训练上。对每个轮次的每张图像，那条输入管道都要构造一张 PIL 图像，再把它转换回张量，然后在 Python 中把 128 张堆叠起来。内存中的输入管道只付一次这个代价。\n\n`fit` 更进一步：默认设置下 {r2}×，用手写的训练步时 {r3}×。围着循环掐秒表只能看出 `fit` 更快，看不出为什么；下面几节深入训练步内部。",
 "`fit`'s step of 128 images has a median of": "`fit` 处理 128 张图像的一个训练步，在 {blocks} 个块上的中位数是 {s2_step} ms，IQR 为 {iqr} ms：{scatter_zh}。所以下面的每个比较都把各个竞争者放在同一次交替计时中，它们一轮接一轮地轮流运行：负载对它们的拖慢是一样的。",
 "The matrix products (`aten::addmm`": "矩阵乘法（前向传播中的 `aten::addmm`、反向传播中的 `aten::mm`）占 self 时间的 {p}%，Adam 的融合核函数（`aten::_fused_adam_`）占 {a}%。其他运算占 {e}%：偏置梯度的求和、复制，以及损失、重参数化和 ReLU 的逐元素运算。最后的 {w}% 是 Python 和 autograd 的记录工作，其中包括 `Optimizer.step` 自身的 Python 代码。\n\n一个训练步发起 {ops} 个运算，其中一些是视图（转置、detach），不移动数据，却仍要付一次分派的代价。性能分析的总时间是每步 {prof_ms} ms，{prof_zh}",
-"Here the product ran at": "这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms。这是一个上界，因为 `add_` 的一部分 Python 代价已经算在那 {ms_bk} ms 里了。所以至少有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器高估了小运算，所以这些划分有几十个百分点的不确定性，屋顶之下的 {over_pct}% 是一个上界。融合同时对付这两部分：更少的遍历，更少的运算。",
+"Here the product ran at": "这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms。这是一个上界，因为 `add_` 的一部分 Python 代价已经算在那 {ms_bk} ms 里了。所以至少有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器高估了小运算，所以这些划分有几十个百分点的不确定性，屋顶之下的 {over_pct}% 是一个上界。融合同时对付这两部分：更少的遍历，更少的运算。{tut_para_zh}",
 "The loss moves by": "在未经训练的模型上、在它的第一步，损失只相对变化了 {rel}，梯度只变化了其范数的 {gdiff}%。现在来看阶梯：原教程的训练步、换用融合版 Adam 的同一个训练步、`fit` 的训练步和{n_var_zh}，在同一次交替计时中测量。各级并不累加；每一级作为一个整体来衡量。随后是其中{n_prof_zh}个的性能分析，做法与第 3 节相同。",
-"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}：只把 Adam 换成融合版、仍用原教程的损失，就得到 {r_tf}×（{ms_tf} ms 对 {s5_tut} ms），每步的运算数从 {ops_tut} 个减到 {ops_tf} 个，默认 Adam 的运算所计入的*其他运算*也从 {oo_tut} ms 减到 {oo_tf} ms：运算更少，对内存的遍历也更少。基于对数几率的损失再把训练步缩短到 {s5_step} ms{loss_zh}。{r21_zh}\n\n做性能分析时，这些训练步{infl_zh}；把每一行按它的中位数换算，会把这个误差摊到所有分组上，所以运行同样矩阵乘法的三个 float32 行分别得到 {mm_tut}、{mm_tf} 和 {mm_fit} ms：只有大于 {mm_spread} ms 的差距才有意义。{ref_zh}`fit` 的训练步在第 2、4、5 节分别用了 {s2_step}、{s4_step} 和 {s5_step} ms：它的中位数{spread_zh}。\n\n{bf16_zh}\n\n手写的这一级同时改变了{man_zh}。它们合起来得到 {h}×，运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
-"## 6 · What changes on a GPU": "## 6 · GPU 上有什么不同\n\n本笔记本保存的运行没有 GPU，所以这一节是预测，而不是测量。在 GPU 上，上面的计时会同步，但性能分析的分组只在 CPU 上检验过。以约 60 TFLOP/s（float32，当前数据中心 GPU 的一个整数估计）的速度，训练步中 {gflop} GFLOP 的矩阵乘法只需约 {gpu_us} µs。按假定的每个 5 µs 分派大约一百个运算，共需约 0.5 ms。所以训练步应当几乎全是开销，而这正是融合和 CUDA 图所对付的。原教程的输入管道仍留在 CPU 上：在第 1 节中它每个小批量花 {pipe_ms} ms（两个循环之差，按每步计），约为这样一个训练步的 {pipe_x} 倍。",
+"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}。{r21_zh}下表把每一级与它所改动的训练步相比；最后一栏取自上面的性能分析。\n\n| 改变了什么 | 每步 ms | 省下（ms） | 性能分析显示在哪里 |\n|:--|:--|--:|:--|\n| 原教程的训练步 → 融合版 Adam | {s5_tut} → {ms_tf} | {sv_fa} | 其他运算 {oo_tut} → {oo_tf} ms；运算数 {ops_tut} → {ops_tf} |\n| → 基于对数几率的损失（`fit` 的训练步） | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_zh} |{bf_row_zh}{c_row_zh}\n| `fit` 的训练步 → 手写的训练步 | {s5_step} → {man_ms} | {sv_man} | 矩阵乘法 {dmm_man}，Adam 和 Python {dap_man}，其他运算 {doo_man} ms |\n\n性能分析这一栏是粗略的：三个 float32 训练步运行同样的矩阵乘法，它却给出 {mm_tut}、{mm_tf} 和 {mm_fit} ms，所以这一栏中小于约 {mm_spread} ms 的差距没有意义。{ref_zh}`fit` 自己在第 2、4、5 节的中位数（{s2_step}、{s4_step} 和 {s5_step} ms）{spread_zh}。\n\n{bf16_zh}\n\n手写的训练步同时改变了{man_zh}，所以它这一行并不能单独衡量反向传播。它运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
+"## 6 · What changes on a GPU": "## 6 · GPU 上有什么不同\n\n本笔记本保存的运行没有 GPU，上面的单元格也没有在 GPU 上运行过（性能分析的分组是按 CPU 上的运算写的），所以这一节是预测，而不是测量。以约 60 TFLOP/s（float32，当前数据中心 GPU 的一个整数估计）的速度，训练步中 {gflop} GFLOP 的矩阵乘法只需约 {gpu_us} µs。按假定的每个 5 µs 分派大约一百个运算，共需约 0.5 ms。所以训练步应当几乎全是开销，而这正是融合和 CUDA 图所对付的。原教程的输入管道仍留在 CPU 上：在第 1 节中它每个小批量花 {pipe_ms} ms（两个循环之差，按每步计），约为这样一个训练步的 {pipe_x} 倍。",
 "## Summary · 小结": "## 小结 · Summary\n\n- 优化之前先测量，并排比较，在真正要用的机器上：`torch.utils.benchmark`（预热、同步、中位数和 IQR；要传入 `num_threads`），各个竞争者在同一次计时中交替运行，然后用 `torch.profiler` 看时间花在哪里。\n- `fit` 相对原教程的加速来自两处：输入管道（同一个循环改为从内存取数据，{r1}×，第 1 节）和更短的训练步（是原教程训练步的 {f}× 快，主要来自融合版 Adam：{r_tf}×，第 5 节）。在这台 {threads_zh}的 Xeon 上，`fit` 手写的训练步端到端达到 {r3}×。\n- 把每类工作放到测得的屋顶线上：浮点运算数除以字节数，说明是哪个屋顶在限制它。屋顶之下的时间，一部分是真正的开销（每个运算的固定代价，与小批量大小无关），一部分是低于屋顶运行的核函数。这里矩阵乘法受计算限制；Adam 和逐元素运算受内存限制。\n- 输入管道的代价可能和训练步一样大：放得下时，把数据作为一个张量放在设备上。\n- 每种加速各对付其中一项：融合和手写的训练步减少遍历和运算；bfloat16 针对矩阵乘法，但 autocast 在它们周围加了类型转换：这里{bf_sum_zh}。\n- 在 GPU 上，这么小的模型预计会受开销限制：融合、编译，把训练步录制成 CUDA 图。",
 }
 

@@ -338,27 +338,56 @@ def roofline_groups(groups: dict, flops_per_s: float, bytes_per_s: float, title:
 def step_budget(groups: dict, title: str) -> None:
     """One bar per group of ``place_groups``: dark, the time it needs at its roof; light, the rest
     (time below the roof: per-operation overhead and kernels slower than their roof, not split here).
-    The title sums the light parts (notebook 09, section 4)."""
+    The title sums the light parts (notebook 09, section 4).
+
+    ``groups`` may also be ``{step name: groups of place_groups}``: then each group gets one bar per
+    step, side by side, each labelled with its step's name, and the title sums each step's light parts."""
     import matplotlib.pyplot as plt
 
-    names = list(groups)[::-1]
-    total = sum(g["seconds"] for g in groups.values())
-    over = total - sum(g["at_roof"] for g in groups.values())
+    steps = groups if all(isinstance(v, dict) and "seconds" not in v for v in groups.values()) else {"": groups}
+    names = list(next(iter(steps.values())))[::-1]
+    n, gap = len(steps), 0.6
+    belows = []
+    for label, gs in steps.items():
+        total = sum(g["seconds"] for g in gs.values())
+        over = total - sum(g["at_roof"] for g in gs.values())
+        belows.append(f"below the roofs{', ' + label if label else ''}: {1e3 * over:.2f} of {1e3 * total:.2f} ms "
+                      f"({100 * over / total:.0f} %)")
+    longest = max(1e3 * g["seconds"] for gs in steps.values() for g in gs.values())
     with plt.rc_context({"font.size": 10}):
-        fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) + 1.3))
-        for i, n in enumerate(names):
-            g, colour = groups[n], _GROUP_COLOURS[n]
-            ax.barh(i, 1e3 * g["at_roof"], color=colour)
-            ax.barh(i, 1e3 * (g["seconds"] - g["at_roof"]), left=1e3 * g["at_roof"], color=colour, alpha=0.3,
-                    hatch="//", edgecolor="white")
-            ax.text(1e3 * g["seconds"], i, f"  {1e3 * g['seconds']:.2f} ms ({1e3 * g['at_roof']:.2f} at its roof)"
-                    if g["flops"] else f"  {1e3 * g['seconds']:.2f} ms (no roof: all overhead)", va="center")
-        ax.set_yticks(range(len(names)), names)
-        ax.set_xlim(0, 1.9 * max(1e3 * g["seconds"] for g in groups.values()))
+        fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) * n + gap * 0.5 * (len(names) - 1) * (n > 1) + 1.3))
+        ticks = []
+        for i, name in enumerate(names):
+            base = i * (n + gap) if n > 1 else i
+            ticks.append(base + (n - 1) / 2)
+            for j, (label, gs) in enumerate(reversed(list(steps.items()))):  # the first step on top
+                g, colour, y = gs[name], _GROUP_COLOURS[name], base + j
+                ax.barh(y, 1e3 * g["at_roof"], color=colour)
+                ax.barh(y, 1e3 * (g["seconds"] - g["at_roof"]), left=1e3 * g["at_roof"], color=colour, alpha=0.3,
+                        hatch="//", edgecolor="white")
+                what = (f"{1e3 * g['seconds']:.2f} ms ({1e3 * g['at_roof']:.2f} at its roof)" if g["flops"]
+                        else f"{1e3 * g['seconds']:.2f} ms (no roof: all overhead)")
+                if g["flops"] and not g["seconds"]:
+                    what = "none (its Adam runs as other operators)"
+                ax.text(1e3 * g["seconds"], y, f"  {label + ': ' if label else ''}{what}", va="center")
+        ax.set_yticks(ticks, names)
+        ax.set_xlim(0, (1.9 if n == 1 else 2.2) * longest)
         ax.set_xlabel("milliseconds per step (dark: needed at the roof; light, hatched: below the roof)")
-        ax.set_title(f"{title}\nbelow the roofs: {1e3 * over:.2f} of {1e3 * total:.2f} ms ({100 * over / total:.0f} %)")
+        ax.set_title("\n".join([title] + belows))
         fig.tight_layout()
         plt.show()
+
+
+def calls_inside(prof, name: str, parent: str, steps: int) -> float:
+    """Calls per step of the profiled operator ``name`` that run inside an operator ``parent`` (at any depth)."""
+    n = 0
+    for e in prof.events():
+        if e.name == name:
+            p = e.cpu_parent
+            while p is not None and p.name != parent:
+                p = p.cpu_parent
+            n += p is not None
+    return n / steps
 
 
 def roofline(flops_per_s: float, bytes_per_s: float, points: dict, title: str, note: str = "") -> None:

@@ -91,7 +91,8 @@ FLOPS_DISCUSSION = N_("The follow-up: for the 784-400-20 VAE at batch 128 the pr
                       "not trained), and that layer is {first} % of the forward FLOPs. Per step the backward pass runs "
                       "{mm} products (`aten::mm`: {weights} weight gradients, {inputs} input gradients) and the forward "
                       "pass {fwd} (`aten::addmm`, with the bias): {mm10} and {fwd10} calls in 10 steps, as section 3's "
-                      "table counts them.")
+                      "table counts them. A second hidden layer in the encoder and in the decoder makes seven linear "
+                      "layers: {mm2} `aten::mm` calls per step ({weights2} weight gradients, {inputs2} input gradients).")
 
 
 def _flops_discussion() -> str:
@@ -99,7 +100,7 @@ def _flops_discussion() -> str:
     forward = sum(2 * 128 * i * o for i, o in _layers(784, 400, 20))
     return _(FLOPS_DISCUSSION, exact=f"{exact / 1e6:.1f}", rule=f"{3 * forward / 1e6:.1f}",
              over=f"{100 * (3 * forward / exact - 1):.0f}", first=f"{100 * 2 * 128 * 784 * 400 / forward:.0f}",
-             mm=9, weights=5, inputs=4, fwd=5, mm10=90, fwd10=50)
+             mm=9, weights=5, inputs=4, fwd=5, mm10=90, fwd10=50, mm2=13, weights2=7, inputs2=6)
 
 
 training_step_flops = _DiscussedExercise(
