@@ -129,11 +129,12 @@ def draw_gaussian_ellipse(ax, mean: torch.Tensor, cov: torch.Tensor, n_sd: float
 
 def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline", batch_size=128, ylim=(92, 580),
                      figsize=(10, 4.2), test_kl=None, mark_label="every batch below the average digit from step {step}",
-                     log_y=True, legends_clear=True):
+                     log_y=True, legends_clear=True, zoom_steps=None):
     """A short run's loss per training step, in nats per image: −ELBO and reconstruction (left, with an optional
     ``baseline``, test scores and the step where every loss stays below the baseline), KL (right).
     ``legends_clear=True`` puts the left legend below its panel and the right one at the lower right, off the
-    curves. Returns the figure."""
+    curves. ``zoom_steps=(a, b)`` adds an inset of the −ELBO over those steps, around the baseline, in the left
+    panel's empty upper right. Returns the figure."""
     steps = range(1, len(history) + 1)
     reconstruction = [r for r, _ in history]
     kl = [k for _, k in history]
@@ -167,6 +168,17 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
         left.set_yticks(ticks, [str(t) for t in ticks])
         left.yaxis.set_minor_formatter(NullFormatter())
     left.set_ylim(*ylim)
+    if zoom_steps is not None and baseline is not None:  # the early steps, where the loss meets the baseline
+        a, b = zoom_steps
+        inset = left.inset_axes([0.5, 0.5, 0.47, 0.45])
+        near = [sum(h) for h in history[a:b]]
+        inset.plot(range(a + 1, a + 1 + len(near)), near, color="C0", lw=1)
+        inset.axhline(baseline[1], color="grey", ls="--")
+        if mark_step is not None and a < mark_step <= b:
+            inset.axvline(mark_step, color="grey", ls=":", lw=1)
+        inset.set(xlim=(a, b), ylim=(baseline[1] - 45, baseline[1] + 45))
+        inset.set_title(f"steps {a}–{b}, linear axis", fontsize=8)
+        inset.tick_params(labelsize=7)
     if legends_clear:  # a figure legend below the left panel, so that the two panels keep their widths
         fig.legend(*left.get_legend_handles_labels(), fontsize=9, loc="lower left", bbox_to_anchor=(0.0, 0.0),
                    ncol=2, frameon=False)
