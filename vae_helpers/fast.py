@@ -335,30 +335,25 @@ def roofline_groups(groups: dict, flops_per_s: float, bytes_per_s: float, title:
              note=", ".join(unplotted) + ": no FLOPs, not plotted" if unplotted else "")
 
 
-def step_budget(groups: dict, title: str) -> None:
-    """One bar per group of ``place_groups``: dark, the time it needs at its roof; light, the rest
-    (time below the roof: per-operation overhead and kernels slower than their roof, not split here).
-    The title sums the light parts (notebook 09, section 4).
-
-    ``groups`` may also be ``{step name: groups of place_groups}``: then each group gets one bar per
-    step, side by side, each labelled with its step's name, and the title sums each step's light parts."""
+def step_budget(steps: dict, title: str) -> None:
+    """For each group of ``place_groups``, one bar per step of ``steps`` ({step name: groups}), side by side:
+    dark, the time it needs at its roof; light, the rest (time below the roof: per-operation overhead and kernels
+    slower than their roof, not split here). The title sums each step's light parts (notebook 09, section 4)."""
     import matplotlib.pyplot as plt
 
-    steps = groups if all(isinstance(v, dict) and "seconds" not in v for v in groups.values()) else {"": groups}
     names = list(next(iter(steps.values())))[::-1]
     n, gap = len(steps), 0.6
     belows = []
     for label, gs in steps.items():
         total = sum(g["seconds"] for g in gs.values())
         over = total - sum(g["at_roof"] for g in gs.values())
-        belows.append(f"below the roofs{', ' + label if label else ''}: {1e3 * over:.2f} of {1e3 * total:.2f} ms "
-                      f"({100 * over / total:.0f} %)")
+        belows.append(f"below the roofs, {label}: {1e3 * over:.2f} of {1e3 * total:.2f} ms ({100 * over / total:.0f} %)")
     longest = max(1e3 * g["seconds"] for gs in steps.values() for g in gs.values())
     with plt.rc_context({"font.size": 10}):
-        fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) * n + gap * 0.5 * (len(names) - 1) * (n > 1) + 1.3))
+        fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) * n + gap * 0.5 * (len(names) - 1) + 1.3))
         ticks = []
         for i, name in enumerate(names):
-            base = i * (n + gap) if n > 1 else i
+            base = i * (n + gap)
             ticks.append(base + (n - 1) / 2)
             for j, (label, gs) in enumerate(reversed(list(steps.items()))):  # the first step on top
                 g, colour, y = gs[name], _GROUP_COLOURS[name], base + j
@@ -369,9 +364,9 @@ def step_budget(groups: dict, title: str) -> None:
                         else f"{1e3 * g['seconds']:.2f} ms (no roof: all overhead)")
                 if g["flops"] and not g["seconds"]:
                     what = "none (its Adam runs as other operators)"
-                ax.text(1e3 * g["seconds"], y, f"  {label + ': ' if label else ''}{what}", va="center")
+                ax.text(1e3 * g["seconds"], y, f"  {label}: {what}", va="center")
         ax.set_yticks(ticks, names)
-        ax.set_xlim(0, (1.9 if n == 1 else 2.2) * longest)
+        ax.set_xlim(0, 2.2 * longest)
         ax.set_xlabel("milliseconds per step (dark: needed at the roof; light, hatched: below the roof)")
         ax.set_title("\n".join([title] + belows))
         fig.tight_layout()

@@ -251,22 +251,16 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     return fig
 
 
-def plot_mean_clouds(mu, log_var, labels, prior_draws=None, codes=None, n_points=1000, n_clouds=3, figsize=None,
-                     dot_alpha=0.6, highlight=None):
-    """Notebook 00's picture of the codes against the prior N(0, I). Left: the means μ of the first ``n_points``
+def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.6, 6.3), dot_alpha=0.6, highlight=None):
+    """Notebook 00's picture of the codes against the prior N(0, I): the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where it would overlap another circle or an ellipse's rim, it sits beside it, joined to
     a dot at the mean); the prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled
     along the top or bottom edge with its σ on the two axes. ``highlight``: digits whose dots and circles keep their
-    colour, the others grey. Right, only when both ``codes`` and ``prior_draws`` are given: histograms of their
-    lengths. Legends below. Returns the figure."""
+    colour, the others grey. Legend below. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
-    both = codes is not None and prior_draws is not None
-    if both:
-        fig, (left, right) = plt.subplots(1, 2, figsize=figsize or (10, 5.2), width_ratios=(1.15, 1))
-    else:
-        fig, left = plt.subplots(figsize=figsize or (5.6, 6.3))
+    fig, left = plt.subplots(figsize=figsize)
     colours = plt.get_cmap("tab10").colors
     shown = [int(d) for d in labels[:n_points]]
     dots = [colours[d] if highlight is None or d in highlight else "#b0b0b0" for d in shown]
@@ -323,21 +317,11 @@ def plot_mean_clouds(mu, log_var, labels, prior_draws=None, codes=None, n_points
               label=f"a numbered circle: that digit's average μ over all {len(mu):,} test images")
     left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle, which holds 86 % of prior draws in any plane")
     left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
-    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15 if both else -0.11), frameon=False)
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.11), frameon=False)
     left.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
     left.set_xlabel(f"coordinate {a + 1} of μ (numbered 1–{mu.shape[1]})")
     left.set_ylabel(f"coordinate {b + 1} of μ (numbered 1–{mu.shape[1]})")
     left.set_title(f"means μ on the 2 coordinates (of {mu.shape[1]}) that vary most", fontsize=10)
-    if both:
-        lengths = {"z ~ q(z | x), test images": codes.detach().cpu().norm(dim=1), "z ~ N(0, I)": prior_draws.norm(dim=1)}
-        top = float(max(v.quantile(0.999) for v in lengths.values()))
-        for (name, values), colour in zip(lengths.items(), ("C0", "k")):
-            right.hist(values, bins=40, range=(0, top), density=True, histtype="step", lw=1.6, color=colour,
-                       label=f"{name} (median {values.median():.2f})")
-        right.set_xlabel(f"length of the whole code, all {mu.shape[1]} coordinates")
-        right.set_ylabel("density (per unit of length)")
-        right.set_title("how far from 0 the codes lie", fontsize=10)
-        right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     fig.tight_layout()
     return fig
 
