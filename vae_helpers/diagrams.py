@@ -120,7 +120,7 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
     else:
         z, x, prior, likelihood = "$z$", "$x$", "$p(z) = \\mathcal{N}(0, I)$", "$p_\\theta(x\\mid z)$"
     ax.add_patch(Rectangle((0.25, 0.15), 3.0, 2.7, fill=False, ec="#333333", lw=1.2))
-    ax.text(3.15, 0.25, "n = 1, …, N" if indexed else "N images", ha="right", va="bottom", fontsize=10)
+    ax.text(3.15, 0.25, "n = 1, 2, …" if indexed else "N images", ha="right", va="bottom", fontsize=10)
     ax.add_patch(Circle((1.4, 2.2), 0.38, fc="white", ec="#333333", lw=1.5))
     ax.text(1.4, 2.2, z, ha="center", va="center", fontsize=14)
     ax.add_patch(Circle((1.4, 0.85), 0.38, fc="#bbbbbb", ec="#333333", lw=1.5))

@@ -453,7 +453,7 @@ def plot_estimate_errors(errors: torch.Tensor, n_values, exact: float, rho: floa
         n_fine = torch.logspace(math.log10(n_lo) - 0.3, math.log10(n_hi) + 0.3, 50, dtype=torch.float64)
         for sign in (1, -1):  # ± 1 predicted sd of log p_hat, about the relative sd for large N
             ax_zoom.plot(n_fine, sign * ((rho - 1) / n_fine).sqrt(), "r--", lw=1,
-                         label="± predicted sd" if sign > 0 else None)
+                         label="± predicted sd (right)" if sign > 0 else None)
     ax_zoom.set(xlim=(n_lo / 2.5, n_hi * 2.5), ylim=(1.2 * errors[:, zoom_from:].min().item(), 0.5),
                 title=f"zoom on N ≥ {n_lo:,}")
     ax_all.set(title=f"{repeats} estimates for each N")
