@@ -19,6 +19,7 @@ reconstruction term.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable
 
@@ -179,7 +180,8 @@ def _leave_one_out_mean(values: torch.Tensor) -> torch.Tensor:
     return (values.sum(dim=0, keepdim=True) - values) / (values.shape[0] - 1)
 
 
-def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor) -> dict[str, float]:
+def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: torch.Tensor,
+                               baseline: float | None = None) -> dict[str, float]:
     """Total variance (summed over every encoder weight) of a one-draw-per-image estimate of the gradient
     of the batch-mean reconstruction term, for five estimators: ``{"pathwise", "score, no baseline",
     "score, constant b", "score, b = E[f]", "score, best b*": variance}``.
@@ -190,13 +192,13 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
     REINFORCE does not have: leave-one-out means over the other S - 1 draws of the same image,
     ``b = E[f_x]``, and the optimal constant ``b* = E[f s^2] / E[s^2]`` separately for each of q's
     parameters (mu_k and log sigma_k^2 of each image). Computed in float64 on a copy of ``model``.
+    If ``baseline`` is a number, a sixth entry, ``"score, given b"``, uses that fixed constant as b (for
+    example the running mean that a training run used at these weights).
 
     By the chain rule each estimate is ``J_x^T u`` summed over images, with ``J_x`` the Jacobian of the
     encoder's outputs (mu, log sigma^2) for image x ([2 z_dim, n_weights]) and ``u`` the per-draw
     gradient with respect to those outputs; the total variance is ``sum_x tr(J_x^T Cov[u_x] J_x) / N^2``.
     """
-    import copy
-
     model = copy.deepcopy(model).double()
     x = x.double()
     eps = eps.double()
@@ -215,6 +217,8 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
         "score, b = E[f]": (f - _leave_one_out_mean(f)) * s,
         "score, best b*": (f - _leave_one_out_mean(f * s**2) / _leave_one_out_mean(s**2)) * s,
     }
+    if baseline is not None:
+        u["score, given b"] = (f - baseline) * s
     outputs = torch.cat([mu, log_var], dim=-1)  # [N, 2 z_dim]
     eye = torch.eye(outputs.numel(), dtype=outputs.dtype).view(-1, *outputs.shape)
     jac = torch.autograd.grad(outputs, encoder_parameters(model), grad_outputs=eye, is_grads_batched=True)
@@ -246,14 +250,17 @@ def reconstruction_spread(model: torch.nn.Module, x: torch.Tensor, eps: torch.Te
 
 
 def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: str, steps: int, batch: int,
-                     lr: float, seed: int, decay: float = 0.9, lags: list | None = None) -> list[float]:
+                     lr: float, seed: int, decay: float = 0.9, lags: list | None = None,
+                     snapshots: dict | None = None) -> list[float]:
     """Adam on Kingma and Welling's estimator with the closed-form KL, where the encoder's gradient of the
     reconstruction term is ``"pathwise"`` (through z = mu + sigma * eps) or ``"score"`` (REINFORCE with one
     constant baseline for all images: a running mean of f over earlier batches with weight ``decay``, started on
     a batch of its own and updated after each step, so that it never depends on the current draws). The decoder and the KL
     term get the same gradient either way. Trains ``model`` in place; returns the ELBO estimate (nats per
     image) of every step. If ``lags`` is a list, the score run appends to it, at every step, the minibatch's
-    mean f minus the baseline it used (nats)."""
+    mean f minus the baseline it used (nats). If ``snapshots`` is a dict, then for each of its keys k (a step,
+    1 to ``steps``) it receives, before step k's update, a copy of the model and the baseline that step uses
+    (None for the pathwise run): ``snapshots[k] = (model_copy, baseline)``."""
     if estimator not in ("pathwise", "score"):
         raise ValueError(f"estimator={estimator!r} is not allowed: use 'pathwise' or 'score'.")
     from .losses import gaussian_kl
@@ -268,7 +275,9 @@ def train_encoder_by(model: torch.nn.Module, x_train: torch.Tensor, estimator: s
             mu0, log_var0 = model.encode(x0)
             z0 = mu0 + torch.exp(0.5 * log_var0) * torch.randn(mu0.shape, generator=noise, dtype=mu0.dtype)
             baseline = reconstruction_nats(model.decode(z0), x0).mean().item()
-    for _ in range(steps):
+    for step in range(1, steps + 1):
+        if snapshots is not None and step in snapshots:
+            snapshots[step] = (copy.deepcopy(model), baseline)
         x = x_train[torch.randint(0, len(x_train), (batch,), generator=batches)]
         mu, log_var = model.encode(x)
         sigma = torch.exp(0.5 * log_var)
@@ -316,7 +325,8 @@ def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample",
              recon_label="untrained output\n(decoded at μ)", encoder_label=None, loss_label=None):
     """Notebook 03's VAE picture, image in → encoder → μ, log σ² → z → decoder → image out, with the loss.
 
-    ``draw="sample"``: before the trick, z is a *draw* from N(μ, σ²), a node with no derivative.
+    ``draw="sample"``: before the trick, z is a *draw* from N(μ, σ²), a node with no derivative; the backward
+    pass (dashed) reaches the decoder and stops at the draw (✗).
     ``draw="reparameterized"``: after it, z = μ + σ⊙ε with the noise ε an outside input, and the KL term
     estimated at z. ``x_image`` and ``recon_image`` are [28, 28] grey values in [0, 1], shown white on
     black; ``dims`` = (input, hidden, latent) sizes; ``encoder_label`` replaces the encoder's sizes line,
@@ -330,7 +340,7 @@ def draw_vae(x_image=None, recon_image=None, dims=(784, 400, 20), draw="sample",
     if encoder_label is None:
         encoder_label = f"{d_in}→{d_hidden}→({d_z}+{d_z})"
     if ax is None:
-        size, box = ((9.5, 2.9), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 3.6), [0, 0, 1, 1])
+        size, box = ((9.5, 3.2), [0, 0, 1, 1]) if draw == "sample" else ((9.5, 3.6), [0, 0, 1, 1])
         ax = plt.figure(figsize=size).add_axes(box)
     picture = _draw_sampling_vae if draw == "sample" else _draw_reparameterized_vae
     picture(x_image, recon_image, dims, ax, recon_label, encoder_label, loss_label)
@@ -375,9 +385,19 @@ def _draw_sampling_vae(x_image, recon_image, dims, ax, recon_label, encoder_labe
                        ((0.452, 0.76), (0.53, 0.63)), ((0.472, 0.34), (0.53, 0.47)), ((0.67, 0.55), (0.72, 0.55)),
                        ((0.838, 0.55), (0.862, 0.55))):
         _edge(ax, start, end)
-    _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.2), (0.93, 0.09)))
+    node = _loss_node(ax, loss_label, y=0.07, ends=((0.07, 0.2), (0.93, 0.09)))
+    back = "tab:blue"  # the backward pass, as in draw="reparameterized": it reaches the decoder and stops at the draw
+    ax.annotate("", xy=(0.77, 0.45), xytext=(0.92, 1.0), textcoords=node, arrowprops=dict(
+        arrowstyle="-|>", color=back, lw=1.6, ls="--", shrinkA=7, shrinkB=0, connectionstyle="arc3,rad=0.2"))
+    _edge(ax, (0.78, 0.66), (0.67, 0.66), back, dashed=True, rad=0.5)
+    ax.text(0.66, 0.72, "✗", color="tab:red", fontsize=20, ha="center", va="center")
     ax.text(0.6, 0.41, "sample(): no recorded\npath to $\\mu$, $\\sigma$", ha="center", va="top", fontsize=10, color="tab:red")
     ax.text(0.695, 0.58, "$z$", ha="center", va="bottom", fontsize=12)
+    from matplotlib.lines import Line2D
+
+    ax.legend(handles=[Line2D([], [], color="#333333", lw=1.6, label="forward"),
+                       Line2D([], [], color=back, lw=1.6, ls="--", label="backward (gradient)")],
+              loc="upper right", fontsize=9, frameon=False, borderaxespad=0)
     ax.set(xlim=(-0.05, 1.05), ylim=(0, 1))
     ax.axis("off")
     return ax
