@@ -816,7 +816,8 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
     every tail shows. Each histogram's legend entry, below its panel, gives its mean and standard deviation, and on
     the right, if ``floor``, its floor −½ − μ²/8. With ``zoom`` = (lo, hi), a third panel shows the d/dlog σ²
     histograms on [lo, hi] on a linear scale, each sharp left edge (its smallest value) marked and labelled, and one
-    short legend under the whole figure replaces the statistics (print them beside it). Returns (fig, axes)."""
+    short legend under the whole figure replaces the statistics (print them beside it), with shorter titles.
+    Returns (fig, axes)."""
     if zoom is not None:
         fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.3), gridspec_kw={"width_ratios": [1, 1, 0.7]})
     else:
@@ -840,9 +841,10 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
             ax.set(yscale="log", ylim=(1e-3, 3 * top), ylabel="density (log scale)")
         else:
             ax.set(ylim=(0, 1.1 * top), ylabel="density")
-        clipped = ", tail clipped at 4" if k == 1 else ""
-        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{clipped}",
-               title=f"one-sample gradient d KL / d{name}: {len(values):,} draws")
+        clipped = (" (cut at 4)" if zoom is not None else ", tail clipped at 4") if k == 1 else ""
+        title = (f"one-sample ∂KL/∂{('μ', 'log σ²')[k]}, {len(values):,} draws" if zoom is not None else
+                 f"one-sample gradient d KL / d{name}: {len(values):,} draws")
+        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{clipped}", title=title)
         if zoom is None:
             ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     if zoom is not None:
@@ -868,11 +870,12 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: 
 
 
 def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor: float, n_runs: int = 3,
-                                legend_below: bool = False):
+                                legend_below: bool = False, mu_part=None):
     """Gradient descent on one unused coordinate's KL, closed form against one-sample estimates: σ along the
     way for ``n_runs`` sampled runs in separate shades (left, legend below the traces, or with ``legend_below``
     under the panel, the σ axis then framing the traces alone) and the KL on a log scale with the sampled runs'
-    mean and ``floor`` (right). Returns (fig, axes)."""
+    mean and ``floor`` (right), with ``mu_part`` ([steps, runs], the KL's ½μ² part) as the dashed mean of its
+    runs. Returns (fig, axes)."""
     (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
     shades = ["tab:orange", "tab:purple", "tab:green", "tab:brown"]
@@ -894,6 +897,8 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     axes[1].plot(closed_kl[:, 0], color="black", lw=2, label="closed-form KL", zorder=2)
     axes[1].plot(sampled_kl.mean(1), color="tab:blue", lw=1.8, zorder=3,
                  label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
+    if mu_part is not None:
+        axes[1].plot(mu_part.mean(1), color="tab:blue", lw=1.5, ls="--", zorder=3, label="its part ½μ², mean of the same runs")
     axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step", ylabel="KL of q from p (nats, log scale)",
                 title=f"Mean KL, learning rate {lr:g}")
     axes[1].legend(fontsize=10, loc="upper right")
@@ -949,7 +954,10 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
                             colors=["white" if v < 2 else "black" for v in levels[1:]])  # readable on each band
     heights = label_heights or (-1.5,) * 4  # labels where each contour crosses its height, on the left
     spots = [(-math.sqrt(2 * v - (math.exp(at) - 1 - at)), at) for v, at in zip(levels[1:-1], heights)] + [(-2.55, 2.4)]
-    axes[1].clabel(lines, fmt="%g", fontsize=10, manual=spots)
+    labels = axes[1].clabel(lines, fmt="%g", fontsize=10, manual=spots)
+    if clear_labels:  # the colour bar names the 8-nat level
+        for text in [t for t in labels if t.get_text() == "8"]:
+            text.remove()
     # the level-nat contour at mu = 0: (e^s - 1 - s) / 2 = level, solved by bisection below and above 0
     def crossing(lo, hi):
         for _ in range(100):
