@@ -170,15 +170,16 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
     left.set_ylim(*ylim)
     if zoom_steps is not None and baseline is not None:  # the early steps, where the loss meets the baseline
         a, b = zoom_steps
-        inset = left.inset_axes([0.5, 0.5, 0.47, 0.45])
+        inset = left.inset_axes([0.5, 0.58, 0.47, 0.37])  # above the baseline, so that its tick labels clear that line
         near = [sum(h) for h in history[a:b]]
         inset.plot(range(a + 1, a + 1 + len(near)), near, color="C0", lw=1)
         inset.axhline(baseline[1], color="grey", ls="--")
         if mark_step is not None and a < mark_step <= b:
             inset.axvline(mark_step, color="grey", ls=":", lw=1)
         inset.set(xlim=(a, b), ylim=(baseline[1] - 45, baseline[1] + 45))
-        inset.set_title(f"steps {a}–{b}, linear axis", fontsize=8)
-        inset.tick_params(labelsize=7)
+        inset.text(0.97, 0.94, f"steps {a}–{b}, linear axis", fontsize=9, ha="right", va="top", transform=inset.transAxes,
+                   bbox=dict(facecolor="white", edgecolor="none", pad=1))  # inside the inset, clear of the panel's spine
+        inset.tick_params(labelsize=8)
     if legends_clear:  # a figure legend below the left panel, so that the two panels keep their widths
         fig.legend(*left.get_legend_handles_labels(), fontsize=9, loc="lower left", bbox_to_anchor=(0.0, 0.0),
                    ncol=2, frameon=False)
@@ -251,7 +252,7 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
     return fig
 
 
-def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.6, 6.3), dot_alpha=0.6, highlight=None):
+def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.6, 6.6), dot_alpha=0.6, highlight=None):
     """Notebook 00's picture of the codes against the prior N(0, I): the means μ of the first ``n_points``
     images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
     circle at its true place (where it would overlap another circle or an ellipse's rim, it sits beside it, joined to
@@ -280,8 +281,10 @@ def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.
         if not near.any() and not rim.any():
             break
         places = places + 0.02 * push.sign()
+    moved = False  # whether any circle sits beside its digit's average, joined to a dot there
     for d, ((u, v), (p, q)) in enumerate(zip(places.tolist(), means.tolist())):
         if abs(u - p) + abs(v - q) > 0.05:
+            moved = True
             left.plot([p, u], [q, v], color="k", lw=0.9, zorder=8)
             left.scatter([p], [q], s=14, color="k", zorder=8)
         colour = colours[d] if highlight is None or d in highlight else (0.69, 0.69, 0.69)  # grey, like its dots
@@ -315,6 +318,9 @@ def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.
     left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0, label=f"means μ of {n_points:,} test images: {coloured}")
     left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
               label=f"a numbered circle: that digit's average μ over all {len(mu):,} test images")
+    if moved:
+        left.plot([], [], "-o", ms=4, color="k", lw=0.9,
+                  label="a black dot: where that average lies, if its circle was moved aside")
     left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle, which holds 86 % of prior draws in any plane")
     left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.11), frameon=False)
