@@ -1342,8 +1342,8 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     """One image's log importance weights under two proposals, ``log_w = {label: [K] tensor}``, on log count
     scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom (right) from ``zoom_margin``
     nats left of the last proposal's lowest draw or of the first one's log p̂(x), whichever is lower, where ▼
-    marks the bar of the first proposal's largest draw (its value in the legend); dashed lines mark each
-    log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
+    marks the bar of the first proposal's largest draw (its value in the legend, below the
+    panel); dashed lines mark each log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
     import numpy as np
     from matplotlib.lines import Line2D
 
@@ -1393,10 +1393,12 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     best = float(values.max())
     i = min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)
     axes[1].plot([(edges[i] + edges[i + 1]) / 2], [max(counts[i], 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
+    # the legend below the zoom panel, clear of its histograms
     axes[1].legend(handles=[Line2D([], [], color=colors[first], marker="v", ls="", ms=9,
-                                   label=f"largest {first.split()[0]} draw: log w = {best:.1f}".replace("-", "−")),
+                                   label=f"largest {first.split()[0]} draw: {best:.1f}".replace("-", "−")),
                             Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
-                   fontsize=9, loc="upper right", bbox_to_anchor=(1.0, 0.84), handlelength=1.2)
+                   fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False,
+                   handlelength=1.2, columnspacing=1.0)
     fig.tight_layout()
     return fig, axes
 
