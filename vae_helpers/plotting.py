@@ -481,20 +481,20 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
         ax.scatter(z[:, 0], z[:, 1], s=3, color="lightgray", label="prior samples z ~ p(z)")
         heavy = weights > 1e-3 * weights.max()  # the others would be invisibly small
         ax.scatter(z[heavy, 0], z[heavy, 1], s=max_area * weights[heavy] / weights.max(),
-                   color="tab:red", alpha=0.35, linewidths=0, label="marker area ∝ weight p(x|z)")
-        for n_sd, style in ((1, "-"), (2, "--")):
-            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, n_sd, color="black", ls=style, lw=1.2, zorder=3)
-        ax.plot([], [], "k-", lw=1.2, label="posterior p(z|x): 1 sd")
-        ax.plot([], [], "k--", lw=1.2, label="posterior p(z|x): 2 sd")
-        if z_true is not None:
-            ax.plot(z_true[0], z_true[1], "k*", ms=10, zorder=4, label="the z that made x")
+                   color="tab:red", alpha=0.2, linewidths=0, zorder=1, label="marker area ∝ weight p(x|z)")
+        for n_sd, style in ((1, "-"), (2, "--")):  # drawn over the discs
+            draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, n_sd, color="black", ls=style, lw=1.5, zorder=3)
+        ax.plot([], [], "k-", lw=1.5, label="posterior p(z|x): 1 sd")
+        ax.plot([], [], "k--", lw=1.5, label="posterior p(z|x): 2 sd")
+        if z_true is not None:  # on top, with a white rim that keeps it visible on a disc
+            ax.plot(z_true[0], z_true[1], "k*", ms=13, mec="white", mew=1.0, zorder=4, label="the z that made x")
 
     half = 3 * posterior_cov.diagonal().sqrt().max().item()  # the zoom: 3 sd around the mean
     fig, (ax, ax_zoom) = plt.subplots(1, 2, figsize=figsize)
     draw(ax, max_area=150)
     ax.add_patch(Rectangle((posterior_mean - half).tolist(), 2 * half, 2 * half, fill=False, color="tab:blue", lw=1.2))
     ax.set(xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title=title)
-    draw(ax_zoom, max_area=600)
+    draw(ax_zoom, max_area=400)
     ax_zoom.set(xlim=(posterior_mean[0] - half, posterior_mean[0] + half),
                 ylim=(posterior_mean[1] - half, posterior_mean[1] + half),
                 xlabel="$z_1$", ylabel="$z_2$", aspect="equal", title="zoom on the blue square: the posterior")
