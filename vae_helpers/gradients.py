@@ -580,7 +580,7 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
 
     rows = (("pathwise", 1.0, "tab:blue"),
             ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green"),
-            ("score, one constant $b$", ratio["score, constant b"], "tab:purple"))
+            ("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple"))
     if "score, b = E[f]" in ratio:
         rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
     if "score, no baseline" in ratio:
@@ -588,7 +588,7 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
     for k, (label, value, color) in enumerate(rows):
         ax.barh(k, value, color=color, height=0.6, hatch="//" if "oracle" in label else None, edgecolor="white")
-        text = f"≈{float(f'{value:.2g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # two significant figures
+        text = f"≈{float(f'{value:.3g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # three significant figures
         ax.text(value * 1.15, k, text, va="center", fontsize=10)
     ax.set_xscale("log")
     top = max(value for _, value, _ in rows)
