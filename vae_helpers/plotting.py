@@ -254,11 +254,9 @@ def plot_loss_budget(losses: dict, floor: float, figsize=(9, 2.3)):
 
 def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.6, 6.6), dot_alpha=0.6, highlight=None):
     """Notebook 00's picture of the codes against the prior N(0, I): the means μ of the first ``n_points``
-    images on the two most varying coordinates, faint dots coloured by digit; each digit's mean μ as its number in a
-    circle at its true place (where it would overlap another circle or an ellipse's rim, it sits beside it, joined to
-    a dot at the mean); the prior's 2σ circle; the 2σ ellipses of the first ``n_clouds`` images' q(z|x), each labelled
-    along the top or bottom edge with its σ on the two axes. ``highlight``: digits whose dots and circles keep their
-    colour, the others grey. Legend below. Returns the figure."""
+    images on the two most varying coordinates, faint dots coloured by digit; the prior's 2σ circle; the 2σ ellipses
+    of the first ``n_clouds`` images' q(z|x), each labelled along the top or bottom edge with its σ on the two axes.
+    ``highlight``: digits whose dots keep their colour, the others grey. Legend below. Returns the figure."""
     mu, sd, labels = mu.detach().cpu(), (0.5 * log_var.detach().cpu()).exp(), labels.cpu()
     a, b = mu.var(dim=0).argsort(descending=True)[:2].tolist()
     fig, left = plt.subplots(figsize=figsize)
@@ -266,31 +264,6 @@ def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.
     shown = [int(d) for d in labels[:n_points]]
     dots = [colours[d] if highlight is None or d in highlight else "#b0b0b0" for d in shown]
     left.scatter(mu[:n_points, a], mu[:n_points, b], c=dots, s=14, alpha=dot_alpha, lw=0)
-    centres = mu[:n_clouds][:, [a, b]]  # the ellipses' centres and half-axes
-    half_axes = 2 * sd[:n_clouds][:, [a, b]]
-    means = torch.stack([mu[labels == d][:, [a, b]].mean(dim=0) for d in range(10)])
-    places = means.clone()
-    for _ in range(300):  # move apart only the circles that would overlap another circle or an ellipse's rim
-        gap = places[:, None, :] - places[None, :, :]
-        near = (gap.norm(dim=2) < 0.4) & ~torch.eye(10, dtype=torch.bool)
-        push = (gap * near[..., None]).sum(dim=1).sign()
-        outward = (places[:, None, :] - centres[None]) / half_axes[None]  # in units of each ellipse's half-axes
-        radius = outward.norm(dim=2, keepdim=True)  # 1 on the rim
-        rim = (radius - 1) * half_axes.min(dim=1).values[None, :, None] < 0.22  # roughly: the circle inside or touching
-        push = push + (outward.sign() * rim).sum(dim=1).sign()
-        if not near.any() and not rim.any():
-            break
-        places = places + 0.02 * push.sign()
-    moved = False  # whether any circle sits beside its digit's average, joined to a dot there
-    for d, ((u, v), (p, q)) in enumerate(zip(places.tolist(), means.tolist())):
-        if abs(u - p) + abs(v - q) > 0.05:
-            moved = True
-            left.plot([p, u], [q, v], color="k", lw=0.9, zorder=8)
-            left.scatter([p], [q], s=14, color="k", zorder=8)
-        colour = colours[d] if highlight is None or d in highlight else (0.69, 0.69, 0.69)  # grey, like its dots
-        light = [0.45 * c + 0.55 for c in colour]  # a light fill, so that the black numeral reads
-        left.text(u, v, str(d), fontsize=9, fontweight="bold", ha="center", va="center", zorder=9,
-                  bbox=dict(boxstyle="circle,pad=0.15", facecolor=light, edgecolor="k", lw=0.6))
     left.add_patch(Circle((0, 0), 2, fill=False, ls="--", color="k", lw=1.2, zorder=7))
     labels_at = []  # (ellipse rim, label place): each label in the empty band along the top or bottom edge
     for i in range(n_clouds):
@@ -313,14 +286,9 @@ def plot_mean_clouds(mu, log_var, labels, n_points=1000, n_clouds=3, figsize=(5.
                       arrowprops=dict(arrowstyle="-", color="k", lw=0.9),
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="k", lw=0.8))
     names = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive", "cyan")  # tab10's colours
-    coloured = ("coloured by digit (key: the circles)" if highlight is None
+    coloured = ("coloured by digit" if highlight is None
                 else ", ".join(f"{d}s {names[d]}" for d in highlight) + ", other digits grey")
     left.plot([], [], "o", ms=4, color="#999999", alpha=0.6, lw=0, label=f"means μ of {n_points:,} test images: {coloured}")
-    left.plot([], [], "o", ms=9, color="#bbbbbb", mec="k", lw=0,
-              label=f"a numbered circle: that digit's average μ over all {len(mu):,} test images")
-    if moved:
-        left.plot([], [], "-o", ms=4, color="k", lw=0.9,
-                  label="a black dot: where that average lies, if its circle was moved aside")
     left.plot([], [], color="k", ls="--", lw=1.2, label="N(0, I): 2σ circle, which holds 86 % of prior draws in any plane")
     left.plot([], [], color="k", lw=2.2, label=f"q(z | x) of test images 1–{n_clouds}: 2σ ellipses")
     left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.11), frameon=False)
