@@ -119,7 +119,8 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
         z, x, prior, likelihood = "$z_n$", "$x_n$", "$p(z_n) = \\mathcal{N}(0, I)$", "$p(x_n\\mid z_n;\\theta)$"
     else:
         z, x, prior, likelihood = "$z$", "$x$", "$p(z) = \\mathcal{N}(0, I)$", "$p_\\theta(x\\mid z)$"
-    ax.add_patch(Rectangle((0.25, 0.15), 3.0, 2.7, fill=False, ec="#333333", lw=1.2))
+    width = 3.4 if indexed else 3.0  # room for the longer label p(z_n) = N(0, I)
+    ax.add_patch(Rectangle((0.25, 0.15), width, 2.7, fill=False, ec="#333333", lw=1.2))
     ax.text(3.15, 0.25, "n = 1, 2, …" if indexed else "N images", ha="right", va="bottom", fontsize=10)
     ax.add_patch(Circle((1.4, 2.2), 0.38, fc="white", ec="#333333", lw=1.5))
     ax.text(1.4, 2.2, z, ha="center", va="center", fontsize=14)
