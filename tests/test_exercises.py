@@ -164,3 +164,13 @@ def test_prediction_verdicts(lesson, ex):
     for wrong, why in ex.mistakes.items():
         result = ex.check(wrong, verbose=False)
         assert result.status == "incorrect" and why in result.message
+
+
+def test_on_paper_exercise_points_to_its_solution(capsys):
+    from vae_helpers.exercises import lesson07
+
+    lesson07.shift_and_rescale.hint(1)
+    assert "worked on paper" in capsys.readouterr().out
+    lesson07.shift_and_rescale.solution()
+    out = capsys.readouterr().out
+    assert "def shift_and_rescale" in out and "1/2 (S_j - 1 - log S_j)" in out

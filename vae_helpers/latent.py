@@ -372,7 +372,7 @@ def print_surgery(split: dict, elbo: dict, n: int) -> None:
     has the row, then KL term = I(x; z) + KL(q_N ‖ p) from ``split`` (``elbo_surgery``'s dicts), in nats per image."""
     width = max(9, *(len(name) for name in split))
     print(f"the first N = {n} test images, log N = {math.log(n):.2f} nats; all in nats per image")
-    print(f"{'':>{width}} | {'ELBO':>7} = -({'recon':>6} + {'KL term':>7}) | {'KL term':>7} = {'I(x;z)':>6} + {'KL(q_N||p)':>10}")
+    print(f"{'':>{width}} | {'ELBO':>7} = -({'recon':>6} + {'KL term':>7}) | {'KL term':>7} = {'I(n;z)':>6} + {'KL(q_N||p)':>10}")
     for name, r in split.items():
         h = elbo.get(name)
         left = f"{h['elbo']:>7.1f} = -({h['recon']:>6.1f} + {h['kl']:>7.2f})" if h else f"{'(no decoder)':>29}"
@@ -435,7 +435,7 @@ def log_ratio_figure(panels: dict, xlabel: str, zero_label: str = "0: the two de
                 note = f"← {named or 'no draws'} below {xmin:g}, not drawn"
             ax.text(0.005, 0.3 if tidy else 0.03, note, transform=ax.transAxes, fontsize=9)
         ax.axvline(0, color="black", linewidth=1, label=zero_label)
-        ax.set(ylabel="draws per bin", title=title)
+        ax.set(ylabel="count per bin", title=title)  # prior draws and held-out codes alike
         ax.legend(fontsize=10, loc="upper left", **({"bbox_to_anchor": (1.01, 1.0)} if tidy else {}))
     axes[-1].set_xlabel(xlabel)
     if xmin is not None:

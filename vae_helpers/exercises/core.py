@@ -349,6 +349,23 @@ def comment_blocks(source: str) -> list[tuple[int, int, int, bool, str]]:
     return [tuple(block) for block in blocks]
 
 
+class OnPaper(_Hints):
+    """An exercise worked on paper: nothing to check; staged hints, if any, and the reference answer."""
+
+    def __init__(self, name: str, lesson: str, hints: Sequence[str] = ()) -> None:
+        self.name = self.solution_name = name
+        self.lesson = lesson
+        self.hints = tuple(hints)
+
+    def hint(self, n: int = 1) -> None:
+        """Print hint ``n``; without hints, say how to check the derivation."""
+        if self.hints:
+            super().hint(n)
+        else:
+            print(_("{name} is worked on paper: write your derivation down, then compare it with {name}.solution().",
+                    name=self.name))
+
+
 class Exercise(_Hints):
     """Write a function; ``check(fn)`` runs it next to ``reference`` on every case.
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch.distributions import Normal
 
-from .core import Case, Exercise, Mistake, Prediction
+from .core import Case, Exercise, Mistake, OnPaper, Prediction
 
 LESSON = "lesson07"
 
@@ -213,6 +213,11 @@ moment_matched_kl = Exercise(
     ],
     rtol=1e-6, atol=1e-9)
 
+# --------------------------------------------------------------------------- exercise 3, on paper
+
+
+shift_and_rescale = OnPaper("shift_and_rescale", LESSON)
+
 # --------------------------------------------------------------------------- 3. predict: the midpoint's length
 
 #: the options of the prediction, and the length each stands for
@@ -249,4 +254,4 @@ midpoint_length = Prediction(
               "b": "that is the length of a single draw; averaging two independent draws halves every variance.",
               "d": "halving the length would mean halving the standard deviation; averaging halves the variance."})
 
-__all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl"]
+__all__ = ["MIDPOINT_CHOICES", "aggregate_log_density", "midpoint_length", "moment_matched_kl", "shift_and_rescale"]
