@@ -1227,8 +1227,11 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         shown = f"{label} ({reference_label}: {reference[label]:+.2f})" if label in reference else label
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=shown)
-        if label in reference:
+        if label in reference:  # the value written beside its marker: on the shared y range the markers sit near 0
             ax_r.plot([n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
+            ax_r.annotate(f"{reference[label]:+.2f}".replace("-", "−"), (n_ref, reference[label]),
+                          xytext=(0, -11 if n_ref % 2 == 0 else 11), textcoords="offset points", ha="center",
+                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=8, color=colour)
             n_ref += 1
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
@@ -1326,16 +1329,15 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
         for name in names:
             if name != first:
                 style = dict(histtype="stepfilled", lw=0, alpha=0.55)
-            elif ax is axes[1]:  # in the zoom its few draws as solid bars in front of the others
+            else:  # in both panels as solid bars in front of the others, so that its few draws stand out
                 style = dict(histtype="stepfilled", lw=0, alpha=1.0, zorder=3)
-            else:
-                style = dict(histtype="step", lw=1.8, alpha=1.0)
             ax.hist(log_w[name].cpu().numpy(), bins=n_bins, range=(lo, hi), color=colors[name],
                     label=f"{name}: log p̂(x) = {log_mean[name]:.1f}", **style)
             if ax is axes[1]:  # dashed log p̂(x) lines in the zoom only, where they have room
                 ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
-        if underflow is not None:
-            ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":")
+        if underflow is not None:  # labelled in the left panel's legend and beside the line in the zoom
+            ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":",
+                       label=underflow_label.replace("\n", " ") if ax is axes[0] else None)
         ax.set_xlim(lo - (left_margin - 5.0 if ax is axes[0] else 0.0), hi)
         ax.set_yscale("log")
         ax.set_xlabel("log w, nats")

@@ -133,7 +133,7 @@ encoder_signal_as_k_grows = Prediction(
 def reference_test_images_needed(a, b, target_se):
     """The fewest test images N whose paired standard error std(a − b)/√N is ≤ target_se.
 
-    std and var are the sample versions (divided by N − 1, torch's default), as in section 7.
+    std and var are the sample versions (divided by N − 1, torch's default), as in section 8.
     """
     return math.ceil((a - b).var().item() / target_se**2)
 
@@ -154,7 +154,7 @@ test_images_needed = Exercise(
     reference_test_images_needed,
     _pilot_cases,
     hints=[
-        "Section 7's paired standard error of N images is std(d)/√N, with d = a − b per image. The "
+        "Section 8's paired standard error of N images is std(d)/√N, with d = a − b per image. The "
         "pilot run tells you std(d); the target says how large std(d)/√N may be.",
         "Whose spread: of a, of b, or of the per-image differences a − b? Both models see the same "
         "images. Then solve the inequality for N: square both sides.",
@@ -178,8 +178,8 @@ test_images_needed = Exercise(
                 "the standard error falls like 1/√N, so N grows with the square: halving the "
                 "error takes four times the images.",
                 lambda a, b, t: math.ceil((a - b).std().item() / t), hint=2),
-        Mistake("the population variance (divided by N) where section 7 uses the sample variance",
-                "section 7's std, like torch's std and var by default, divides by N − 1 (the unbiased "
+        Mistake("the population variance (divided by N) where section 8 uses the sample variance",
+                "section 8's std, like torch's std and var by default, divides by N − 1 (the unbiased "
                 "sample variance); np.var and var(unbiased=False) divide by N and give a few images too few.",
                 lambda a, b, t: math.ceil((a - b).var(unbiased=False).item() / t**2)),
         Mistake("rounded down",
