@@ -573,21 +573,22 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
 def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, trained model") -> None:
     """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
     encoder's weights) of the pathwise gradient (1 by definition), of the score function with the per-image
-    oracle b*, with each image's own mean as b and with one constant b (if ``ratio`` has them), and with no baseline (if it has it), each over the pathwise one. ``ratio`` is
+    oracle b*, with each image's own mean as b and with one constant b (if ``ratio`` has them), and with no baseline (if it has it), each over the pathwise one.
+    Hatched bars are baselines a training run cannot have (oracles and the leave-one-out best case). ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
 
     rows = (("pathwise", 1.0, "tab:blue"),
             ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green"),
-            ("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple"))
+            ("score, mean of $f$ as one $b$ (best case)", ratio["score, constant b"], "tab:purple"))
     if "score, b = E[f]" in ratio:
         rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
     if "score, no baseline" in ratio:
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
     for k, (label, value, color) in enumerate(rows):
-        ax.barh(k, value, color=color, height=0.6, hatch="//" if "oracle" in label else None, edgecolor="white")
+        ax.barh(k, value, color=color, height=0.6, hatch="//" if label.endswith(")") else None, edgecolor="white")
         text = f"≈{float(f'{value:.3g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # three significant figures
         ax.text(value * 1.15, k, text, va="center", fontsize=10)
     ax.set_xscale("log")
