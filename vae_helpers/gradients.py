@@ -192,8 +192,9 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
     REINFORCE does not have: leave-one-out means over the other S - 1 draws of the same image,
     ``b = E[f_x]``, and the optimal constant ``b* = E[f s^2] / E[s^2]`` separately for each of q's
     parameters (mu_k and log sigma_k^2 of each image). Computed in float64 on a copy of ``model``.
-    If ``baseline`` is a number, a sixth entry, ``"score, given b"``, uses that fixed constant as b (for
-    example the running mean that a training run used at these weights).
+    A sixth entry, ``"score, best constant b"``, uses the one constant b that minimises this total variance
+    (fitted on all the draws). If ``baseline`` is a number, a seventh entry, ``"score, given b"``, uses that
+    fixed constant as b (for example the running mean that a training run used at these weights).
 
     By the chain rule each estimate is ``J_x^T u`` summed over images, with ``J_x`` the Jacobian of the
     encoder's outputs (mu, log sigma^2) for image x ([2 z_dim, n_weights]) and ``u`` the per-draw
@@ -210,20 +211,24 @@ def encoder_gradient_variances(model: torch.nn.Module, x: torch.Tensor, eps: tor
     f = f.detach()[..., None]
     s = torch.cat([eps / sigma, (eps**2 - 1) / 2], dim=-1)  # scores for mu and log sigma^2, [S, N, 2 z_dim]
     everyone_else = (f.sum() - f) / (f.numel() - 1)  # one number for the whole data set, as a running mean gives
+    outputs = torch.cat([mu, log_var], dim=-1)  # [N, 2 z_dim]
+    eye = torch.eye(outputs.numel(), dtype=outputs.dtype).view(-1, *outputs.shape)
+    jac = torch.autograd.grad(outputs, encoder_parameters(model), grad_outputs=eye, is_grads_batched=True)
+    jac = torch.cat([j.flatten(1) for j in jac], dim=1).view(*outputs.shape, -1)  # [N, 2 z_dim, n_weights]
+    gram = jac @ jac.transpose(1, 2)  # J J^T, [N, 2 z_dim, 2 z_dim]
+    fs, s_c = f * s - (f * s).mean(dim=0), s - s.mean(dim=0)  # centred over the draws
+    # the total variance is quadratic in one shared b; its minimum (in-sample, over all draws):
+    best_b = (torch.einsum("sni,snj->nij", fs, s_c) * gram).sum() / (torch.einsum("sni,snj->nij", s_c, s_c) * gram).sum()
     u = {
         "pathwise": torch.cat([df_dz, df_dz * sigma * eps / 2], dim=-1),
         "score, no baseline": f * s,
         "score, constant b": (f - everyone_else) * s,
         "score, b = E[f]": (f - _leave_one_out_mean(f)) * s,
         "score, best b*": (f - _leave_one_out_mean(f * s**2) / _leave_one_out_mean(s**2)) * s,
+        "score, best constant b": (f - best_b) * s,
     }
     if baseline is not None:
         u["score, given b"] = (f - baseline) * s
-    outputs = torch.cat([mu, log_var], dim=-1)  # [N, 2 z_dim]
-    eye = torch.eye(outputs.numel(), dtype=outputs.dtype).view(-1, *outputs.shape)
-    jac = torch.autograd.grad(outputs, encoder_parameters(model), grad_outputs=eye, is_grads_batched=True)
-    jac = torch.cat([j.flatten(1) for j in jac], dim=1).view(*outputs.shape, -1)  # [N, 2 z_dim, n_weights]
-    gram = jac @ jac.transpose(1, 2)  # J J^T, [N, 2 z_dim, 2 z_dim]
     total = {}
     for name, per_draw in u.items():
         centred = per_draw - per_draw.mean(dim=0)
@@ -574,31 +579,36 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
     encoder's weights) of the pathwise gradient (1 by definition), of the score function with the per-image
     oracle b*, with each image's own mean as b and with one constant b (if ``ratio`` has them), and with no baseline (if it has it), each over the pathwise one.
-    Hatched bars are baselines a training run cannot have (oracles and the leave-one-out best case). ``ratio`` is
+    Hatched bars (explained in a legend) are baselines a training run does not have: the oracles and the mean of f
+    over the other draws of the same images. ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
 
-    rows = (("pathwise", 1.0, "tab:blue"),
-            ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green"),
-            ("score, mean of $f$ as one $b$ (best case)", ratio["score, constant b"], "tab:purple"))
+    from matplotlib.patches import Patch
+
+    rows = (("pathwise", 1.0, "tab:blue", False),
+            ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green", True),
+            ("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple", True))
     if "score, b = E[f]" in ratio:
-        rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange"),) + rows[2:]
+        rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange", True),) + rows[2:]
     if "score, no baseline" in ratio:
-        rows += (("score, no baseline", ratio["score, no baseline"], "tab:red"),)
+        rows += (("score, no baseline", ratio["score, no baseline"], "tab:red", False),)
     fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
-    for k, (label, value, color) in enumerate(rows):
-        ax.barh(k, value, color=color, height=0.6, hatch="//" if label.endswith(")") else None, edgecolor="white")
+    for k, (label, value, color, hatched) in enumerate(rows):
+        ax.barh(k, value, color=color, height=0.6, hatch="//" if hatched else None, edgecolor="white")
         text = f"≈{float(f'{value:.3g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # three significant figures
         ax.text(value * 1.15, k, text, va="center", fontsize=10)
     ax.set_xscale("log")
-    top = max(value for _, value, _ in rows)
+    top = max(value for _, value, _, _ in rows)
     ticks = [10**e for e in range(0, 8) if 10**e <= top * 10]
     ax.set_xticks(ticks, labels=[f"{t:,}" for t in ticks])
     ax.minorticks_off()
     ax.set_xlim(0.8, top * 6)
-    ax.set_yticks(range(len(rows)), labels=[label for label, _, _ in rows], fontsize=10)
+    ax.set_yticks(range(len(rows)), labels=[label for label, *_ in rows], fontsize=10)
     ax.invert_yaxis()
+    ax.legend(handles=[Patch(facecolor="grey", edgecolor="white", hatch="//", label="hatched: a baseline that a\ntraining run does not have")],
+              loc="upper right", fontsize=10, handlelength=2.5, handleheight=1.2)
     ax.set(xlabel="variance ÷ pathwise variance (log scale)", title=title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
