@@ -40,8 +40,8 @@ if spread > 1.15:
     V['spread_en'] = f"differ by up to {pct} %: on this busy machine the median moves from one minute to the next"
     V['spread_zh'] = f"相差多达 {pct}%：在这台繁忙的机器上，中位数一分钟和下一分钟就不一样"
 else:
-    V['spread_en'] = f"differ by at most {pct} %"
-    V['spread_zh'] = f"相差不超过 {pct}%"
+    V['spread_en'] = f"differ by about {pct} %"
+    V['spread_zh'] = f"相差约 {pct}%"
 # section 4: how much runs below the roofs
 op = f('over_pct')
 V['over_words_en'] = 'about half' if 43 <= op <= 57 else f"{Q['over_pct']} %"
@@ -104,18 +104,19 @@ tcb_zh = (f"，另有 {Q['tcb']} 个 `ToCopyBackward0` 节点把梯度转换回 
 if Q['native_bf16']:
     gain = f('s5_step') / f('bf_ms')
     save, grow = f('mm_fit') - f('mm_bf'), f('oo_bf') - f('oo_fit')
+    d_adam = f('ad_bf') - f('ad_fit')  # autocast leaves Adam in float32: its change is the profile's noise
     V['bf_row_en'] = (f"\n| `fit`'s step → bfloat16 (autocast) | {Q['s5_step']} → {Q['bf_ms']} | {sv(f('s5_step') - f('bf_ms'))} "
-                      f"| products {sg(-save)}, other ops {sg(grow)} ms (the casts) |")
+                      f"| products {sg(-save)}, other ops {sg(grow)} (the casts), Adam {sg(d_adam)} ms |")
     V['bf_row_zh'] = (f"\n| `fit` 的训练步 → bfloat16（autocast） | {Q['s5_step']} → {Q['bf_ms']} | {sv(f('s5_step') - f('bf_ms'))} "
-                      f"| 矩阵乘法 {sg(-save)}，其他运算 {sg(grow)} ms（类型转换） |")
-    cheap = grow > 0.5 * save
+                      f"| 矩阵乘法 {sg(-save)}，其他运算 {sg(grow)}（类型转换），Adam {sg(d_adam)} ms |")
+    share = round(100 * grow / save) if save > 0 else None
     V['bf16_en'] = (("Autocast to bfloat16 gains little here" if gain < 1.05 else
                      f"Autocast to bfloat16 makes the step {gain:.2f}× as fast here")
-                    + (": on products this small, the casts cost about what bfloat16 saves." if cheap else ".")
+                    + (f": the casts take back about {share} % of what bfloat16 saves on the products." if share and share > 0 else ".")
                     + f" `aten::_to_copy` grows from {Q['cp_a']} to {Q['cp_b']} calls per step.")
     V['bf16_zh'] = (("用 bfloat16 的 autocast 在这里几乎没有带来加速" if gain < 1.05 else
                      f"用 bfloat16 的 autocast 在这里让训练步快了 {gain:.2f}×")
-                    + ("：在这么小的矩阵乘法上，类型转换的代价差不多抵消了 bfloat16 省下的时间。" if cheap else "。")
+                    + (f"：类型转换又吃掉了 bfloat16 在矩阵乘法上省下的时间的约 {share}%。" if share and share > 0 else "。")
                     + f"`aten::_to_copy` 从每步 {Q['cp_a']} 次调用增加到 {Q['cp_b']} 次。")
     if f('tcb') > 0 and abs(f('ops_bf') - f('ops_fit') - f('tcb')) < 0.5 and f('cp_lin') > 0:
         V['bf16_en'] += (f" The profile's {Q['tcb']} extra operations are the backward pass's casts (`ToCopyBackward0` "
@@ -144,6 +145,14 @@ V['man_en'] = f"{ {2: 'two', 3: 'three', 4: 'four'}[len(man_en)]} things at once
 V['man_zh'] = f"{ {2: '两', 3: '三', 4: '四'}[len(man_zh)]}处：" + '、'.join(man_zh[:-1]) + '，以及' + man_zh[-1]
 mms = [f('mm_tut'), f('mm_tf'), f('mm_fit')]
 V['mm_spread'] = f"{max(mms) - min(mms):.2f}"
+d_ad = abs(f('ad_bf') - f('ad_fit')) if Q['native_bf16'] else 0.0
+if d_ad > max(mms) - min(mms):
+    V['adam_noise_en'] = (f" Adam's kernel, which autocast leaves in float32, moves by {d_ad:.2f} ms between `fit`'s step "
+                          f"and its bfloat16 rung: read gaps below about {d_ad:.1f} ms as noise.")
+    V['adam_noise_zh'] = (f"autocast 并不改变 Adam 的 float32 计算，它的核函数在 `fit` 的训练步和 bfloat16 那一级之间却变了 "
+                          f"{d_ad:.2f} ms：低于约 {d_ad:.1f} ms 的差别都应看作噪声。")
+else:
+    V['adam_noise_en'] = V['adam_noise_zh'] = ""
 if Q['native_bf16'] and Q['precision'] == 'bf16' and f('oo_man') < f('oo_bf'):
     like = abs(f('mm_man') - f('mm_bf')) < max(mms) - min(mms)
     flat = f('oo_man') <= f('oo_fit')
@@ -166,9 +175,14 @@ V['loss_row_en'] = "; ".join((["within the spread of `fit`'s own medians"] if no
                              + ([f"{d_ops} more operations"] if d_ops > 0 else [f"{-d_ops} fewer operations"] if d_ops < 0 else []))
 V['loss_row_zh'] = "；".join((["在 `fit` 自身各中位数的波动范围之内"] if noise else [])
                              + ([f"运算多了 {d_ops} 个"] if d_ops > 0 else [f"运算少了 {-d_ops} 个"] if d_ops < 0 else []))
-if Q.get('iqr_tut') and f('iqr_tut') >= 0.1 * f('s5_tut'):
-    V['ref_en'] = f" The reference is noisy too (IQR {Q['iqr_tut']} of its {Q['s5_tut']} ms), and every ratio divides by it."
-    V['ref_zh'] = f"基准本身也有噪声（它的 {Q['s5_tut']} ms 中 IQR 为 {Q['iqr_tut']}），而每个比值都要除以它。"
+if abs(f('tut_ms') / f('s5_tut') - 1) > max(0.05, spread - 1):
+    V['ref_en'] = (f" The original tutorial's step is the noisiest contender: {Q['tut_ms']} ms in section 4, {Q['s5_tut']} ms here "
+                   f"(IQR {Q['iqr_tut']} ms), and every ratio divides by it.")
+    V['ref_zh'] = (f"原教程的训练步是噪声最大的竞争者：第 4 节中为 {Q['tut_ms']} ms，这里为 {Q['s5_tut']} ms（IQR {Q['iqr_tut']} ms），"
+                   "而每个比值都要除以它。")
+elif Q.get('iqr_tut') and f('iqr_tut') >= 0.1 * f('s5_tut'):
+    V['ref_en'] = f" The reference is noisy too (IQR {Q['iqr_tut']} ms of its {Q['s5_tut']} ms), and every ratio divides by it."
+    V['ref_zh'] = f"基准本身也有噪声（它的 {Q['s5_tut']} ms 中 IQR 为 {Q['iqr_tut']} ms），而每个比值都要除以它。"
 else:
     V['ref_en'] = V['ref_zh'] = ""
 V['compnote_en'] = " (its compiled Adam counts under Python and autograd)" if Q['can_compile'] else ""
@@ -204,8 +218,9 @@ V['pipe_x'] = f"{f('pipe_ms') / 0.5:.0f}"
 V['threads_en'] = Q['threads'].replace(' threads', '-thread').replace(' thread', '-thread')
 if Q['native_bf16']:
     _save, _grow = f('mm_fit') - f('mm_bf'), f('oo_bf') - f('oo_fit')
-    V['bf_sum_en'] = ("cost about what bfloat16 saved" if _grow > 0.5 * _save else "cost less than bfloat16 saved")
-    V['bf_sum_zh'] = ("类型转换的代价差不多抵消了 bfloat16 省下的时间" if _grow > 0.5 * _save else "类型转换的代价小于 bfloat16 省下的时间")
+    _share = round(100 * _grow / _save) if _save > 0 else 0
+    V['bf_sum_en'] = (f"took back about {_share} % of what bfloat16 saved" if _share > 0 else "cost less than bfloat16 saved")
+    V['bf_sum_zh'] = (f"类型转换吃掉了 bfloat16 省下的时间的约 {_share}%" if _share > 0 else "类型转换的代价小于 bfloat16 省下的时间")
 else:
     V['bf_sum_en'] = "were not measured, as this CPU has no native bfloat16"
     V['bf_sum_zh'] = "没有测量，因为这颗 CPU 不原生支持 bfloat16"
@@ -242,7 +257,7 @@ The second figure adds it up. Of the step's {s4_step} ms, {over} ms ({over_words
 Only part of that is **overhead** in He's sense: a cost per operation that does not grow with the batch.
 A one-element `add_`, timed from Python, takes {per_op_us} µs; {ops} of them plus the {ms_bk} ms of Python and
 autograd make {fixed_ms} ms, an upper bound, since part of the `add_`'s Python cost is already in those
-{ms_bk} ms. So at least {rest_ms} ms is kernels below their roof: the element-wise operators, the skinny
+{ms_bk} ms. So roughly {rest_ms} ms is kernels below their roof: the element-wise operators, the skinny
 backward and head products, and Adam.
 
 The profiler overstates the small operations, so these splits are uncertain by tens of per cent, and the
@@ -261,7 +276,7 @@ each rung with the step it changes; its last column reads the profile above.
 | `fit`'s step → hand-written step | {s5_step} → {man_ms} | {sv_man} | products {dmm_man}, Adam and Python {dap_man}, other ops {doo_man} ms |
 
 The profile's column is coarse: the three float32 steps run the same products, yet it gives them {mm_tut},
-{mm_tf} and {mm_fit} ms, so gaps there below about {mm_spread} ms mean nothing.{ref_en} `fit`'s own medians in
+{mm_tf} and {mm_fit} ms, so gaps there below about {mm_spread} ms mean nothing.{adam_noise_en}{ref_en} `fit`'s own medians in
 sections 2, 4 and 5 ({s2_step}, {s4_step} and {s5_step} ms) {spread_en}.
 
 {bf16_en}
@@ -282,8 +297,8 @@ attack. The original tutorial's input pipeline stays on the CPU: in section 1 it
   synchronization, median and IQR; pass `num_threads`), contenders alternating in one session, then
   `torch.profiler` for what the time is spent on.
 - `fit`'s speed-up over the original tutorial comes from two places: the input pipeline ({r1}× from feeding
-  the same loop from memory, section 1) and a shorter step ({f}× as fast as the tutorial's, mostly from fused
-  Adam: {r_tf}×, section 5). `fit`'s hand-written step reaches {r3}× end to end on this
+  the same loop from memory, section 1) and a shorter step ({r21}× end to end in section 1, so {r1} × {r21} ≈ {r2}×;
+  {f}× timed alone in section 5, where fused Adam by itself gives {r_tf}×). `fit`'s hand-written step reaches {r3}× end to end on this
   {threads_en} Xeon.
 - Place each kind of work on the measured roofline: FLOPs over bytes says which roof limits it. Time below
   the roof is partly overhead proper (a cost per operation, the same at any batch) and partly kernels slower
@@ -297,11 +312,11 @@ ZH = {
 "On the machine that ran this notebook (": "在运行本笔记本的机器上（{cpu_zh}，用 {threads_zh}计时），同一个循环改为从内存取数据后快了 {r1}×：原教程至少 {share}% 的时间花在构造小批量上，而不是训练上。对每个轮次的每张图像，那条输入管道都要构造一张 PIL 图像，再把它转换回张量，然后在 Python 中把 128 张堆叠起来。内存中的输入管道只付一次这个代价。\n\n`fit` 更进一步：默认设置下 {r2}×，用手写的训练步时 {r3}×。围着循环掐秒表只能看出 `fit` 更快，看不出为什么；下面几节深入训练步内部。",
 "`fit`'s step of 128 images has a median of": "`fit` 处理 128 张图像的一个训练步，在 {blocks} 个块上的中位数是 {s2_step} ms，IQR 为 {iqr} ms：{scatter_zh}。所以下面的每个比较都把各个竞争者放在同一次交替计时中，它们一轮接一轮地轮流运行：负载对它们的拖慢是一样的。",
 "The matrix products (`aten::addmm`": "矩阵乘法（前向传播中的 `aten::addmm`、反向传播中的 `aten::mm`）占 self 时间的 {p}%，Adam 的融合核函数（`aten::_fused_adam_`）占 {a}%。其他运算占 {e}%：偏置梯度的求和、复制，以及损失、重参数化和 ReLU 的逐元素运算。最后的 {w}% 是 Python 和 autograd 的记录工作，其中包括 `Optimizer.step` 自身的 Python 代码。\n\n一个训练步发起 {ops} 个运算，其中一些是视图（转置、detach），不移动数据，却仍要付一次分派的代价。性能分析的总时间是每步 {prof_ms} ms，{prof_zh}",
-"Here the product ran at": "这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms。这是一个上界，因为 `add_` 的一部分 Python 代价已经算在那 {ms_bk} ms 里了。所以至少有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器高估了小运算，所以这些划分有几十个百分点的不确定性，屋顶之下的 {over_pct}% 是一个上界。融合同时对付这两部分：更少的遍历，更少的运算。{tut_para_zh}",
+"Here the product ran at": "这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms。这是一个上界，因为 `add_` 的一部分 Python 代价已经算在那 {ms_bk} ms 里了。所以大约有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器高估了小运算，所以这些划分有几十个百分点的不确定性，屋顶之下的 {over_pct}% 是一个上界。融合同时对付这两部分：更少的遍历，更少的运算。{tut_para_zh}",
 "The loss moves by": "在未经训练的模型上、在它的第一步，损失只相对变化了 {rel}，梯度只变化了其范数的 {gdiff}%。现在来看阶梯：原教程的训练步、换用融合版 Adam 的同一个训练步、`fit` 的训练步和{n_var_zh}，在同一次交替计时中测量。各级并不累加；每一级作为一个整体来衡量。随后是其中{n_prof_zh}个的性能分析，做法与第 3 节相同。",
-"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}。{r21_zh}下表把每一级与它所改动的训练步相比；最后一栏取自上面的性能分析。\n\n| 改变了什么 | 每步 ms | 省下（ms） | 性能分析显示在哪里 |\n|:--|:--|--:|:--|\n| 原教程的训练步 → 融合版 Adam | {s5_tut} → {ms_tf} | {sv_fa} | 其他运算 {oo_tut} → {oo_tf} ms；运算数 {ops_tut} → {ops_tf} |\n| → 基于对数几率的损失（`fit` 的训练步） | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_zh} |{bf_row_zh}{c_row_zh}\n| `fit` 的训练步 → 手写的训练步 | {s5_step} → {man_ms} | {sv_man} | 矩阵乘法 {dmm_man}，Adam 和 Python {dap_man}，其他运算 {doo_man} ms |\n\n性能分析这一栏是粗略的：三个 float32 训练步运行同样的矩阵乘法，它却给出 {mm_tut}、{mm_tf} 和 {mm_fit} ms，所以这一栏中小于约 {mm_spread} ms 的差距没有意义。{ref_zh}`fit` 自己在第 2、4、5 节的中位数（{s2_step}、{s4_step} 和 {s5_step} ms）{spread_zh}。\n\n{bf16_zh}\n\n手写的训练步同时改变了{man_zh}，所以它这一行并不能单独衡量反向传播。它运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
+"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}。{r21_zh}下表把每一级与它所改动的训练步相比；最后一栏取自上面的性能分析。\n\n| 改变了什么 | 每步 ms | 省下（ms） | 性能分析显示在哪里 |\n|:--|:--|--:|:--|\n| 原教程的训练步 → 融合版 Adam | {s5_tut} → {ms_tf} | {sv_fa} | 其他运算 {oo_tut} → {oo_tf} ms；运算数 {ops_tut} → {ops_tf} |\n| → 基于对数几率的损失（`fit` 的训练步） | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_zh} |{bf_row_zh}{c_row_zh}\n| `fit` 的训练步 → 手写的训练步 | {s5_step} → {man_ms} | {sv_man} | 矩阵乘法 {dmm_man}，Adam 和 Python {dap_man}，其他运算 {doo_man} ms |\n\n性能分析这一栏是粗略的：三个 float32 训练步运行同样的矩阵乘法，它却给出 {mm_tut}、{mm_tf} 和 {mm_fit} ms，所以这一栏中小于约 {mm_spread} ms 的差距没有意义。{adam_noise_zh}{ref_zh}`fit` 自己在第 2、4、5 节的中位数（{s2_step}、{s4_step} 和 {s5_step} ms）{spread_zh}。\n\n{bf16_zh}\n\n手写的训练步同时改变了{man_zh}，所以它这一行并不能单独衡量反向传播。它运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
 "## 6 · What changes on a GPU": "## 6 · GPU 上有什么不同\n\n本笔记本保存的运行没有 GPU，上面的单元格也没有在 GPU 上运行过（性能分析的分组是按 CPU 上的运算写的），所以这一节是预测，而不是测量。以约 60 TFLOP/s（float32，当前数据中心 GPU 的一个整数估计）的速度，训练步中 {gflop} GFLOP 的矩阵乘法只需约 {gpu_us} µs。按假定的每个 5 µs 分派大约一百个运算，共需约 0.5 ms。所以训练步应当几乎全是开销，而这正是融合和 CUDA 图所对付的。原教程的输入管道仍留在 CPU 上：在第 1 节中它每个小批量花 {pipe_ms} ms（两个循环之差，按每步计），约为这样一个训练步的 {pipe_x} 倍。",
-"## Summary · 小结": "## 小结 · Summary\n\n- 优化之前先测量，并排比较，在真正要用的机器上：`torch.utils.benchmark`（预热、同步、中位数和 IQR；要传入 `num_threads`），各个竞争者在同一次计时中交替运行，然后用 `torch.profiler` 看时间花在哪里。\n- `fit` 相对原教程的加速来自两处：输入管道（同一个循环改为从内存取数据，{r1}×，第 1 节）和更短的训练步（是原教程训练步的 {f}× 快，主要来自融合版 Adam：{r_tf}×，第 5 节）。在这台 {threads_zh}的 Xeon 上，`fit` 手写的训练步端到端达到 {r3}×。\n- 把每类工作放到测得的屋顶线上：浮点运算数除以字节数，说明是哪个屋顶在限制它。屋顶之下的时间，一部分是真正的开销（每个运算的固定代价，与小批量大小无关），一部分是低于屋顶运行的核函数。这里矩阵乘法受计算限制；Adam 和逐元素运算受内存限制。\n- 输入管道的代价可能和训练步一样大：放得下时，把数据作为一个张量放在设备上。\n- 每种加速各对付其中一项：融合和手写的训练步减少遍历和运算；bfloat16 针对矩阵乘法，但 autocast 在它们周围加了类型转换：这里{bf_sum_zh}。\n- 在 GPU 上，这么小的模型预计会受开销限制：融合、编译，把训练步录制成 CUDA 图。",
+"## Summary · 小结": "## 小结 · Summary\n\n- 优化之前先测量，并排比较，在真正要用的机器上：`torch.utils.benchmark`（预热、同步、中位数和 IQR；要传入 `num_threads`），各个竞争者在同一次计时中交替运行，然后用 `torch.profiler` 看时间花在哪里。\n- `fit` 相对原教程的加速来自两处：输入管道（同一个循环改为从内存取数据，{r1}×，第 1 节）和更短的训练步（第 1 节端到端 {r21}×，所以 {r1} × {r21} ≈ {r2}×；第 5 节单独计时为 {f}×，其中融合版 Adam 单独就带来 {r_tf}×）。在这台 {threads_zh}的 Xeon 上，`fit` 手写的训练步端到端达到 {r3}×。\n- 把每类工作放到测得的屋顶线上：浮点运算数除以字节数，说明是哪个屋顶在限制它。屋顶之下的时间，一部分是真正的开销（每个运算的固定代价，与小批量大小无关），一部分是低于屋顶运行的核函数。这里矩阵乘法受计算限制；Adam 和逐元素运算受内存限制。\n- 输入管道的代价可能和训练步一样大：放得下时，把数据作为一个张量放在设备上。\n- 每种加速各对付其中一项：融合和手写的训练步减少遍历和运算；bfloat16 针对矩阵乘法，但 autocast 在它们周围加了类型转换：这里{bf_sum_zh}。\n- 在 GPU 上，这么小的模型预计会受开销限制：融合、编译，把训练步录制成 CUDA 图。",
 }
 
 nb = nbformat.read(P, as_version=4)
