@@ -782,64 +782,46 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
     return fig, axes
 
 
-def plot_one_sample_kl_grads(grads: dict, closed: dict, bins: int = 120, floor: bool = True,
-                             zoom: tuple[float, float] | None = None):
-    """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (right, log density scale, so that its
+def plot_one_sample_kl_grads(grads: dict, closed: dict, zoom: tuple[float, float], bins: int = 120):
+    """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (middle, log density scale, so that its
     floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
-    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour. The first histogram is filled, the others outlined, so that
-    every tail shows. Each histogram's legend entry, below its panel, gives its mean and standard deviation, and on
-    the right, if ``floor``, its floor −½ − μ²/8. With ``zoom`` = (lo, hi), a third panel shows the d/dlog σ²
-    histograms on [lo, hi] on a linear scale, each sharp left edge (its smallest value) marked and labelled, and one
-    short legend under the whole figure replaces the statistics (print them beside it), with shorter titles.
-    Returns (fig, axes)."""
-    if zoom is not None:
-        fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.3), gridspec_kw={"width_ratios": [1, 1, 0.7]})
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.9))
+    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour. The
+    first histogram is filled, the others outlined, so that every tail shows. A third panel shows the d/dlog σ²
+    histograms on ``zoom`` = (lo, hi) on a linear scale, each sharp left edge (its smallest value) marked and
+    labelled; one short legend sits under the whole figure (print the statistics beside it). Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.3), gridspec_kw={"width_ratios": [1, 1, 0.7]})
     colors = ["tab:red", "tab:blue", "tab:green"]
-    for k, (ax, name, lim) in enumerate(zip(axes, (r"$\mu$", r"$\log\sigma^2$"), ((-4.5, 4.5), (-1.0, 4.0)))):
+    for k, (ax, lim) in enumerate(zip(axes, ((-4.5, 4.5), (-1.0, 4.0)))):
         top = 0.0
         for color, (where, g) in zip(colors, grads.items()):
             values = g[k].detach().double()
-            mean = f"{values.mean().item():.2f}".replace("-0.00", "0.00").replace("-", "\u2212")
-            floor_text = f", floor {-0.5 - closed[where][0] ** 2 / 8:.2f}".replace("-", "\u2212") if k == 1 and floor else ""
             style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
-            label = (f"{where}: one gradient per draw" if zoom is not None else
-                     f"{where}: one gradient per draw, mean {mean}, sd {values.std().item():.2f}{floor_text}")
-            heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style, label=label)
+            heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style,
+                                  label=f"{where}: one gradient per draw")
             top = max(top, heights.max())
-            ax.axvline(closed[where][k], color=color, lw=2, ls="--",
-                       label=(f"{where}: the closed form's gradient" if zoom is not None else
-                              f"{where}: closed form {closed[where][k]:.2f}".replace("-", "\u2212")))
+            ax.axvline(closed[where][k], color=color, lw=2, ls="--", label=f"{where}: the closed form's gradient")
         if k == 1:
             ax.set(yscale="log", ylim=(1e-3, 3 * top), ylabel="density (log scale)")
         else:
             ax.set(ylim=(0, 1.1 * top), ylabel="density")
-        clipped = (" (cut at 4)" if zoom is not None else ", tail clipped at 4") if k == 1 else ""
-        title = (f"one-sample ∂KL/∂{('μ', 'log σ²')[k]}, {len(values):,} draws" if zoom is not None else
-                 f"one-sample gradient d KL / d{name}: {len(values):,} draws")
-        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{clipped}", title=title)
-        if zoom is None:
-            ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
-    if zoom is not None:
-        ax = axes[2]
-        for color, height, (where, g) in zip(colors, (0.55, 0.8, 0.3), grads.items()):
-            values = g[1].detach().double()
-            style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
-            ax.hist(values.numpy(), bins=48, range=zoom, density=True, color=color, **style)
-            edge = values.min().item()
-            ax.plot([edge], [0], "^", color=color, ms=9, clip_on=False, zorder=5)
-            ax.annotate(f"{edge:.2f}".replace("-", "\u2212"), (edge, height), xycoords=("data", "axes fraction"),
-                        xytext=(5, 0), textcoords="offset points", ha="left", va="center", fontsize=10, color=color,
-                        zorder=5)
-        ax.set(xlim=zoom, ylabel="density", xlabel=r"gradient with respect to $\log\sigma^2$",
-               title="its sharp left edges, zoomed")
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, fontsize=10, loc="lower center", ncol=2,
-                   frameon=False, bbox_to_anchor=(0.5, 0.0))
-        fig.tight_layout(rect=(0, 0.12, 1, 1))
-    else:
-        fig.tight_layout()
+        name = (r"$\mu$", r"$\log\sigma^2$")[k]
+        ax.set(xlim=lim, xlabel=f"one draw's gradient with respect to {name}{' (cut at 4)' if k == 1 else ''}",
+               title=f"one-sample ∂KL/∂{('μ', 'log σ²')[k]}, {len(values):,} draws")
+    ax = axes[2]
+    for color, height, (where, g) in zip(colors, (0.55, 0.8, 0.3), grads.items()):
+        values = g[1].detach().double()
+        style = dict(histtype="stepfilled", alpha=0.35) if color == colors[0] else dict(histtype="step", lw=1.8)
+        ax.hist(values.numpy(), bins=48, range=zoom, density=True, color=color, **style)
+        edge = values.min().item()
+        ax.plot([edge], [0], "^", color=color, ms=9, clip_on=False, zorder=5)
+        ax.annotate(f"{edge:.2f}".replace("-", "\u2212"), (edge, height), xycoords=("data", "axes fraction"),
+                    xytext=(5, 0), textcoords="offset points", ha="left", va="center", fontsize=10, color=color,
+                    zorder=5)
+    ax.set(xlim=zoom, ylabel="density", xlabel=r"gradient with respect to $\log\sigma^2$",
+           title="its sharp left edges, zoomed")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=10, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig, axes
 
 
