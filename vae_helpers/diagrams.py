@@ -112,7 +112,7 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
     """The latent-variable model p(z) p(x|z) as a graph: z → x in a plate over the data, θ on the edge; with
     ``encoder`` also q_φ(z|x) as a dashed arc; ``indexed`` writes the nodes z_n, x_n with the plate's index;
     ``q_label_outside`` writes q_φ(z|x) left of the plate, under φ's arrow, instead of over the plate's edge;
-    ``q_label_by_arc`` writes it beside the dashed arc, inside the plate, with φ's arrow meeting the arc lower."""
+    ``q_label_by_arc`` writes it beside the dashed arc, inside the plate, with φ's arrow meeting the arc's middle."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 3.4))
     if indexed:
@@ -135,11 +135,11 @@ def graphical_model(ax=None, encoder=True, indexed=False, q_label_outside=False,
     ax.text(1.9, 2.2, prior, ha="left", va="center", fontsize=10)
     ax.text(1.62, 1.62, likelihood, ha="left", va="center", fontsize=10)
     if encoder:
-        ax.text(-0.55, 1.4 if q_label_by_arc else 1.75, "$\\phi$", ha="center", va="center", fontsize=13)
+        ax.text(-0.55, 1.52 if q_label_by_arc else 1.75, "$\\phi$", ha="center", va="center", fontsize=13)
         _arrow(ax, (1.0, 0.95), (1.0, 2.1), dashed=True, rad=-0.5)
-        if q_label_by_arc:  # φ's arrow meets the arc's lower half; the label sits in the arc's bend
-            _arrow(ax, (-0.4, 1.2), (0.8, 1.2), dashed=True)
-            ax.text(0.8, 1.58, "$q_\\phi(z\\mid x)$", ha="left", va="center", fontsize=9)
+        if q_label_by_arc:  # φ's arrow ends at the middle of the arc it parametrises; the label sits in the arc's bend
+            _arrow(ax, (-0.4, 1.52), (0.69, 1.52), dashed=True)
+            ax.text(0.8, 1.52, "$q_\\phi(z\\mid x)$", ha="left", va="center", fontsize=9)
         else:
             _arrow(ax, (-0.4, 1.55), (0.78, 1.55), dashed=True)
             if q_label_outside:
