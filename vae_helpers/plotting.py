@@ -1375,7 +1375,7 @@ def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
-           ylabel=f"weight relative to uniform (1/{n})", title=title)
+           ylabel=f"weight × {n}  (1 = uniform)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=9)  # the narrow q's heaviest draws are top right
     fig.tight_layout()
