@@ -557,11 +557,11 @@ def interpolation_figure(model, paths: list, start: torch.Tensor, end: torch.Ten
                                        figsize=(9, 5.4), fontsize=10)
 
 
-def activity_figure(stats: dict, threshold: float = 1e-2, kl_threshold: float | None = None):
+def activity_figure(stats: dict, threshold: float = 1e-2, kl_threshold: float = 0.1):
     """One marker per latent dimension: its average KL_j against its activity A_j = Var_x μ_j(x), for each model of
-    ``stats`` (name → {"kl": [d], "activity": [d]}, at most two models), with Burda et al.'s threshold dashed and,
-    if ``kl_threshold`` is given, the KL count's threshold dotted. The second model's squares are drawn over the
-    first model's smaller, lighter circles, so that both can be counted where they meet."""
+    ``stats`` (name → {"kl": [d], "activity": [d]}, at most two models), with Burda et al.'s threshold dashed and the
+    KL count's threshold ``kl_threshold`` dotted. The second model's squares are drawn over the first model's
+    smaller, lighter circles, so that both can be counted where they meet."""
     fig, ax = plt.subplots(figsize=(8, 5))
     for (name, s), color, marker, size, alpha, order in zip(stats.items(), ("tab:blue", "tab:orange"), ("o", "s"),
                                                             (30, 60), (0.55, 1.0), (2, 3)):
@@ -569,12 +569,11 @@ def activity_figure(stats: dict, threshold: float = 1e-2, kl_threshold: float | 
                    alpha=alpha, zorder=order,
                    label=f"{name}: {int((s['activity'] > threshold).sum())} units with $A_j > 10^{{-2}}$")
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
-    ax.text(0.05 if kl_threshold is None else 1.12 * kl_threshold, 0.85 * threshold,  # right of the dotted line
+    ax.text(1.12 * kl_threshold, 0.85 * threshold,  # right of the dotted line
             "$A_j = 10^{-2}$: Burda et al.'s threshold", fontsize=10, va="top")
-    if kl_threshold is not None:
-        ax.axvline(kl_threshold, color="black", linestyle=":", linewidth=1.2)
-        ax.text(1.12 * kl_threshold, 0.62, f"$\\mathrm{{KL}}_j = {kl_threshold:g}$ nats:\nthe KL count's threshold",
-                fontsize=10, va="top", transform=ax.get_xaxis_transform())
+    ax.axvline(kl_threshold, color="black", linestyle=":", linewidth=1.2)
+    ax.text(1.12 * kl_threshold, 0.62, f"$\\mathrm{{KL}}_j = {kl_threshold:g}$ nats:\nthe KL count's threshold",
+            fontsize=10, va="top", transform=ax.get_xaxis_transform())
     ax.set(xscale="log", yscale="log", xlabel="average $\\mathrm{KL}_j$ of dimension $j$, nats",
            ylabel="activity $A_j = \\mathrm{Var}_x\\,\\mu_j(x)$")
     ax.legend(fontsize=10, loc="lower right")

@@ -242,11 +242,10 @@ midpoint_length = Prediction(
     explain="a draw of N(0, I₂₀) has length close to √20 ≈ 4.47, but the midpoint (z_a + z_b)/2 of two "
     "independent draws is N(0, ½ I₂₀): its length is close to √10 ≈ 3.16 (3.12 on average, measured "
     "over 20000 pairs). The middle of a straight line between two prior draws lies well inside the sphere, off "
-    "the thin shell at radius √20 where the prior puts almost all its draws. For this lesson's question, that is "
-    "another place where q and p part: the midpoint has a higher prior density than either end, yet section 4's "
-    "second moments near 1 mean that the decoder was trained on codes of length near √20, not √10. Spherical "
-    "interpolation, which keeps the length, was proposed for this (White, 2016); between the codes of real images "
-    "it need not help, because there the trouble is that q(z) is not the prior.",
+    "the thin shell at radius √20 where the prior puts almost all its draws. Section 4's second moments near 1 give "
+    "the 20-D model's test codes a mean squared length of about 22, near the prior's 20, so a midpoint is also much "
+    "shorter than a typical code. Whether it lands in section 8's holes, the paragraph after this exercise measures. Spherical "
+    "interpolation, which keeps the length, was proposed for paths between prior draws (White, 2016).",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
     mistakes={"a": "√40 is the length of the sum z_a + z_b, whose coordinates have variance 2; the midpoint is half "
