@@ -1181,17 +1181,18 @@ def plot_bound_curves(curves: dict, *, labels: dict | None = None, n_images: int
 
 
 def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str], differences: dict,
-                           reference: dict, reference_label: str = "paper", figsize=(10, 4.0),
+                           reference: dict, reference_label: str = "paper", figsize=(10.6, 4.0),
                            score_label: str = "log p(x) estimate", reference_note: str = ""):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
     error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
-    printed in the legend ("A − B (paper: +0.29)") and drawn as hollow markers in a narrow separate
-    column labelled ``reference_label`` (``reference_note`` below it), right of the k axis.
+    printed in the legend ("A − B (paper: +0.29)") and drawn as hollow markers, each value written right of
+    its marker, in a narrow separate column on the same y scale (its tick labels repeated), labelled
+    ``reference_label`` (``reference_note`` below it), right of the k axis.
     Returns (fig, (ax_s, ax_d))."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
     has_ref = any(label in reference for label in differences)
     if has_ref:
-        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 0.8]))
+        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 1.4]))
     else:
         fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
@@ -1212,8 +1213,8 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         if label in reference:  # the value written beside its marker: on the shared y range the markers sit near 0
             ax_r.plot([n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
             ax_r.annotate(f"{reference[label]:+.2f}".replace("-", "−"), (n_ref, reference[label]),
-                          xytext=(0, -11 if n_ref % 2 == 0 else 11), textcoords="offset points", ha="center",
-                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=10, fontweight="bold", color=colour)
+                          xytext=(8, -3 if n_ref % 2 == 0 else 3), textcoords="offset points", ha="left",
+                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=11, fontweight="bold", color=colour)
             n_ref += 1
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
@@ -1228,9 +1229,9 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
         ax_d.set_ylim(lo_y, hi_y)
         ax_r.set_ylim(lo_y, hi_y)
         ax_r.axhline(0, color="grey", lw=1)
-        ax_r.set_xlim(-0.8, n_ref - 0.2)
+        ax_r.set_xlim(-0.5, n_ref + 0.6)
         ax_r.set_xticks([(n_ref - 1) / 2], [reference_label])
-        ax_r.tick_params(axis="y", labelleft=False)
+        ax_r.tick_params(axis="y", labelleft=True)  # the middle panel's y scale, shown again
         ax_r.grid(alpha=0.3, axis="y")
         if reference_note:
             ax_r.set_xlabel(reference_note, fontsize=9)
