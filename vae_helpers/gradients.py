@@ -576,39 +576,44 @@ def plot_training(history: list[float], inputs: torch.Tensor, reconstructions: t
 
 
 def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, trained model") -> None:
-    """Notebook 03's section 6 figure: three horizontal bars on one log axis, the variance (summed over the
-    encoder's weights) of the pathwise gradient (1 by definition), of the score function with the per-image
-    oracle b*, with each image's own mean as b and with one constant b (if ``ratio`` has them), and with no baseline (if it has it), each over the pathwise one.
-    Hatched bars (explained in a legend) are baselines a training run does not have: the oracles and the mean of f
-    over the other draws of the same images. ``ratio`` is
+    """Notebook 03's section 6 figure: horizontal bars on one log axis, the variance (summed over the encoder's
+    weights) of the score function with the per-image oracle b*, with each image's own mean as b, with the best
+    single b and with the mean of f as one b, and with no baseline (each only if ``ratio`` has it), each divided by
+    the pathwise variance, which a vertical line marks at 1. Hatched bars (explained in a legend) are baselines
+    computed from other draws of the same images, which a training run does not have. ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
 
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    rows = (("pathwise", 1.0, "tab:blue", False),
-            ("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green", True),
-            ("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple", True))
+    rows = (("score, per-image $b^*$ (oracle)", ratio["score, best b*"], "tab:green", True),)
     if "score, b = E[f]" in ratio:
-        rows = rows[:2] + (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange", True),) + rows[2:]
+        rows += (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange", True),)
+    if "score, best constant b" in ratio:
+        rows += (("score, best single $b$", ratio["score, best constant b"], "tab:pink", True),)
+    rows += (("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple", True),)
     if "score, no baseline" in ratio:
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red", False),)
-    fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.55 * len(rows)))
+    fig, ax = plt.subplots(figsize=(9.0, 1.1 + 0.55 * len(rows)))
     for k, (label, value, color, hatched) in enumerate(rows):
-        ax.barh(k, value, color=color, height=0.6, hatch="//" if hatched else None, edgecolor="white")
+        ax.barh(k, value, left=0.5, color=color, height=0.6, hatch="//" if hatched else None, edgecolor="white")
         text = f"≈{float(f'{value:.3g}'):,.0f}" if value >= 100 else f"{value:.1f}"  # three significant figures
         ax.text(value * 1.15, k, text, va="center", fontsize=10)
+    ax.axvline(1.0, color="tab:blue", lw=2.5, zorder=3)  # the pathwise reference
     ax.set_xscale("log")
     top = max(value for _, value, _, _ in rows)
     ticks = [10**e for e in range(0, 8) if 10**e <= top * 10]
     ax.set_xticks(ticks, labels=[f"{t:,}" for t in ticks])
     ax.minorticks_off()
-    ax.set_xlim(0.8, top * 6)
+    ax.set_xlim(0.5, top * 6)
     ax.set_yticks(range(len(rows)), labels=[label for label, *_ in rows], fontsize=10)
     ax.invert_yaxis()
-    ax.legend(handles=[Patch(facecolor="grey", edgecolor="white", hatch="//", label="hatched: a baseline that a\ntraining run does not have")],
-              loc="upper right", fontsize=10, handlelength=2.5, handleheight=1.2)
+    ax.legend(handles=[Line2D([], [], color="tab:blue", lw=2.5, label="pathwise = 1 (the reference)"),
+                       Patch(facecolor="grey", edgecolor="white", hatch="//",
+                             label="hatched: $b$ from other draws of these\nsame images (unavailable in training)")],
+              loc="upper right", fontsize=9, handlelength=2.5, handleheight=1.2)
     ax.set(xlabel="variance ÷ pathwise variance (log scale)", title=title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
