@@ -13,10 +13,13 @@ def step_variance(v_eps, v_total, batch_size, k):
     """The variance of a step with batch_size images and k codes each, from the two measured at 128 × 1.
 
     On section 4's numbers (v_eps about 575, v_total about 772): 128 × 2 gives about 484, 256 × 1 about 386,
-    so the step with twice the images is 1.25 times less noisy. But it costs 2 times a step of 128 × 1, a
-    second code only about 1.49 times (the decoder does 321,600 of the 651,200 multiply-adds per image):
-    variance × cost is about 722 for 128 × 2 and 772 for 256 × 1, so at equal compute a second code is
-    slightly (about 7 %) better. The difference is small: one code per image is the simplest choice and costs little.
+    so the step with twice the images is 1.25 times less noisy. A step of 256 × 1 costs 2 times one of 128 × 1,
+    a second code only about 1.49 times (the decoder does 321,600 of the 651,200 multiply-adds per image).
+    By section 4's rule a run needs about 1 + variance / signal times its noise-free steps (signal about 991):
+    1.78 for 128 × 1, 1.49 for 128 × 2, 1.39 for 256 × 1. Times the work of a step: 1.78, 2.22 and 2.78.
+    With the noise already below the signal, quieter steps do not pay for their work: one code and 128 images
+    need the least. (Variance × work alone, about 720 for 128 × 2 against 772 for 128 × 1, would favour the
+    second code; that yardstick holds only where the noise swamps the signal.)
     """
     from_images = v_total - v_eps  # v_total holds both parts; only this one comes from which images are drawn
     # B independent images divide both parts by B; k codes per image divide only the ε part by k
