@@ -845,8 +845,11 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     bottom = shown.min().item() - 0.05 if legend_below else min(0.7, shown.min().item() - 0.05) - 0.17
     axes[0].set(ylim=(bottom, top), xlabel="gradient step", ylabel=r"$\sigma$",
                 title=f"A coordinate the decoder ignores, learning rate {lr:g}")
-    if legend_below:
-        axes[0].legend(fontsize=9.5, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False,
+    if legend_below:  # handles reordered so that the three columns read row by row: runs, then closed form and optimum
+        handles, names = axes[0].get_legend_handles_labels()
+        order = [0, 3, 1, 4, 2] if len(handles) == 5 else list(range(len(handles)))  # filled column by column
+        axes[0].legend([handles[i] for i in order], [names[i] for i in order],
+                       fontsize=9.5, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False,
                        columnspacing=0.9, handlelength=1.4, handletextpad=0.4)
     else:
         axes[0].legend(fontsize=9.5, loc="lower center", ncol=3, columnspacing=0.7, handlelength=1.2, handletextpad=0.4)
@@ -864,18 +867,20 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
 
 def print_kl_noise_sums(noise: dict, headings: dict,
                         columns: tuple[str, ...] = ("closed-form KL", "sampled KL, alone", "2 × covariance",
-                                                    "sampled KL", "sampled / closed")) -> None:
+                                                    "sampled KL", "sampled / closed"),
+                        title: str = "variance of the encoder's gradient") -> None:
     """The variances of ``gradients.kl_noise_at_outputs_and_weights``, ``noise[stage][place][name]``, one block of
     rows per place headed by ``headings[place]``, in columns that add up: closed form (the reconstruction's
     noise), the sampled KL's own noise, twice the covariance of the two, their sum (the sampled KL's column) and the
     ratio sampled / closed. The closed-form KL's gradient does not depend on the draws, so Var[closed] is the
     reconstruction's variance, and Var[rec + KL] − Var[rec] − Var[KL] is 2 Cov[rec, KL] exactly (same draws,
-    same divisor); ``columns`` are the five headers."""
+    same divisor); ``columns`` are the five headers, ``title`` the first line; an empty heading prints no line."""
     widths = [max(len(h), 8) + 3 for h in columns]
-    print("variance of the encoder's gradient")
+    print(title)
     print(f"{'':<20}" + "".join(f"{h:>{w}}" for h, w in zip(columns, widths)))
     for place, heading in headings.items():
-        print(heading)
+        if heading:
+            print(heading)
         for stage, by_place in noise.items():
             closed, sampled, alone = (by_place[place][k].sum().item()
                                       for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
@@ -950,6 +955,7 @@ def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, l
                      va="top", fontsize=10, bbox=label_box)
     cbar = fig.colorbar(contour, ax=axes[1], label="KL (nats; uneven levels)", format="%g", ticks=levels)
     cbar.set_ticks(levels + [24], labels=[f"{v:g}" for v in levels] + [f"> {levels[-1]:g}"])  # top band: all above 8
+    cbar.add_lines(lines)  # the contour lines on the colour bar too: white at 0.5 and 1, black above
     axes[1].set(xlabel=r"$\mu$", ylabel=r"$\log\sigma^2$",
                 title=rf"KL over the encoder's two outputs (dots: {level:g} nat at $\mu$ = 0)")
     fig.tight_layout()
