@@ -1220,7 +1220,7 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
             ax_r.plot([n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
             ax_r.annotate(f"{reference[label]:+.2f}".replace("-", "−"), (n_ref, reference[label]),
                           xytext=(8, -3 if n_ref % 2 == 0 else 3), textcoords="offset points", ha="left",
-                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=11, fontweight="bold", color=colour)
+                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=11, color=colour)
             n_ref += 1
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
