@@ -172,8 +172,10 @@ V['most_zh'] = "，其中大部分来自融合版 Adam" if V['most_en'] else ""
 gain_pct, d_ops = 100 * (f('ms_tf') / f('s5_step') - 1), int(f('ops_fit') - f('ops_tf'))
 noise = abs(gain_pct) <= pct
 V['loss_row_en'] = "; ".join((["within the spread of `fit`'s own medians"] if noise else [])
+                             + [f"other ops {Q['oo_tf']} → {Q['oo_fit']} ms"]
                              + ([f"{d_ops} more operations"] if d_ops > 0 else [f"{-d_ops} fewer operations"] if d_ops < 0 else []))
 V['loss_row_zh'] = "；".join((["在 `fit` 自身各中位数的波动范围之内"] if noise else [])
+                             + [f"其他运算 {Q['oo_tf']} → {Q['oo_fit']} ms"]
                              + ([f"运算多了 {d_ops} 个"] if d_ops > 0 else [f"运算少了 {-d_ops} 个"] if d_ops < 0 else []))
 if abs(f('tut_ms') / f('s5_tut') - 1) > max(0.05, spread - 1):
     V['ref_en'] = (f" The original tutorial's step is the noisiest contender: {Q['tut_ms']} ms in section 4, {Q['s5_tut']} ms here "
@@ -188,14 +190,17 @@ else:
 V['compnote_en'] = " (its compiled Adam counts under Python and autograd)" if Q['can_compile'] else ""
 V['compnote_zh'] = "（它的编译版 Adam 计入 Python 和 autograd 一栏）" if Q['can_compile'] else ""
 if Q['can_compile']:
+    _steps = float(f"{f('cs') / f('c_save') * 1e3:.2g}") if f('c_save') > 0 else 0
+    V['payback_en'] = (f", repaid after about {_steps:,.0f} steps" if _steps else ", never repaid here")
+    V['payback_zh'] = (f"，要约 {_steps:,.0f} 步才能赚回来" if _steps else "，在这里永远赚不回来")
     V['c_row_en'] = (f"\n| `fit`'s step → `torch.compile` | {Q['s5_step']} → {Q['c_ms']} | {sv(f('c_save'))} "
                      "| not profiled: its generated loops would count as Python |")
     V['c_row_zh'] = (f"\n| `fit` 的训练步 → `torch.compile` | {Q['s5_step']} → {Q['c_ms']} | {sv(f('c_save'))} "
                      "| 未做性能分析：它生成的循环会被计入 Python |")
-    V['compile_en'] = (f"\n\n`torch.compile` spent {Q['cs']} s compiling. Its products stay calls to the same kernels, "
+    V['compile_en'] = (f"\n\n`torch.compile` spent {Q['cs']} s compiling{V['payback_en']}. Its products stay calls to the same kernels, "
                        "and `zero_grad` and fused Adam run outside the graph: what it fuses is element-wise work "
                        f"among the other operators' {Q['oo_fit']} ms.")
-    V['compile_zh'] = (f"\n\n`torch.compile` 花了 {Q['cs']} s 编译。它的矩阵乘法仍然调用同样的核函数，`zero_grad` 和融合版 Adam "
+    V['compile_zh'] = (f"\n\n`torch.compile` 花了 {Q['cs']} s 编译{V['payback_zh']}。它的矩阵乘法仍然调用同样的核函数，`zero_grad` 和融合版 Adam "
                        f"在计算图之外运行：它融合的只是其他运算那 {Q['oo_fit']} ms 中的逐元素运算。")
 else:
     V['c_row_en'] = V['c_row_zh'] = ""
@@ -213,6 +218,7 @@ V['tut_para_zh'] = (f"\n\n原教程的训练步画在 `fit` 的旁边：它的 {
 V['gpu_us'] = f"{f('gflop') * 1e9 / 60e12 * 1e6:.0f}"
 V['launch_ms'] = f"{f('ops') * 5e-3:.1f}"
 V['pipe_x'] = f"{f('pipe_ms') / 0.5:.0f}"
+V['pipe_round'] = f"{f('pipe_ms'):.0f}"
 
 
 V['threads_en'] = Q['threads'].replace(' threads', '-thread').replace(' thread', '-thread')
@@ -243,7 +249,9 @@ last {w} % is Python and autograd's bookkeeping, `Optimizer.step`'s own Python a
 A step asks for {ops} operations, some of them views (transposes, detaches) that move no data but cost a
 dispatch. The
 profile's total, {prof_ms} ms per step, {prof_en}''',
-"Here the product ran at": '''Here the product ran at {gf} GFLOP/s and the in-place pass at {gb} GB/s: a balance point of {bp}
+"The products are compute-bound, the rest": '''The products are compute-bound, the rest memory- or overhead-bound.
+
+Here the product ran at {gf} GFLOP/s and the in-place pass at {gb} GB/s: a balance point of {bp}
 FLOP/byte. That "memory" speed is a cache's, not the main memory's (DRAM): the 2.6 MB buffer stays in this
 machine's L2 caches (4 MiB in all). The products, at {I_mm} FLOP/byte, lie right of the balance point: they are compute-bound, and only
 cheaper arithmetic (bfloat16) shortens them much. Their roof is the speed of their largest product measured
@@ -256,12 +264,12 @@ bytes read and written in float32) lie far left of it: they are memory-bound. {a
 The second figure adds it up. Of the step's {s4_step} ms, {over} ms ({over_words_en}) runs below the roofs.
 Only part of that is **overhead** in He's sense: a cost per operation that does not grow with the batch.
 A one-element `add_`, timed from Python, takes {per_op_us} µs; {ops} of them plus the {ms_bk} ms of Python and
-autograd make {fixed_ms} ms, an upper bound, since part of the `add_`'s Python cost is already in those
-{ms_bk} ms. So roughly {rest_ms} ms is kernels below their roof: the element-wise operators, the skinny
+autograd make {fixed_ms} ms at most (the `add_`'s Python is partly in the {ms_bk} ms already). So roughly {rest_ms} ms is kernels below their roof: the element-wise operators, the skinny
 backward and head products, and Adam.
 
-The profiler overstates the small operations, so these splits are uncertain by tens of per cent, and the
-{over_pct} % below the roofs is an upper bound. Fusion attacks both parts: fewer passes, fewer operations.{tut_para_en}''',
+The profiler's bias moves time between the groups, not the total below the roofs (median minus
+time at the roofs); Adam's optimistic roof, if anything, inflates that total.
+Fusion attacks both parts: fewer passes, fewer operations.{tut_para_en}''',
 "The loss moves by": '''The loss moves by {rel} of itself, and the gradient by {gdiff} % of its norm, on the untrained model,
 at its first step. Now the ladder: the original tutorial's step, the same step with fused Adam, `fit`'s step and
 {n_var_en}, timed in one alternating session. The rungs are not cumulative; each is measured as a whole.
@@ -275,11 +283,12 @@ each rung with the step it changes; its last column reads the profile above.
 | → the loss on the logits (`fit`'s step) | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_en} |{bf_row_en}{c_row_en}
 | `fit`'s step → hand-written step | {s5_step} → {man_ms} | {sv_man} | products {dmm_man}, Adam and Python {dap_man}, other ops {doo_man} ms |
 
-The profile's column is coarse: the three float32 steps run the same products, yet it gives them {mm_tut},
-{mm_tf} and {mm_fit} ms, so gaps there below about {mm_spread} ms mean nothing.{adam_noise_en}{ref_en} `fit`'s own medians in
-sections 2, 4 and 5 ({s2_step}, {s4_step} and {s5_step} ms) {spread_en}.
-
 {bf16_en}
+
+The profile's column is coarse: the three float32 steps run the same products, yet it gives them {mm_tut},
+{mm_tf} and {mm_fit} ms, so gaps there below about {mm_spread} ms mean nothing.{adam_noise_en} Section 4's figure gives
+the tutorial's step {tut_bk} ms of Python and autograd; this profile, {py_tut} ms.{ref_en} `fit`'s own medians in
+sections 2, 4 and 5 ({s2_step}, {s4_step} and {s5_step} ms) {spread_en}.
 
 The hand-written step changes {man_en}, so its row does not isolate the backward pass. It runs {ops_man}
 operations instead of {ops_fit}{compnote_en}.{man_prof_en}{s1note_en}{compile_en}''',
@@ -289,8 +298,8 @@ The stored run had no GPU, and the cells above have not been run on one (their p
 for a CPU's operators), so this section predicts rather than measures. At roughly 60 TFLOP/s (float32, a round figure for a current data-centre GPU), the
 step's {gflop} GFLOP of products take about {gpu_us} µs. Dispatching about a hundred operations at an assumed
 5 µs each costs about 0.5 ms. So nearly all of the step should be overhead, which fusion and CUDA graphs
-attack. The original tutorial's input pipeline stays on the CPU: in section 1 it cost {pipe_ms} ms per batch
-(the two loops' difference, per step), about {pipe_x} times such a step.''',
+attack. The original tutorial's input pipeline stays on the CPU: in section 1 it cost about {pipe_round} ms per batch
+(the two loops' difference, per step, of fastest rounds), about {pipe_x} times such a step.''',
 "## Summary · 小结": '''## Summary · 小结
 
 - Measure before you optimize, side by side, on the machine that matters: `torch.utils.benchmark` (warm-up,
@@ -312,10 +321,10 @@ ZH = {
 "On the machine that ran this notebook (": "在运行本笔记本的机器上（{cpu_zh}，用 {threads_zh}计时），同一个循环改为从内存取数据后快了 {r1}×：原教程至少 {share}% 的时间花在构造小批量上，而不是训练上。对每个轮次的每张图像，那条输入管道都要构造一张 PIL 图像，再把它转换回张量，然后在 Python 中把 128 张堆叠起来。内存中的输入管道只付一次这个代价。\n\n`fit` 更进一步：默认设置下 {r2}×，用手写的训练步时 {r3}×。围着循环掐秒表只能看出 `fit` 更快，看不出为什么；下面几节深入训练步内部。",
 "`fit`'s step of 128 images has a median of": "`fit` 处理 128 张图像的一个训练步，在 {blocks} 个块上的中位数是 {s2_step} ms，IQR 为 {iqr} ms：{scatter_zh}。所以下面的每个比较都把各个竞争者放在同一次交替计时中，它们一轮接一轮地轮流运行：负载对它们的拖慢是一样的。",
 "The matrix products (`aten::addmm`": "矩阵乘法（前向传播中的 `aten::addmm`、反向传播中的 `aten::mm`）占 self 时间的 {p}%，Adam 的融合核函数（`aten::_fused_adam_`）占 {a}%。其他运算占 {e}%：偏置梯度的求和、复制，以及损失、重参数化和 ReLU 的逐元素运算。最后的 {w}% 是 Python 和 autograd 的记录工作，其中包括 `Optimizer.step` 自身的 Python 代码。\n\n一个训练步发起 {ops} 个运算，其中一些是视图（转置、detach），不移动数据，却仍要付一次分派的代价。性能分析的总时间是每步 {prof_ms} ms，{prof_zh}",
-"Here the product ran at": "这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms。这是一个上界，因为 `add_` 的一部分 Python 代价已经算在那 {ms_bk} ms 里了。所以大约有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器高估了小运算，所以这些划分有几十个百分点的不确定性，屋顶之下的 {over_pct}% 是一个上界。融合同时对付这两部分：更少的遍历，更少的运算。{tut_para_zh}",
+"The products are compute-bound, the rest": "矩阵乘法受计算限制，其余受内存或开销限制。\n\n这里矩阵乘法的速度是 {gf} GFLOP/s，原地遍历的速度是 {gb} GB/s：平衡点为 {bp} FLOP/byte。这个“内存”速度其实是缓存的速度，而不是主存（DRAM）的：2.6 MB 的缓冲区留在这台机器的 L2 缓存里（共 4 MiB）。矩阵乘法的 {I_mm} FLOP/byte 位于平衡点右侧：它们受计算限制，只有更便宜的算术（bfloat16）才能明显缩短它们。它们的屋顶是其中最大的一次矩阵乘法单独测得的速度，而不是这颗 CPU 的标称峰值。\n\nAdam 的融合核函数（{I_ad} FLOP/byte：每个权重约十几次浮点运算，对应 28 个字节，即读四个、写三个 float32 数）和其他运算（约 {I_el} FLOP/byte：每个元素约一次浮点运算，在 float32 下要读写 8 到 12 个字节）远在平衡点左侧：它们受内存限制。{adam_zh}\n\n第二张图把这些加在一起。训练步的 {s4_step} ms 中，有 {over} ms（{over_words_zh}）运行在屋顶之下。其中只有一部分是 He 所说的**开销**：每个运算的固定代价，不随小批量增大。从 Python 计时，一次单元素的 `add_` 用时 {per_op_us} µs；{ops} 次这样的运算再加上 Python 和 autograd 的 {ms_bk} ms，共 {fixed_ms} ms 以内（`add_` 的 Python 代价有一部分已经算在那 {ms_bk} ms 里了）。所以大约有 {rest_ms} ms 是低于屋顶运行的核函数：逐元素运算、反向传播和两个头中细长的矩阵乘法，以及 Adam。\n\n性能分析器的偏差只是在各组之间挪动时间，并不改变屋顶之下的总时间（中位数减去在屋顶上所需的时间）；Adam 偏乐观的屋顶若有影响，也只会让这个总时间偏大。融合同时对付这两部分：更少的遍历，更少的运算。{tut_para_zh}",
 "The loss moves by": "在未经训练的模型上、在它的第一步，损失只相对变化了 {rel}，梯度只变化了其范数的 {gdiff}%。现在来看阶梯：原教程的训练步、换用融合版 Adam 的同一个训练步、`fit` 的训练步和{n_var_zh}，在同一次交替计时中测量。各级并不累加；每一级作为一个整体来衡量。随后是其中{n_prof_zh}个的性能分析，做法与第 3 节相同。",
-"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}。{r21_zh}下表把每一级与它所改动的训练步相比；最后一栏取自上面的性能分析。\n\n| 改变了什么 | 每步 ms | 省下（ms） | 性能分析显示在哪里 |\n|:--|:--|--:|:--|\n| 原教程的训练步 → 融合版 Adam | {s5_tut} → {ms_tf} | {sv_fa} | 其他运算 {oo_tut} → {oo_tf} ms；运算数 {ops_tut} → {ops_tf} |\n| → 基于对数几率的损失（`fit` 的训练步） | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_zh} |{bf_row_zh}{c_row_zh}\n| `fit` 的训练步 → 手写的训练步 | {s5_step} → {man_ms} | {sv_man} | 矩阵乘法 {dmm_man}，Adam 和 Python {dap_man}，其他运算 {doo_man} ms |\n\n性能分析这一栏是粗略的：三个 float32 训练步运行同样的矩阵乘法，它却给出 {mm_tut}、{mm_tf} 和 {mm_fit} ms，所以这一栏中小于约 {mm_spread} ms 的差距没有意义。{adam_noise_zh}{ref_zh}`fit` 自己在第 2、4、5 节的中位数（{s2_step}、{s4_step} 和 {s5_step} ms）{spread_zh}。\n\n{bf16_zh}\n\n手写的训练步同时改变了{man_zh}，所以它这一行并不能单独衡量反向传播。它运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
-"## 6 · What changes on a GPU": "## 6 · GPU 上有什么不同\n\n本笔记本保存的运行没有 GPU，上面的单元格也没有在 GPU 上运行过（性能分析的分组是按 CPU 上的运算写的），所以这一节是预测，而不是测量。以约 60 TFLOP/s（float32，当前数据中心 GPU 的一个整数估计）的速度，训练步中 {gflop} GFLOP 的矩阵乘法只需约 {gpu_us} µs。按假定的每个 5 µs 分派大约一百个运算，共需约 0.5 ms。所以训练步应当几乎全是开销，而这正是融合和 CUDA 图所对付的。原教程的输入管道仍留在 CPU 上：在第 1 节中它每个小批量花 {pipe_ms} ms（两个循环之差，按每步计），约为这样一个训练步的 {pipe_x} 倍。",
+"`fit`'s step is ": "`fit` 的训练步是原教程训练步的 {f}× 快{most_zh}。{r21_zh}下表把每一级与它所改动的训练步相比；最后一栏取自上面的性能分析。\n\n| 改变了什么 | 每步 ms | 省下（ms） | 性能分析显示在哪里 |\n|:--|:--|--:|:--|\n| 原教程的训练步 → 融合版 Adam | {s5_tut} → {ms_tf} | {sv_fa} | 其他运算 {oo_tut} → {oo_tf} ms；运算数 {ops_tut} → {ops_tf} |\n| → 基于对数几率的损失（`fit` 的训练步） | {ms_tf} → {s5_step} | {sv_loss} | {loss_row_zh} |{bf_row_zh}{c_row_zh}\n| `fit` 的训练步 → 手写的训练步 | {s5_step} → {man_ms} | {sv_man} | 矩阵乘法 {dmm_man}，Adam 和 Python {dap_man}，其他运算 {doo_man} ms |\n\n{bf16_zh}\n\n性能分析这一栏是粗略的：三个 float32 训练步运行同样的矩阵乘法，它却给出 {mm_tut}、{mm_tf} 和 {mm_fit} ms，所以这一栏中小于约 {mm_spread} ms 的差距没有意义。{adam_noise_zh}第 4 节的图给原教程训练步的 Python 和 autograd 记了 {tut_bk} ms；这次性能分析给的是 {py_tut} ms。{ref_zh}`fit` 自己在第 2、4、5 节的中位数（{s2_step}、{s4_step} 和 {s5_step} ms）{spread_zh}。\n\n手写的训练步同时改变了{man_zh}，所以它这一行并不能单独衡量反向传播。它运行 {ops_man} 个运算而不是 {ops_fit} 个{compnote_zh}。{man_prof_zh}{s1note_zh}{compile_zh}",
+"## 6 · What changes on a GPU": "## 6 · GPU 上有什么不同\n\n本笔记本保存的运行没有 GPU，上面的单元格也没有在 GPU 上运行过（性能分析的分组是按 CPU 上的运算写的），所以这一节是预测，而不是测量。以约 60 TFLOP/s（float32，当前数据中心 GPU 的一个整数估计）的速度，训练步中 {gflop} GFLOP 的矩阵乘法只需约 {gpu_us} µs。按假定的每个 5 µs 分派大约一百个运算，共需约 0.5 ms。所以训练步应当几乎全是开销，而这正是融合和 CUDA 图所对付的。原教程的输入管道仍留在 CPU 上：在第 1 节中它每个小批量约花 {pipe_round} ms（两个循环各自最快一轮之差，按每步计），约为这样一个训练步的 {pipe_x} 倍。",
 "## Summary · 小结": "## 小结 · Summary\n\n- 优化之前先测量，并排比较，在真正要用的机器上：`torch.utils.benchmark`（预热、同步、中位数和 IQR；要传入 `num_threads`），各个竞争者在同一次计时中交替运行，然后用 `torch.profiler` 看时间花在哪里。\n- `fit` 相对原教程的加速来自两处：输入管道（同一个循环改为从内存取数据，{r1}×，第 1 节）和更短的训练步（第 1 节端到端 {r21}×，所以 {r1} × {r21} ≈ {r2}×；第 5 节单独计时为 {f}×，其中融合版 Adam 单独就带来 {r_tf}×）。在这台 {threads_zh}的 Xeon 上，`fit` 手写的训练步端到端达到 {r3}×。\n- 把每类工作放到测得的屋顶线上：浮点运算数除以字节数，说明是哪个屋顶在限制它。屋顶之下的时间，一部分是真正的开销（每个运算的固定代价，与小批量大小无关），一部分是低于屋顶运行的核函数。这里矩阵乘法受计算限制；Adam 和逐元素运算受内存限制。\n- 输入管道的代价可能和训练步一样大：放得下时，把数据作为一个张量放在设备上。\n- 每种加速各对付其中一项：融合和手写的训练步减少遍历和运算；bfloat16 针对矩阵乘法，但 autocast 在它们周围加了类型转换：这里{bf_sum_zh}。\n- 在 GPU 上，这么小的模型预计会受开销限制：融合、编译，把训练步录制成 CUDA 图。",
 }
 
