@@ -569,9 +569,10 @@ def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f"
 
 
 def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict, *, ax=None, title: str | None = None,
-                          label: str = "p(z|x), 2 sd"):
+                          label: str = "p(z|x), 2 sd", principal_axes: bool = False, legend_beside: bool = False):
     """A 2-D Gaussian's 1-, 2- and 3-sd regions in grey with its 2-sd contour dashed, and the 2-sd contours of
-    ``ellipses = {label: (mean, cov, colour)}``, all inside the window. Returns the axes."""
+    ``ellipses = {label: (mean, cov, colour)}``, all inside the window. ``principal_axes`` draws the Gaussian's
+    axes, 3 sd each way; ``legend_beside`` puts the legend right of the plot, clear of the shading. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5.6))
     mean, cov = mean.double(), cov.double()
@@ -590,7 +591,15 @@ def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict,
         draw_gaussian_ellipse(ax, m, c, color=colour, lw=2, label=name)
     ax.set(xlabel="$z_1$", ylabel="$z_2$", title=title, aspect="equal",
            xlim=(lo[0].item(), hi[0].item()), ylim=(lo[1].item(), hi[1].item()))
-    ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
+    if principal_axes:
+        short_axis, long_axis = torch.linalg.eigh(cov).eigenvectors.T
+        for axis in (long_axis, short_axis):
+            ends = mean + torch.tensor([[-3.0], [3.0]], dtype=torch.float64) * (axis @ cov @ axis).sqrt() * axis
+            ax.plot(*ends.T, color="black", lw=1, label=f"{label.split(',')[0]}'s axes" if axis is long_axis else None)
+    if legend_beside:
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1))
+    else:
+        ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
     return ax
 
 
@@ -616,9 +625,12 @@ def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int 
 
 
 def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, apart: tuple = ("prior",),
-                       title: str | None = None, figsize=(9, 3.9)):
+                       title: str | None = None, figsize=(9, 3.9), mark_zero_gap: bool = False,
+                       compare_apart: bool = False):
     """One bar per q from its ELBO up by its gap KL(q ‖ p(z|x)), so that each top lands on log p(x) (dashed);
-    the names in ``apart`` get a panel on their own scale. Returns (fig, axes)."""
+    the names in ``apart`` get a panel on their own scale. ``mark_zero_gap`` marks a gap of 0 (a bar of height 0)
+    with a diamond; ``compare_apart`` titles the second panel with its gap as a multiple of the largest gap
+    in the first. Returns (fig, axes)."""
     groups = [[n for n in elbo if n not in apart], [n for n in elbo if n in apart]]
     groups = [g for g in groups if g]
     fig, axes = plt.subplots(1, len(groups), figsize=figsize, squeeze=False,
@@ -633,12 +645,23 @@ def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, a
             ax.text(i, elbo[n] - 0.04 * span, f"ELBO\n{elbo[n]:.3f}", ha="center", va="top", fontsize=9)
             ax.text(i, log_px + 0.03 * span, f"gap {gaps[n]:.3f}", ha="center", va="bottom", fontsize=9)
         ax.axhline(log_px, color="black", ls="--", lw=1.5, label=f"log p(x) = {log_px:.3f}")
+        for i, n in enumerate(names):
+            if mark_zero_gap and gaps[n] < 1e-9:
+                ax.plot(i, log_px, "D", color=colors[n], ms=8)
+                label = next(t for t in ax.texts if t.get_position()[0] == i and t.get_text().startswith("ELBO"))
+                label.set_y(label.get_position()[1] - 0.05)  # below the diamond
         ax.set_xticks(range(len(names)), [f"q = {n}" for n in names])
         ax.set_xlim(-0.6, len(names) - 0.4)
         ax.set_ylim(low - 0.3 * span, log_px + 0.2 * span)
         ax.set_ylabel("nats")
         ax.grid(alpha=0.3, axis="y")
     axes[0].legend(fontsize=9, loc="lower left")
+    if compare_apart and len(groups) == 2:
+        worst = min(groups[0], key=lambda n: elbo[n])  # the largest gap in the first panel
+        for ax, n in zip(axes[1:], groups[1]):
+            ratio = (log_px - elbo[n]) / (log_px - elbo[worst])
+            ax.set_title(f"q = {n}, on its own y-scale:\nits gap is {ratio:.0f}× the {worst} q's", fontsize=10)
+            ax.set_ylabel("nats (own y-scale)", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
