@@ -492,14 +492,16 @@ def draw_computation_graphs(axes=None):
 
 def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu: torch.Tensor,
                                  variance_formula: Callable, legend_loc: str = "upper left",
-                                 estimate_bottom: float = -15.0) -> dict[str, list[float]]:
+                                 estimate_bottom: float = -15.0,
+                                 tail: tuple[float, str] | None = None) -> dict[str, list[float]]:
     """Notebook 03's section 4 figure for f(z) = z². Left: one draw's estimate of ∇_μ E[z²] as a function of
     ε at (``mu``, ``sigma``), pathwise 2z (a line) against the score function (z² − b)ε/σ with b = 0,
     b = E[f] = μ² + σ² and the best b* = μ² + 3σ² (cubics), over the N(0, 1) density. Right: one draw's
     variance against μ for the four estimators of ``ESTIMATOR_COLORS`` (lines from
     ``variance_formula(name, mu, sigma)``, dots measured on ``eps_mu``). Returns the measured variances by
     name, at the 13 values of μ. ``legend_loc`` places the left panel's legend and ``estimate_bottom`` is
-    its lowest value, so that the legend can sit below the curves (``"lower right"`` with -22)."""
+    its lowest value, so that the legend can sit below the curves (``"lower right"`` with -22). ``tail = (t, text)``
+    shades |ε| > t on the left panel and its density strip, with ``text`` in the upper left corner."""
     import matplotlib.pyplot as plt
 
     names = list(ESTIMATOR_COLORS)
@@ -531,6 +533,12 @@ def plot_estimates_and_variances(mu: float, sigma: float, mu_max: float, eps_mu:
     ax.set(xlim=(-3, 3), ylim=(bottom, top), ylabel="one draw's estimate of $\\nabla_\\mu E[z^2]$",
            title=f"estimate against the noise ($\\mu$ = {mu:g}, $\\sigma$ = {sigma:g})")
     ax.tick_params(labelbottom=False)
+    if tail is not None:  # the tails beyond |eps| = t, shaded on both the estimates and the density
+        t, text = tail
+        for panel in (ax, strip):
+            for lo, hi in ((-3, -t), (t, 3)):
+                panel.axvspan(lo, hi, color="gold", alpha=0.25, lw=0, zorder=0)
+        ax.text(-2.9, top - 1.5, text, ha="left", va="top", fontsize=9)
     ax.legend(fontsize=9, loc=legend_loc)
     ax.grid(alpha=0.3)
     fine = torch.linspace(-mu_max, mu_max, 200, dtype=torch.float64).tolist()
@@ -579,8 +587,8 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     """Notebook 03's section 6 figure: horizontal bars on one log axis, the variance (summed over the encoder's
     weights) of the score function with the per-image oracle b*, with each image's own mean as b, with the best
     single b and with the mean of f as one b, and with no baseline (each only if ``ratio`` has it), each divided by
-    the pathwise variance, which a vertical line marks at 1. Hatched bars (explained in a legend) are baselines
-    computed from other draws of the same images, which a training run does not have. ``ratio`` is
+    the pathwise variance, which a vertical line marks at 1. Hatched bars (explained in a legend) are the per-image
+    oracles and the best single b fitted on all the draws, which a training run does not have. ``ratio`` is
     ``encoder_gradient_variances`` divided by its ``"pathwise"`` entry (keys "score, constant b" and
     "score, best b*" are used)."""
     import matplotlib.pyplot as plt
@@ -593,7 +601,7 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
         rows += (("score, per-image mean $b$ (oracle)", ratio["score, b = E[f]"], "tab:orange", True),)
     if "score, best constant b" in ratio:
         rows += (("score, best single $b$", ratio["score, best constant b"], "tab:pink", True),)
-    rows += (("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple", True),)
+    rows += (("score, mean of $f$ as one $b$", ratio["score, constant b"], "tab:purple", False),)  # training has a shared mean
     if "score, no baseline" in ratio:
         rows += (("score, no baseline", ratio["score, no baseline"], "tab:red", False),)
     fig, ax = plt.subplots(figsize=(9.0, 1.1 + 0.55 * len(rows)))
@@ -612,7 +620,7 @@ def plot_baseline_ladder(ratio: dict, title: str = "encoder-gradient variance, t
     ax.invert_yaxis()
     ax.legend(handles=[Line2D([], [], color="tab:blue", lw=2.5, label="pathwise = 1 (the reference)"),
                        Patch(facecolor="grey", edgecolor="white", hatch="//",
-                             label="hatched: $b$ from other draws of these\nsame images (unavailable in training)")],
+                             label="hatched: $b$ fitted per image or on\nall these draws (unavailable in training)")],
               loc="upper right", fontsize=9, handlelength=2.5, handleheight=1.2)
     ax.set(xlabel="variance ÷ pathwise variance (log scale)", title=title)
     ax.grid(axis="x", alpha=0.3)
