@@ -854,7 +854,7 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     way for ``n_runs`` sampled runs in separate shades (left, legend below the traces, or with ``legend_below``
     under the panel, the σ axis then framing the traces alone) and the KL on a log scale with the sampled runs'
     mean and ``floor`` (right), with ``mu_part`` ([steps, runs], the KL's ½μ² part) as the dashed mean of its
-    runs and ``mu_floor``, if given, as that part's share of the floor in its legend entry. Returns (fig, axes)."""
+    runs and ``mu_floor``, if given, as that part's nats out of ``floor`` in its legend entry. Returns (fig, axes)."""
     (closed_kl, closed_sigma), (sampled_kl, sampled_sigma) = closed, sampled
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
     shades = ["tab:orange", "tab:purple", "tab:green", "tab:brown"]
@@ -880,9 +880,9 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     axes[1].plot(sampled_kl.mean(1), color="tab:blue", lw=1.8, zorder=3,
                  label=f"one-sample KL, mean of {sampled_kl.shape[1]} runs (floor {floor:.2g})")
     if mu_part is not None:
-        share = f" ({mu_floor:.2g} of the floor)" if mu_floor is not None else ""
+        share = f" ({mu_floor:.2g} of the {floor:.2g} nats)" if mu_floor is not None else ""
         axes[1].plot(mu_part.mean(1), color="tab:blue", lw=1.5, ls="--", zorder=3,
-                     label="its part ½μ², mean of the same runs" + share)
+                     label="its part ½μ², same runs' mean" + share)
     axes[1].set(yscale="log", ylim=(1e-4, 1), xlabel="gradient step", ylabel="KL of q from p (nats, log scale)",
                 title=f"Mean KL, learning rate {lr:g}")
     axes[1].legend(fontsize=10, loc="upper right")
