@@ -449,7 +449,7 @@ def plot_weighted_samples(z: torch.Tensor, weights: torch.Tensor, posterior_mean
         ax.scatter(z[:, 0], z[:, 1], s=3, color="lightgray", label="prior samples z ~ p(z)")
         heavy = weights > 1e-3 * weights.max()  # the others would be invisibly small
         ax.scatter(z[heavy, 0], z[heavy, 1], s=max_area * weights[heavy] / weights.max(),
-                   color="tab:red", alpha=0.2, linewidths=0, zorder=1, label="marker area ∝ weight p(x|z)")
+                   color="crimson", alpha=0.6, linewidths=0, zorder=1, label="marker area ∝ weight p(x|z)")
         for n_sd, style in ((1, "-"), (2, "--")):  # drawn over the discs
             draw_gaussian_ellipse(ax, posterior_mean, posterior_cov, n_sd, color="black", ls=style, lw=1.5, zorder=3)
         ax.plot([], [], "k-", lw=1.5, label="posterior p(z|x): 1 sd")
@@ -1388,26 +1388,28 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 3.9)):
+                       figsize=(6.5, 3.9), ratios: bool = False):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
     ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
-    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd.
-    The legend sits inside, at the upper left. Returns (fig, ax)."""
+    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. With ``ratios``, the
+    values are w / p(x) = p(z|x) / q(z|x) and are plotted as they are (1 = a draw that alone gives p(x)).
+    The legend sits inside, at the lower left. Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
     n = len(next(iter(panels.values()))[1])
     for (label, (z, share)), color in zip(panels.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
         offset = (z - posterior_mean).unsqueeze(-1)
         distance = (offset.mT @ precision @ offset).flatten().sqrt()
-        ax.scatter(distance, share * len(share), s=10, color=color, alpha=0.7, label=label)
-    ax.axhline(1.0, color="gray", ls=":", lw=1.2, label=f"uniform weights, 1/{n} each")
+        ax.scatter(distance, share if ratios else share * len(share), s=10, color=color, alpha=0.7, label=label)
+    ax.axhline(1.0, color="gray", ls=":", lw=1.2,
+               label="w = p(x): this draw alone gives p(x)" if ratios else f"uniform weights, 1/{n} each")
     ax.set_yscale("log")
     ax.margins(y=0.08)
     ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
-           ylabel=f"weight × {n}  (1 = uniform)", title=title)
+           ylabel="w / p(x) = p(z|x) / q(z|x)" if ratios else f"weight × {n}  (1 = uniform)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=9)  # the narrow q's heaviest draws are top right
     fig.tight_layout()
