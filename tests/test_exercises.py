@@ -146,12 +146,25 @@ def test_an_in_place_answer_gets_the_verdict_of_its_twin(lesson, ex):
 
 @pytest.mark.parametrize("lesson, ex", EXERCISES, ids=ex_ids)
 def test_hints_are_staged_and_the_solution_comes_after_a_warning(lesson, ex, capsys):
+    ex.solved = False  # as for a reader who has not passed the check (other tests pass it)
     for n in range(1, len(ex.hints) + 1):
         ex.hint(n)
         assert f"Hint {n} of {len(ex.hints)}" in capsys.readouterr().out
     ex.solution()
     out = capsys.readouterr().out
     assert out.startswith("Try it yourself first") and f"def {ex.solution_name}" in out
+
+
+def test_after_a_passing_check_the_solution_says_compare_not_try_first(capsys):
+    from vae_helpers.exercises import lesson05
+
+    ex = lesson05.elbo_in_nats
+    ex.solved = False
+    ex.check(ex.reference, verbose=False)
+    ex.solution()
+    out = capsys.readouterr().out
+    assert out.startswith("You have solved it") and "Try it yourself first" not in out
+    ex.solved = False
 
 
 @pytest.mark.parametrize("lesson, ex", PREDICTIONS, ids=pred_ids)

@@ -28,6 +28,7 @@ import torch
 from .i18n import N_, _, language
 
 TRY_FIRST = N_("Try it yourself first: a solution read before you have tried teaches little.")
+SOLVED = N_("You have solved it: compare your answer with the reference solution.")
 
 
 @dataclass
@@ -278,12 +279,13 @@ class _Hints:
         print(_(self.hints[n - 1]))
 
     def solution(self) -> None:
-        """Print the reference solution from solutions/<lesson>.py, after a "try first" line."""
+        """Print the reference solution from solutions/<lesson>.py, after a "try first" line (after a passing check:
+        "compare")."""
         from ..data import project_root
 
         path = project_root() / "solutions" / f"{self.lesson}.py"
         source = _source_of(path, self.solution_name)
-        print(_(TRY_FIRST))
+        print(_(SOLVED) if getattr(self, "solved", False) else _(TRY_FIRST))  # solved: set by a passing check
         if source is None:
             print(_("(the solution is {name} in solutions/{lesson}.py of the vae-notebooks repository; that file "
                     "is not next to this installation)", name=self.solution_name, lesson=self.lesson))
@@ -383,6 +385,7 @@ class Exercise(_Hints):
         self.name, self.reference, self._cases = name, reference, cases
         self.hints, self.mistakes, self.lesson = tuple(hints), tuple(mistakes), lesson
         self.solution_name = solution_name or name
+        self.solved = False  # a passing check sets it; solution() then says "compare" instead of "try first"
         self.rtol, self.atol, self.time_limit = rtol, atol, time_limit
         self.reveal = reveal  # False: a wrong element is called too large or too small, never shown beside its expected value
         self._compare = compare  # optional: (got, expected) -> transformed pair before comparing
@@ -528,6 +531,7 @@ class Exercise(_Hints):
     def check(self, fn: Callable, verbose: bool = True) -> CheckResult:
         """Run ``fn`` on every case; print and return the verdict."""
         result = self._check(fn)
+        self.solved = getattr(self, "solved", False) or result.passed
         if verbose:
             print(result)
         return result
@@ -723,6 +727,7 @@ class Prediction(_Hints):
         self.choices, self.hints, self.rtol = tuple(choices), tuple(hints), rtol
         self.mistakes = dict(mistakes or {})
         self.solution_name = solution_name or name
+        self.solved = False  # a passing check sets it; solution() then says "compare" instead of "try first"
 
     def __repr__(self) -> str:
         what = f"one of {list(self.choices)}" if self.choices else "a number"
@@ -738,6 +743,7 @@ class Prediction(_Hints):
 
     def check(self, prediction, verbose: bool = True) -> CheckResult:
         result = self._check(prediction)
+        self.solved = getattr(self, "solved", False) or result.passed
         if verbose:
             print(result)
         return result
