@@ -569,10 +569,10 @@ def print_table(rows: dict, *, formats: dict | None = None, default: str = ".1f"
 
 
 def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict, *, ax=None, title: str | None = None,
-                          label: str = "p(z|x), 2 sd", principal_axes: bool = False, legend_beside: bool = False):
-    """A 2-D Gaussian's 1-, 2- and 3-sd regions in grey with its 2-sd contour dashed, and the 2-sd contours of
-    ``ellipses = {label: (mean, cov, colour)}``, all inside the window. ``principal_axes`` draws the Gaussian's
-    axes, 3 sd each way; ``legend_beside`` puts the legend right of the plot, clear of the shading. Returns the axes."""
+                          label: str = "p(z|x), 2 sd"):
+    """A 2-D Gaussian's 1-, 2- and 3-sd regions in grey with its 2-sd contour dashed and its principal axes (3 sd
+    each way), and the 2-sd contours of ``ellipses = {label: (mean, cov, colour)}``, all inside the window; the
+    legend sits right of the plot, clear of the shading. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5.6))
     mean, cov = mean.double(), cov.double()
@@ -591,15 +591,11 @@ def plot_gaussian_regions(mean: torch.Tensor, cov: torch.Tensor, ellipses: dict,
         draw_gaussian_ellipse(ax, m, c, color=colour, lw=2, label=name)
     ax.set(xlabel="$z_1$", ylabel="$z_2$", title=title, aspect="equal",
            xlim=(lo[0].item(), hi[0].item()), ylim=(lo[1].item(), hi[1].item()))
-    if principal_axes:
-        short_axis, long_axis = torch.linalg.eigh(cov).eigenvectors.T
-        for axis in (long_axis, short_axis):
-            ends = mean + torch.tensor([[-3.0], [3.0]], dtype=torch.float64) * (axis @ cov @ axis).sqrt() * axis
-            ax.plot(*ends.T, color="black", lw=1, label=f"{label.split(',')[0]}'s axes" if axis is long_axis else None)
-    if legend_beside:
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1))
-    else:
-        ax.legend(fontsize=9, loc="lower right", framealpha=0.95)
+    short_axis, long_axis = torch.linalg.eigh(cov).eigenvectors.T
+    for axis in (long_axis, short_axis):
+        ends = mean + torch.tensor([[-3.0], [3.0]], dtype=torch.float64) * (axis @ cov @ axis).sqrt() * axis
+        ax.plot(*ends.T, color="black", lw=1, label=f"{label.split(',')[0]}'s axes" if axis is long_axis else None)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1))
     return ax
 
 
@@ -625,12 +621,10 @@ def plot_elbo_histograms(log_w: dict, log_px: float, colors: dict, *, bins: int 
 
 
 def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, apart: tuple = ("prior",),
-                       title: str | None = None, figsize=(9, 3.9), mark_zero_gap: bool = False,
-                       compare_apart: bool = False):
-    """One bar per q from its ELBO up by its gap KL(q ‖ p(z|x)), so that each top lands on log p(x) (dashed);
-    the names in ``apart`` get a panel on their own scale. ``mark_zero_gap`` marks a gap of 0 (a bar of height 0)
-    with a diamond; ``compare_apart`` titles the second panel with its gap as a multiple of the largest gap
-    in the first. Returns (fig, axes)."""
+                       title: str | None = None, figsize=(9, 3.9)):
+    """One bar per q from its ELBO up by its gap KL(q ‖ p(z|x)), so that each top lands on log p(x) (dashed), a gap
+    of 0 marked by a diamond; the names in ``apart`` get a panel on their own scale, titled with their gap as a
+    multiple of the largest gap in the first. Returns (fig, axes)."""
     groups = [[n for n in elbo if n not in apart], [n for n in elbo if n in apart]]
     groups = [g for g in groups if g]
     fig, axes = plt.subplots(1, len(groups), figsize=figsize, squeeze=False,
@@ -646,7 +640,7 @@ def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, a
             ax.text(i, log_px + 0.03 * span, f"gap {gaps[n]:.3f}", ha="center", va="bottom", fontsize=9)
         ax.axhline(log_px, color="black", ls="--", lw=1.5, label=f"log p(x) = {log_px:.3f}")
         for i, n in enumerate(names):
-            if mark_zero_gap and gaps[n] < 1e-9:
+            if gaps[n] < 1e-9:
                 ax.plot(i, log_px, "D", color=colors[n], ms=8)
                 label = next(t for t in ax.texts if t.get_position()[0] == i and t.get_text().startswith("ELBO"))
                 label.set_y(label.get_position()[1] - 0.05)  # below the diamond
@@ -656,7 +650,7 @@ def plot_elbo_gap_bars(elbo: dict, gaps: dict, log_px: float, colors: dict, *, a
         ax.set_ylabel("nats")
         ax.grid(alpha=0.3, axis="y")
     axes[0].legend(fontsize=9, loc="lower left")
-    if compare_apart and len(groups) == 2:
+    if len(groups) == 2:
         worst = min(groups[0], key=lambda n: elbo[n])  # the largest gap in the first panel
         for ax, n in zip(axes[1:], groups[1]):
             ratio = (log_px - elbo[n]) / (log_px - elbo[worst])
@@ -890,27 +884,23 @@ def plot_unused_coordinate_runs(closed: tuple, sampled: tuple, lr: float, floor:
     return fig, axes
 
 
-def print_kl_noise_sums(noise: dict, headings: dict,
+def print_kl_noise_sums(noise: dict, place: str, title: str,
                         columns: tuple[str, ...] = ("closed-form KL", "sampled KL, alone", "2 × covariance",
-                                                    "sampled KL", "sampled / closed"),
-                        title: str = "variance of the encoder's gradient") -> None:
-    """The variances of ``gradients.kl_noise_at_outputs_and_weights``, ``noise[stage][place][name]``, one block of
-    rows per place headed by ``headings[place]``, in columns that add up: closed form (the reconstruction's
-    noise), the sampled KL's own noise, twice the covariance of the two, their sum (the sampled KL's column) and the
-    ratio sampled / closed. The closed-form KL's gradient does not depend on the draws, so Var[closed] is the
+                                                    "sampled KL", "sampled / closed")) -> None:
+    """The variances of ``gradients.kl_noise_at_outputs_and_weights`` at ``place``, ``noise[stage][place][name]``,
+    one row per stage under ``title``, in columns that add up: closed form (the reconstruction's noise), the
+    sampled KL's own noise, twice the covariance of the two, their sum (the sampled KL's column) and the ratio
+    sampled / closed. The closed-form KL's gradient does not depend on the draws, so Var[closed] is the
     reconstruction's variance, and Var[rec + KL] − Var[rec] − Var[KL] is 2 Cov[rec, KL] exactly (same draws,
-    same divisor); ``columns`` are the five headers, ``title`` the first line; an empty heading prints no line."""
+    same divisor); ``columns`` are the five headers."""
     widths = [max(len(h), 8) + 3 for h in columns]
     print(title)
     print(f"{'':<20}" + "".join(f"{h:>{w}}" for h, w in zip(columns, widths)))
-    for place, heading in headings.items():
-        if heading:
-            print(heading)
-        for stage, by_place in noise.items():
-            closed, sampled, alone = (by_place[place][k].sum().item()
-                                      for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
-            row = (closed, alone, sampled - closed - alone, sampled, sampled / closed)
-            print(f"  {stage:<18}" + "".join(f"{v:>{w}.2f}" for v, w in zip(row, widths)))
+    for stage, by_place in noise.items():
+        closed, sampled, alone = (by_place[place][k].sum().item()
+                                  for k in ("closed-form KL", "sampled KL", "sampled KL alone"))
+        row = (closed, alone, sampled - closed - alone, sampled, sampled / closed)
+        print(f"  {stage:<18}" + "".join(f"{v:>{w}.2f}" for v, w in zip(row, widths)))
 
 
 def plot_kl_landscape(kl_1d, example: tuple[float, float], level: float = 1.0, label_heights: tuple | None = None,
@@ -1388,28 +1378,25 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 3.9), ratios: bool = False):
+                       figsize=(6.5, 3.9)):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
-    ``panels`` maps a label to (z [n, 2], weight shares [n]); the y axis is share × n on a log scale
-    (1 = the uniform share 1/n), the x axis the Mahalanobis distance in posterior sd. With ``ratios``, the
-    values are w / p(x) = p(z|x) / q(z|x) and are plotted as they are (1 = a draw that alone gives p(x)).
-    The legend sits inside, at the lower left. Returns (fig, ax)."""
+    ``panels`` maps a label to (z [n, 2], w / p(x) = p(z|x) / q(z|x) [n]), on a log y axis (1 = a draw that alone
+    gives p(x)); the x axis is the Mahalanobis distance in posterior sd. The legend sits inside, at the lower left.
+    Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
-    n = len(next(iter(panels.values()))[1])
-    for (label, (z, share)), color in zip(panels.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+    for (label, (z, ratio)), color in zip(panels.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
         offset = (z - posterior_mean).unsqueeze(-1)
         distance = (offset.mT @ precision @ offset).flatten().sqrt()
-        ax.scatter(distance, share if ratios else share * len(share), s=10, color=color, alpha=0.7, label=label)
-    ax.axhline(1.0, color="gray", ls=":", lw=1.2,
-               label="w = p(x): this draw alone gives p(x)" if ratios else f"uniform weights, 1/{n} each")
+        ax.scatter(distance, ratio, s=10, color=color, alpha=0.7, label=label)
+    ax.axhline(1.0, color="gray", ls=":", lw=1.2, label="w = p(x): this draw alone gives p(x)")
     ax.set_yscale("log")
     ax.margins(y=0.08)
     ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
     ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
-           ylabel="w / p(x) = p(z|x) / q(z|x)" if ratios else f"weight × {n}  (1 = uniform)", title=title)
+           ylabel="w / p(x) = p(z|x) / q(z|x)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=9)  # the narrow q's heaviest draws are top right
     fig.tight_layout()
