@@ -263,6 +263,7 @@ class _Hints:
     hints: Sequence[str]
     lesson: str
     solution_name: str
+    solved = False  # not a field: a passing check sets it, and solution() then says "compare", not "try first"
 
     def hint(self, n: int = 1) -> None:
         """Print hint ``n`` (1 = a nudge)."""
@@ -285,7 +286,7 @@ class _Hints:
 
         path = project_root() / "solutions" / f"{self.lesson}.py"
         source = _source_of(path, self.solution_name)
-        print(_(SOLVED) if getattr(self, "solved", False) else _(TRY_FIRST))  # solved: set by a passing check
+        print(_(SOLVED) if self.solved else _(TRY_FIRST))
         if source is None:
             print(_("(the solution is {name} in solutions/{lesson}.py of the vae-notebooks repository; that file "
                     "is not next to this installation)", name=self.solution_name, lesson=self.lesson))
@@ -385,7 +386,6 @@ class Exercise(_Hints):
         self.name, self.reference, self._cases = name, reference, cases
         self.hints, self.mistakes, self.lesson = tuple(hints), tuple(mistakes), lesson
         self.solution_name = solution_name or name
-        self.solved = False  # a passing check sets it; solution() then says "compare" instead of "try first"
         self.rtol, self.atol, self.time_limit = rtol, atol, time_limit
         self.reveal = reveal  # False: a wrong element is called too large or too small, never shown beside its expected value
         self._compare = compare  # optional: (got, expected) -> transformed pair before comparing
@@ -531,7 +531,7 @@ class Exercise(_Hints):
     def check(self, fn: Callable, verbose: bool = True) -> CheckResult:
         """Run ``fn`` on every case; print and return the verdict."""
         result = self._check(fn)
-        self.solved = getattr(self, "solved", False) or result.passed
+        self.solved = self.solved or result.passed
         if verbose:
             print(result)
         return result
@@ -727,7 +727,6 @@ class Prediction(_Hints):
         self.choices, self.hints, self.rtol = tuple(choices), tuple(hints), rtol
         self.mistakes = dict(mistakes or {})
         self.solution_name = solution_name or name
-        self.solved = False  # a passing check sets it; solution() then says "compare" instead of "try first"
 
     def __repr__(self) -> str:
         what = f"one of {list(self.choices)}" if self.choices else "a number"
@@ -743,7 +742,7 @@ class Prediction(_Hints):
 
     def check(self, prediction, verbose: bool = True) -> CheckResult:
         result = self._check(prediction)
-        self.solved = getattr(self, "solved", False) or result.passed
+        self.solved = self.solved or result.passed
         if verbose:
             print(result)
         return result
