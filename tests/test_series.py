@@ -174,7 +174,11 @@ def test_quick_mode_and_explicit_flags():
     assert flags == {"DATASET": "mnist", "DATA_MIRROR": "/m", "DATA_ROOT": "/r", "DEVICE_NAME": "cpu", "SEED": 1}
 
 
-def test_report_metric_prints_a_tagged_line_the_runner_reads(capsys):
+def test_report_metric_prints_a_tagged_line_the_runner_reads(capsys, monkeypatch):
+    monkeypatch.delenv(series.RUNNER_FLAG, raising=False)
+    series.report_metric("test_elbo", -104.93217, "nats/image")
+    assert capsys.readouterr().out == ""  # a reader running the notebook sees no runner line
+    monkeypatch.setenv(series.RUNNER_FLAG, "1")
     series.report_metric("test_elbo", -104.93217, "nats/image")
     line = capsys.readouterr().out.strip()
     assert line == "[metric] test_elbo = -104.9 nats/image"

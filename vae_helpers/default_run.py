@@ -61,8 +61,8 @@ class DefaultRun:
                 "changed the numbers (another PyTorch version or CPU can move a trained number)",
                 names=", ".join(failed)))
         n = len(claims)
-        print("✓ " + (_("the text above: 1 statement about the default run holds") if n == 1
-                      else _("the text above: {n} statements about the default run hold", n=n)))
+        print("✓ " + (_("the text above matches this run: 1 statement checked") if n == 1
+                      else _("the text above matches this run: {n} statements checked", n=n)))
 
     @staticmethod
     def confirm(what: str) -> None:

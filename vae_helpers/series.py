@@ -33,11 +33,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from .data import project_root
 
 #: the tag that marks a metric line in a notebook's printed output
 METRIC_TAG = "[metric]"
+#: set to "1" in the notebooks the runner executes: only there does ``report_metric`` print
+RUNNER_FLAG = "VAE_SERIES_RUNNER"
 METRIC_LINE = re.compile(r"^\[metric\]\s+([A-Za-z_][\w.-]*)\s*=\s*(\S+)")
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_KERNEL = "vae-notebooks"
@@ -61,9 +64,11 @@ QUICK_PARAMETERS = {"QUICK": True, "EPOCHS": 2, "LIMIT": 2048}
 
 
 def report_metric(name: str, value: float, unit: str = "") -> None:
-    """Print ``[metric] name = value`` (4 significant digits) for the series runner to collect."""
+    """Print ``[metric] name = value`` (4 significant digits) for the series runner; a reader sees nothing."""
     if not re.fullmatch(r"[A-Za-z_][\w.-]*", name):
         raise ValueError(f"metric name {name!r} must be a word (letters, digits, '_', '.', '-')")
+    if os.environ.get(RUNNER_FLAG) != "1":
+        return
     print(f"{METRIC_TAG} {name} = {float(value):.4g}" + (f" {unit}" if unit else ""))
 
 
@@ -333,7 +338,7 @@ def run_notebook(
     result = NotebookResult(path.name, "ok", parameters=parameters, output=str(target))
     began = time.perf_counter()
     try:
-        with local_kernel_config() as config:
+        with local_kernel_config() as config, mock.patch.dict(os.environ, {RUNNER_FLAG: "1"}):
             papermill.execute_notebook(
                 str(path), str(target), parameters=parameters, kernel_name=kernel, cwd=str(path.parent),
                 progress_bar=False, log_output=False, execution_timeout=timeout, config=config,
