@@ -558,26 +558,27 @@ def interpolation_figure(model, paths: list, start: torch.Tensor, end: torch.Ten
 
 
 def activity_figure(stats: dict, threshold: float = 1e-2, kl_threshold: float = 0.1):
-    """One marker per latent dimension: its average KL_j against its activity A_j = Var_x μ_j(x), for each model of
-    ``stats`` (name → {"kl": [d], "activity": [d]}, at most two models), with Burda et al.'s threshold dashed and the
-    KL count's threshold ``kl_threshold`` dotted. The second model's squares are drawn over the first model's
-    smaller, lighter circles, so that both can be counted where they meet."""
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for (name, s), color, marker, size, alpha, order in zip(stats.items(), ("tab:blue", "tab:orange"), ("o", "s"),
-                                                            (30, 60), (0.55, 1.0), (2, 3)):
-        ax.scatter(s["kl"], s["activity"], facecolors="none", edgecolors=color, marker=marker, s=size, linewidths=1.6,
-                   alpha=alpha, zorder=order,
-                   label=f"{name}: {int((s['activity'] > threshold).sum())} units with $A_j > 10^{{-2}}$")
-    ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+    """One marker per latent dimension: its average KL_j against its activity A_j = Var_x μ_j(x), one panel per model
+    of ``stats`` (name → {"kl": [d], "activity": [d]}, at most two models; shared axes, filled markers), with Burda et
+    al.'s threshold dashed and the KL count's threshold ``kl_threshold`` dotted. Returns (fig, axes)."""
+    fig, axes = plt.subplots(1, len(stats), figsize=(5.6 * len(stats), 4.8), sharex=True, sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, (name, s), color, marker in zip(axes, stats.items(), ("tab:blue", "tab:orange"), ("o", "s")):
+        ax.scatter(s["kl"], s["activity"], color=color, edgecolors="black", marker=marker, s=42, linewidths=0.6,
+                   alpha=0.85, zorder=3)
+        ax.set_title(f"{name}: {int((s['kl'] > kl_threshold).sum())} dimensions with $\\mathrm{{KL}}_j > {kl_threshold:g}$,"
+                     f"\n{int((s['activity'] > threshold).sum())} with $A_j > 10^{{-2}}$", fontsize=10)
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+        ax.axvline(kl_threshold, color="black", linestyle=":", linewidth=1.2)
+        ax.set(xscale="log", yscale="log", xlabel="average $\\mathrm{KL}_j$ of dimension $j$, nats")
+    axes[0].set_ylabel("activity $A_j = \\mathrm{Var}_x\\,\\mu_j(x)$")
+    ax = axes[-1]
     ax.text(1.12 * kl_threshold, 0.85 * threshold,  # right of the dotted line
-            "$A_j = 10^{-2}$: Burda et al.'s threshold", fontsize=10, va="top")
-    ax.axvline(kl_threshold, color="black", linestyle=":", linewidth=1.2)
+            "$A_j = 10^{-2}$:\nBurda et al.'s threshold", fontsize=9.5, va="top")
     ax.text(1.12 * kl_threshold, 0.62, f"$\\mathrm{{KL}}_j = {kl_threshold:g}$ nats:\nthe KL count's threshold",
-            fontsize=10, va="top", transform=ax.get_xaxis_transform())
-    ax.set(xscale="log", yscale="log", xlabel="average $\\mathrm{KL}_j$ of dimension $j$, nats",
-           ylabel="activity $A_j = \\mathrm{Var}_x\\,\\mu_j(x)$")
-    ax.legend(fontsize=10, loc="lower right")
-    return fig, ax
+            fontsize=9.5, va="top", transform=ax.get_xaxis_transform())
+    fig.tight_layout()
+    return fig, axes
 
 
 @torch.no_grad()
