@@ -1206,16 +1206,11 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
                            score_label: str = "log p(x) estimate", reference_note: str = ""):
     """Per-image scores of model ``a`` against model ``b`` (left); their differences against k ± paired standard
     error (right), ``differences = {"A − B": {k: per-image tensor}}``, with ``reference = {"A − B": value}``
-    printed in the legend ("A − B (paper: +0.29)") and drawn as hollow markers, each value written right of
-    its marker, in a narrow separate column on the same y scale (its tick labels repeated), labelled
-    ``reference_label`` (``reference_note`` below it), right of the k axis.
+    printed in the legend ("A − B (paper: +0.29)") and drawn as hollow markers in a shaded strip just right of
+    the largest k, labelled ``reference_label`` (and ``reference_note``), not at any k of the axis.
     Returns (fig, (ax_s, ax_d))."""
     se = lambda v: (v.std() / math.sqrt(len(v))).item()  # noqa: E731
-    has_ref = any(label in reference for label in differences)
-    if has_ref:
-        fig, (ax_s, ax_d, ax_r) = plt.subplots(1, 3, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5, 1.4]))
-    else:
-        fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
+    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[4, 5.5]))
     ax_s.plot(b.cpu(), a.cpu(), "o", ms=3, alpha=0.6)
     lo, hi = min(a.min(), b.min()).item() - 5, max(a.max(), b.max()).item() + 5
     ax_s.plot([lo, hi], [lo, hi], color="grey", lw=1, label="equal scores")
@@ -1224,38 +1219,35 @@ def plot_paired_comparison(a: torch.Tensor, b: torch.Tensor, names: tuple[str, s
     ax_s.set_title(f"one dot per test image ({len(a)})", fontsize=10)
     ax_s.legend(fontsize=9, loc="upper left")
     ax_s.grid(alpha=0.3)
-    k_max, n_ref = 0, 0
+    k_max = max(max(d) for d in differences.values())
+    has_ref = any(label in reference for label in differences)
+    strip = (k_max * 1.8, k_max * 9) if has_ref else None  # the reference strip, right of the largest k
     for (label, d), marker, colour in zip(differences.items(), "^sDvo", ("black", "tab:purple", "tab:olive")):
         ks = sorted(d)
-        k_max = max(k_max, ks[-1])
         shown = f"{label} ({reference_label}: {reference[label]:+.2f})" if label in reference else label
         ax_d.errorbar(ks, [d[k].mean().item() for k in ks], yerr=[se(d[k]) for k in ks],
                       fmt=marker + "-", capsize=3, color=colour, label=shown)
-        if label in reference:  # the value written beside its marker: on the shared y range the markers sit near 0
-            ax_r.plot([n_ref], [reference[label]], marker, ms=9, mfc="none", mec=colour, mew=1.8, zorder=4)
-            ax_r.annotate(f"{reference[label]:+.2f}".replace("-", "−"), (n_ref, reference[label]),
-                          xytext=(8, -3 if n_ref % 2 == 0 else 3), textcoords="offset points", ha="left",
-                          va="top" if n_ref % 2 == 0 else "bottom", fontsize=11, color=colour)
-            n_ref += 1
+        if label in reference:  # its value is in the legend; the marker shows where it lies on the y scale
+            ax_d.plot([math.sqrt(strip[0] * strip[1])], [reference[label]], marker, ms=9, mfc="none", mec=colour,
+                      mew=1.8, zorder=4)
     ax_d.axhline(0, color="grey", lw=1)
     ax_d.set(xscale="log", xlabel="k, importance samples per image", ylabel="difference, nats per image (± paired SE)")
-    ax_d.set_xlim(0.7, k_max * 1.5)
     ax_d.set_title("differences on the same images", fontsize=10)
     ax_d.grid(alpha=0.3, which="both")
     ax_d.legend(fontsize=9, loc="lower right")
-    if has_ref:  # the reference values in their own column, on the same y range: not data at some k
+    if has_ref:
+        ax_d.set_xlim(0.7, strip[1])
+        ax_d.axvspan(*strip, color="0.92", zorder=0)
+        decades = [10 ** i for i in range(int(math.log10(k_max)) + 1)]  # no k ticks under the strip
+        ax_d.set_xticks(decades, [f"$10^{{{int(math.log10(t))}}}$" for t in decades])
+        ax_d.set_xticks([m * t for t in decades for m in range(2, 10) if m * t <= k_max], minor=True)
+        ax_d.set_xticklabels([], minor=True)
         lo_y, hi_y = ax_d.get_ylim()
-        vals = [reference[label] for label in differences if label in reference]
-        lo_y, hi_y = min(lo_y, min(vals) - 0.5), max(hi_y, max(vals) + 0.5)
-        ax_d.set_ylim(lo_y, hi_y)
-        ax_r.set_ylim(lo_y, hi_y)
-        ax_r.axhline(0, color="grey", lw=1)
-        ax_r.set_xlim(-0.5, n_ref + 0.6)
-        ax_r.set_xticks([(n_ref - 1) / 2], [reference_label])
-        ax_r.tick_params(axis="y", labelleft=True)  # the middle panel's y scale, shown again
-        ax_r.grid(alpha=0.3, axis="y")
-        if reference_note:
-            ax_r.set_xlabel(reference_note, fontsize=9)
+        note = reference_label + (f",\n{reference_note}" if reference_note else "")
+        ax_d.annotate(note, (math.sqrt(strip[0] * strip[1]), hi_y - 0.03 * (hi_y - lo_y)), ha="center", va="top",
+                      fontsize=9, color="0.3")
+    else:
+        ax_d.set_xlim(0.7, k_max * 1.5)
     fig.tight_layout()
     return fig, (ax_s, ax_d)
 
