@@ -177,9 +177,9 @@ def plot_step_losses(history, baseline=None, test_loss=None, mark_step="baseline
         if mark_step is not None and a < mark_step <= b:
             inset.axvline(mark_step, color="grey", ls=":", lw=1)
         inset.set(xlim=(a, b), ylim=(baseline[1] - 45, baseline[1] + 45))
-        inset.text(0.97, 0.94, f"steps {a}–{b}, linear axis", fontsize=9, ha="right", va="top", transform=inset.transAxes,
+        inset.text(0.97, 0.94, f"steps {a}–{b}, linear axis", fontsize=10, ha="right", va="top", transform=inset.transAxes,
                    bbox=dict(facecolor="white", edgecolor="none", pad=1))  # inside the inset, clear of the panel's spine
-        inset.tick_params(labelsize=8)
+        inset.tick_params(labelsize=10)
     if legends_clear:  # a figure legend below the left panel, so that the two panels keep their widths
         fig.legend(*left.get_legend_handles_labels(), fontsize=9, loc="lower left", bbox_to_anchor=(0.0, 0.0),
                    ncol=2, frameon=False)
@@ -318,16 +318,24 @@ def show_labelled_digits(images, labels, nrow=12, title=None, figsize=(9, 2.0), 
     return fig
 
 
-def plot_no_kl_control(decoded: dict, lengths: dict, title: str = "", figsize=(10, 5.0)):
-    """Notebook 00's control without the KL term. Above: rows of digits decoded from the same prior codes
-    (``decoded = {row label: images [n, 784]}``), as one image. Below: histograms of the lengths of codes
-    (``lengths = {name: lengths [N]}``), the median of each in its label. Returns the figure."""
-    rows = list(decoded)
-    grid = make_grid(torch.cat([decoded[r].reshape(-1, 1, 28, 28) for r in rows]).clamp(0, 1),
-                     nrow=len(decoded[rows[0]]), padding=2, pad_value=1.0)[0]
+def plot_no_kl_control(networks: dict, prior_lengths, steps: int, figsize=(10, 5.0)):
+    """Notebook 00's control without the KL term, ``networks = {name: (decodes [n, 784], code lengths [N], σ)}``:
+    each network's decodes of the same n prior codes, the lengths of its codes z ~ q(z|x), and its σ of q(z|x), all
+    after ``steps`` steps. Above: one row of decodes per network, labelled with the median σ and the median
+    brightest pixel of its decodes. Below: histograms of the code lengths and of ``prior_lengths`` (codes drawn
+    from N(0, I)), the median of each in its label. Returns the figure."""
+    rows = {f"{name}\nmedian σ {sd.median():.2f}\nbrightest pixel {new.flatten(1).max(1).values.median():.2f}": new
+            for name, (new, _, sd) in networks.items()}
+    lengths = {f"{name}, step {steps}: z ~ q(z|x)": values for name, (_, values, _) in networks.items()}
+    lengths["prior draws: z ~ N(0, I)"] = prior_lengths
+    n = len(next(iter(rows.values())))
+    title = (f"the same {n} codes z ~ N(0, I), decoded by each network after {steps} steps\n"
+             f"at left: median σ of q(z|x); median brightest pixel of the {n} decodes")
+    grid = make_grid(torch.cat([images.reshape(-1, 1, 28, 28) for images in rows.values()]).clamp(0, 1),
+                     nrow=n, padding=2, pad_value=1.0)[0]
     fig, (left, right) = plt.subplots(2, 1, figsize=figsize, height_ratios=(1, 1.25))
     left.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1)
-    left.set_yticks([grid.shape[0] * (i + 0.5) / len(rows) for i in range(len(rows))], rows, fontsize=10)
+    left.set_yticks([grid.shape[0] * (i + 0.5) / len(rows) for i in range(len(rows))], list(rows), fontsize=10)
     left.set_xticks([])
     left.set_title(title, fontsize=10)
     top = float(max(v.quantile(0.999) for v in lengths.values()))
