@@ -1378,26 +1378,38 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
 
 
 def plot_weight_shares(panels: dict, posterior_mean: torch.Tensor, posterior_cov: torch.Tensor, title: str = "",
-                       figsize=(6.5, 3.9)):
+                       figsize=(6.5, 3.9), widths=None, r_max: float = 4.0):
     """Notebook 01: importance weights against the distance from the posterior mean, one colour per proposal:
     ``panels`` maps a label to (z [n, 2], w / p(x) = p(z|x) / q(z|x) [n]), on a log y axis (1 = a draw that alone
-    gives p(x)); the x axis is the Mahalanobis distance in posterior sd. The legend sits inside, at the lower left.
+    gives p(x)); the x axis is the whitened (Mahalanobis) distance r = ||L^-1 (z - mean)||. ``widths``, if given,
+    holds each panel's c (q = N(mean, c² cov)): its exact ratio c^d exp(-r²(1 - 1/c²)/2) is drawn dashed, out to
+    ``r_max``. Without ``widths`` the legend sits at the lower left, with them at the upper left.
     Returns (fig, ax)."""
     fig, ax = plt.subplots(figsize=figsize)
     precision = torch.linalg.inv(posterior_cov)
-    for (label, (z, ratio)), color in zip(panels.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+    colors = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+    for (label, (z, ratio)), color in zip(panels.items(), colors):
         offset = (z - posterior_mean).unsqueeze(-1)
         distance = (offset.mT @ precision @ offset).flatten().sqrt()
         ax.scatter(distance, ratio, s=10, color=color, alpha=0.7, label=label)
+    if widths is not None:
+        d = posterior_mean.shape[-1]
+        r = torch.linspace(0, r_max, 200, dtype=torch.float64)
+        for c, color in zip(widths, colors):
+            curve = c**d * torch.exp(-r**2 * (1 - 1 / c**2) / 2)
+            ax.plot(r, curve, color=color, ls="--", lw=1.2)
+        ax.plot([], [], color="0.3", ls="--", lw=1.2, label="dashed: exact ratio $c^d e^{-r^2(1 - 1/c^2)/2}$")
     ax.axhline(1.0, color="gray", ls=":", lw=1.2, label="w = p(x): this draw alone gives p(x)")
     ax.set_yscale("log")
     ax.margins(y=0.08)
-    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    low, high = ax.get_ylim()
+    steps = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if high < 100 else (0.01, 0.1, 1, 10, 100, 1_000, 10_000)
+    ticks = [t for t in steps if low <= t <= high]
     ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.yaxis.set_minor_formatter(plt.NullFormatter())
-    ax.set(xlabel="distance of the draw from the posterior mean (posterior sd)",
+    ax.set(xlabel="whitened distance of the draw from the posterior mean, $r = \\|L^{-1}(z - \\mu)\\|$",
            ylabel="w / p(x) = p(z|x) / q(z|x)", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=9)  # the narrow q's heaviest draws are top right
+    ax.legend(loc="lower left" if widths is None else "upper left", fontsize=9)
     fig.tight_layout()
     return fig, ax
