@@ -173,7 +173,7 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="s
     half = {}
     for x, side, depth, label, colour in stages:
         if side is None:
-            _box(ax, x, 1.5, 0.9, 0.62, label, colour, size=10)
+            _box(ax, x, 1.5, 0.9, 0.62, label, colour, size=11)
             half[x] = 0.47
             continue
         size = 0.4 + 0.6 * side / 28
@@ -185,20 +185,20 @@ def conv_vae_diagram(channels=16, z_dim=20, ax=None, image=None, sample_label="s
         if image is not None and x == stages[0][0]:
             ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
                       extent=(x - size / 2, x + size / 2, 1.5 - size / 2, 1.5 + size / 2), zorder=3)
-        ax.text(x, 0.92, label, ha="center", va="top", fontsize=10)
+        ax.text(x, 0.92, label, ha="center", va="top", fontsize=11)
         half[x] = size / 2 + step * (layers - 1)
     pad = "" if padding is None else f"\npad {padding}"
     arrows = [(0.6, 2.4, "conv 4×4,\nstride 2" + pad), (2.4, 4.1, "conv 4×4,\nstride 2" + pad),
               (4.1, 5.85, f"flatten {2 * c * 49},\nLinear"), (5.85, 7.3, sample_label),
-              (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed conv\n4×4, stride 2" + pad),
-              (10.7, 12.4, "transposed conv\n4×4, stride 2" + pad)]
+              (7.3, 9.0, f"Linear {2 * c * 49},\nunflatten"), (9.0, 10.7, "transposed\nconv 4×4,\nstride 2" + pad),
+              (10.7, 12.4, "transposed\nconv 4×4,\nstride 2" + pad)]
     for a, b, label in arrows:
         _arrow(ax, (a + half[a] + 0.05, 1.5), (b - half[b] - 0.05, 1.5))
         middle = (a + half[a] + b - half[b]) / 2
         ax.plot([middle, middle], [1.55, 2.08], color="#999999", lw=0.8, ls=":")
-        ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=9.5)
+        ax.text(middle, 2.1, label, ha="center", va="bottom", fontsize=10.5)
     ax.set_xlim(-0.1, 13.2)
-    ax.set_ylim(0.45, 2.6 if padding is None else 2.85)
+    ax.set_ylim(0.45, 2.85 if padding is None else 3.1)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
