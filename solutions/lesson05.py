@@ -13,17 +13,26 @@ def step_variance(v_eps, v_total, batch_size, k):
     """The variance of a step with batch_size images and k codes each, from the two measured at 128 × 1.
 
     On section 4's numbers (v_eps about 575, v_total about 772): 128 × 2 gives about 484, 256 × 1 about 386,
-    so the step with twice the images is 1.25 times less noisy. A step of 256 × 1 costs 2 times one of 128 × 1,
-    a second code only about 1.49 times (the decoder does 321,600 of the 651,200 multiply-adds per image).
-    By section 4's rule a run needs about 1 + variance / signal times its noise-free steps (signal about 991):
-    1.78 for 128 × 1, 1.49 for 128 × 2, 1.39 for 256 × 1. Times the work of a step: 1.78, 2.22 and 2.78.
-    With the noise already below the signal, quieter steps do not pay for their work: one code and 128 images
-    need the least. (Variance × work alone, about 720 for 128 × 2 against 772 for 128 × 1, would favour the
-    second code; that yardstick holds only where the noise swamps the signal.)
+    so the step with twice the images is 1.25 times less noisy.
     """
     from_images = v_total - v_eps  # v_total holds both parts; only this one comes from which images are drawn
     # B independent images divide both parts by B; k codes per image divide only the ε part by k
     return from_images * 128 / batch_size + v_eps * 128 / (batch_size * k)
+
+
+def break_even_signal(v_eps, v_total, k, work):
+    """The signal at which runs of 128 images × k codes and 128 × 1 need the same work; below it, k codes win.
+
+    In units of S_min steps of one code, one code needs 1 + v_total / s, k codes work · (1 + V_k / s).
+    On section 4's numbers a second code (work about 1.49: the decoder does 321,600 of the 651,200
+    multiply-adds per image) pays only below a signal of about 98, a tenth of the 991 measured. That is a
+    simple noise scale 128 · 772 / 98 of about 1,000 images, eight times the batch of 128. Four codes (work
+    about 2.48) give a negative signal: they need more work whatever the signal. They cut the variance only
+    2.3-fold (772 to about 341) for 2.48 times the work, so they lose even where the noise is all that counts.
+    """
+    with_k = step_variance(v_eps, v_total, 128, k)  # the variance of a step of 128 images with k codes each
+    # 1 + v_total / s = work · (1 + with_k / s)  ⇔  s · (work − 1) = v_total − work · with_k
+    return (v_total - work * with_k) / (work - 1)
 
 
 def elbo_in_nats(bpd, image_shape):

@@ -42,6 +42,27 @@ def test_step_variance_answers_the_budget_question():
     assert math.isclose(lesson05.reference_step_variance(0.4, 2.0, 128, 1), 2.0)
 
 
+def test_break_even_signal_solved_for_s_by_hand_passes():
+    def break_even_signal(v_eps, v_total, k, work):
+        left = v_total - v_eps + v_eps / k  # 128 images, k codes each
+        # 1 + v_total / s = work + work * left / s
+        return (v_total - work * left) / (work - 1)
+
+    assert lesson05.break_even_signal.check(break_even_signal, verbose=False).passed
+
+
+def test_break_even_signal_that_removes_all_eps_noise_is_named():
+    result = lesson05.break_even_signal.check(lambda ve, vt, k, w: (vt - w * (vt - ve)) / (w - 1), verbose=False)
+    assert result.mistake == "all of ε's variance removed, as if k were unlimited"
+
+
+def test_break_even_signal_answers_the_questions():
+    # section 4's rounded numbers: two codes pay below a signal of about 100; four codes never pay
+    two = lesson05.reference_break_even_signal(575, 772, 2, 1.494)
+    assert 90 < two < 105 and 900 < 128 * 772 / two < 1100
+    assert lesson05.reference_break_even_signal(575, 772, 4, 2.482) < 0
+
+
 def test_elbo_in_nats_with_log2_and_a_loop_passes():
     def elbo(bpd, image_shape):
         n = 1

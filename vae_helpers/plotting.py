@@ -1103,7 +1103,7 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
     fig.legend(*axes[2].get_legend_handles_labels(), fontsize=9, loc="lower center", ncol=2, frameon=False)
     late = [r for r in rows if r["epoch"] >= zoom_from]
     if len(late) > 1:  # upper right: after the first tenth of an epoch no step is that high
-        inset = ax.inset_axes([0.6, 0.6, 0.37, 0.3])
+        inset = ax.inset_axes([0.55, 0.6, 0.42, 0.31])
         inset.plot([r["epoch"] - 0.5 for r in late], [-r["train_elbo"] for r in late], "o-", ms=3)
         inset.plot([r["epoch"] for r in late], [-r["test_elbo"] for r in late], "s--", ms=3)
         inset.set_title(f"epochs {zoom_from}–{late[-1]['epoch']}", fontsize=9, pad=2)

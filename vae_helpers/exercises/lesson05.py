@@ -116,6 +116,62 @@ step_variance = Exercise(
     atol=1e-12,
 )
 
+def reference_break_even_signal(v_eps: float, v_total: float, k: int, work: float) -> float:
+    """The signal at which runs of 128 images × k codes and 128 × 1 need the same work in all.
+
+    By section 4's rule a run needs about S_min · (1 + variance / signal) steps. With one code that is
+    1 + v_total / s, in units of S_min steps of one code; with k codes, work · (1 + V_k / s), where
+    V_k = v_total − v_eps · (1 − 1/k). Equal at s = (v_total − work · V_k) / (work − 1); below it the k codes
+    need less work. A negative value: the k codes need more work at every signal.
+    """
+    with_k = reference_step_variance(v_eps, v_total, MEASURED_BATCH, k)
+    return (v_total - work * with_k) / (work - 1)
+
+
+def _break_even_cases() -> list[Case]:
+    return [
+        Case((3.0, 4.0, 2, 1.2), "2 codes a step, 1.2 times the work"),
+        Case((0.9, 1.0, 4, 1.5), "4 codes a step, 1.5 times the work"),
+        Case((5.0, 6.0, 2, 1.1), "2 codes a step, 1.1 times the work"),
+        Case((1.3, 3.1, 3, 1.8), "3 codes a step, 1.8 times the work"),
+    ]
+
+
+break_even_signal = Exercise(
+    "break_even_signal",
+    reference_break_even_signal,
+    _break_even_cases,
+    hints=["Count the work of a whole run in one unit: S_min steps with one code. How many such units "
+           "does the run with one code need, and how many the run with k codes, at a signal s?",
+           "One code: 1 + v_total / s. k codes: work · (1 + V_k / s), where V_k is the variance of a "
+           "step of 128 images with k codes each (your step_variance gives it). The signal you want "
+           "makes the two equal.",
+           "Multiply both sides by s: s + v_total = work · s + work · V_k. Then gather the terms "
+           "with s on one side; what is left on the other is the answer's numerator."],
+    lesson="lesson05",
+    mistakes=[
+        Mistake("all of ε's variance removed, as if k were unlimited",
+                "k codes per image divide the part from ε by k; they remove it only as k grows "
+                "without bound. With k codes it is v_eps / k that is left.",
+                lambda ve, vt, k, w: (vt - w * (vt - ve)) / (w - 1), hint=2),
+        Mistake("the whole variance divided by k",
+                "a second code for the same image does not change which images the step sees: k "
+                "divides only the part that comes from ε.",
+                lambda ve, vt, k, w: (vt - w * vt / k) / (w - 1), hint=2),
+        Mistake("k codes costed as k times the work",
+                "the encoder runs once per image whatever k is; only the decoder runs k times. "
+                "The cost of a step with k codes is the given work, not k.",
+                lambda ve, vt, k, w: (vt - k * reference_step_variance(ve, vt, MEASURED_BATCH, k)) / (k - 1),
+                hint=1),
+        Mistake("not divided by work − 1",
+                "v_total − work · V_k is s · (work − 1), not s: the term with s appears on both "
+                "sides, once on each side with its own factor.",
+                lambda ve, vt, k, w: vt - w * reference_step_variance(ve, vt, MEASURED_BATCH, k), hint=3),
+    ],
+    rtol=1e-6,
+    atol=1e-9,
+)
+
 # --------------------------------------------------------------------------- 3. a published bits/dim in nats
 
 
@@ -175,4 +231,4 @@ elbo_in_nats = Exercise(
     atol=1e-9,
 )
 
-__all__ = ["adam_summed_loss", "step_variance", "elbo_in_nats"]
+__all__ = ["adam_summed_loss", "step_variance", "break_even_signal", "elbo_in_nats"]
