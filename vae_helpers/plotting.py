@@ -810,7 +810,8 @@ def plot_kl_area(z: torch.Tensor, q_density: torch.Tensor, p_density: torch.Tens
 def plot_one_sample_kl_grads(grads: dict, closed: dict, zoom: tuple[float, float], bins: int = 120):
     """Histograms of one-sample KL gradients, d/dμ (left) and d/dlog σ² (middle, log density scale, so that its
     floor's spike and its long right tail both show): ``grads[where]`` = (d_mu, d_log_var), one value per draw,
-    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dashed vertical line in the same colour. The
+    ``closed[where]`` = the closed form's (d_mu, d_log_var), drawn as a dotted vertical line in the same colour with a
+    ▼ on top (so that it does not read as a histogram's edge). The
     first histogram is filled, the others outlined, so that every tail shows. A third panel shows the d/dlog σ²
     histograms on ``zoom`` = (lo, hi) on a linear scale, each sharp left edge (its smallest value) marked and
     labelled; one short legend sits under the whole figure (print the statistics beside it). Returns (fig, axes)."""
@@ -824,7 +825,8 @@ def plot_one_sample_kl_grads(grads: dict, closed: dict, zoom: tuple[float, float
             heights, *_ = ax.hist(values.numpy(), bins=bins, range=lim, density=True, color=color, **style,
                                   label=f"{where}: one gradient per draw")
             top = max(top, heights.max())
-            ax.axvline(closed[where][k], color=color, lw=2, ls="--", label=f"{where}: the closed form's gradient")
+            ax.axvline(closed[where][k], color=color, lw=2, ls=":", marker="v", markevery=[1], ms=8, clip_on=False,
+                       label=f"{where}: the closed form's gradient (its mean)")  # dotted, ▼ on top: not a histogram edge
         if k == 1:
             ax.set(yscale="log", ylim=(1e-3, 3 * top), ylabel="density (log scale)")
         else:
