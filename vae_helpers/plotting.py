@@ -1320,7 +1320,8 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom (right) from ``zoom_margin``
     nats left of the last proposal's lowest draw or of the first one's log p̂(x), whichever is lower, where ▼
     marks the bar of the first proposal's largest draw (its value in the legend, below the
-    panel); dashed lines mark each log p̂(x), ``underflow`` a grey line. Returns (fig, axes)."""
+    panel); dashed lines mark each log p̂(x), ``underflow`` a grey line (labelled in the left panel's legend only).
+    Returns (fig, axes)."""
     import numpy as np
     from matplotlib.lines import Line2D
 
@@ -1341,7 +1342,7 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
                     label=f"{name}: log p̂(x) = {log_mean[name]:.1f}", **style)
             if ax is axes[1]:  # dashed log p̂(x) lines in the zoom only, where they have room
                 ax.axvline(log_mean[name], color=colors[name], ls="--", lw=1.5)
-        if underflow is not None:  # labelled in the left panel's legend and beside the line in the zoom
+        if underflow is not None:  # labelled in the left panel's legend only
             ax.axvline(underflow, color="dimgrey", lw=1.5, ls=":",
                        label=underflow_label.replace("\n", " ") if ax is axes[0] else None)
         ax.set_xlim(lo - (left_margin - 5.0 if ax is axes[0] else 0.0), hi)
@@ -1354,13 +1355,11 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     axes[0].legend(fontsize=9, loc="upper left")
     axes[1].set_ylabel(f"draws of {n} (log scale)")
     axes[1].set_title("zoom on the right end", fontsize=10)
-    # the zoom's log count axis starts at 0.3, so that bars of one draw stand out; headroom as for counts down to 0.4
+    # the zoom's log count axis starts at 0.5, so that bars of one draw stand clear of the axis; headroom as for
+    # counts down to 0.4
     axes[1].update_datalim([(0.0, 0.4)], updatex=False)
     axes[1].autoscale_view(scalex=False)
-    axes[1].set_ylim(bottom=0.3)
-    if underflow is not None:
-        axes[1].annotate(underflow_label, (underflow, 0.97), xytext=(-4, 0), textcoords="offset points",
-                         xycoords=("data", "axes fraction"), ha="right", va="top", fontsize=9, color="dimgrey")
+    axes[1].set_ylim(bottom=0.5)
     # ▼ just above the centre of the bar of the first proposal's largest draw, the draw that nearly sets its
     # estimate; its value in the legend
     lo, hi = ranges[1]
