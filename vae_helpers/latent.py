@@ -680,3 +680,48 @@ def model_minus_control(model, mixture_images: torch.Tensor, held_images: torch.
                   score(prior, mix_mu) - score(prior, fake[len(held_mu):]))
         print(f"{n:>14} | {out[n][0]:>14.1f} | {out[n][1]:>11.1f}")
     return out
+
+
+def zoom_codes(ax, mu: torch.Tensor, labels: torch.Tensor, shown: torch.Tensor, half: float = 1.3,
+               dot_size: float = 14, alpha: float = 0.7, label_shift: dict | None = None) -> None:
+    """``plot_codes``' scatter, zoomed to the square |z_1|, |z_2| < ``half``: larger points, drawn in the order of
+    ``shown``, each class's median (over all codes) written as its digit where it falls inside (``label_shift``:
+    class → (dx, dy) moves a digit off a neighbour's); the radius-1 circle."""
+    mu, labels, shown = mu.cpu(), labels.cpu(), shown.cpu()
+    keep = shown[(mu[shown].abs() < half).all(1)]
+    ax.scatter(mu[keep, 0], mu[keep, 1], s=dot_size, c=[plt.cm.tab10(int(c)) for c in labels[keep]], alpha=alpha,
+               linewidths=0)
+    for c in range(10):
+        m = mu[labels == c].median(0).values
+        if bool((m.abs() < half).all()):
+            dx, dy = (label_shift or {}).get(c, (0, 0))
+            ax.text(float(m[0]) + dx, float(m[1]) + dy, str(c), fontsize=13, fontweight="bold", ha="center", va="center", zorder=7,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=plt.cm.tab10(c), lw=2, alpha=0.85))
+    ax.add_patch(plt.Circle((0, 0), 1, fill=False, linestyle="--", color="black", linewidth=1))
+    ax.set(xlim=(-half, half), ylim=(-half, half), aspect="equal", xlabel="$z_1$", ylabel="$z_2$",
+           title=f"the centre, $|z_1|, |z_2| < {half:g}$, larger points")
+
+
+def spikiness_figure(n: int = 20, sigma: float = 0.02):
+    """Section 5's spikiness in 1-D: the prior p = N(0, 1) against a mixture q_N of ``n`` Gaussians of width
+    ``sigma`` whose means sit at the ``n`` quantiles (i + ½)/n of N(0, 1 − σ²), so that q_N has about the prior's
+    mean and variance; top their densities, bottom log q_N − log p. The title gives KL(q_N ‖ p), by numerical
+    integration. Deterministic."""
+    levels = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    means = Normal(0.0, 1.0).icdf(levels) * math.sqrt(1 - sigma ** 2)
+    z = torch.linspace(-4, 4, 20001, dtype=torch.float64)
+    log_p = Normal(0.0, 1.0).log_prob(z)
+    log_q = torch.logsumexp(Normal(means[:, None], sigma).log_prob(z), 0) - math.log(n)
+    kl = float((log_q.exp() * (log_q - log_p)).sum() * (z[1] - z[0]))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.4), sharex=True)
+    top.plot(z, log_q.exp(), color="tab:red", lw=1, label=f"$q_N$: {n} Gaussians of $\\sigma = {sigma:g}$, means at the prior's quantiles")
+    top.plot(z, log_p.exp(), color="black", lw=2, label="prior $p = N(0, 1)$")
+    top.set(ylabel="density", title=f"1-D example: $\\mathrm{{KL}}(q_N\\,\\|\\,p) = {kl:.1f}$ nats, $\\log N = {math.log(n):.1f}$")
+    top.set_ylim(0, 1.45)  # the legend clear of the bumps
+    top.legend(fontsize=10, loc="upper left")
+    bottom.plot(z, (log_q - log_p).clamp_min(-12), color="tab:red", lw=1)
+    bottom.axhline(0, color="black", lw=1, label="0: $q_N(z) = p(z)$")
+    bottom.set(ylabel="$\\log q_N(z) - \\log p(z)$,\nnats (clipped at −12)", xlabel="$z$", ylim=(-12.5, 6))
+    bottom.legend(fontsize=10, loc="lower left")
+    fig.tight_layout()
+    return fig

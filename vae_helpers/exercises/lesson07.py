@@ -20,7 +20,7 @@ def _noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
 
 
 def _aggregate_log_density(z, mu, log_var):
-    """[M]: log q(z_m), q(z) = (1/N) Σₙ N(z; μₙ, diag σₙ²); z [M, d], mu and log_var [N, d].
+    """[M]: log q_N(z_m), q_N(z) = (1/N) Σₙ N(z; μₙ, diag σₙ²); z [M, d], mu and log_var [N, d].
 
     Computed in float64 (the component log densities broadcast to [M, N, d], then one log-sum-exp per code) and
     returned in the inputs' dtype, so that a float32 answer is judged against the exact value.
@@ -83,7 +83,7 @@ def _density_cases():
 
 aggregate_log_density = Exercise(
     "aggregate_log_density", _aggregate_log_density, _density_cases,
-    hints=["q(z) is an average of N Gaussian densities, and you want its log: log q(z) = log (1/N) Σₙ q(z|xₙ), "
+    hints=["q_N(z) is an average of N Gaussian densities, and you want its log: log q_N(z) = log (1/N) Σₙ q(z|xₙ), "
            "the log of the average, not the average of the logs. Work on the log scale throughout.",
            "You need all M × N component log densities at once: give z a middle axis, [M, 1, d], so that it "
            "broadcasts against the [N, d] parameters to [M, N, d]; then add up the d coordinates. The standard "
@@ -96,14 +96,14 @@ aggregate_log_density = Exercise(
     lesson=LESSON,
     mistakes=[
         Mistake("the mean of the logs instead of the log of the mean",
-                "averaging log q(z|xₙ) over n gives a lower bound on log q(z) (Jensen's inequality), "
+                "averaging log q(z|xₙ) over n gives a lower bound on log q_N(z) (Jensen's inequality), "
                 "not the log of the mixture's density.", _mean_of_logs, hint=1),
         Mistake("log N left out", "logsumexp gives the log of the *sum* of the N densities; the mixture "
                 "weights each by 1/N, so subtract log N.", _no_log_n, hint=3),
         Mistake("exp(log_var) used as the standard deviation",
                 "exp(log_var) is the variance σ²; the standard deviation is σ = exp(½ log σ²).",
                 _variance_as_std, hint=2),
-        Mistake("the density of one component only", "q(z) mixes all N encoder Gaussians, not the first one.",
+        Mistake("the density of one component only", "q_N(z) mixes all N encoder Gaussians, not the first one.",
                 _one_component, hint=1),
         Mistake("the log of the mean of exp, computed directly (it underflows)",
                 "a 20-D log density of −32500 has exp(−32500) = 0 even in float64 (and exp(−110) = 0 in float32), "
@@ -125,7 +125,7 @@ def _kl_to_prior(m, var):
 
 
 def _moment_matched_kl(mu, log_var):
-    """KL(g || N(0, I)) for g = N(m, diag s^2), the Gaussian with the mixture q(z)'s mean and coordinate variances."""
+    """KL(g || N(0, I)) for g = N(m, diag s^2), the Gaussian with the mixture q_N's mean and coordinate variances."""
     m = mu.mean(dim=0)
     s2 = log_var.exp().mean(dim=0) + mu.var(dim=0, unbiased=False)  # law of total variance
     return _kl_to_prior(m, s2)
@@ -176,7 +176,7 @@ def _mean_over_dims(mu, log_var):
 
 moment_matched_kl = Exercise(
     "moment_matched_kl", _moment_matched_kl, _moments_cases,
-    hints=["Draw z from q(z) in two steps: pick an image n, then z from q(z|xₙ). The mean of z is the average "
+    hints=["Draw z from q_N(z) in two steps: pick an image n, then z from q(z|xₙ). The mean of z is the average "
            "of the means; its variance is not the average of the variances alone.",
            "The law of total variance: Var(zⱼ) = Eₙ[Var(zⱼ | n)] + Varₙ(E[zⱼ | n]), both over the N images "
            "with weight 1/N each.",
@@ -195,7 +195,7 @@ moment_matched_kl = Exercise(
                 "the means differ from image to image, and that spread adds to the variance: "
                 "Var(zⱼ) = Eₙ[σⱼ²] + Varₙ(μⱼ).", _variances_only, hint=2),
         Mistake("the spread of the means divided by N − 1",
-                "q(z) is the mixture of exactly these N Gaussians, each with weight 1/N: its variance is an "
+                "q_N(z) is the mixture of exactly these N Gaussians, each with weight 1/N: its variance is an "
                 "average over them (unbiased=False), not an estimate from a sample.", _unbiased, hint=3),
         Mistake("σ where σ² is meant", "exp(0.5 * log_var) is the standard deviation σ; the law of total "
                 "variance adds variances, σ² = exp(log_var).", _std_as_variance, hint=2),
@@ -203,7 +203,7 @@ moment_matched_kl = Exercise(
                 "E[zⱼ²] = sⱼ² + mⱼ²: with the mean also in the KL, mⱼ² is counted twice.",
                 _second_moment_as_variance, hint=2),
         Mistake("the average of the per-image KLs",
-                "that is the KL term of the ELBO, I(x; z) + KL(q(z) ‖ p(z)) (section 5): an upper bound, "
+                "that is the KL term of the ELBO, I(n; z) + KL(q_N ‖ p) (section 5): an upper bound, "
                 "not the KL of the aggregate's Gaussian.", _average_kl),
         Mistake("KL in the wrong direction", "KL(p ‖ g) is another number; the lower bound is KL(g ‖ p), "
                 "the expectation under g of log g − log p.", _reverse_kl, hint=3),
@@ -244,7 +244,7 @@ midpoint_length = Prediction(
     "over 20000 pairs). The middle of a straight line between two prior draws lies well inside the sphere, off "
     "the thin shell at radius √20 where the prior puts almost all its draws. Section 4's second moments near 1 give "
     "the 20-D model's test codes a mean squared length of about 22, near the prior's 20, so a midpoint is also much "
-    "shorter than a typical code. Whether it lands in section 8's holes, the paragraph after this exercise measures. Spherical "
+    "shorter than a typical code. Whether it lands in section 7's holes, the paragraph after this exercise measures. Spherical "
     "interpolation, which keeps the length, was proposed for paths between prior draws (White, 2016).",
     hints=["Each coordinate of (z_a + z_b) / 2 is the average of two independent N(0, 1) values: what is its variance?",
            "The length of a d-dimensional vector with independent coordinates of variance v is close to √(d v)."],
