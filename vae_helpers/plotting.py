@@ -1102,7 +1102,9 @@ def plot_run_log(history, step_losses: torch.Tensor, start: float, reference: tu
                 va="bottom", fontsize=9, color="0.3")
     if len(step_losses):  # above the grey trace, left of where it crosses 150
         ax.text(0.25, 260, "one batch", fontsize=9, color="0.4", ha="right", va="bottom")
-    fig.legend(*axes[2].get_legend_handles_labels(), fontsize=9, loc="lower center", ncol=2, frameon=False)
+    handles, labels = axes[2].get_legend_handles_labels()
+    labels = [f"{label} (drawn mid-epoch)" if label.startswith("mean over") else label for label in labels]
+    fig.legend(handles, labels, fontsize=9, loc="lower center", ncol=2, frameon=False)
     late = [r for r in rows if r["epoch"] >= zoom_from]
     if len(late) > 1:  # upper right: after the first tenth of an epoch no step is that high
         inset = ax.inset_axes([0.55, 0.6, 0.42, 0.31])
