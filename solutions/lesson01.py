@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.distributions import Normal
 
@@ -33,3 +35,15 @@ def rho_from_weights() -> str:
     Kish's effective sample size, at least 1. The weights' own estimate saturates at N.
     """
     return "b"
+
+
+def log_marginal_and_ess(log_joint, q, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log p_hat_N(x), ESS) for N draws z_i ~ q(z|x), with w_i = p(x, z_i) / q(z_i|x). Shape [B] each.
+
+    log p_hat_N(x) = log (1/N) sum_i w_i and ESS = (sum_i w_i)^2 / sum_i w_i^2, both from the log-weights:
+    z holds the draws, [N, B, d]; log_joint(z) and q.log_prob(z) are [N, B].
+    """
+    log_w = log_joint(z) - q.log_prob(z)  # log importance weights; never exponentiated (they underflow)
+    log_sum = torch.logsumexp(log_w, dim=0)  # log sum_i w_i
+    log_sum_sq = torch.logsumexp(2 * log_w, dim=0)  # log sum_i w_i^2: a square doubles a log
+    return log_sum - math.log(log_w.shape[0]), torch.exp(2 * log_sum - log_sum_sq)  # log of the mean; the ESS

@@ -74,7 +74,7 @@ def test_rho_estimate_never_exceeds_n_however_large_rho_is():
 
 
 def test_rho_from_weights_answer_is_n_when_one_draw_dominates():
-    # the prediction of exercise 3: weights 300 nats apart, as for section 8's digits, give rho_hat = N
+    # the prediction of exercise 4: weights 300 nats apart, as for section 8's digits, give rho_hat = N
     log_w = torch.randn((10_000, 3), generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 20
     log_w[0] += 300.0  # one draw carries all of the weight
     rho_hat = lesson01.reference_log_rho_estimate(log_w).exp()
@@ -115,3 +115,91 @@ def test_mixture_with_one_global_maximum_fails_on_the_issue_27_cases():
     for case in lesson01.mixture_log_density.cases()[-2:]:  # 800 nats apart, float32 near −110
         assert not torch.isfinite(mix_one_max(*case.args) if "apart" in case.label
                                   else lesson01._mix_direct_exp(*case.args)).all()
+
+
+def test_estimate_is_exact_with_the_posterior_and_the_ess_tends_to_n_over_rho():
+    # section 8: q = p(z|x) makes every weight p(x), so the estimate is exact and ESS = N; with q = p(z),
+    # the follow-up's limit ESS/N -> 1/rho, rho from section 4's closed form
+    gen = torch.Generator().manual_seed(0)
+    model = toy.make_linear_gaussian(latent_dim=2, data_dim=5, noise_std=0.5, generator=gen)
+    x, _ = model.sample(3, generator=gen)
+    exact = model.marginal().log_prob(x)
+    log_joint = lesson01._LogJoint(model, x)
+    posterior = model.posterior(x)
+    log_p, ess = lesson01.reference_log_marginal_and_ess(log_joint, posterior, toy.sample_gaussian(posterior, 7, generator=gen))
+    assert torch.allclose(log_p, exact, atol=1e-10) and torch.allclose(ess, torch.full_like(ess, 7.0), rtol=1e-10)
+    prior = model.prior()
+    z = toy.sample_gaussian(prior.expand((3,)), 400_000, generator=gen)
+    log_p, ess = lesson01.reference_log_marginal_and_ess(log_joint, prior, z)
+    assert ((log_p - exact).abs() < 0.05).all()
+    rho = toy.log_second_moment_ratio(model, x).exp()
+    assert ((ess / (len(z) / rho) - 1).abs() < 0.03).all(), (ess, len(z) / rho)
+
+
+def test_estimate_written_with_a_loop_over_points_and_normalised_weights_passes():
+    def by_points(log_joint, q, z):
+        log_w = log_joint(z) - q.log_prob(z)
+        log_p, ess = [], []
+        for b in range(log_w.shape[1]):
+            log_p.append(torch.logsumexp(log_w[:, b], 0) - math.log(len(log_w)))
+            share = torch.softmax(log_w[:, b], 0)  # w_i / sum w: stable, and the ESS is 1 / sum share^2
+            ess.append(1 / (share**2).sum())
+        return torch.stack(log_p), torch.stack(ess)
+
+    result = lesson01.log_marginal_and_ess.check(by_points, verbose=False)
+    assert result.passed
+    assert "1/ρ" in result.message and "10.0 of 10 draws" in result.message and "181 of its 200" in result.message
+
+
+def test_a_wrong_answer_gets_no_discussion():
+    def elbo_like(log_joint, q, z):
+        log_w = log_joint(z) - q.log_prob(z)
+        return torch.mean(log_w, dim=0), lesson01._ess(log_w)
+
+    result = lesson01.log_marginal_and_ess.check(elbo_like, verbose=False)
+    assert result.status == "incorrect" and result.mistake.startswith("the mean of the log-weights")
+    assert "Jensen" in result.message and "1/ρ" not in result.message
+
+
+def test_estimate_with_densities_fails_only_far_from_the_data():
+    def with_densities(log_joint, q, z):
+        w = log_joint(z).exp() / q.log_prob(z).exp()
+        return w.mean(0).log(), w.sum(0).pow(2) / w.pow(2).sum(0)
+
+    result = lesson01.log_marginal_and_ess.check(with_densities, verbose=False)
+    assert result.status == "incorrect" and "case 4" in result.message and "underflow" in result.message
+    # the same weights, each first shifted by the largest log-weight of its point: stable, and right
+    def shifted(log_joint, q, z):
+        log_w = log_joint(z) - q.log_prob(z)
+        top = log_w.max(0).values
+        w = (log_w - top).exp()
+        return top + w.mean(0).log(), w.sum(0).pow(2) / w.pow(2).sum(0)
+
+    assert lesson01.log_marginal_and_ess.check(shifted, verbose=False).passed
+
+
+def test_ess_from_exponentiated_weights_is_named_on_the_far_points():
+    def naive_ess(log_joint, q, z):
+        log_w = log_joint(z) - q.log_prob(z)
+        w = torch.exp(log_w)
+        return torch.logsumexp(log_w, 0) - math.log(len(log_w)), w.sum(0) ** 2 / (w * w).sum(0)
+
+    result = lesson01.log_marginal_and_ess.check(naive_ess, verbose=False)
+    assert result.status == "incorrect" and "case 4" in result.message and result.mistake.startswith("the ESS computed")
+    assert "nan" in result.message
+
+
+def test_ess_as_a_share_of_the_draws_is_named():
+    def share(log_joint, q, z):
+        log_w = log_joint(z) - q.log_prob(z)
+        n = len(log_w)
+        log_mean = torch.logsumexp(log_w, 0) - math.log(n)
+        return log_mean, torch.exp(2 * log_mean - (torch.logsumexp(2 * log_w, 0) - math.log(n)))
+
+    result = lesson01.log_marginal_and_ess.check(share, verbose=False)
+    assert result.status == "incorrect" and result.mistake == "the ESS with means where sums are meant"
+
+
+def test_no_estimator_hint_is_the_solution_code():
+    hints = " ".join(lesson01.log_marginal_and_ess.hints)
+    assert "logsumexp(" not in hints and "2 * log_w" not in hints and "exp(2" not in hints
