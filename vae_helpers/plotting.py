@@ -1321,8 +1321,8 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     """One image's log importance weights under two proposals, ``log_w = {label: [K] tensor}``, on log count
     scales: every draw (left, ``left_margin`` nats left of the lowest) and a zoom (right) from ``zoom_margin``
     nats left of the last proposal's lowest draw or of the first one's log p̂(x), whichever is lower, where ▼
-    marks the bar of the first proposal's largest draw (its value in the legend, below the
-    panel); dashed lines mark each log p̂(x), ``underflow`` a grey line (labelled in the left panel's legend only).
+    sits on the bar of the first proposal's largest draw (its value in the legend, below the
+    panel); dashed lines in each proposal's colour mark its log p̂(x), ``underflow`` a grey line (labelled in the left panel's legend only).
     Returns (fig, axes)."""
     import numpy as np
     from matplotlib.lines import Line2D
@@ -1369,11 +1369,17 @@ def plot_proposal_draws(log_w: dict, colors: dict, *, underflow: float | None = 
     counts, edges = np.histogram(values, bins=50, range=(lo, hi))
     best = float(values.max())
     i = min(max(np.searchsorted(edges, best, side="right") - 1, 0), len(counts) - 1)
-    axes[1].plot([(edges[i] + edges[i + 1]) / 2], [max(counts[i], 1) * 2.2], "v", ms=10, color=colors[first], zorder=4)
-    # the legend below the zoom panel, clear of its histograms
+    from matplotlib.transforms import offset_copy
+    on_top = offset_copy(axes[1].transData, fig=fig, y=6, units="points")  # the marker's tip on the bar's top
+    axes[1].plot([(edges[i] + edges[i + 1]) / 2], [max(counts[i], 1)], "v", ms=10, color=colors[first], zorder=4,
+                 transform=on_top, clip_on=False)
+    # the legend below the zoom panel, clear of its histograms: ▼ in the first row, each proposal's dashed
+    # log p̂(x) in the second (the legend fills its columns first)
+    dashed = [Line2D([], [], color=colors[name], ls="--", lw=1.5, label=f"{name.split()[0]}'s log p̂(x)")
+              for name in names]
     axes[1].legend(handles=[Line2D([], [], color=colors[first], marker="v", ls="", ms=9,
                                    label=f"largest {first.split()[0]} draw: {best:.1f}".replace("-", "−")),
-                            Line2D([], [], color="dimgrey", ls="--", lw=1.5, label="dashed: log p̂(x)")],
+                            dashed[0], Line2D([], [], ls="", label=" "), *dashed[1:]],
                    fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False,
                    handlelength=1.2, columnspacing=1.0)
     fig.tight_layout()
